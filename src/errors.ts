@@ -1,0 +1,109 @@
+import { errorCodeInfo } from './protocol/error-codes.js';
+
+/**
+ * Every error kafka-wire throws is a KafkaWireError with a stable `code` string.
+ *
+ * `instanceof` works across duplicate installs of this package (two copies in one
+ * node_modules tree): each class has a brand from the global symbol registry, and
+ * `Symbol.hasInstance` checks brands instead of prototype identity (as undici does).
+ */
+const kBrands = Symbol.for('kafka-wire.error.brands');
+
+type Branded = { [kBrands]?: ReadonlySet<symbol> };
+
+export interface ErrorContext {
+  /** `host:port` of the broker the error concerns, when there is one. */
+  broker?: string;
+  /** The API and version being spoken, e.g. `Metadata v12`. */
+  api?: string;
+  cause?: unknown;
+}
+
+export class KafkaWireError extends Error {
+  static readonly brand: symbol = Symbol.for('kafka-wire.error.KafkaWireError');
+  readonly code: string = 'KAFKA_WIRE_ERROR';
+  /** True when the same operation may succeed if tried again. */
+  readonly retriable: boolean = false;
+  readonly broker: string | undefined;
+  readonly api: string | undefined;
+
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = new.target.name;
+    this.broker = context.broker;
+    this.api = context.api;
+    const brands = new Set<symbol>();
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c, 'brand')) brands.add((c as unknown as { brand: symbol }).brand);
+    }
+    Object.defineProperty(this, kBrands, { value: brands });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    return (value as Branded)[kBrands]?.has(this.brand) ?? false;
+  }
+}
+
+/** Bytes that do not follow the protocol: truncated, lying lengths, bad varints. */
+export class ProtocolError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.ProtocolError');
+  override readonly code = 'KAFKA_WIRE_PROTOCOL';
+  /** Byte offset in the buffer being read where the problem was found. */
+  readonly offset: number | undefined;
+
+  constructor(message: string, context: ErrorContext & { offset?: number } = {}) {
+    super(message, context);
+    this.offset = context.offset;
+  }
+}
+
+/** The socket failed, closed, or could not be opened. Retriable: a new connection may work. */
+export class ConnectionError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.ConnectionError');
+  override readonly code = 'KAFKA_WIRE_CONNECTION';
+  override readonly retriable = true;
+}
+
+/** A request got no response in time. The connection it was sent on is closed. */
+export class RequestTimeoutError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.RequestTimeoutError');
+  override readonly code = 'KAFKA_WIRE_TIMEOUT';
+  override readonly retriable = true;
+}
+
+/** The client and broker share no version of an API, or a field needs a newer version. */
+export class UnsupportedVersionError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.UnsupportedVersionError');
+  override readonly code = 'KAFKA_WIRE_UNSUPPORTED_VERSION';
+}
+
+/** Options that cannot work, found when they are given. */
+export class ConfigError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.ConfigError');
+  override readonly code = 'KAFKA_WIRE_CONFIG';
+}
+
+/** The broker answered with an error code (Kafka's `Errors` table). */
+export class BrokerError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.BrokerError');
+  override readonly code = 'KAFKA_WIRE_BROKER';
+  override readonly retriable: boolean;
+  /** Kafka's numeric error code, e.g. 6. */
+  readonly errorCode: number;
+  /** Kafka's name for it, e.g. `NOT_LEADER_OR_FOLLOWER`. */
+  readonly type: string;
+  /** The broker's metadata we hold is stale: refresh it before retrying. */
+  readonly refreshMetadata: boolean;
+
+  constructor(errorCode: number, context: ErrorContext & { detail?: string | null } = {}) {
+    const info = errorCodeInfo(errorCode);
+    const where = [context.api, context.broker].filter(Boolean).join(' from ');
+    const detail = context.detail ? `: ${context.detail}` : '';
+    super(`${info.name} (${errorCode})${where ? ` in ${where}` : ''}: ${info.message}${detail}`, context);
+    this.errorCode = errorCode;
+    this.type = info.name;
+    this.retriable = info.retriable;
+    this.refreshMetadata = info.refreshMetadata;
+  }
+}

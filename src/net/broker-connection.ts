@@ -1,0 +1,112 @@
+/**
+ * A connection that knows which API versions both sides speak.
+ *
+ * On open it sends ApiVersions at the newest version we know; a broker that does not
+ * know it answers UNSUPPORTED_VERSION with its own range (KIP-511) and we ask again at
+ * the highest version both sides have. Every later request goes out at the highest
+ * version of its API that both sides support.
+ */
+import { BrokerError, UnsupportedVersionError } from '../errors.js';
+import type { ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
+import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+
+const UNSUPPORTED_VERSION = 35;
+
+export interface VersionRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface BrokerFeatures {
+  /** Finalized feature levels of the cluster, e.g. `transaction.version` (ApiVersions v3+). */
+  readonly finalized: ReadonlyMap<string, { min: number; max: number }>;
+  readonly finalizedEpoch: bigint;
+}
+
+export class BrokerConnection {
+  readonly connection: Connection;
+  /** What the broker said it supports, by API key. */
+  readonly brokerVersions: ReadonlyMap<number, VersionRange>;
+  readonly features: BrokerFeatures;
+  /** The ApiVersions version the broker accepted. */
+  readonly apiVersionsVersion: number;
+
+  private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {
+    this.connection = connection;
+    this.apiVersionsVersion = apiVersionsVersion;
+    this.brokerVersions = new Map(response.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+    this.features = {
+      finalized: new Map(response.finalizedFeatures.map((f) => [f.name, { min: f.minVersionLevel, max: f.maxVersionLevel }])),
+      finalizedEpoch: response.finalizedFeaturesEpoch,
+    };
+  }
+
+  static async open(opts: ConnectionOptions): Promise<BrokerConnection> {
+    const connection = await Connection.connect(opts);
+    try {
+      let version = ApiVersions.maxVersion;
+      for (;;) {
+        const response = await connection.send(ApiVersions, version, {});
+        if (response.errorCode === UNSUPPORTED_VERSION && version > 0) {
+          const theirs = response.apiKeys.find((k) => k.apiKey === ApiVersions.key);
+          const next = theirs ? Math.min(theirs.maxVersion, version - 1) : 0;
+          version = Math.max(next, ApiVersions.minVersion);
+          continue;
+        }
+        if (response.errorCode !== 0) {
+          throw new BrokerError(response.errorCode, { broker: connection.address, api: `ApiVersions v${version}` });
+        }
+        return new BrokerConnection(connection, version, response);
+      }
+    } catch (err) {
+      connection.destroy();
+      throw err;
+    }
+  }
+
+  get address(): string {
+    return this.connection.address;
+  }
+
+  /** The highest version of `api` both sides support, or undefined when there is none. */
+  versionFor(api: ApiDefinition, max = api.maxVersion): number | undefined {
+    const theirs = this.brokerVersions.get(api.key);
+    if (!theirs) return undefined;
+    const high = Math.min(max, api.maxVersion, theirs.max);
+    const low = Math.max(api.minVersion, theirs.min);
+    return high >= low ? high : undefined;
+  }
+
+  /** Like versionFor, but a missing common version is an UnsupportedVersionError. */
+  requireVersion(api: ApiDefinition, max = api.maxVersion): number {
+    const v = this.versionFor(api, max);
+    if (v === undefined) {
+      const theirs = this.brokerVersions.get(api.key);
+      throw new UnsupportedVersionError(
+        `${this.address} supports ${api.name} ${theirs ? `v${theirs.min}-v${theirs.max}` : 'not at all'}; kafka-wire speaks v${api.minVersion}-v${Math.min(max, api.maxVersion)}`,
+        { broker: this.address, api: api.name },
+      );
+    }
+    return v;
+  }
+
+  /** Sends at the negotiated version (or at most `opts.maxVersion`). */
+  async request<A extends ApiDefinition>(
+    api: A,
+    body: RequestOf<A>,
+    opts: RequestOptions & { maxVersion?: number } = {},
+  ): Promise<{ version: number; response: ResponseOf<A> }> {
+    const version = this.requireVersion(api, opts.maxVersion);
+    const response = await this.connection.send(api, version, body, opts);
+    return { version, response };
+  }
+
+  close(timeoutMs?: number): Promise<void> {
+    return this.connection.close(timeoutMs);
+  }
+
+  destroy(err?: Error): void {
+    this.connection.destroy(err);
+  }
+}

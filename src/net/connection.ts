@@ -1,0 +1,338 @@
+/**
+ * One TCP (or TLS) connection to one broker: framing, correlation ids, requests in
+ * flight, timeouts, and a cap on what a response may claim to be.
+ *
+ * Kafka answers the requests of one connection in the order they were sent, so pending
+ * requests are a FIFO and every response must carry the head's correlation id; anything
+ * else means the stream can no longer be trusted and the connection is destroyed.
+ * Requests that expect no response (Produce with acks=0) never enter that FIFO.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../errors.js';
+import type { ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
+import { correlationIdOf, decodeResponse, encodeRequest } from '../protocol/frame.js';
+import { FrameReader } from './frame-reader.js';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId?: string | null;
+  /** TLS options; plaintext when absent. */
+  tls?: tls.ConnectionOptions;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Requests sent and not yet answered; more wait in a queue, in order. */
+  maxInFlight?: number;
+  /** A response frame claiming more bytes than this is a protocol error, not an allocation. */
+  maxResponseBytes?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** False for requests the broker does not answer (Produce with acks=0). */
+  expectResponse?: boolean;
+}
+
+interface Pending {
+  readonly correlationId: number;
+  readonly api: ApiDefinition;
+  readonly version: number;
+  readonly frame: Buffer;
+  readonly expectResponse: boolean;
+  readonly timeoutMs: number;
+  deadline: number;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export const CONNECTION_DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxInFlight: 5,
+  maxResponseBytes: 100 * 1024 * 1024,
+} as const;
+
+const MAX_CORRELATION_ID = 0x7fffffff;
+
+export class Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly #clientId: string | null;
+  readonly #requestTimeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #socket: net.Socket;
+  readonly #frames: FrameReader;
+  /** Sent, awaiting a response, oldest first. */
+  readonly #inFlight: Pending[] = [];
+  /** Not yet sent because maxInFlight requests are out. */
+  readonly #queued: Pending[] = [];
+  /** close() waiting for the last response. */
+  readonly #idleWaiters: (() => void)[] = [];
+  #nextCorrelationId = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDeadline = Number.POSITIVE_INFINITY;
+  #corked = false;
+  #closedError: Error | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #closed: Promise<void>;
+  #onClosed!: () => void;
+
+  private constructor(opts: ConnectionOptions, socket: net.Socket) {
+    this.host = opts.host;
+    this.port = opts.port;
+    this.address = `${opts.host}:${opts.port}`;
+    this.#clientId = opts.clientId === undefined ? 'kafka-wire' : opts.clientId;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? CONNECTION_DEFAULTS.requestTimeoutMs;
+    this.#maxInFlight = opts.maxInFlight ?? CONNECTION_DEFAULTS.maxInFlight;
+    this.#socket = socket;
+    this.#frames = new FrameReader(opts.maxResponseBytes ?? CONNECTION_DEFAULTS.maxResponseBytes);
+    this.#closed = new Promise((resolve) => (this.#onClosed = resolve));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => {
+      this.#fail(new ConnectionError(`connection to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
+    });
+    socket.on('close', () => {
+      this.#fail(new ConnectionError(`connection to ${this.address} closed`, { broker: this.address }));
+      this.#onClosed();
+    });
+  }
+
+  /** Opens a connection; rejects with a ConnectionError on refusal, TLS failure or timeout. */
+  static connect(opts: ConnectionOptions): Promise<Connection> {
+    const address = `${opts.host}:${opts.port}`;
+    const timeoutMs = opts.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const socket = opts.tls
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, servername: opts.tls.servername ?? sniName(opts.host) })
+        : net.connect({ host: opts.host, port: opts.port });
+      const readyEvent = opts.tls ? 'secureConnect' : 'connect';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ConnectionError(`connecting to ${address} timed out after ${timeoutMs} ms`, { broker: address }));
+      }, timeoutMs);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new ConnectionError(`cannot connect to ${address}: ${err.message}`, { broker: address, cause: err }));
+      };
+      socket.once('error', onError);
+      socket.once(readyEvent, () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 60_000);
+        resolve(new Connection(opts, socket));
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.#closedError === undefined && this.#closing === undefined;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.length;
+  }
+
+  get queued(): number {
+    return this.#queued.length;
+  }
+
+  /** Resolves once the socket is fully closed, however that happened. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /**
+   * Sends one request at `version` and resolves with the decoded response body.
+   * The request is encoded at once, so an encoding problem throws here, not later.
+   */
+  send<A extends ApiDefinition>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#closing) {
+      return Promise.reject(new ConnectionError(`connection to ${this.address} is closing`, { broker: this.address }));
+    }
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1;
+    const frame = encodeRequest(api, version, correlationId, this.#clientId, body);
+    return new Promise<ResponseOf<A>>((resolve, reject) => {
+      const pending: Pending = {
+        correlationId,
+        api,
+        version,
+        frame,
+        expectResponse: opts.expectResponse ?? true,
+        timeoutMs: opts.timeoutMs ?? this.#requestTimeoutMs,
+        deadline: 0,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      if (this.#inFlight.length < this.#maxInFlight && this.#queued.length === 0) this.#write(pending);
+      else this.#queued.push(pending);
+    });
+  }
+
+  #write(p: Pending): void {
+    if (!this.#corked) {
+      // Requests issued in the same tick leave in one write.
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    if (!p.expectResponse) {
+      this.#socket.write(p.frame, (err) => {
+        if (err) p.reject(new ConnectionError(`writing to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
+        else p.resolve(undefined);
+      });
+      return;
+    }
+    p.deadline = Date.now() + p.timeoutMs;
+    this.#inFlight.push(p);
+    this.#socket.write(p.frame);
+    if (p.deadline < this.#timerDeadline) this.#armTimer(p.deadline);
+  }
+
+  #drainQueue(): void {
+    while (this.#queued.length > 0 && this.#inFlight.length < this.#maxInFlight && !this.#closedError) {
+      this.#write(this.#queued.shift()!);
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.#frames.push(chunk);
+    } catch (err) {
+      this.destroy(withBroker(err, this.address));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#closedError) return;
+      this.#onFrame(frame);
+    }
+    this.#drainQueue();
+    this.#notifyIfIdle();
+  }
+
+  #onFrame(frame: Buffer): void {
+    const head = this.#inFlight[0];
+    const correlationId = correlationIdOf(frame);
+    if (!head || head.correlationId !== correlationId) {
+      const expected = head ? `correlation id ${head.correlationId}` : 'no response';
+      this.destroy(
+        new ProtocolError(`${this.address} sent a response with correlation id ${correlationId}, expected ${expected}`, {
+          broker: this.address,
+        }),
+      );
+      return;
+    }
+    this.#inFlight.shift();
+    if (this.#inFlight.length === 0) this.#disarmTimer();
+    try {
+      head.resolve(decodeResponse(head.api, head.version, frame));
+    } catch (err) {
+      // The frame boundaries were sound, so only this response is lost, not the connection.
+      head.reject(withBroker(err, this.address, `${head.api.name} v${head.version}`));
+    }
+  }
+
+  #armTimer(deadline: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerDeadline = deadline;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, deadline - Date.now()));
+  }
+
+  #disarmTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDeadline = Number.POSITIVE_INFINITY;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerDeadline = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const expired = this.#inFlight.find((p) => p.deadline <= now);
+    if (expired) {
+      // A late response would arrive out of step with the FIFO: the connection must go.
+      const what = `${expired.api.name} v${expired.version}`;
+      expired.reject(
+        new RequestTimeoutError(`${what} to ${this.address} got no response within ${expired.timeoutMs} ms`, {
+          broker: this.address,
+          api: what,
+        }),
+      );
+      this.#inFlight.splice(this.#inFlight.indexOf(expired), 1);
+      this.destroy(new ConnectionError(`connection to ${this.address} closed after a request timed out`, { broker: this.address }));
+      return;
+    }
+    const next = Math.min(...this.#inFlight.map((p) => p.deadline));
+    if (Number.isFinite(next)) this.#armTimer(next);
+  }
+
+  /** Fails everything pending with `err` (once) and releases the timer. */
+  #fail(err: Error): void {
+    if (this.#closedError) return;
+    this.#closedError = err;
+    this.#disarmTimer();
+    const pending = [...this.#inFlight.splice(0), ...this.#queued.splice(0)];
+    for (const p of pending) p.reject(err);
+    this.#notifyIfIdle();
+  }
+
+  /**
+   * Waits for the responses in flight and queued (up to `timeoutMs`), then closes the
+   * socket. Anything still pending then fails with a ConnectionError.
+   */
+  close(timeoutMs = this.#requestTimeoutMs): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#pendingCount() > 0 && !this.#closedError) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      this.#fail(new ConnectionError(`connection to ${this.address} was closed`, { broker: this.address }));
+      this.#socket.end();
+      const forced = setTimeout(() => this.#socket.destroy(), 1000);
+      await this.#closed;
+      clearTimeout(forced);
+    })();
+    return this.#closing;
+  }
+
+  #pendingCount(): number {
+    return this.#inFlight.length + this.#queued.length;
+  }
+
+  #notifyIfIdle(): void {
+    if (this.#pendingCount() > 0) return;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
+  /** Closes the socket at once; everything pending fails with `err` or a ConnectionError. */
+  destroy(err?: Error): void {
+    this.#fail(err ?? new ConnectionError(`connection to ${this.address} was destroyed`, { broker: this.address }));
+    this.#socket.destroy();
+  }
+}
+
+function withBroker(err: unknown, broker: string, api?: string): Error {
+  if (err instanceof ProtocolError) {
+    return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${err.message}`, { broker, api, offset: err.offset, cause: err });
+  }
+  if (err instanceof KafkaWireError) return err;
+  return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${String(err)}`, { broker, api, cause: err });
+}
+
+/** TLS SNI must be a host name, never an IP address (RFC 6066). */
+function sniName(host: string): string | undefined {
+  return net.isIP(host) ? undefined : host;
+}

@@ -1,0 +1,79 @@
+/**
+ * An API as kafka-wire speaks it: key, the versions we implement, the first flexible
+ * version, the version from which the client must honour `throttle_time_ms` itself
+ * (KIP-219), and the request and response bodies as field definitions.
+ */
+import { Reader } from './reader.js';
+import { structCodec, type Codec } from './codec.js';
+import { parseVersions, type FieldSpec, type Input, type Output } from './schema.js';
+import { Writer } from './writer.js';
+
+export interface ApiDefinition<Req extends readonly FieldSpec[] = readonly FieldSpec[], Res extends readonly FieldSpec[] = readonly FieldSpec[]> {
+  readonly key: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly firstFlexible: number;
+  /** From this version on the broker answers at once and the client must wait out the throttle. */
+  readonly clientThrottlesFrom: number | undefined;
+  readonly request: Req;
+  readonly response: Res;
+  isFlexible(version: number): boolean;
+  requestCodec(version: number): Codec<Input<Req>>;
+  responseCodec(version: number): Codec<Output<Res>>;
+}
+
+export type RequestOf<A> = A extends ApiDefinition<infer Req, readonly FieldSpec[]> ? Input<Req> : never;
+export type ResponseOf<A> = A extends ApiDefinition<readonly FieldSpec[], infer Res> ? Output<Res> : never;
+
+export function defineApi<const Req extends readonly FieldSpec[], const Res extends readonly FieldSpec[]>(spec: {
+  key: number;
+  name: string;
+  versions: string;
+  flexible: string;
+  clientThrottlesFrom?: number;
+  request: Req;
+  response: Res;
+}): ApiDefinition<Req, Res> {
+  const versions = parseVersions(spec.versions);
+  const firstFlexible = parseVersions(spec.flexible).min;
+  const requestCodecs = new Map<number, Codec<Input<Req>>>();
+  const responseCodecs = new Map<number, Codec<Output<Res>>>();
+  const isFlexible = (v: number): boolean => v >= firstFlexible;
+  const compiled = <T>(cache: Map<number, Codec<T>>, fields: readonly FieldSpec[], v: number): Codec<T> => {
+    let codec = cache.get(v);
+    if (!codec) {
+      if (v < versions.min || v > versions.max) throw new RangeError(`${spec.name} v${v} is outside ${spec.versions}`);
+      codec = structCodec(fields, v, isFlexible(v)) as Codec<T>;
+      cache.set(v, codec);
+    }
+    return codec;
+  };
+  return {
+    key: spec.key,
+    name: spec.name,
+    minVersion: versions.min,
+    maxVersion: versions.max,
+    firstFlexible,
+    clientThrottlesFrom: spec.clientThrottlesFrom,
+    request: spec.request,
+    response: spec.response,
+    isFlexible,
+    requestCodec: (v) => compiled(requestCodecs, spec.request, v),
+    responseCodec: (v) => compiled(responseCodecs, spec.response, v),
+  };
+}
+
+/** Encodes a request body alone (no header, no size); for tests and the decode tool. */
+export function encodeBody<A extends ApiDefinition>(api: A, version: number, body: RequestOf<A>): Buffer {
+  const codec = api.requestCodec(version);
+  const w = new Writer(codec.size(body as never));
+  codec.write(w, body as never);
+  return w.finish();
+}
+
+/** Decodes a response body alone (no header); the whole input must be consumed. */
+export function decodeBody<A extends ApiDefinition>(api: A, version: number, bytes: Uint8Array): ResponseOf<A> {
+  const r = new Reader(bytes);
+  return api.responseCodec(version).read(r) as ResponseOf<A>;
+}

@@ -1,0 +1,315 @@
+/**
+ * Turns a list of field definitions at one version into a codec: exact size, write, read.
+ * Flexible versions switch strings, bytes and arrays to their compact forms and add the
+ * tagged-field section at the end of every struct, as KIP-482 specifies.
+ */
+import { ProtocolError, UnsupportedVersionError } from '../errors.js';
+import type { Reader } from './reader.js';
+import { inVersions, parseVersions, type FieldSpec, type FieldType, type PrimitiveType } from './schema.js';
+import {
+  sizeOfBytes,
+  sizeOfCompactBytes,
+  sizeOfCompactNullableBytes,
+  sizeOfCompactNullableString,
+  sizeOfCompactString,
+  sizeOfNullableBytes,
+  sizeOfNullableString,
+  sizeOfString,
+  sizeOfUvarint,
+} from './sizes.js';
+import type { Writer } from './writer.js';
+
+export interface Codec<T = unknown> {
+  size(value: T): number;
+  write(w: Writer, value: T): void;
+  read(r: Reader): T;
+  /** The fewest bytes one value can take; bounds array counts before allocation. */
+  readonly minSize: number;
+}
+
+type AnyValue = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const fixed = (minSize: number, write: (w: Writer, v: AnyValue) => void, read: (r: Reader) => unknown): Codec => ({
+  size: () => minSize,
+  write,
+  read,
+  minSize,
+});
+
+const int8 = fixed(1, (w, v) => w.int8(v), (r) => r.int8());
+const int16 = fixed(2, (w, v) => w.int16(v), (r) => r.int16());
+const uint16 = fixed(2, (w, v) => w.uint16(v), (r) => r.uint16());
+const int32 = fixed(4, (w, v) => w.int32(v), (r) => r.int32());
+const uint32 = fixed(4, (w, v) => w.uint32(v), (r) => r.uint32());
+const int64 = fixed(8, (w, v) => w.int64(BigInt(v)), (r) => r.int64());
+const float64 = fixed(8, (w, v) => w.float64(v), (r) => r.float64());
+const bool = fixed(1, (w, v) => w.bool(v), (r) => r.bool());
+const uuid = fixed(16, (w, v) => w.uuid(v), (r) => r.uuid());
+
+const strings = {
+  classic: { size: sizeOfString, write: (w: Writer, v: AnyValue) => w.string(v), read: (r: Reader) => r.string(), minSize: 2 },
+  classicNullable: {
+    size: sizeOfNullableString,
+    write: (w: Writer, v: AnyValue) => w.nullableString(v),
+    read: (r: Reader) => r.nullableString(),
+    minSize: 2,
+  },
+  compact: {
+    size: sizeOfCompactString,
+    write: (w: Writer, v: AnyValue) => w.compactString(v),
+    read: (r: Reader) => r.compactString(),
+    minSize: 1,
+  },
+  compactNullable: {
+    size: sizeOfCompactNullableString,
+    write: (w: Writer, v: AnyValue) => w.compactNullableString(v),
+    read: (r: Reader) => r.compactNullableString(),
+    minSize: 1,
+  },
+} satisfies Record<string, Codec<AnyValue>>;
+
+const bytes = {
+  classic: { size: sizeOfBytes, write: (w: Writer, v: AnyValue) => w.bytes(v), read: (r: Reader) => r.bytes(), minSize: 4 },
+  classicNullable: {
+    size: sizeOfNullableBytes,
+    write: (w: Writer, v: AnyValue) => w.nullableBytes(v),
+    read: (r: Reader) => r.nullableBytes(),
+    minSize: 4,
+  },
+  compact: {
+    size: sizeOfCompactBytes,
+    write: (w: Writer, v: AnyValue) => w.compactBytes(v),
+    read: (r: Reader) => r.compactBytes(),
+    minSize: 1,
+  },
+  compactNullable: {
+    size: sizeOfCompactNullableBytes,
+    write: (w: Writer, v: AnyValue) => w.compactNullableBytes(v),
+    read: (r: Reader) => r.compactNullableBytes(),
+    minSize: 1,
+  },
+} satisfies Record<string, Codec<AnyValue>>;
+
+function variant(family: Record<'classic' | 'classicNullable' | 'compact' | 'compactNullable', Codec<AnyValue>>, flexible: boolean, nullable: boolean): Codec {
+  if (flexible) return nullable ? family.compactNullable : family.compact;
+  return nullable ? family.classicNullable : family.classic;
+}
+
+function primitiveCodec(type: PrimitiveType, flexible: boolean, nullable: boolean): Codec {
+  switch (type) {
+    case 'int8':
+      return int8;
+    case 'int16':
+      return int16;
+    case 'uint16':
+      return uint16;
+    case 'int32':
+      return int32;
+    case 'uint32':
+      return uint32;
+    case 'int64':
+      return int64;
+    case 'float64':
+      return float64;
+    case 'bool':
+      return bool;
+    case 'uuid':
+      return uuid;
+    case 'string':
+      return variant(strings, flexible, nullable);
+    case 'bytes':
+    case 'records':
+      return variant(bytes, flexible, nullable);
+  }
+}
+
+function arrayCodec(element: Codec, flexible: boolean, nullable: boolean): Codec<unknown[] | null> {
+  const countSize = (n: number): number => (flexible ? sizeOfUvarint(n + 1) : 4);
+  return {
+    minSize: flexible ? 1 : 4,
+    size(items) {
+      if (items === null) return countSize(-1);
+      let n = countSize(items.length);
+      for (const item of items) n += element.size(item);
+      return n;
+    },
+    write(w, items) {
+      if (items === null) {
+        if (flexible) w.uvarint(0);
+        else w.int32(-1);
+        return;
+      }
+      if (flexible) w.uvarint(items.length + 1);
+      else w.int32(items.length);
+      for (const item of items) element.write(w, item);
+    },
+    read(r) {
+      const at = r.offset;
+      const n = r.arrayLength(flexible, element.minSize);
+      if (n === -1) {
+        if (!nullable) throw new ProtocolError(`null array at offset ${at} where the field is not nullable`, { offset: at });
+        return null;
+      }
+      const items = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) items[i] = element.read(r);
+      return items;
+    },
+  };
+}
+
+function defaultFor(spec: FieldSpec): unknown {
+  const d = spec.options.default;
+  const type = spec.type;
+  if (typeof type === 'object') return d === null ? null : [];
+  if (d !== undefined) return type === 'int64' ? BigInt(d as number | bigint) : d;
+  switch (type) {
+    case 'int64':
+      return 0n;
+    case 'bool':
+      return false;
+    case 'string':
+      return '';
+    case 'uuid':
+      return 'AAAAAAAAAAAAAAAAAAAAAA';
+    case 'bytes':
+    case 'records':
+      return Buffer.alloc(0);
+    default:
+      return 0;
+  }
+}
+
+function isDefault(value: unknown, dflt: unknown): boolean {
+  if (value === dflt) return true;
+  if (Array.isArray(value)) return Array.isArray(dflt) && value.length === 0 && dflt.length === 0;
+  if (value instanceof Uint8Array) return dflt instanceof Uint8Array && value.length === 0 && dflt.length === 0;
+  return false;
+}
+
+interface CompiledField {
+  readonly name: string;
+  readonly codec: Codec;
+  readonly dflt: unknown;
+}
+
+interface TaggedField extends CompiledField {
+  readonly tag: number;
+}
+
+interface AbsentField {
+  readonly name: string;
+  readonly dflt: unknown;
+  readonly ignorable: boolean;
+  readonly versions: string;
+}
+
+function typeCodec(type: FieldType, version: number, flexible: boolean, nullable: boolean): Codec {
+  if (typeof type === 'string') return primitiveCodec(type, flexible, nullable);
+  const element = type.array;
+  const elementCodec = typeof element === 'string' ? primitiveCodec(element, flexible, false) : structCodec(element, version, flexible);
+  return arrayCodec(elementCodec, flexible, nullable) as Codec;
+}
+
+/** A codec for a struct (a message body or an array element) at one version. */
+export function structCodec(fields: readonly FieldSpec[], version: number, flexible: boolean): Codec<Record<string, unknown>> {
+  const regular: CompiledField[] = [];
+  const tagged: TaggedField[] = [];
+  const absent: AbsentField[] = [];
+
+  for (const spec of fields) {
+    const o = spec.options;
+    const present = inVersions(parseVersions(spec.versions), version);
+    const taggedHere = o.tag !== undefined && flexible && inVersions(parseVersions(o.taggedVersions ?? spec.versions), version);
+    const dflt = defaultFor(spec);
+    if (!present) {
+      absent.push({ name: spec.name, dflt, ignorable: o.ignorable ?? o.tag !== undefined, versions: spec.versions });
+      continue;
+    }
+    const nullable = o.nullable !== undefined && inVersions(parseVersions(o.nullable), version);
+    const fieldFlexible = flexible && o.flexibleVersions !== 'none';
+    const codec = typeCodec(spec.type, version, fieldFlexible, nullable);
+    if (taggedHere) tagged.push({ name: spec.name, codec, dflt, tag: o.tag! });
+    else if (o.tag === undefined) regular.push({ name: spec.name, codec, dflt });
+    else absent.push({ name: spec.name, dflt, ignorable: true, versions: spec.versions });
+  }
+  tagged.sort((a, b) => a.tag - b.tag);
+
+  const valueOf = (obj: Record<string, unknown>, f: CompiledField): unknown => {
+    const v = obj[f.name];
+    return v === undefined ? f.dflt : v;
+  };
+  const taggedToWrite = (obj: Record<string, unknown>): TaggedField[] =>
+    tagged.filter((f) => obj[f.name] !== undefined && !isDefault(obj[f.name], f.dflt));
+
+  let minSize = flexible ? 1 : 0;
+  for (const f of regular) minSize += f.codec.minSize;
+
+  return {
+    minSize,
+    size(obj) {
+      let n = 0;
+      for (const f of regular) n += f.codec.size(valueOf(obj, f));
+      if (flexible) {
+        const present = taggedToWrite(obj);
+        n += sizeOfUvarint(present.length);
+        for (const f of present) {
+          const s = f.codec.size(obj[f.name]);
+          n += sizeOfUvarint(f.tag) + sizeOfUvarint(s) + s;
+        }
+      }
+      return n;
+    },
+    write(w, obj) {
+      for (const a of absent) {
+        const v = obj[a.name];
+        if (!a.ignorable && v !== undefined && !isDefault(v, a.dflt)) {
+          throw new UnsupportedVersionError(`field ${a.name} is only in versions ${a.versions}, not in version ${version}`);
+        }
+      }
+      for (const f of regular) f.codec.write(w, valueOf(obj, f));
+      if (!flexible) return;
+      const present = taggedToWrite(obj);
+      w.uvarint(present.length);
+      for (const f of present) {
+        const v = obj[f.name];
+        w.uvarint(f.tag);
+        w.uvarint(f.codec.size(v));
+        f.codec.write(w, v);
+      }
+    },
+    read(r) {
+      const obj: Record<string, unknown> = {};
+      for (const f of regular) obj[f.name] = f.codec.read(r);
+      for (const a of absent) obj[a.name] = a.dflt;
+      for (const f of tagged) obj[f.name] = f.dflt;
+      if (flexible) readTaggedFields(r, tagged, obj);
+      return obj;
+    },
+  };
+}
+
+/** Reads a tagged-field section; tags this version does not know are skipped, as KIP-482 asks. */
+function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<string, unknown>): void {
+  const countAt = r.offset;
+  const count = r.uvarint();
+  // Each tagged field takes two bytes at least (its tag and its size).
+  if (count * 2 > r.remaining) {
+    throw new ProtocolError(`${count} tagged fields claimed at offset ${countAt}, ${r.remaining} bytes left`, { offset: countAt });
+  }
+  let lastTag = -1;
+  for (let i = 0; i < count; i++) {
+    const at = r.offset;
+    const tag = r.uvarint();
+    if (tag <= lastTag) throw new ProtocolError(`tagged fields out of order at offset ${at}: tag ${tag} after ${lastTag}`, { offset: at });
+    lastTag = tag;
+    const size = r.uvarint();
+    const body = r.sub(size, `tagged field ${tag}`);
+    const f = known.find((k) => k.tag === tag);
+    if (f) obj[f.name] = f.codec.read(body);
+  }
+}
+
+/** Skips a tagged-field section whose contents are not needed (response header v1). */
+export function skipTaggedFields(r: Reader): void {
+  readTaggedFields(r, [], {});
+}

@@ -1,0 +1,87 @@
+/**
+ * Request and response framing: `int32 size`, then a header, then the body.
+ *
+ * Request header v1: api_key int16, api_version int16, correlation_id int32,
+ * client_id NULLABLE_STRING. v2 (flexible APIs) adds a tagged-field section; client_id
+ * keeps its int16 length even then, so any broker can read an ApiVersions header.
+ * Response header v0: correlation_id int32; v1 (flexible) adds tagged fields, except for
+ * ApiVersions, whose response header is always v0 (KIP-511).
+ */
+import { ProtocolError } from '../errors.js';
+import type { ApiDefinition, RequestOf, ResponseOf } from './api.js';
+import { skipTaggedFields } from './codec.js';
+import { Reader } from './reader.js';
+import { sizeOfNullableString } from './sizes.js';
+import { Writer } from './writer.js';
+
+const API_VERSIONS_KEY = 18;
+
+export function requestHeaderVersion(api: ApiDefinition, version: number): 1 | 2 {
+  return api.isFlexible(version) ? 2 : 1;
+}
+
+export function responseHeaderVersion(api: ApiDefinition, version: number): 0 | 1 {
+  return api.key !== API_VERSIONS_KEY && api.isFlexible(version) ? 1 : 0;
+}
+
+/** A whole request frame, size prefix included, written into one buffer of the exact size. */
+export function encodeRequest<A extends ApiDefinition>(
+  api: A,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: RequestOf<A>,
+): Buffer {
+  const codec = api.requestCodec(version);
+  const flexibleHeader = requestHeaderVersion(api, version) === 2;
+  const headerSize = 2 + 2 + 4 + sizeOfNullableString(clientId) + (flexibleHeader ? 1 : 0);
+  const bodySize = codec.size(body as never);
+  const w = new Writer(4 + headerSize + bodySize);
+  w.int32(headerSize + bodySize);
+  w.int16(api.key);
+  w.int16(version);
+  w.int32(correlationId);
+  w.nullableString(clientId);
+  if (flexibleHeader) w.uvarint(0);
+  codec.write(w, body as never);
+  if (w.offset !== w.buf.length) {
+    // A size function that disagrees with its writer would corrupt the stream: fail loudly.
+    throw new ProtocolError(`${api.name} v${version}: predicted ${w.buf.length} bytes, wrote ${w.offset}`);
+  }
+  return w.buf;
+}
+
+/** The correlation id of a response frame (the bytes after the size prefix). */
+export function correlationIdOf(frame: Uint8Array): number {
+  if (frame.length < 4) throw new ProtocolError(`response frame of ${frame.length} bytes has no correlation id`);
+  return ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) | 0;
+}
+
+const UNSUPPORTED_VERSION = 35;
+
+function isUnsupportedVersionAnswer(frame: Uint8Array): boolean {
+  // error_code is the first body field in every ApiVersions response version.
+  return frame.length >= 6 && (((frame[4]! << 8) | frame[5]!) << 16 >> 16) === UNSUPPORTED_VERSION;
+}
+
+/**
+ * Decodes a response frame (without its size prefix) for a request of `version`.
+ * Bytes left over after the body mean we and the broker disagree on the layout.
+ */
+export function decodeResponse<A extends ApiDefinition>(api: A, version: number, frame: Uint8Array): ResponseOf<A> {
+  const r = new Reader(frame);
+  r.int32(); // correlation id, already matched by the connection
+  if (api.key === API_VERSIONS_KEY && version > 0 && isUnsupportedVersionAnswer(frame)) {
+    // KIP-511: a broker that does not know our ApiVersions version answers in v0, with
+    // UNSUPPORTED_VERSION and its own ApiVersions range, so that we can retry lower.
+    version = 0;
+  }
+  if (responseHeaderVersion(api, version) === 1) skipTaggedFields(r);
+  const body = api.responseCodec(version).read(r) as ResponseOf<A>;
+  if (r.remaining !== 0) {
+    throw new ProtocolError(`${api.name} v${version} response has ${r.remaining} unread bytes after offset ${r.offset}`, {
+      offset: r.offset,
+    });
+  }
+  return body;
+}

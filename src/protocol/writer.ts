@@ -1,0 +1,197 @@
+/**
+ * Writes Kafka's primitive types, big-endian, into one Buffer.
+ *
+ * Callers that know the exact size up front (every request encoder does: see sizes.ts)
+ * give it, and the writer never grows or copies. Growth exists for ad-hoc use only.
+ */
+import { ProtocolError } from '../errors.js';
+import { sizeOfUvarint, sizeOfVarlong, sizeOfVarlongNumber } from './sizes.js';
+import { uuidToBytes } from './uuid.js';
+
+const INT64_MASK = (1n << 64n) - 1n;
+const ZIGZAG_EXACT = 2 ** 52;
+
+export class Writer {
+  buf: Buffer;
+  offset: number;
+
+  constructor(sizeOrBuffer: number | Buffer = 256, offset = 0) {
+    this.buf = typeof sizeOrBuffer === 'number' ? Buffer.allocUnsafe(sizeOrBuffer) : sizeOrBuffer;
+    this.offset = offset;
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+
+  private ensure(n: number): void {
+    if (this.offset + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.offset + n));
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
+  }
+
+  int8(v: number): void {
+    this.ensure(1);
+    this.buf.writeInt8(v, this.offset);
+    this.offset += 1;
+  }
+
+  int16(v: number): void {
+    this.ensure(2);
+    this.buf.writeInt16BE(v, this.offset);
+    this.offset += 2;
+  }
+
+  uint16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.offset);
+    this.offset += 2;
+  }
+
+  int32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(v, this.offset);
+    this.offset += 4;
+  }
+
+  uint32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.offset);
+    this.offset += 4;
+  }
+
+  int64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(v, this.offset);
+    this.offset += 8;
+  }
+
+  /** int64 from a JavaScript number; exact for safe integers (timestamps, -1 sentinels). */
+  int64Number(v: number): void {
+    this.ensure(8);
+    const high = Math.floor(v / 0x100000000);
+    this.buf.writeInt32BE(high, this.offset);
+    this.buf.writeUInt32BE(v - high * 0x100000000, this.offset + 4);
+    this.offset += 8;
+  }
+
+  float64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(v, this.offset);
+    this.offset += 8;
+  }
+
+  bool(v: boolean): void {
+    this.int8(v ? 1 : 0);
+  }
+
+  /** Unsigned varint, up to 32 bits (lengths, counts, tags). */
+  uvarint(v: number): void {
+    if (this.offset + 5 > this.buf.length) this.ensure(sizeOfUvarint(v));
+    let n = v >>> 0;
+    while (n >= 0x80) {
+      this.buf[this.offset++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.offset++] = n;
+  }
+
+  /** Zig-zag signed varint (int32). */
+  varint(v: number): void {
+    this.uvarint((v << 1) ^ (v >> 31));
+  }
+
+  /** Zig-zag signed varlong (int64). */
+  varlong(v: bigint): void {
+    if (this.offset + 10 > this.buf.length) this.ensure(sizeOfVarlong(v));
+    let n = ((v << 1n) ^ (v >> 63n)) & INT64_MASK;
+    while (n >= 0x80n) {
+      this.buf[this.offset++] = Number(n & 0x7fn) | 0x80;
+      n >>= 7n;
+    }
+    this.buf[this.offset++] = Number(n);
+  }
+
+  /** Zig-zag varlong from a safe-integer number, without BigInt (record timestamp deltas). */
+  varlongNumber(v: number): void {
+    // Beyond 2^52 the zig-zag doubling would lose the low bit in a double.
+    if (v >= ZIGZAG_EXACT || v <= -ZIGZAG_EXACT) return this.varlong(BigInt(v));
+    if (this.offset + 10 > this.buf.length) this.ensure(sizeOfVarlongNumber(v));
+    let n = v >= 0 ? v * 2 : -v * 2 - 1;
+    while (n >= 0x80) {
+      this.buf[this.offset++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.offset++] = n;
+  }
+
+  uuid(v: string): void {
+    this.ensure(16);
+    uuidToBytes(v).copy(this.buf, this.offset);
+    this.offset += 16;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.offset);
+    this.offset += bytes.length;
+  }
+
+  private utf8(v: string, byteLength: number): void {
+    this.ensure(byteLength);
+    this.offset += this.buf.write(v, this.offset, byteLength, 'utf8');
+  }
+
+  /** STRING: int16 length, then UTF-8. */
+  string(v: string): void {
+    const n = Buffer.byteLength(v);
+    if (n > 0x7fff) throw new ProtocolError(`string of ${n} bytes is over the int16 length limit`);
+    this.int16(n);
+    this.utf8(v, n);
+  }
+
+  /** NULLABLE_STRING: int16 length (-1 for null), then UTF-8. */
+  nullableString(v: string | null): void {
+    if (v === null) this.int16(-1);
+    else this.string(v);
+  }
+
+  /** COMPACT_STRING: unsigned varint length+1, then UTF-8. */
+  compactString(v: string): void {
+    const n = Buffer.byteLength(v);
+    this.uvarint(n + 1);
+    this.utf8(v, n);
+  }
+
+  /** COMPACT_NULLABLE_STRING: unsigned varint length+1 (0 for null), then UTF-8. */
+  compactNullableString(v: string | null): void {
+    if (v === null) this.uvarint(0);
+    else this.compactString(v);
+  }
+
+  /** BYTES: int32 length, then the bytes. */
+  bytes(v: Uint8Array): void {
+    this.int32(v.length);
+    this.raw(v);
+  }
+
+  /** NULLABLE_BYTES: int32 length (-1 for null), then the bytes. */
+  nullableBytes(v: Uint8Array | null): void {
+    if (v === null) this.int32(-1);
+    else this.bytes(v);
+  }
+
+  /** COMPACT_BYTES: unsigned varint length+1, then the bytes. */
+  compactBytes(v: Uint8Array): void {
+    this.uvarint(v.length + 1);
+    this.raw(v);
+  }
+
+  /** COMPACT_NULLABLE_BYTES: unsigned varint length+1 (0 for null), then the bytes. */
+  compactNullableBytes(v: Uint8Array | null): void {
+    if (v === null) this.uvarint(0);
+    else this.compactBytes(v);
+  }
+}
