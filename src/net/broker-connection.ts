@@ -7,7 +7,7 @@
  * version of its API that both sides support.
  */
 import { BrokerError, UnsupportedVersionError } from '../errors.js';
-import type { ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
+import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 
@@ -70,7 +70,7 @@ export class BrokerConnection {
   }
 
   /** The highest version of `api` both sides support, or undefined when there is none. */
-  versionFor(api: ApiDefinition, max = api.maxVersion): number | undefined {
+  versionFor(api: AnyApi, max = api.maxVersion): number | undefined {
     const theirs = this.brokerVersions.get(api.key);
     if (!theirs) return undefined;
     const high = Math.min(max, api.maxVersion, theirs.max);
@@ -79,7 +79,7 @@ export class BrokerConnection {
   }
 
   /** Like versionFor, but a missing common version is an UnsupportedVersionError. */
-  requireVersion(api: ApiDefinition, max = api.maxVersion): number {
+  requireVersion(api: AnyApi, max = api.maxVersion): number {
     const v = this.versionFor(api, max);
     if (v === undefined) {
       const theirs = this.brokerVersions.get(api.key);
@@ -92,7 +92,7 @@ export class BrokerConnection {
   }
 
   /** Sends at the negotiated version (or at most `opts.maxVersion`). */
-  async request<A extends ApiDefinition>(
+  async request<A extends AnyApi>(
     api: A,
     body: RequestOf<A>,
     opts: RequestOptions & { maxVersion?: number } = {},

@@ -10,7 +10,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../errors.js';
-import type { ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
+import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
 import { correlationIdOf, decodeResponse, encodeRequest } from '../protocol/frame.js';
 import { FrameReader } from './frame-reader.js';
 
@@ -36,7 +36,7 @@ export interface RequestOptions {
 
 interface Pending {
   readonly correlationId: number;
-  readonly api: ApiDefinition;
+  readonly api: AnyApi;
   readonly version: number;
   readonly frame: Buffer;
   readonly expectResponse: boolean;
@@ -149,7 +149,7 @@ export class Connection {
    * Sends one request at `version` and resolves with the decoded response body.
    * The request is encoded at once, so an encoding problem throws here, not later.
    */
-  send<A extends ApiDefinition>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
+  send<A extends AnyApi>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     if (this.#closing) {
       return Promise.reject(new ConnectionError(`connection to ${this.address} is closing`, { broker: this.address }));

@@ -23,8 +23,13 @@ export interface ApiDefinition<Req extends readonly FieldSpec[] = readonly Field
   responseCodec(version: number): Codec<Output<Res>>;
 }
 
-export type RequestOf<A> = A extends ApiDefinition<infer Req, readonly FieldSpec[]> ? Input<Req> : never;
-export type ResponseOf<A> = A extends ApiDefinition<readonly FieldSpec[], infer Res> ? Output<Res> : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyApi = ApiDefinition<any, any>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RequestOf<A> = A extends ApiDefinition<infer Req, any> ? Input<Req> : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResponseOf<A> = A extends ApiDefinition<any, infer Res> ? Output<Res> : never;
 
 export function defineApi<const Req extends readonly FieldSpec[], const Res extends readonly FieldSpec[]>(spec: {
   key: number;
@@ -65,7 +70,7 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
 }
 
 /** Encodes a request body alone (no header, no size); for tests and the decode tool. */
-export function encodeBody<A extends ApiDefinition>(api: A, version: number, body: RequestOf<A>): Buffer {
+export function encodeBody<A extends AnyApi>(api: A, version: number, body: RequestOf<A>): Buffer {
   const codec = api.requestCodec(version);
   const w = new Writer(codec.size(body as never));
   codec.write(w, body as never);
@@ -73,7 +78,7 @@ export function encodeBody<A extends ApiDefinition>(api: A, version: number, bod
 }
 
 /** Decodes a response body alone (no header); the whole input must be consumed. */
-export function decodeBody<A extends ApiDefinition>(api: A, version: number, bytes: Uint8Array): ResponseOf<A> {
+export function decodeBody<A extends AnyApi>(api: A, version: number, bytes: Uint8Array): ResponseOf<A> {
   const r = new Reader(bytes);
   return api.responseCodec(version).read(r) as ResponseOf<A>;
 }

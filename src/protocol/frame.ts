@@ -8,7 +8,7 @@
  * ApiVersions, whose response header is always v0 (KIP-511).
  */
 import { ProtocolError } from '../errors.js';
-import type { ApiDefinition, RequestOf, ResponseOf } from './api.js';
+import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from './api.js';
 import { skipTaggedFields } from './codec.js';
 import { Reader } from './reader.js';
 import { sizeOfNullableString } from './sizes.js';
@@ -16,16 +16,16 @@ import { Writer } from './writer.js';
 
 const API_VERSIONS_KEY = 18;
 
-export function requestHeaderVersion(api: ApiDefinition, version: number): 1 | 2 {
+export function requestHeaderVersion(api: AnyApi, version: number): 1 | 2 {
   return api.isFlexible(version) ? 2 : 1;
 }
 
-export function responseHeaderVersion(api: ApiDefinition, version: number): 0 | 1 {
+export function responseHeaderVersion(api: AnyApi, version: number): 0 | 1 {
   return api.key !== API_VERSIONS_KEY && api.isFlexible(version) ? 1 : 0;
 }
 
 /** A whole request frame, size prefix included, written into one buffer of the exact size. */
-export function encodeRequest<A extends ApiDefinition>(
+export function encodeRequest<A extends AnyApi>(
   api: A,
   version: number,
   correlationId: number,
@@ -68,7 +68,7 @@ function isUnsupportedVersionAnswer(frame: Uint8Array): boolean {
  * Decodes a response frame (without its size prefix) for a request of `version`.
  * Bytes left over after the body mean we and the broker disagree on the layout.
  */
-export function decodeResponse<A extends ApiDefinition>(api: A, version: number, frame: Uint8Array): ResponseOf<A> {
+export function decodeResponse<A extends AnyApi>(api: A, version: number, frame: Uint8Array): ResponseOf<A> {
   const r = new Reader(frame);
   r.int32(); // correlation id, already matched by the connection
   if (api.key === API_VERSIONS_KEY && version > 0 && isUnsupportedVersionAnswer(frame)) {

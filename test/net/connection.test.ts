@@ -1,0 +1,239 @@
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../../src/errors.js';
+import { ApiVersions, Metadata } from '../../src/protocol/apis/index.js';
+import { BrokerConnection } from '../../src/net/broker-connection.js';
+import { Connection } from '../../src/net/connection.js';
+import { apiVersionsBody, fakeServer, responseFrame, type FakeServer } from '../helpers/fake-server.js';
+
+let server: FakeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const ok = (req: { correlationId: number }, socket: net.Socket): void => {
+  socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 0, [[18, 0, 4]])));
+};
+
+async function connect(s: FakeServer, extra: Partial<Parameters<typeof Connection.connect>[0]> = {}): Promise<Connection> {
+  return Connection.connect({ host: s.host, port: s.port, ...extra });
+}
+
+function ourResources(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1;
+  return counts;
+}
+
+describe('a server that sends garbage', () => {
+  it('gets a ProtocolError naming the broker, and the socket is closed', async () => {
+    server = await fakeServer((_req, socket) => socket.write('this is not a kafka frame at all'));
+    const conn = await connect(server);
+    const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as ProtocolError).broker).toBe(`127.0.0.1:${server.port}`);
+    await conn.closed;
+    expect(conn.isOpen).toBe(false);
+  });
+
+  it('a frame claiming 2 GiB is refused without allocating it', async () => {
+    server = await fakeServer((_req, socket) => socket.write(Buffer.from('7fffffff00000000', 'hex')));
+    const before = process.memoryUsage().arrayBuffers;
+    const conn = await connect(server);
+    const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/claims 2147483647 bytes/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+    await conn.closed;
+  });
+
+  it('a negative or tiny frame size is refused', async () => {
+    for (const size of ['ffffffff', '00000002']) {
+      server = await fakeServer((_req, socket) => socket.write(Buffer.from(size + '0000', 'hex')));
+      const conn = await connect(server);
+      await expect(conn.send(ApiVersions, 0, {})).rejects.toBeInstanceOf(ProtocolError);
+      await conn.closed;
+      await server.close();
+    }
+    server = undefined;
+  });
+
+  it('a response to a request never sent (wrong correlation id) closes the connection', async () => {
+    server = await fakeServer((req, socket) => socket.write(responseFrame(req.correlationId + 7, apiVersionsBody(0, 0, []))));
+    const conn = await connect(server);
+    await expect(conn.send(ApiVersions, 0, {})).rejects.toThrow(/correlation id 7, expected correlation id 0/);
+    await conn.closed;
+  });
+
+  it('a well-framed response whose body is wrong fails only that request', async () => {
+    let n = 0;
+    server = await fakeServer((req, socket) => {
+      const body = n++ === 0 ? Buffer.from('00', 'hex') : apiVersionsBody(0, 0, [[18, 0, 4]]);
+      socket.write(responseFrame(req.correlationId, body));
+    });
+    const conn = await connect(server);
+    await expect(conn.send(ApiVersions, 0, {})).rejects.toThrow(/ApiVersions v0 from 127\.0\.0\.1:\d+: truncated/);
+    await expect(conn.send(ApiVersions, 0, {})).resolves.toMatchObject({ errorCode: 0 });
+    expect(conn.isOpen).toBe(true);
+    await conn.close();
+  });
+
+  it('random bytes never crash or hang the client', async () => {
+    for (let i = 0; i < 50; i++) {
+      const junk = Buffer.from(Array.from({ length: 1 + (i % 40) }, () => Math.floor(Math.random() * 256)));
+      server = await fakeServer((req, socket) => {
+        socket.write(i % 2 ? junk : Buffer.concat([responseFrame(req.correlationId, junk)]));
+        socket.end();
+      });
+      const conn = await connect(server);
+      const result = await conn.send(Metadata, 12, { topics: null }).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      if (result !== 'resolved') expect(result).toBeInstanceOf(KafkaWireError);
+      conn.destroy();
+      await conn.closed;
+      await server.close();
+    }
+    server = undefined;
+  });
+});
+
+describe('a server that stops half-way', () => {
+  it('closing after half a frame fails the request with a ConnectionError', async () => {
+    server = await fakeServer((_req, socket) => {
+      socket.write(Buffer.from('000000640000000000', 'hex'));
+      socket.end();
+    });
+    const conn = await connect(server);
+    await expect(conn.send(ApiVersions, 0, {})).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('staying silent after half a frame ends in a RequestTimeoutError and a closed connection', async () => {
+    server = await fakeServer((_req, socket) => socket.write(Buffer.from('0000006400', 'hex')));
+    const conn = await connect(server, { requestTimeoutMs: 200 });
+    const other = conn.send(ApiVersions, 0, {}, { timeoutMs: 5000 });
+    const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+    await expect(other).rejects.toBeInstanceOf(ConnectionError);
+    // The first request was the one with the longer timeout; the second timed out first.
+    expect(err).toBeInstanceOf(RequestTimeoutError);
+    expect((err as Error).message).toMatch(/ApiVersions v0 to 127\.0\.0\.1:\d+ got no response within 200 ms/);
+    await conn.closed;
+  });
+});
+
+describe('requests in flight', () => {
+  it('never exceed the limit; the rest wait their turn in order', async () => {
+    const held: Array<() => void> = [];
+    server = await fakeServer((req, socket) => held.push(() => ok(req, socket)));
+    const conn = await connect(server, { maxInFlight: 2 });
+    const results = Array.from({ length: 5 }, () => conn.send(ApiVersions, 0, {}));
+    await waitFor(() => server!.requests.length === 2);
+    expect(conn.inFlight).toBe(2);
+    expect(conn.queued).toBe(3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.requests.length).toBe(2);
+    while (server.requests.length < 5 || held.length > 0) {
+      held.shift()?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(results);
+    expect(server.requests.map((r) => r.correlationId)).toEqual([0, 1, 2, 3, 4]);
+    await conn.close();
+  });
+
+  it('acks=0 style requests resolve once written and expect no response', async () => {
+    server = await fakeServer(() => {});
+    const conn = await connect(server);
+    await expect(conn.send(ApiVersions, 0, {}, { expectResponse: false })).resolves.toBeUndefined();
+    expect(conn.inFlight).toBe(0);
+    await conn.close();
+  });
+
+  it('close() waits for answers in flight, then refuses new requests', async () => {
+    server = await fakeServer((req, socket) => setTimeout(() => ok(req, socket), 50));
+    const conn = await connect(server);
+    const answered = conn.send(ApiVersions, 0, {});
+    const closing = conn.close();
+    await expect(answered).resolves.toMatchObject({ errorCode: 0 });
+    await closing;
+    await expect(conn.send(ApiVersions, 0, {})).rejects.toBeInstanceOf(ConnectionError);
+  });
+});
+
+describe('after close', () => {
+  it('no socket or timer of ours is left', async () => {
+    server = await fakeServer(ok);
+    const before = ourResources();
+    const conn = await connect(server, { requestTimeoutMs: 60_000 });
+    await conn.send(ApiVersions, 0, {});
+    const pending = conn.send(ApiVersions, 0, {});
+    await conn.close();
+    await pending;
+    await server.close();
+    server = undefined;
+    await new Promise((r) => setImmediate(r));
+    const after = ourResources();
+    expect(after['TCPSocketWrap'] ?? 0).toBe(before['TCPSocketWrap'] ?? 0);
+    expect(after['Timeout'] ?? 0).toBeLessThanOrEqual(before['Timeout'] ?? 0);
+  });
+
+  it('destroy() fails everything pending at once', async () => {
+    server = await fakeServer(() => {});
+    const conn = await connect(server);
+    const a = conn.send(ApiVersions, 0, {});
+    const b = conn.send(ApiVersions, 0, {});
+    conn.destroy();
+    await expect(a).rejects.toBeInstanceOf(ConnectionError);
+    await expect(b).rejects.toBeInstanceOf(ConnectionError);
+    await conn.closed;
+  });
+});
+
+describe('connecting', () => {
+  it('a refused connection is a ConnectionError naming the address', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const err = await Connection.connect({ host: '127.0.0.1', port }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).broker).toBe(`127.0.0.1:${port}`);
+    expect((err as ConnectionError).retriable).toBe(true);
+  });
+});
+
+/** A broker that knows ApiVersions up to v2 only, and the given other APIs. */
+const oldBroker =
+  (ranges: Array<[number, number, number]>) =>
+  (req: { apiKey: number; apiVersion: number; correlationId: number }, socket: net.Socket): void => {
+    const body = req.apiVersion > 2 ? apiVersionsBody(0, 35, [[18, 0, 2]]) : apiVersionsBody(req.apiVersion, 0, [[18, 0, 2], ...ranges]);
+    socket.write(responseFrame(req.correlationId, body));
+  };
+
+describe('ApiVersions negotiation', () => {
+  it('falls back to the version a broker offers when it refuses ours (KIP-511)', async () => {
+    server = await fakeServer(oldBroker([[3, 0, 7]]));
+    const broker = await BrokerConnection.open({ host: server.host, port: server.port });
+    expect(server.requests.map((r) => r.apiVersion)).toEqual([4, 2]);
+    expect(broker.apiVersionsVersion).toBe(2);
+    expect(broker.versionFor(Metadata)).toBe(7);
+    await broker.close();
+  });
+
+  it('an API the broker lacks is an UnsupportedVersionError before anything is sent', async () => {
+    server = await fakeServer(oldBroker([]));
+    const broker = await BrokerConnection.open({ host: server.host, port: server.port });
+    await expect(broker.request(Metadata, { topics: null })).rejects.toThrow(/supports Metadata not at all/);
+    await broker.close();
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
