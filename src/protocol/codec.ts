@@ -160,6 +160,7 @@ function arrayCodec(element: Codec, flexible: boolean, nullable: boolean): Codec
 function defaultFor(spec: FieldSpec): unknown {
   const d = spec.options.default;
   const type = spec.type;
+  if (typeof type === 'object' && 'struct' in type) return Object.fromEntries(type.struct.map((f) => [f.name, defaultFor(f)]));
   if (typeof type === 'object') return d === null ? null : [];
   if (d !== undefined) return type === 'int64' ? BigInt(d as number | bigint) : d;
   switch (type) {
@@ -181,9 +182,16 @@ function defaultFor(spec: FieldSpec): unknown {
 
 function isDefault(value: unknown, dflt: unknown): boolean {
   if (value === dflt) return true;
+  if (isPlainStruct(value) && isPlainStruct(dflt)) {
+    return Object.entries(dflt).every(([k, d]) => value[k] === undefined || isDefault(value[k], d));
+  }
   if (Array.isArray(value)) return Array.isArray(dflt) && value.length === 0 && dflt.length === 0;
   if (value instanceof Uint8Array) return dflt instanceof Uint8Array && value.length === 0 && dflt.length === 0;
   return false;
+}
+
+function isPlainStruct(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
 interface CompiledField {
@@ -205,6 +213,7 @@ interface AbsentField {
 
 function typeCodec(type: FieldType, version: number, flexible: boolean, nullable: boolean): Codec {
   if (typeof type === 'string') return primitiveCodec(type, flexible, nullable);
+  if ('struct' in type) return structCodec(type.struct, version, flexible) as Codec;
   const element = type.array;
   const elementCodec = typeof element === 'string' ? primitiveCodec(element, flexible, false) : structCodec(element, version, flexible);
   return arrayCodec(elementCodec, flexible, nullable) as Codec;

@@ -22,7 +22,10 @@ export type PrimitiveType =
   | 'records'
   | 'uuid';
 
-export type FieldType = PrimitiveType | { readonly array: PrimitiveType | readonly FieldSpec[] };
+export type FieldType =
+  | PrimitiveType
+  | { readonly array: PrimitiveType | readonly FieldSpec[] }
+  | { readonly struct: readonly FieldSpec[] };
 
 export interface FieldOptions {
   /** Versions in which the field may be null, e.g. `'1+'`. */
@@ -59,6 +62,11 @@ export function arrayOf<const E extends PrimitiveType | readonly FieldSpec[]>(el
   return { array: element };
 }
 
+/** A nested struct that is not an array element (e.g. Produce's tagged CurrentLeader). */
+export function struct<const E extends readonly FieldSpec[]>(fields: E): { readonly struct: E } {
+  return { struct: fields };
+}
+
 // ---- types inferred from definitions ---------------------------------------------------
 
 type PrimitiveValue<T> = T extends 'int64'
@@ -77,7 +85,9 @@ type OutputValue<T> = T extends { array: infer E }
   ? E extends readonly FieldSpec[]
     ? Output<E>[]
     : PrimitiveValue<E>[]
-  : PrimitiveValue<T>;
+  : T extends { struct: infer E extends readonly FieldSpec[] }
+    ? Output<E>
+    : PrimitiveValue<T>;
 
 type InputPrimitive<T> = T extends 'bytes' | 'records' ? Uint8Array : PrimitiveValue<T>;
 
@@ -85,7 +95,9 @@ type InputValue<T> = T extends { array: infer E }
   ? E extends readonly FieldSpec[]
     ? Input<E>[]
     : InputPrimitive<E>[]
-  : InputPrimitive<T>;
+  : T extends { struct: infer E extends readonly FieldSpec[] }
+    ? Input<E>
+    : InputPrimitive<T>;
 
 /** A decoded message: every field present (absent-in-version fields hold their default). */
 export type Output<Fs extends readonly FieldSpec[]> = {

@@ -54,6 +54,7 @@ function structArbitrary(fields: readonly FieldSpec[], version: number, flexible
 
 function typeArbitrary(type: FieldType, version: number, flexible: boolean, depth: number): fc.Arbitrary<unknown> {
   if (typeof type === 'string') return primitiveArbitrary(type);
+  if ('struct' in type) return structArbitrary(type.struct, version, flexible, depth + 1);
   const el = type.array;
   const element = typeof el === 'string' ? primitiveArbitrary(el) : structArbitrary(el, version, flexible, depth + 1);
   return fc.array(element, { maxLength: depth > 1 ? 2 : 4 });
