@@ -22,45 +22,67 @@ import type { Writer } from './writer.js';
 export interface Codec<T = unknown> {
   size(value: T): number;
   write(w: Writer, value: T): void;
-  read(r: Reader): T;
+  /** Reads a value; with `trace`, also records where each part of it lay (for `decode`). */
+  read(r: Reader, trace?: TraceNode[]): T;
   /** The fewest bytes one value can take; bounds array counts before allocation. */
   readonly minSize: number;
+  /** The spec's name for the wire type, e.g. `int32`, `compact_nullable_string`, `[]struct`. */
+  readonly typeName: string;
+}
+
+/** Where one field lay in the bytes: what the `decode` tool prints. */
+export interface TraceNode {
+  readonly field: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly type: string;
+  readonly value?: unknown;
+  readonly children?: TraceNode[];
+}
+
+function traced(trace: TraceNode[] | undefined, field: string, offset: number, r: Reader, type: string, value: unknown, children?: TraceNode[]): void {
+  if (!trace) return;
+  trace.push(children ? { field, offset, length: r.offset - offset, type, children } : { field, offset, length: r.offset - offset, type, value });
 }
 
 type AnyValue = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const fixed = (minSize: number, write: (w: Writer, v: AnyValue) => void, read: (r: Reader) => unknown): Codec => ({
+const fixed = (typeName: string, minSize: number, write: (w: Writer, v: AnyValue) => void, read: (r: Reader) => unknown): Codec => ({
   size: () => minSize,
   write,
   read,
   minSize,
+  typeName,
 });
 
-const int8 = fixed(1, (w, v) => w.int8(v), (r) => r.int8());
-const int16 = fixed(2, (w, v) => w.int16(v), (r) => r.int16());
-const uint16 = fixed(2, (w, v) => w.uint16(v), (r) => r.uint16());
-const int32 = fixed(4, (w, v) => w.int32(v), (r) => r.int32());
-const uint32 = fixed(4, (w, v) => w.uint32(v), (r) => r.uint32());
-const int64 = fixed(8, (w, v) => w.int64(BigInt(v)), (r) => r.int64());
-const float64 = fixed(8, (w, v) => w.float64(v), (r) => r.float64());
-const bool = fixed(1, (w, v) => w.bool(v), (r) => r.bool());
-const uuid = fixed(16, (w, v) => w.uuid(v), (r) => r.uuid());
+const int8 = fixed('int8', 1, (w, v) => w.int8(v), (r) => r.int8());
+const int16 = fixed('int16', 2, (w, v) => w.int16(v), (r) => r.int16());
+const uint16 = fixed('uint16', 2, (w, v) => w.uint16(v), (r) => r.uint16());
+const int32 = fixed('int32', 4, (w, v) => w.int32(v), (r) => r.int32());
+const uint32 = fixed('uint32', 4, (w, v) => w.uint32(v), (r) => r.uint32());
+const int64 = fixed('int64', 8, (w, v) => w.int64(BigInt(v)), (r) => r.int64());
+const float64 = fixed('float64', 8, (w, v) => w.float64(v), (r) => r.float64());
+const bool = fixed('bool', 1, (w, v) => w.bool(v), (r) => r.bool());
+const uuid = fixed('uuid', 16, (w, v) => w.uuid(v), (r) => r.uuid());
 
 const strings = {
-  classic: { size: sizeOfString, write: (w: Writer, v: AnyValue) => w.string(v), read: (r: Reader) => r.string(), minSize: 2 },
+  classic: { typeName: 'string', size: sizeOfString, write: (w: Writer, v: AnyValue) => w.string(v), read: (r: Reader) => r.string(), minSize: 2 },
   classicNullable: {
+    typeName: 'nullable_string',
     size: sizeOfNullableString,
     write: (w: Writer, v: AnyValue) => w.nullableString(v),
     read: (r: Reader) => r.nullableString(),
     minSize: 2,
   },
   compact: {
+    typeName: 'compact_string',
     size: sizeOfCompactString,
     write: (w: Writer, v: AnyValue) => w.compactString(v),
     read: (r: Reader) => r.compactString(),
     minSize: 1,
   },
   compactNullable: {
+    typeName: 'compact_nullable_string',
     size: sizeOfCompactNullableString,
     write: (w: Writer, v: AnyValue) => w.compactNullableString(v),
     read: (r: Reader) => r.compactNullableString(),
@@ -69,20 +91,23 @@ const strings = {
 } satisfies Record<string, Codec<AnyValue>>;
 
 const bytes = {
-  classic: { size: sizeOfBytes, write: (w: Writer, v: AnyValue) => w.bytes(v), read: (r: Reader) => r.bytes(), minSize: 4 },
+  classic: { typeName: 'bytes', size: sizeOfBytes, write: (w: Writer, v: AnyValue) => w.bytes(v), read: (r: Reader) => r.bytes(), minSize: 4 },
   classicNullable: {
+    typeName: 'nullable_bytes',
     size: sizeOfNullableBytes,
     write: (w: Writer, v: AnyValue) => w.nullableBytes(v),
     read: (r: Reader) => r.nullableBytes(),
     minSize: 4,
   },
   compact: {
+    typeName: 'compact_bytes',
     size: sizeOfCompactBytes,
     write: (w: Writer, v: AnyValue) => w.compactBytes(v),
     read: (r: Reader) => r.compactBytes(),
     minSize: 1,
   },
   compactNullable: {
+    typeName: 'compact_nullable_bytes',
     size: sizeOfCompactNullableBytes,
     write: (w: Writer, v: AnyValue) => w.compactNullableBytes(v),
     read: (r: Reader) => r.compactNullableBytes(),
@@ -118,8 +143,11 @@ function primitiveCodec(type: PrimitiveType, flexible: boolean, nullable: boolea
     case 'string':
       return variant(strings, flexible, nullable);
     case 'bytes':
-    case 'records':
       return variant(bytes, flexible, nullable);
+    case 'records': {
+      const b = variant(bytes, flexible, nullable);
+      return { ...b, typeName: flexible ? 'compact_records' : 'records' };
+    }
   }
 }
 
@@ -127,6 +155,7 @@ function arrayCodec(element: Codec, flexible: boolean, nullable: boolean): Codec
   const countSize = (n: number): number => (flexible ? sizeOfUvarint(n + 1) : 4);
   return {
     minSize: flexible ? 1 : 4,
+    typeName: `${flexible ? 'compact_' : ''}${nullable ? 'nullable_' : ''}[]${element.typeName}`,
     size(items) {
       if (items === null) return countSize(-1);
       let n = countSize(items.length);
@@ -143,15 +172,21 @@ function arrayCodec(element: Codec, flexible: boolean, nullable: boolean): Codec
       else w.int32(items.length);
       for (const item of items) element.write(w, item);
     },
-    read(r) {
+    read(r, trace) {
       const at = r.offset;
       const n = r.arrayLength(flexible, element.minSize);
+      traced(trace, 'length', at, r, flexible ? 'uvarint (N+1)' : 'int32', n);
       if (n === -1) {
         if (!nullable) throw new ProtocolError(`null array at offset ${at} where the field is not nullable`, { offset: at });
         return null;
       }
       const items = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) items[i] = element.read(r);
+      for (let i = 0; i < n; i++) {
+        const start = r.offset;
+        const kids = trace && element.typeName === 'struct' ? [] : undefined;
+        items[i] = element.read(r, kids);
+        traced(trace, `[${i}]`, start, r, element.typeName, items[i], kids);
+      }
       return items;
     },
   };
@@ -188,6 +223,10 @@ function isDefault(value: unknown, dflt: unknown): boolean {
   if (Array.isArray(value)) return Array.isArray(dflt) && value.length === 0 && dflt.length === 0;
   if (value instanceof Uint8Array) return dflt instanceof Uint8Array && value.length === 0 && dflt.length === 0;
   return false;
+}
+
+function isComposite(codec: Codec): boolean {
+  return codec.typeName === 'struct' || codec.typeName.includes('[]');
 }
 
 function isPlainStruct(v: unknown): v is Record<string, unknown> {
@@ -255,6 +294,7 @@ export function structCodec(fields: readonly FieldSpec[], version: number, flexi
 
   return {
     minSize,
+    typeName: 'struct',
     size(obj) {
       let n = 0;
       for (const f of regular) n += f.codec.size(valueOf(obj, f));
@@ -286,21 +326,32 @@ export function structCodec(fields: readonly FieldSpec[], version: number, flexi
         f.codec.write(w, v);
       }
     },
-    read(r) {
+    read(r, trace) {
       const obj: Record<string, unknown> = {};
-      for (const f of regular) obj[f.name] = f.codec.read(r);
+      for (const f of regular) {
+        const start = r.offset;
+        const kids = trace && isComposite(f.codec) ? [] : undefined;
+        obj[f.name] = f.codec.read(r, kids);
+        traced(trace, f.name, start, r, f.codec.typeName, obj[f.name], kids);
+      }
       for (const a of absent) obj[a.name] = a.dflt;
       for (const f of tagged) obj[f.name] = f.dflt;
-      if (flexible) readTaggedFields(r, tagged, obj);
+      if (flexible) {
+        const start = r.offset;
+        const kids = trace ? [] : undefined;
+        readTaggedFields(r, tagged, obj, kids);
+        traced(trace, '_tagged_fields', start, r, 'tagged_fields', undefined, kids);
+      }
       return obj;
     },
   };
 }
 
 /** Reads a tagged-field section; tags this version does not know are skipped, as KIP-482 asks. */
-function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<string, unknown>): void {
+function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<string, unknown>, trace?: TraceNode[]): void {
   const countAt = r.offset;
   const count = r.uvarint();
+  traced(trace, 'count', countAt, r, 'uvarint', count);
   // Each tagged field takes two bytes at least (its tag and its size).
   if (count * 2 > r.remaining) {
     throw new ProtocolError(`${count} tagged fields claimed at offset ${countAt}, ${r.remaining} bytes left`, { offset: countAt });
@@ -312,9 +363,16 @@ function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<
     if (tag <= lastTag) throw new ProtocolError(`tagged fields out of order at offset ${at}: tag ${tag} after ${lastTag}`, { offset: at });
     lastTag = tag;
     const size = r.uvarint();
+    const bodyAt = r.offset;
     const body = r.sub(size, `tagged field ${tag}`);
     const f = known.find((k) => k.tag === tag);
-    if (f) obj[f.name] = f.codec.read(body);
+    const kids = trace && f && isComposite(f.codec) ? [] : undefined;
+    if (f) obj[f.name] = f.codec.read(body, kids);
+    if (trace) {
+      const name = f ? `${f.name} (tag ${tag})` : `unknown tag ${tag}`;
+      const value = f ? obj[f.name] : body.buf.subarray(bodyAt, bodyAt + size);
+      trace.push(kids ? { field: name, offset: at, length: r.offset - at, type: f!.codec.typeName, children: kids } : { field: name, offset: at, length: r.offset - at, type: f ? f.codec.typeName : 'bytes', value });
+    }
   }
 }
 
