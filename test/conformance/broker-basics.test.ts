@@ -1,0 +1,184 @@
+/**
+ * ApiVersions, Metadata and CreateTopics against real brokers, at every version both the
+ * broker and kafka-wire speak. Where it can, a check is made by Kafka's own tools, so our
+ * encoder and decoder cannot agree on the same mistake.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerError } from '../../src/errors.js';
+import { BrokerConnection } from '../../src/net/broker-connection.js';
+import { parseBootstrap } from '../../src/net/bootstrap.js';
+import { ApiVersions, CreateTopics, Metadata, Produce } from '../../src/protocol/apis/index.js';
+import { hasTools, kafkaTools, singleNodeClusters, threeNodeCluster, uniqueTopic, type ProvidedCluster } from '../helpers/kafka.js';
+
+async function openBroker(cluster: ProvidedCluster): Promise<BrokerConnection> {
+  const [first] = parseBootstrap(cluster.bootstrap);
+  return BrokerConnection.open({ host: first!.host, port: first!.port, clientId: 'kafka-wire-conformance' });
+}
+
+/** Versions of `api` that the broker and kafka-wire both speak. */
+function commonVersions(broker: BrokerConnection, api: { key: number; minVersion: number; maxVersion: number }): number[] {
+  const theirs = broker.brokerVersions.get(api.key);
+  if (!theirs) return [];
+  const versions: number[] = [];
+  for (let v = Math.max(theirs.min, api.minVersion); v <= Math.min(theirs.max, api.maxVersion); v++) versions.push(v);
+  return versions;
+}
+
+describe.each(singleNodeClusters())('broker $name', (cluster) => {
+  let broker: BrokerConnection;
+  beforeAll(async () => {
+    broker = await openBroker(cluster);
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+
+  it('answers ApiVersions at its newest version and lists what a producer needs', () => {
+    expect(broker.apiVersionsVersion).toBe(Math.min(ApiVersions.maxVersion, broker.brokerVersions.get(18)!.max));
+    for (const api of [Produce, Metadata, ApiVersions]) expect(broker.versionFor(api), api.name).toBeDefined();
+    const produce = broker.brokerVersions.get(Produce.key)!;
+    if (cluster.version.startsWith('3.9')) expect(produce.max).toBe(11);
+    if (cluster.version.startsWith('4.')) expect(produce.max).toBeGreaterThanOrEqual(12);
+  });
+
+  it('answers ApiVersions at every version from 0 to ours', async () => {
+    for (let v = 0; v <= ApiVersions.maxVersion; v++) {
+      const res = await broker.connection.send(ApiVersions, v, { clientSoftwareName: 'kafka-wire', clientSoftwareVersion: 'test' });
+      expect(res.errorCode, `v${v}`).toBe(0);
+      expect(res.apiKeys.find((k) => k.apiKey === Metadata.key), `v${v}`).toBeDefined();
+      if (v >= 3) expect(res.finalizedFeaturesEpoch, `v${v}`).toBeGreaterThanOrEqual(0n);
+    }
+  });
+
+  it('reports finalized features (metadata.version) in ApiVersions v3+', () => {
+    expect(broker.features.finalized.get('metadata.version')?.max).toBeGreaterThan(0);
+  });
+
+  it('answers Metadata at every common version, with the same brokers and topic', async () => {
+    const topic = uniqueTopic('meta');
+    await createTopic(broker, topic, 2);
+    const versions = commonVersions(broker, Metadata);
+    expect(versions.length).toBeGreaterThan(5);
+    let topicId: string | undefined;
+    for (const v of versions) {
+      const res = await broker.connection.send(Metadata, v, { topics: [{ name: topic }], ...(v >= 4 ? { allowAutoTopicCreation: false } : {}) });
+      expect(res.brokers.map((b) => `${b.host}:${b.port}`), `v${v}`).toEqual([cluster.bootstrap]);
+      const t = res.topics.find((x) => x.name === topic);
+      expect(t?.errorCode, `v${v}`).toBe(0);
+      expect(t?.partitions.map((p) => p.partitionIndex).sort(), `v${v}`).toEqual([0, 1]);
+      if (v >= 2) expect(res.clusterId, `v${v}`).toBeTruthy();
+      if (v >= 10) {
+        topicId ??= t!.topicId;
+        expect(t!.topicId, `v${v}`).toBe(topicId);
+      }
+    }
+  });
+
+  it('reports an unknown topic as UNKNOWN_TOPIC_OR_PARTITION without creating it', async () => {
+    const topic = uniqueTopic('missing');
+    const { response } = await broker.request(Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false });
+    const err = new BrokerError(response.topics[0]!.errorCode);
+    expect(err.type).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(err.retriable).toBe(true);
+    expect(err.refreshMetadata).toBe(true);
+  });
+
+  it.skipIf(!hasTools(cluster))('creates topics with CreateTopics at every common version, as Kafka\'s topic tool then describes them', async () => {
+    const tools = kafkaTools(cluster);
+    for (const v of commonVersions(broker, CreateTopics)) {
+      const topic = uniqueTopic(`create-v${v}`);
+      const res = await broker.connection.send(CreateTopics, v, {
+        topics: [{ name: topic, numPartitions: 3, replicationFactor: 1, configs: [{ name: 'max.message.bytes', value: '65536' }] }],
+        timeoutMs: 30_000,
+      });
+      expect(res.topics[0], `v${v}`).toMatchObject({ name: topic, errorCode: 0 });
+      if (v >= 5) expect(res.topics[0]!.numPartitions, `v${v}`).toBe(3);
+      const described = await tools.describeTopic(topic);
+      expect(described.partitionCount, `v${v}`).toBe(3);
+      expect(described.replicationFactor, `v${v}`).toBe(1);
+      expect(described.configs['max.message.bytes'], `v${v}`).toBe('65536');
+      if (v >= 7) expect(res.topics[0]!.topicId, `v${v}`).toBe(described.topicId);
+    }
+  });
+
+  it('refuses to create a topic twice with TOPIC_ALREADY_EXISTS', async () => {
+    const topic = uniqueTopic('twice');
+    await createTopic(broker, topic, 1);
+    const { response } = await broker.request(CreateTopics, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1 }] });
+    expect(new BrokerError(response.topics[0]!.errorCode).type).toBe('TOPIC_ALREADY_EXISTS');
+    expect(response.topics[0]!.errorMessage).toMatch(/already exists/);
+  });
+});
+
+const three = threeNodeCluster();
+describe.skipIf(!three)('3-node cluster', () => {
+  const cluster = three!;
+  let broker: BrokerConnection;
+  beforeAll(async () => {
+    broker = await openBroker(cluster);
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+
+  it('lists all three nodes in Metadata', async () => {
+    const { response } = await broker.request(Metadata, { topics: [] });
+    const listed = response.brokers.map((b) => `${b.host}:${b.port}`).sort();
+    expect(listed).toEqual(cluster.bootstrap.split(',').sort());
+    expect(response.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
+    expect([1, 2, 3]).toContain(response.controllerId);
+  });
+
+  it('creates a topic replicated three times, and every node agrees on its leaders', async () => {
+    const topic = uniqueTopic('rf3');
+    const { response } = await broker.request(CreateTopics, { topics: [{ name: topic, numPartitions: 6, replicationFactor: 3 }] });
+    expect(response.topics[0]!.errorCode).toBe(0);
+    const views = [];
+    for (const address of parseBootstrap(cluster.bootstrap)) {
+      const node = await BrokerConnection.open({ ...address, clientId: 'kafka-wire-conformance' });
+      try {
+        views.push(await waitForLeaders(node, topic, 6));
+      } finally {
+        await node.close();
+      }
+    }
+    for (const view of views) {
+      expect(view).toEqual(views[0]);
+      for (const p of view) expect(p.replicas).toHaveLength(3);
+    }
+    if (hasTools(cluster)) {
+      const described = await kafkaTools(cluster).describeTopic(topic);
+      expect(described.partitions.map((p) => ({ partition: p.partition, leader: p.leader, replicas: [...p.replicas].sort() }))).toEqual(
+        views[0]!.map((p) => ({ partition: p.partition, leader: p.leader, replicas: [...p.replicas].sort() })),
+      );
+    }
+  });
+});
+
+async function createTopic(broker: BrokerConnection, name: string, partitions: number): Promise<void> {
+  const { version, response } = await broker.request(CreateTopics, { topics: [{ name, numPartitions: partitions, replicationFactor: 1 }] });
+  const code = response.topics[0]!.errorCode;
+  if (code !== 0) throw new BrokerError(code, { api: `CreateTopics v${version}`, detail: response.topics[0]!.errorMessage });
+  await waitForLeaders(broker, name, partitions);
+}
+
+/** A new topic's leaders take a moment to be elected and reach every broker's cache. */
+async function waitForLeaders(
+  broker: BrokerConnection,
+  topic: string,
+  partitions: number,
+): Promise<Array<{ partition: number; leader: number; replicas: number[] }>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { response } = await broker.request(Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false });
+    const t = response.topics[0];
+    const ready = t && t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p) => p.leaderId >= 0);
+    if (ready) {
+      return t.partitions
+        .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes }))
+        .sort((a, b) => a.partition - b.partition);
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
