@@ -1,0 +1,138 @@
+/**
+ * Record-batch compression: the codecs behind bits 0-2 of a batch's attributes, producing
+ * and reading the exact bytes Kafka's Java client does.
+ *
+ * | id | codec  | format                                   | implementation                     |
+ * |----|--------|------------------------------------------|------------------------------------|
+ * | 0  | none   | bytes as they are                        |                                    |
+ * | 1  | gzip   | gzip stream                              | node:zlib                          |
+ * | 2  | snappy | xerial framing, 32 KiB blocks            | optional package `snappy`          |
+ * | 3  | lz4    | LZ4 frame, 64 KiB independent blocks     | optional package `lz4-napi`        |
+ * | 4  | zstd   | zstd frame                               | node:zlib (Node >= 22.15), else    |
+ * |    |        |                                          | optional package `@mongodb-js/zstd`|
+ *
+ * none and gzip need nothing beyond Node. Each optional package is imported the first
+ * time its codec is used; when it is absent the call fails with a MissingCodecError that
+ * says what to install. All work that the libraries can do off the main thread runs on
+ * the libuv thread pool; only framing (headers, checksums) is done in JavaScript.
+ *
+ * Every decompress is bounded by `maxOutputLength` (default 256 MiB), so malicious or
+ * corrupt input fails with a DecompressionLimitError instead of exhausting memory.
+ */
+import { CODEC_NAME, type CompressionName } from './codecs.js';
+import { UnsupportedCodecError } from './errors.js';
+import { gzipCompress, gzipDecompress } from './gzip.js';
+import { checkOutputSize, outputLimit, type DecompressOptions } from './limits.js';
+import { OptionalPackages, type ModuleImporter } from './loader.js';
+import { LZ4_PACKAGE, lz4Compress, lz4Decompress } from './lz4.js';
+import { SNAPPY_PACKAGE, snappyCompress, snappyDecompress } from './snappy.js';
+import { packageBackend, ZSTD_PACKAGE, zlibBackend, zlibZstd, zstdCompress, zstdDecompress, type ZlibZstd, type ZstdBackend } from './zstd.js';
+
+export { CODEC_ID, CODEC_NAME, type CompressionName } from './codecs.js';
+export { DecompressionLimitError, MissingCodecError, UnsupportedCodecError } from './errors.js';
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, type DecompressOptions } from './limits.js';
+export type { ModuleImporter } from './loader.js';
+export type { ZlibZstd } from './zstd.js';
+
+export interface CompressionCodecs {
+  /**
+   * Compresses a batch's records section with the codec `codecId` names. For codec 0
+   * (none) returns `data` itself, not a copy.
+   */
+  compress(codecId: number, data: Buffer): Promise<Buffer>;
+  /** The inverse of compress, for data from any Kafka client; see DecompressOptions for the output bound. */
+  decompress(codecId: number, data: Buffer, options?: DecompressOptions): Promise<Buffer>;
+  /**
+   * Whether `name` can be used here: its package loads (this imports it, if not done
+   * yet). Resolves, never rejects; for the reason a codec is missing, call compress.
+   */
+  isCodecAvailable(name: CompressionName): Promise<boolean>;
+}
+
+/** Where the codecs get their implementations; tests substitute them. */
+export interface CodecSources {
+  /** Imports optional packages by name; `import()` unless given. */
+  importModule?: ModuleImporter;
+  /** zstd from node:zlib; null to never use it. Defaults to this Node's, if it has one. */
+  zlibZstd?: ZlibZstd | null;
+}
+
+/**
+ * A set of codecs with its own package cache. The module-level compress, decompress and
+ * isCodecAvailable share one; this is for tests and for embedders that load packages
+ * their own way.
+ */
+export function createCompressionCodecs(sources: CodecSources = {}): CompressionCodecs {
+  const packages = new OptionalPackages(sources.importModule);
+  const zlib = sources.zlibZstd === undefined ? zlibZstd() : (sources.zlibZstd ?? undefined);
+  let zstdBackend: Promise<ZstdBackend> | undefined;
+  const zstd = (): Promise<ZstdBackend> =>
+    (zstdBackend ??= zlib !== undefined ? Promise.resolve(zlibBackend(zlib)) : packages.load(ZSTD_PACKAGE).then(packageBackend));
+
+  return {
+    async compress(codecId, data) {
+      switch (codecName(codecId)) {
+        case 'none':
+          return data;
+        case 'gzip':
+          return gzipCompress(data);
+        case 'snappy':
+          return snappyCompress(await packages.load(SNAPPY_PACKAGE), data);
+        case 'lz4':
+          return lz4Compress(await packages.load(LZ4_PACKAGE), data);
+        case 'zstd':
+          return zstdCompress(await zstd(), data);
+      }
+    },
+
+    async decompress(codecId, data, options) {
+      const name = codecName(codecId);
+      const limit = outputLimit(options);
+      switch (name) {
+        case 'none':
+          // Nothing to expand, but callers can rely on the bound holding for every codec.
+          checkOutputSize(name, data.length, limit);
+          return data;
+        case 'gzip':
+          return gzipDecompress(data, limit);
+        case 'snappy':
+          return snappyDecompress(await packages.load(SNAPPY_PACKAGE), data, limit);
+        case 'lz4':
+          return lz4Decompress(await packages.load(LZ4_PACKAGE), data, limit);
+        case 'zstd':
+          return zstdDecompress(await zstd(), data, limit);
+      }
+    },
+
+    async isCodecAvailable(name) {
+      switch (name) {
+        case 'none':
+        case 'gzip':
+          return true;
+        case 'snappy':
+          return packages.isAvailable(SNAPPY_PACKAGE);
+        case 'lz4':
+          return packages.isAvailable(LZ4_PACKAGE);
+        case 'zstd':
+          return zlib !== undefined || packages.isAvailable(ZSTD_PACKAGE);
+        default:
+          return false;
+      }
+    },
+  };
+}
+
+function codecName(codecId: number): CompressionName {
+  const name = Number.isInteger(codecId) ? CODEC_NAME[codecId] : undefined;
+  if (name === undefined) throw new UnsupportedCodecError(codecId);
+  return name;
+}
+
+const shared = createCompressionCodecs();
+
+/** Compresses `data` with codec `codecId` (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+export const compress: CompressionCodecs['compress'] = shared.compress;
+/** Decompresses `data` written with codec `codecId`, producing at most `options.maxOutputLength` bytes. */
+export const decompress: CompressionCodecs['decompress'] = shared.decompress;
+/** Whether codec `name` works in this process (its optional package, if any, loads). */
+export const isCodecAvailable: CompressionCodecs['isCodecAvailable'] = shared.isCodecAvailable;

@@ -1,0 +1,34 @@
+import { constants as bufferConstants } from 'node:buffer';
+import { ConfigError } from '../../errors.js';
+import type { CompressionName } from './codecs.js';
+import { DecompressionLimitError } from './errors.js';
+
+/**
+ * 256 MiB. Far above any batch a broker sends under default settings (message.max.bytes
+ * is about 1 MiB, fetch.max.bytes 50 MiB, and compression ratios of a few times), far
+ * below what it takes to exhaust a process's heap.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+export interface DecompressOptions {
+  /**
+   * Most bytes decompression may produce; more is a DecompressionLimitError. The check
+   * happens while decoding (or before it, where the format declares sizes), so memory
+   * use stays near this figure whatever the input claims.
+   */
+  maxOutputLength?: number;
+}
+
+/** The limit for one call: validated, since a bad value would otherwise surface as a zlib RangeError. */
+export function outputLimit(options: DecompressOptions | undefined): number {
+  const limit = options?.maxOutputLength ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > bufferConstants.MAX_LENGTH) {
+    throw new ConfigError(`maxOutputLength must be an integer from 1 to ${bufferConstants.MAX_LENGTH}, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+/** Throws when `size` (bytes decoded or about to be) goes past `limit`. */
+export function checkOutputSize(codec: CompressionName, size: number, limit: number): void {
+  if (size > limit) throw new DecompressionLimitError(codec, limit);
+}

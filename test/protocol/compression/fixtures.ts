@@ -1,0 +1,171 @@
+/**
+ * Compressed bytes written by reference implementations, generated once and pasted here so
+ * the tests need neither Java nor the CLIs. Every input is pattern(n) below.
+ *
+ * The Kafka ones came from a throwaway Java program calling
+ * Compression.xxx().build().wrapForOutput(stream, RecordBatch.MAGIC_VALUE_V2) with the
+ * kafka-clients 4.3.1 jar; the same program's wrapForInput decoded every frame here except
+ * LZ4_CLI_LINKED, which Kafka rejects with "Dependent block stream is unsupported".
+ */
+
+/** Bytes that repeat with period 251 and shift by one every 64 KiB: multi-block, yet small once compressed. */
+export function pattern(length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) out[i] = ((i % 251) + (i >>> 16)) & 0xff;
+  return out;
+}
+
+const hex = (s: string): Buffer => Buffer.from(s, 'hex');
+
+/** Kafka 4.3.1's Lz4BlockOutputStream (Compression.lz4(), magic v2), pattern(70_000): FLG 0x60, BD 0x40, two blocks. */
+export const KAFKA_LZ4 = hex(
+  '04224d1860408205020000ffec000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122' +
+  '232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152' +
+  '535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182' +
+  '838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2' +
+  'b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2' +
+  'e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb00ffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec501415161718' +
+  '16010000ffec1a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40414243' +
+  '4445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f70717273' +
+  '7475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3' +
+  'a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3' +
+  'd4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb0102030405060708' +
+  '090a0b0c0d0e0f10111213141516171819fb00ffffffffffffffffffffffffffffffff6d50dadbdcddde00000000',
+);
+
+/** lz4 1.9.4 CLI, `lz4 -B4 -BX --content-size`, pattern(70_000): FLG 0x7c (block checksums, content size, content checksum). */
+export const LZ4_CLI_ALL_FLAGS = hex(
+  '04224d187c407011010000000000ca05020000ffec000102030405060708090a0b0c0d0e0f101112131415161718191a' +
+  '1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a' +
+  '4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a' +
+  '7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aa' +
+  'abacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9da' +
+  'dbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb00ffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffec5014151617188c2baf2d16010000ffec1a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637' +
+  '38393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f6061626364656667' +
+  '68696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f9091929394959697' +
+  '98999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7' +
+  'c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7' +
+  'f8f9fafb0102030405060708090a0b0c0d0e0f10111213141516171819fb00ffffffffffffffffffffffffffffffff6d' +
+  '50dadbdcddde6e74dc3d000000009d03a508',
+);
+
+/** lz4 1.9.4 CLI, `lz4 -B4 -BD`, pattern(70_000): linked blocks (FLG 0x44), which Kafka rejects. */
+export const LZ4_CLI_LINKED = hex(
+  '04224d1844405e05020000ffec000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122' +
+  '232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152' +
+  '535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182' +
+  '838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2' +
+  'b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2' +
+  'e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb00ffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' +
+  'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec501415161718' +
+  '390000000fe6ffceff0bfb0102030405060708090a0b0c0d0e0f10111213141516171819fb00ffffffffffffffffffff' +
+  'ffffffffffff6d50dadbdcddde000000009d03a508',
+);
+
+/** Kafka 4.3.1's snappy (snappy-java 1.1.10.7 SnappyOutputStream), pattern(40_000): xerial framing, chunks of 32768 and 7232. */
+export const KAFKA_SNAPPY = hex(
+  '82534e41505059000000000100000001000006f9808002f0fd000102030405060708090a0b0c0d0e0f10111213141516' +
+  '1718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40414243444546' +
+  '4748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f70717273747576' +
+  '7778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6' +
+  'a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6' +
+  'd7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fa000102fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00eefb0009fb0000024bc038f0fd8a8b8c8d8e8f9091929394' +
+  '95969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4' +
+  'c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4' +
+  'f5f6f7f8f9fa000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223242526272829' +
+  '2a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f50515253545556575859' +
+  '5a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80818283848586878889' +
+  '8a8b8cfefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00' +
+  'fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00fefb00eefb0009fb',
+);
+
+/** Kafka 4.3.1's zstd (zstd-jni 1.5.6-10), pattern(150_000): no content size, ends with an empty raw last block. */
+export const KAFKA_ZSTD = hex(
+  '28b52ffd00588c0800c40f000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324' +
+  '25262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f5051525354' +
+  '55565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f8081828384' +
+  '85868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4' +
+  'b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4' +
+  'e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb0400217ea0c31d50e74dff0f15f6027fbf6ea48c000010fbfc' +
+  '03002b08d8811d50487cfea77410010000',
+);
+
+/** zstd 1.5.4 CLI, `zstd --check`, pattern(150_000): content size and checksum present. */
+export const ZSTD_CLI = hex(
+  '28b52ffda4f04902008c0800c40f000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021' +
+  '22232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f5051' +
+  '52535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f8081' +
+  '82838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1' +
+  'b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1' +
+  'e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb0400217ea0c31d50e74dff0f15f6027fbf6ea48d0000' +
+  '10fbfc03002b08d8811d50487cfea77410d50e6bde',
+);
+
+/** Kafka 4.3.1's gzip (GzipOutputStream, default level), pattern(70_000). */
+export const KAFKA_GZIP = hex(
+  '1f8b08000000000000ffedd1d3b610080000c09b5d9b8ddd6cdbb5d9b66ddbb66ddbb66ddbb65d2f3df6099d53f30973' +
+  '262050e0204183050f113254e83061c3858ff04fc44891a3448d163d46cc58b1e3c48d173fc1bfff254c943849d264c9' +
+  '53a44c953a4dda74e93364cc94394bd66cd973e4cc953b4fde7cf90b14fcbf50e122458b152f51b254e93265cb95af50' +
+  'b152e52a55ab55af51b356ed3a75ebd56fd0b051e3264d9b356fd1b255eb366ddbb5efd0b153e72e5dbb75efd1b357ef' +
+  '3e7dfbf51f3070d0e02143870d1f3172d4e83163c78d9f3071d2e42953a74d9f3173d6ec3973e7cd5fb070d1e2254b97' +
+  '2d5fb172d5ea356bd7addfb071d3e62d5bb76ddfb173d7ee3d7bf7ed3f70f0d0e123478f1d3f71f2d4e93367cf9dbf70' +
+  'f1d2e52b57af5dbf71f3d6ed3b77efdd7ff0f0d1e3274f9f3d7ff1f2d5eb376fdfbdfff0f1d3e72f5fbf7d0f40474747' +
+  '474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747' +
+  '474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747' +
+  '474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747' +
+  '474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747' +
+  '474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747474747' +
+  '474747474747474747ff45ffe3e53ffede747474747474747474747474747474f4df43ff094101ee8270110100',
+);
