@@ -1,0 +1,42 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { putUvarint, uvarintSize, zigzag } from '../../../src/protocol/records/varint.js';
+import { sizeOfUvarint, sizeOfVarint } from '../../../src/protocol/sizes.js';
+import { Writer } from '../../../src/protocol/writer.js';
+
+/** Every bit length and both sides of it. */
+const boundaries = Array.from({ length: 33 }, (_, bits) => [2 ** bits - 1, 2 ** bits, 2 ** bits + 1])
+  .flat()
+  .filter((v) => v <= 0xffffffff);
+const uint32 = fc.oneof(fc.constantFrom(...boundaries), fc.nat({ max: 0xffffffff }));
+
+describe('record hot-path varints', () => {
+  it('size unsigned varints as sizes.ts does', () => {
+    fc.assert(
+      fc.property(uint32, (v) => {
+        expect(uvarintSize(v | 0)).toBe(sizeOfUvarint(v));
+      }),
+    );
+  });
+
+  it('zig-zag as the Writer does', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), (v) => {
+        expect(uvarintSize(zigzag(v))).toBe(sizeOfVarint(v));
+      }),
+    );
+  });
+
+  it('write unsigned varints as the Writer does', () => {
+    fc.assert(
+      fc.property(uint32, fc.nat({ max: 3 }), (v, at) => {
+        const w = new Writer(16);
+        w.offset = at;
+        w.uvarint(v);
+        const buf = Buffer.alloc(16);
+        expect(putUvarint(buf, at, v | 0)).toBe(w.offset);
+        expect(buf.subarray(at, w.offset).equals(w.buf.subarray(at, w.offset))).toBe(true);
+      }),
+    );
+  });
+});
