@@ -2,14 +2,21 @@
  * `kafka-wire <command>`: small tools over the library, for people debugging Kafka.
  */
 import { parseArgs } from 'node:util';
-import { KafkaWireError } from '../errors.js';
 import { apiVersionsCommand, metadataCommand } from './broker-commands.js';
+import { decodeCommand } from './decode-command.js';
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 const USAGE = `usage: kafka-wire <command> [options]
 
 commands:
   api-versions --bootstrap HOST:PORT        what a broker supports, and the version kafka-wire would use
   metadata --bootstrap HOST:PORT [--topic T]...  brokers, topics, partitions and leaders
+  decode [--hex H | --base64 B | --file F | stdin] [--as batch|request|response]
+         [--api produce] [--version N] [--json]
+                                            every field of a record batch, request or response,
+                                            with its byte offset, length, wire type and value
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +32,21 @@ export async function main(argv: string[]): Promise<number> {
         options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' } },
       });
       return metadataCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), topics: values.topic, json: values.json ?? false });
+    }
+    case 'decode': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          hex: { type: 'string' },
+          base64: { type: 'string' },
+          file: { type: 'string', short: 'f' },
+          as: { type: 'string' },
+          api: { type: 'string' },
+          version: { type: 'string', short: 'v' },
+          json: { type: 'boolean' },
+        },
+      });
+      return decodeCommand({ ...values, json: values.json ?? false });
     }
     case undefined:
     case 'help':
@@ -43,5 +65,3 @@ function required(value: string | undefined, flag: string): string {
   return value;
 }
 
-/** Wrong command-line use: exit code 2, message only. */
-export class UsageError extends Error {}

@@ -8,21 +8,8 @@ import { BrokerError } from '../../src/errors.js';
 import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { parseBootstrap } from '../../src/net/bootstrap.js';
 import { ApiVersions, CreateTopics, Metadata, Produce } from '../../src/protocol/apis/index.js';
-import { hasTools, kafkaTools, singleNodeClusters, threeNodeCluster, uniqueTopic, type ProvidedCluster } from '../helpers/kafka.js';
-
-async function openBroker(cluster: ProvidedCluster): Promise<BrokerConnection> {
-  const [first] = parseBootstrap(cluster.bootstrap);
-  return BrokerConnection.open({ host: first!.host, port: first!.port, clientId: 'kafka-wire-conformance' });
-}
-
-/** Versions of `api` that the broker and kafka-wire both speak. */
-function commonVersions(broker: BrokerConnection, api: { key: number; minVersion: number; maxVersion: number }): number[] {
-  const theirs = broker.brokerVersions.get(api.key);
-  if (!theirs) return [];
-  const versions: number[] = [];
-  for (let v = Math.max(theirs.min, api.minVersion); v <= Math.min(theirs.max, api.maxVersion); v++) versions.push(v);
-  return versions;
-}
+import { hasTools, kafkaTools, singleNodeClusters, threeNodeCluster, uniqueTopic } from '../helpers/kafka.js';
+import { commonVersions, createTopic, openBroker, waitForLeaders } from '../helpers/wire.js';
 
 describe.each(singleNodeClusters())('broker $name', (cluster) => {
   let broker: BrokerConnection;
@@ -56,7 +43,7 @@ describe.each(singleNodeClusters())('broker $name', (cluster) => {
 
   it('answers Metadata at every common version, with the same brokers and topic', async () => {
     const topic = uniqueTopic('meta');
-    await createTopic(broker, topic, 2);
+    await createTopic(broker, topic, { partitions: 2 });
     const versions = commonVersions(broker, Metadata);
     expect(versions.length).toBeGreaterThan(5);
     let topicId: string | undefined;
@@ -103,7 +90,7 @@ describe.each(singleNodeClusters())('broker $name', (cluster) => {
 
   it('refuses to create a topic twice with TOPIC_ALREADY_EXISTS', async () => {
     const topic = uniqueTopic('twice');
-    await createTopic(broker, topic, 1);
+    await createTopic(broker, topic);
     const { response } = await broker.request(CreateTopics, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1 }] });
     expect(new BrokerError(response.topics[0]!.errorCode).type).toBe('TOPIC_ALREADY_EXISTS');
     expect(response.topics[0]!.errorMessage).toMatch(/already exists/);
@@ -137,7 +124,7 @@ describe.skipIf(!three)('3-node cluster', () => {
     for (const address of parseBootstrap(cluster.bootstrap)) {
       const node = await BrokerConnection.open({ ...address, clientId: 'kafka-wire-conformance' });
       try {
-        views.push(await waitForLeaders(node, topic, 6));
+        views.push((await waitForLeaders(node, topic, 6)).partitions);
       } finally {
         await node.close();
       }
@@ -154,31 +141,3 @@ describe.skipIf(!three)('3-node cluster', () => {
     }
   });
 });
-
-async function createTopic(broker: BrokerConnection, name: string, partitions: number): Promise<void> {
-  const { version, response } = await broker.request(CreateTopics, { topics: [{ name, numPartitions: partitions, replicationFactor: 1 }] });
-  const code = response.topics[0]!.errorCode;
-  if (code !== 0) throw new BrokerError(code, { api: `CreateTopics v${version}`, detail: response.topics[0]!.errorMessage });
-  await waitForLeaders(broker, name, partitions);
-}
-
-/** A new topic's leaders take a moment to be elected and reach every broker's cache. */
-async function waitForLeaders(
-  broker: BrokerConnection,
-  topic: string,
-  partitions: number,
-): Promise<Array<{ partition: number; leader: number; replicas: number[] }>> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { response } = await broker.request(Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false });
-    const t = response.topics[0];
-    const ready = t && t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p) => p.leaderId >= 0);
-    if (ready) {
-      return t.partitions
-        .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes }))
-        .sort((a, b) => a.partition - b.partition);
-    }
-    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

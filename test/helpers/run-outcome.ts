@@ -22,7 +22,20 @@ export function lastRunOutcome(): RunOutcome | undefined {
 }
 
 export default class RunOutcomeReporter implements Reporter {
-  onTestRunEnd(_modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
     (globalThis as OutcomeHolder)[OUTCOME] = reason === 'passed' && errors.length === 0 ? 'passed' : 'failed';
+    // The plain summary line CI systems read, whatever the reporter above printed.
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const module of modules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failed++;
+        else skipped++;
+      }
+    }
+    console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   }
 }

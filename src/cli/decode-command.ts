@@ -1,0 +1,56 @@
+/** `kafka-wire decode`: annotated bytes from hex, base64, a file or stdin. */
+import { readFile } from 'node:fs/promises';
+import { decompress } from '../protocol/compression/index.js';
+import { decode, type DecodeKind } from '../decode/index.js';
+import { formatNodes, toJson } from '../decode/format.js';
+import { Metadata, Produce } from '../protocol/apis/index.js';
+import { API_BY_KEY } from '../protocol/apis/index.js';
+import { UsageError } from './usage-error.js';
+
+export interface DecodeCommandOptions {
+  hex?: string;
+  base64?: string;
+  file?: string;
+  as?: string;
+  api?: string;
+  version?: string;
+  json: boolean;
+}
+
+async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
+  if (opts.hex !== undefined) return Buffer.from(opts.hex.replace(/[\s:]/g, ''), 'hex');
+  if (opts.base64 !== undefined) return Buffer.from(opts.base64, 'base64');
+  if (opts.file !== undefined) return readFile(opts.file);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks);
+  // Text that is all hex digits is taken as hex; anything else as raw bytes.
+  const asText = text.toString('latin1').trim();
+  return /^[0-9a-fA-F\s:]+$/.test(asText) && asText.length > 0 ? Buffer.from(asText.replace(/[\s:]/g, ''), 'hex') : text;
+}
+
+function apiKeyOf(name: string | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  if (/^\d+$/.test(name)) return Number(name);
+  for (const api of API_BY_KEY.values()) if (api.name.toLowerCase() === name.toLowerCase()) return api.key;
+  throw new UsageError(`unknown API ${JSON.stringify(name)}; try ${[Produce.name, Metadata.name].join(', ')} or a number`);
+}
+
+export async function decodeCommand(opts: DecodeCommandOptions): Promise<number> {
+  if (opts.as !== undefined && !['batch', 'request', 'response'].includes(opts.as)) throw new UsageError('--as is batch, request or response');
+  const bytes = await readInput(opts);
+  const decoded = await decode(bytes, {
+    as: opts.as as DecodeKind | undefined,
+    apiKey: apiKeyOf(opts.api),
+    version: opts.version === undefined ? undefined : Number(opts.version),
+    decompress: (codecId, data) => decompress(codecId, data),
+  });
+  if (opts.json) {
+    process.stdout.write(`${toJson(decoded)}\n`);
+  } else {
+    process.stdout.write(`${decoded.title}, ${bytes.length} bytes\n`);
+    process.stdout.write(formatNodes(decoded.nodes));
+    if (decoded.trailing > 0) process.stdout.write(`(${decoded.trailing} bytes after the end that no field accounts for)\n`);
+  }
+  return 0;
+}

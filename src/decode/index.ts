@@ -1,0 +1,72 @@
+/**
+ * `decode`: annotates a record batch, a request or a response byte by byte, for people
+ * debugging what a Kafka client put on the wire. Records inside a request or response
+ * (Produce, Fetch) are annotated down to each record's varints.
+ */
+import { ProtocolError } from '../errors.js';
+import type { TraceNode } from '../protocol/codec.js';
+import { API_BY_KEY } from '../protocol/apis/index.js';
+import { annotateRecordBatches } from './annotate-batch.js';
+import { annotateRequest, annotateResponse } from './annotate-frame.js';
+
+export type DecodeKind = 'batch' | 'request' | 'response';
+
+export interface DecodeOptions {
+  /** What the bytes are; guessed when absent (responses cannot be guessed). */
+  as?: DecodeKind;
+  /** For responses: the API key (default 0, Produce) and the request's version. */
+  apiKey?: number;
+  version?: number;
+  decompress?: (codecId: number, data: Buffer) => Promise<Buffer>;
+}
+
+export interface Decoded {
+  kind: DecodeKind;
+  /** e.g. `ProduceRequest v11`, `RecordBatch v2`. */
+  title: string;
+  nodes: TraceNode[];
+  /** Bytes that no field accounts for. */
+  trailing: number;
+}
+
+export async function decode(bytes: Buffer, opts: DecodeOptions = {}): Promise<Decoded> {
+  const kind = opts.as ?? guessKind(bytes);
+  if (kind === 'batch') return { kind, title: 'RecordBatch v2', nodes: await annotateRecordBatches(bytes, 0, opts.decompress), trailing: 0 };
+  const frame =
+    kind === 'request'
+      ? annotateRequest(bytes)
+      : annotateResponse(bytes, opts.apiKey ?? 0, required(opts.version, 'decoding a response needs the version of its request'));
+  await expandRecords(frame.nodes, bytes, opts.decompress);
+  return { kind, title: `${frame.api}${kind === 'request' ? 'Request' : 'Response'} v${frame.version}`, nodes: frame.nodes, trailing: frame.trailing };
+}
+
+function required<T>(value: T | undefined, why: string): T {
+  if (value === undefined) throw new ProtocolError(why);
+  return value;
+}
+
+/** A request names its API in the header; a batch has magic 2 at byte 16. */
+function guessKind(bytes: Buffer): DecodeKind {
+  const headerAt = bytes.length >= 4 && bytes.readInt32BE(0) === bytes.length - 4 ? 4 : 0;
+  if (bytes.length >= headerAt + 4) {
+    const key = bytes.readInt16BE(headerAt);
+    const version = bytes.readInt16BE(headerAt + 2);
+    const api = API_BY_KEY.get(key);
+    if (api && version >= api.minVersion && version <= api.maxVersion) return 'request';
+  }
+  if (bytes.length >= 17 && bytes[16] === 2) return 'batch';
+  throw new ProtocolError('cannot tell what these bytes are: say --as batch, --as request, or --as response --version N');
+}
+
+/** Replaces each `records` leaf with the annotation of the batches it holds. */
+async function expandRecords(nodes: TraceNode[], input: Buffer, decompress: DecodeOptions['decompress']): Promise<void> {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    if (node.children) await expandRecords(node.children, input, decompress);
+    else if (node.type.endsWith('records') && Buffer.isBuffer(node.value) && node.value.length > 0) {
+      const value = node.value;
+      const at = value.byteOffset - input.byteOffset;
+      nodes[i] = { ...node, children: await annotateRecordBatches(value, at, decompress) };
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { decode } from '../../src/decode/index.js';
+import { formatNodes, toJson } from '../../src/decode/format.js';
+import type { TraceNode } from '../../src/protocol/codec.js';
+import { Produce } from '../../src/protocol/apis/index.js';
+import { compress, decompress, CODEC_ID } from '../../src/protocol/compression/index.js';
+import { encodeRequest } from '../../src/protocol/frame.js';
+import { compressBatch, encodeRecordBatch } from '../../src/protocol/records/index.js';
+import { Writer } from '../../src/protocol/writer.js';
+import { ProtocolError } from '../../src/errors.js';
+
+const find = (nodes: readonly TraceNode[], path: string[]): TraceNode => {
+  let list = nodes;
+  let node: TraceNode | undefined;
+  for (const part of path) {
+    node = list.find((n) => n.field === part || n.field.startsWith(`${part} `));
+    if (!node) throw new Error(`no ${part} in ${list.map((n) => n.field).join(', ')}`);
+    list = node.children ?? [];
+  }
+  return node!;
+};
+
+const records = [
+  { key: 'k1', value: 'hello', headers: [{ key: 'h', value: 'v' }], timestamp: 1_700_000_000_000 },
+  { key: null, value: null, timestamp: 1_700_000_000_005 },
+];
+
+function produceRequest(version: number, batch: Buffer): Buffer {
+  return encodeRequest(Produce, version, 5, 'cli', { acks: -1, timeoutMs: 30_000, topicData: [{ name: 't', topicId: 'Wb2tCz3TRnS0IJ6Ix9JcbQ', partitionData: [{ index: 0, records: batch }] }] });
+}
+
+describe('decode', () => {
+  it('annotates a Produce request down to each record, with offsets into the input', async () => {
+    const bytes = produceRequest(11, encodeRecordBatch(records));
+    const out = await decode(bytes);
+    expect(out.title).toBe('ProduceRequest v11');
+    expect(out.trailing).toBe(0);
+    expect(find(out.nodes, ['message_size']).value).toBe(bytes.length - 4);
+    expect(find(out.nodes, ['header', 'client_id']).value).toBe('cli');
+    const batch = find(out.nodes, ['body', 'topicData', '[0]', 'partitionData', '[0]', 'records', 'batch [0]']);
+    expect(bytes.readBigInt64BE(batch.offset)).toBe(0n); // base_offset starts where the node says
+    expect(batch.length).toBe(bytes.length - batch.offset - 3); // then three tagged-field sections
+    expect(String(find(batch.children!, ['crc']).value)).toMatch(/\(valid\)/);
+    const value = find(batch.children!, ['record [0]', 'value']);
+    expect(bytes.subarray(value.offset, value.offset + value.length).toString()).toBe('hello');
+    expect(find(batch.children!, ['record [1]', 'key_length']).value).toBe(-1);
+  });
+
+  it('shows a bad CRC instead of failing', async () => {
+    const batch = Buffer.from(encodeRecordBatch(records));
+    batch[batch.length - 1]! ^= 0xff;
+    const out = await decode(batch, { as: 'batch' });
+    expect(String(find(out.nodes, ['batch [0]', 'crc']).value)).toMatch(/INVALID: computed 0x/);
+  });
+
+  it('decompresses compressed batches and annotates their records', async () => {
+    const batch = await compressBatch(encodeRecordBatch(records), CODEC_ID.gzip, compress);
+    const out = await decode(produceRequest(3, batch), { decompress });
+    expect(out.title).toBe('ProduceRequest v3');
+    const b = find(out.nodes, ['body', 'topicData', '[0]', 'partitionData', '[0]', 'records', 'batch [0]']);
+    expect(String(find(b.children!, ['attributes']).value)).toBe('1 (gzip, CreateTime)');
+    const section = b.children!.find((c) => c.field.startsWith('records (gzip'))!;
+    expect(section.children!.filter((c) => c.field.startsWith('record ['))).toHaveLength(2);
+  });
+
+  it('annotates a Produce response at the version given, error codes named', async () => {
+    const codec = Produce.responseCodec(10);
+    const body = {
+      responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1n, currentLeader: { leaderId: 2, leaderEpoch: 7 } }] }],
+      throttleTimeMs: 25,
+      nodeEndpoints: [{ nodeId: 2, host: 'b2', port: 9093, rack: null }],
+    };
+    const w = new Writer(8 + codec.size(body as never));
+    w.int32(4 + 1 + codec.size(body as never));
+    w.int32(99);
+    w.uvarint(0);
+    codec.write(w, body as never);
+    const out = await decode(w.finish(), { as: 'response', apiKey: 0, version: 10 });
+    expect(out.title).toBe('ProduceResponse v10');
+    const text = formatNodes(out.nodes);
+    expect(text).toMatch(/error_code\s+int16\s+6 \(NOT_LEADER_OR_FOLLOWER\)/);
+    expect(text).toMatch(/current_leader \(tag 0\)/);
+    expect(text).toMatch(/throttle_time_ms\s+int32\s+25/);
+    expect(JSON.parse(toJson(out)).title).toBe('ProduceResponse v10');
+  });
+
+  it('says what it needs when it cannot tell what the bytes are', async () => {
+    await expect(decode(Buffer.from('0000', 'hex'))).rejects.toBeInstanceOf(ProtocolError);
+    await expect(decode(Buffer.from('00000001', 'hex'), { as: 'response' })).rejects.toThrow(/needs the version/);
+  });
+
+  it('marks a cut-off last batch as partial, as Fetch may return it', async () => {
+    const two = Buffer.concat([encodeRecordBatch(records), encodeRecordBatch(records)]);
+    const out = await decode(two.subarray(0, two.length - 10), { as: 'batch' });
+    expect(out.nodes.map((n) => n.field.split(' (')[0])).toEqual(['batch [0]', 'partial batch']);
+  });
+});
