@@ -107,3 +107,52 @@ export class BrokerError extends KafkaWireError {
     this.refreshMetadata = info.refreshMetadata;
   }
 }
+
+/** A record that can never be sent: bigger than a batch may be, or than a request may carry. */
+export class RecordTooLargeError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.RecordTooLargeError');
+  override readonly code = 'KAFKA_WIRE_RECORD_TOO_LARGE';
+}
+
+/** A record the producer cannot accept as given: wrong types, bad partition, bad timestamp. */
+export class InvalidRecordError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.InvalidRecordError');
+  override readonly code = 'KAFKA_WIRE_INVALID_RECORD';
+}
+
+/** The memory budget stayed full for longer than send() may wait (or the producer fails fast). */
+export class BufferFullError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.BufferFullError');
+  override readonly code = 'KAFKA_WIRE_BUFFER_FULL';
+  override readonly retriable = true;
+}
+
+/** A topic the cluster does not have, after waiting for metadata as long as allowed. */
+export class UnknownTopicError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.UnknownTopicError');
+  override readonly code = 'KAFKA_WIRE_UNKNOWN_TOPIC';
+  readonly topic: string;
+
+  constructor(topic: string, message: string, context: ErrorContext = {}) {
+    super(message, context);
+    this.topic = topic;
+  }
+}
+
+/** A record was not acknowledged within the delivery timeout, retries included. */
+export class DeliveryTimeoutError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.DeliveryTimeoutError');
+  override readonly code = 'KAFKA_WIRE_DELIVERY_TIMEOUT';
+}
+
+/** The producer was closed: no more sends, and records still unsent when close timed out. */
+export class ProducerClosedError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.ProducerClosedError');
+  override readonly code = 'KAFKA_WIRE_CLOSED';
+}
+
+/** A send cancelled through its AbortSignal before the record went into a request. */
+export class AbortedError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.AbortedError');
+  override readonly code = 'KAFKA_WIRE_ABORTED';
+}

@@ -11,3 +11,24 @@ export {
 export { BrokerConnection, type BrokerFeatures } from './net/broker-connection.js';
 export { Connection, CONNECTION_DEFAULTS, type ConnectionOptions, type RequestOptions } from './net/connection.js';
 export { parseBootstrap, type BrokerAddress } from './net/bootstrap.js';
+export {
+  AbortedError,
+  BufferFullError,
+  DeliveryTimeoutError,
+  InvalidRecordError,
+  ProducerClosedError,
+  RecordTooLargeError,
+  UnknownTopicError,
+} from './errors.js';
+export { Producer, type CloseOptions } from './producer/producer.js';
+export type { PartitionerContext, Partitioner } from './producer/partitioners/index.js';
+export type {
+  BrokerMetrics,
+  Bytes,
+  DeliveryCallback,
+  ProducerMetrics,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  SendOptions,
+} from './producer/types.js';

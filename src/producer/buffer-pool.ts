@@ -1,0 +1,138 @@
+/**
+ * The memory budget for buffered records, with batch buffers pooled and reused.
+ *
+ * Every batch buffer counts against `budget` from allocation until it is released after
+ * the broker answered. Buffers of the standard batch size go back to a free list rather
+ * than to the garbage collector, so a steady producer allocates almost nothing. When the
+ * budget is spent, allocate() waits in FIFO order (so a big request cannot be starved by
+ * small ones) up to its deadline, then fails with BufferFullError; with no wait allowed it
+ * fails at once. This is what keeps memory bounded when a broker slows down or stops.
+ */
+import { AbortedError, BufferFullError } from '../errors.js';
+
+interface Waiter {
+  size: number;
+  resolve(buf: Buffer): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  cleanup(): void;
+}
+
+export class BufferPool {
+  readonly budget: number;
+  /** Buffers of exactly this size are kept for reuse. */
+  readonly poolableSize: number;
+  readonly #free: Buffer[] = [];
+  readonly #waiters: Waiter[] = [];
+  /** Bytes handed out and not yet released. */
+  #used = 0;
+  hits = 0;
+  misses = 0;
+  waits = 0;
+
+  constructor(budget: number, poolableSize: number) {
+    this.budget = budget;
+    this.poolableSize = poolableSize;
+  }
+
+  /** Bytes allocated to batches now (pooled free buffers are not counted). */
+  get used(): number {
+    return this.#used;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** A buffer at once, or undefined when the budget does not allow it (or others wait first). */
+  tryAllocate(size: number): Buffer | undefined {
+    if (this.#waiters.length > 0) return undefined;
+    return this.#take(size);
+  }
+
+  /** Waits up to `maxWaitMs` for `size` bytes of budget; 0 means fail at once. */
+  allocate(size: number, maxWaitMs: number, signal?: AbortSignal): Promise<Buffer> {
+    if (size > this.budget) {
+      return Promise.reject(new BufferFullError(`a batch of ${size} bytes can never fit the ${this.budget}-byte memory budget`));
+    }
+    const now = this.tryAllocate(size);
+    if (now) return Promise.resolve(now);
+    if (maxWaitMs === 0) {
+      return Promise.reject(new BufferFullError(`the ${this.budget}-byte memory budget is full and maxBlockMs is 0`));
+    }
+    if (signal?.aborted) return Promise.reject(new AbortedError('send aborted while waiting for memory', { cause: signal.reason }));
+    this.waits++;
+    return new Promise<Buffer>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#remove(waiter);
+        reject(new AbortedError('send aborted while waiting for memory', { cause: signal?.reason }));
+      };
+      const waiter: Waiter = {
+        size,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#remove(waiter);
+          reject(new BufferFullError(`no room in the ${this.budget}-byte memory budget within ${maxWaitMs} ms (maxBlockMs)`));
+        }, maxWaitMs),
+        cleanup: () => {
+          clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Gives a buffer's budget back; a standard-size one is kept for reuse. */
+  release(buf: Buffer): void {
+    this.#used -= buf.length;
+    if (buf.length === this.poolableSize && this.#used + (this.#free.length + 1) * this.poolableSize <= this.budget) {
+      this.#free.push(buf);
+    }
+    this.#serveWaiters();
+  }
+
+  /** Fails every waiter (the producer is closing). */
+  rejectWaiters(err: Error): void {
+    for (const w of this.#waiters.splice(0)) {
+      w.cleanup();
+      w.reject(err);
+    }
+  }
+
+  #take(size: number): Buffer | undefined {
+    if (this.#used + size > this.budget) return undefined;
+    this.#used += size;
+    if (size === this.poolableSize) {
+      const pooled = this.#free.pop();
+      if (pooled) {
+        this.hits++;
+        return pooled;
+      }
+    }
+    this.misses++;
+    // Free pooled buffers are budget nobody uses: give it up before allocating afresh.
+    while (this.#free.length > 0 && this.#used + this.#free.length * this.poolableSize > this.budget) this.#free.pop();
+    return Buffer.allocUnsafe(size);
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const next = this.#waiters[0]!;
+      const buf = this.#take(next.size);
+      if (!buf) return;
+      this.#waiters.shift();
+      next.cleanup();
+      next.resolve(buf);
+    }
+  }
+
+  #remove(w: Waiter): void {
+    const i = this.#waiters.indexOf(w);
+    if (i >= 0) this.#waiters.splice(i, 1);
+    w.cleanup();
+    this.#serveWaiters();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Producer options: defaults after the Java producer where they are sound, checked once
+ * at construction so that a typo fails at once with a ConfigError naming the option.
+ */
+import { ConfigError } from '../errors.js';
+import { parseBootstrap, type BrokerAddress } from '../net/bootstrap.js';
+import { CODEC_ID, type CompressionName } from '../protocol/compression/codecs.js';
+import type { Partitioner } from './partitioners/index.js';
+import type { ProducerOptions } from './types.js';
+
+export interface ResolvedOptions {
+  bootstrap: BrokerAddress[];
+  clientId: string;
+  acks: 0 | 1 | -1;
+  compression: CompressionName;
+  codecId: number;
+  lingerMs: number;
+  batchSize: number;
+  maxRequestSize: number;
+  bufferMemory: number;
+  maxBlockMs: number;
+  deliveryTimeoutMs: number;
+  requestTimeoutMs: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  maxInFlight: number;
+  metadataMaxAgeMs: number;
+  connectTimeoutMs: number;
+  partitioner: Partitioner | undefined;
+  allowAutoTopicCreation: boolean;
+}
+
+export const DEFAULTS = {
+  clientId: 'kafka-wire',
+  acks: -1,
+  compression: 'none',
+  lingerMs: 5,
+  batchSize: 16_384,
+  maxRequestSize: 1_048_576,
+  bufferMemory: 32 * 1024 * 1024,
+  maxBlockMs: 60_000,
+  deliveryTimeoutMs: 120_000,
+  requestTimeoutMs: 30_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+  maxInFlight: 5,
+  metadataMaxAgeMs: 300_000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', ...Object.keys(DEFAULTS)]);
+
+function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null) throw new ConfigError('producer options must be an object');
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`unknown producer option ${JSON.stringify(key)}`);
+  }
+  if (opts.bootstrap === undefined) throw new ConfigError('bootstrap is required (host:port of one or more brokers)');
+  const acks = opts.acks === 'all' ? -1 : (opts.acks ?? DEFAULTS.acks);
+  if (acks !== 0 && acks !== 1 && acks !== -1) throw new ConfigError(`acks must be 0, 1, -1 or 'all', got ${JSON.stringify(opts.acks)}`);
+  const compression = opts.compression ?? DEFAULTS.compression;
+  if (!(compression in CODEC_ID)) {
+    throw new ConfigError(`compression must be one of ${Object.keys(CODEC_ID).join(', ')}, got ${JSON.stringify(compression)}`);
+  }
+  const clientId = opts.clientId ?? DEFAULTS.clientId;
+  if (typeof clientId !== 'string') throw new ConfigError('clientId must be a string');
+  if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function') throw new ConfigError('partitioner must be a function');
+
+  const resolved: ResolvedOptions = {
+    bootstrap: parseBootstrap(opts.bootstrap),
+    clientId,
+    acks,
+    compression,
+    codecId: CODEC_ID[compression],
+    lingerMs: integer(opts, 'lingerMs', 0, 3_600_000),
+    batchSize: integer(opts, 'batchSize', 1, 0x7fffffff),
+    maxRequestSize: integer(opts, 'maxRequestSize', 1024, 0x7fffffff),
+    bufferMemory: integer(opts, 'bufferMemory', 1024),
+    maxBlockMs: integer(opts, 'maxBlockMs', 0),
+    deliveryTimeoutMs: integer(opts, 'deliveryTimeoutMs', 1),
+    requestTimeoutMs: integer(opts, 'requestTimeoutMs', 1),
+    retryBackoffMs: integer(opts, 'retryBackoffMs', 0),
+    retryBackoffMaxMs: integer(opts, 'retryBackoffMaxMs', 0),
+    maxInFlight: integer(opts, 'maxInFlight', 1, 1000),
+    metadataMaxAgeMs: integer(opts, 'metadataMaxAgeMs', 0),
+    connectTimeoutMs: integer(opts, 'connectTimeoutMs', 1),
+    partitioner: opts.partitioner,
+    allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
+  };
+  if (resolved.deliveryTimeoutMs < resolved.lingerMs + resolved.requestTimeoutMs) {
+    // Java refuses this too: a record could expire before its first attempt could finish.
+    throw new ConfigError(
+      `deliveryTimeoutMs (${resolved.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${resolved.lingerMs + resolved.requestTimeoutMs})`,
+    );
+  }
+  if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;
+  return resolved;
+}

@@ -1,0 +1,187 @@
+/**
+ * A batch of records for one partition, from the first append to the broker's answer.
+ *
+ * Records are encoded into the pooled buffer as they are appended (send() copies, so the
+ * caller may reuse its objects at once). `finish` fills in the header when the batch is
+ * drained; a retry sends the very same bytes.
+ */
+import { AbortedError } from '../errors.js';
+import { decodeRecordBatchesSync, encodeRecordBatch, RecordBatchBuilder, type RecordHeadersInput, type RecordInput } from '../protocol/records/index.js';
+import type { DeliveryCallback, RecordMetadata } from './types.js';
+
+/** What an append needs of a record; the producer's ProducerRecord fits. */
+export interface AppendRecord {
+  key?: RecordInput['key'] | undefined;
+  value: RecordInput['value'];
+  headers?: RecordHeadersInput | undefined;
+}
+
+const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
+
+export class ProducerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly buffer: Buffer;
+  readonly builder: RecordBatchBuilder;
+  readonly createdAt: number;
+  readonly deadline: number;
+  readonly #callbacks: Array<DeliveryCallback | undefined> = [];
+  readonly #timestamps: number[] = [];
+  /** No more appends: full, drained, or split. */
+  closed = false;
+  inFlight = false;
+  attempts = 0;
+  retryAt = 0;
+  /** The bytes to send, once finished (compressed when the producer compresses). */
+  bytes: Buffer | undefined;
+  #aborted: Set<number> | undefined;
+  #settled: Array<[number, () => void]> | undefined;
+  #done = false;
+  /** The finished, uncompressed bytes (what a split starts from). */
+  #plain: Buffer | undefined;
+  /** Whether the buffer came from the pool (split batches own plain memory). */
+  readonly pooled: boolean;
+
+  constructor(topic: string, partition: number, buffer: Buffer, now: number, deliveryTimeoutMs: number, pooled = true) {
+    this.topic = topic;
+    this.partition = partition;
+    this.buffer = buffer;
+    this.builder = new RecordBatchBuilder(buffer);
+    this.createdAt = now;
+    this.deadline = now + deliveryTimeoutMs;
+    this.pooled = pooled;
+  }
+
+  get recordCount(): number {
+    return this.builder.recordCount;
+  }
+
+  get sizeInBytes(): number {
+    return this.bytes?.length ?? this.builder.sizeInBytes;
+  }
+
+  /** Appends a record stamped `timestamp`; false (nothing written) when the buffer has no room. */
+  tryAppend(record: AppendRecord, timestamp: number, callback: DeliveryCallback | undefined): boolean {
+    if (this.closed) return false;
+    // The builder copies the record's bytes at once, so one scratch object serves every append.
+    stamped.key = record.key ?? null;
+    stamped.value = record.value;
+    stamped.headers = record.headers;
+    stamped.timestamp = timestamp;
+    const index = this.builder.append(stamped);
+    stamped.key = stamped.value = null;
+    stamped.headers = undefined;
+    if (index < 0) return false;
+    this.#callbacks.push(callback);
+    this.#timestamps.push(timestamp);
+    return true;
+  }
+
+  /** Index of the last record appended, for an AbortSignal to refer to it. */
+  get lastIndex(): number {
+    return this.builder.recordCount - 1;
+  }
+
+  /** Cancels one record of a batch not yet in a request; it is left out when the batch is finished. */
+  abort(index: number, reason: unknown): boolean {
+    if (this.bytes !== undefined || this.inFlight || this.#aborted?.has(index)) return false;
+    (this.#aborted ??= new Set()).add(index);
+    const cb = this.#callbacks[index];
+    this.#callbacks[index] = undefined;
+    cb?.(new AbortedError('send aborted before its record went into a request', { cause: reason }), null);
+    return true;
+  }
+
+  /** Runs `fn` once the record at `index` is delivered, failed or aborted. */
+  onSettled(index: number, fn: () => void): void {
+    (this.#settled ??= []).push([index, fn]);
+  }
+
+  #runSettled(): void {
+    const list = this.#settled;
+    this.#settled = undefined;
+    if (list) for (const [, fn] of list) fn();
+  }
+
+  /** Delivered or failed: every record has its answer. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  get allAborted(): boolean {
+    return this.#aborted !== undefined && this.#aborted.size === this.recordCount;
+  }
+
+  /**
+   * Closes the batch and returns its bytes. Aborted records are dropped here, by
+   * re-encoding the survivors, which is rare enough not to burden the append path.
+   */
+  finish(): Buffer {
+    this.closed = true;
+    if (this.bytes) return this.bytes;
+    if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish());
+    const all = decodeRecordBatchesSync(this.builder.finish(), { verifyCrc: false }).batches[0]!.records;
+    const kept: RecordInput[] = [];
+    const callbacks: Array<DeliveryCallback | undefined> = [];
+    const timestamps: number[] = [];
+    all.forEach((r, i) => {
+      if (this.#aborted!.has(i)) return;
+      kept.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
+      callbacks.push(this.#callbacks[i]);
+      timestamps.push(this.#timestamps[i]!);
+    });
+    this.#callbacks.splice(0, Infinity, ...callbacks);
+    this.#timestamps.splice(0, Infinity, ...timestamps);
+    this.#aborted = undefined;
+    return (this.bytes = this.#plain = encodeRecordBatch(kept));
+  }
+
+  /** Delivered: each record learns its offset (baseOffset + its index). */
+  complete(baseOffset: bigint, logAppendTime: bigint): void {
+    this.#done = true;
+    const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
+    for (let i = 0; i < this.#callbacks.length; i++) {
+      const cb = this.#callbacks[i];
+      if (!cb) continue;
+      const metadata: RecordMetadata = {
+        topic: this.topic,
+        partition: this.partition,
+        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+        timestamp: appendTime >= 0 ? appendTime : this.#timestamps[i]!,
+      };
+      cb(null, metadata);
+    }
+    this.#callbacks.length = 0;
+    this.#runSettled();
+  }
+
+  fail(err: Error): void {
+    this.#done = true;
+    for (const cb of this.#callbacks) cb?.(err, null);
+    this.#callbacks.length = 0;
+    this.#runSettled();
+  }
+
+  /**
+   * Halves a batch the broker refused as too large (MESSAGE_TOO_LARGE), keeping order
+   * and each record's completion. The halves own plain (unpooled) memory.
+   */
+  split(now: number, deliveryTimeoutMs: number): [ProducerBatch, ProducerBatch] {
+    const plain = this.#plain ?? this.finish();
+    const records = decodeRecordBatchesSync(plain, { verifyCrc: false }).batches[0]!.records;
+    const middle = Math.ceil(records.length / 2);
+    const halves = [records.slice(0, middle), records.slice(middle)].map((part, h) => {
+      const inputs: RecordInput[] = part.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
+      const bytes = encodeRecordBatch(inputs);
+      const batch = new ProducerBatch(this.topic, this.partition, Buffer.alloc(bytes.length), now, deliveryTimeoutMs, false);
+      const offset = h === 0 ? 0 : middle;
+      inputs.forEach((r, i) => batch.tryAppend(r, r.timestamp!, this.#callbacks[offset + i]));
+      batch.closed = true;
+      // Keep the original deadline: splitting is not a reason to wait longer.
+      Object.defineProperty(batch, 'deadline', { value: this.deadline });
+      return batch;
+    });
+    this.#callbacks.length = 0;
+    return halves as [ProducerBatch, ProducerBatch];
+  }
+}

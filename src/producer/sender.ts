@@ -1,0 +1,419 @@
+/**
+ * The sender: turns ready batches into Produce requests, one per broker at a time per
+ * drain, and turns answers into delivered records, retries, splits or failures.
+ *
+ *   ready partitions ─► grouped by leader ─► drain (exact request size) ─► compress ─► send
+ *   response ─► per partition: delivered │ retriable: back off, same batch at the head
+ *                                         │ too large: split in two, retry
+ *                                         │ otherwise: fail its records
+ *
+ * It never blocks the event loop: a run does what is possible now and arms one timer for
+ * the earliest moment something else becomes possible (a linger ends, a backoff or a
+ * throttle expires).
+ */
+import { channel } from 'node:diagnostics_channel';
+import { debuglog } from 'node:util';
+import { BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
+import { Produce } from '../protocol/apis/produce.js';
+import { compress } from '../protocol/compression/index.js';
+import { ProduceRequestSize } from '../protocol/produce-size.js';
+import { compressBatch } from '../protocol/records/index.js';
+import type { ResponseOf } from '../protocol/api.js';
+import type { Accumulator, PartitionQueue } from './accumulator.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { ClusterMetadata } from './metadata.js';
+import type { NodeConnection } from './node-connections.js';
+import type { ResolvedOptions } from './options.js';
+import { ProducerBatch } from './producer-batch.js';
+
+const debug = debuglog('kafka-wire');
+/** diagnostics_channel names, for tracing (what OpenTelemetry instrumentations subscribe to). */
+export const REQUEST_CHANNEL = channel('kafka-wire:produce:request');
+export const RESPONSE_CHANNEL = channel('kafka-wire:produce:response');
+export const BATCH_CHANNEL = channel('kafka-wire:produce:batch');
+
+const ATTRIBUTES_OFFSET = 21;
+const CODEC_MASK = 7;
+const MESSAGE_TOO_LARGE = 10;
+const RECORD_LIST_TOO_LARGE = 18;
+
+export interface SenderCounters {
+  recordsSent: number;
+  recordsFailed: number;
+  bytesSent: number;
+  requestsSent: number;
+  retries: number;
+  requestsInFlight: number;
+}
+
+export interface SenderContext {
+  options: ResolvedOptions;
+  metadata: ClusterMetadata;
+  accumulator: Accumulator;
+  pool: BufferPool;
+  nodeFor(nodeId: number): NodeConnection | undefined;
+  /** Called with the number of records that reached a final state. */
+  onRecordsDone(count: number): void;
+}
+
+type ProduceResponse = ResponseOf<typeof Produce>;
+
+export class Sender {
+  readonly counters: SenderCounters = { recordsSent: 0, recordsFailed: 0, bytesSent: 0, requestsSent: 0, retries: 0, requestsInFlight: 0 };
+  readonly #ctx: SenderContext;
+  /** Produce requests in flight per broker node. */
+  readonly #inFlight = new Map<number, number>();
+  /** Where the next drain for a node starts, so every partition gets its turn under maxRequestSize. */
+  readonly #drainStart = new Map<number, number>();
+  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  /** >0 while flush() or close() wants everything sent without lingering. */
+  flushing = 0;
+  #stopped = false;
+
+  constructor(ctx: SenderContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Asks for a run soon; many wakes in one tick make one run. */
+  wake(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#run();
+    });
+  }
+
+  /** Stops all scheduling; pending timers are cleared. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  get inFlightRequests(): number {
+    return this.counters.requestsInFlight;
+  }
+
+  inFlightFor(nodeId: number): number {
+    return this.#inFlight.get(nodeId) ?? 0;
+  }
+
+  #arm(at: number): void {
+    if (this.#stopped || !Number.isFinite(at)) return;
+    if (this.#timer && at >= this.#timerAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#run();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  #run(): void {
+    if (this.#stopped) return;
+    const { accumulator, metadata, options } = this.#ctx;
+    const now = Date.now();
+    let next = Infinity;
+    let needMetadata = metadata.stale;
+    const byNode = new Map<number, PartitionQueue[]>();
+
+    for (const q of accumulator.all()) {
+      if (q.batches.length === 0) continue;
+      this.#expire(q, now);
+      const r = accumulator.readiness(q, now, this.flushing > 0);
+      if (!r.ready) {
+        next = Math.min(next, r.at, q.batches[0] && !q.batches[0].inFlight ? q.batches[0].deadline : Infinity);
+        continue;
+      }
+      const leader = metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1;
+      if (leader < 0) {
+        needMetadata = true;
+        next = Math.min(next, now + options.retryBackoffMs);
+        continue;
+      }
+      let list = byNode.get(leader);
+      if (!list) byNode.set(leader, (list = []));
+      list.push(q);
+    }
+
+    for (const [nodeId, queues] of byNode) {
+      const node = this.#ctx.nodeFor(nodeId);
+      if (!node) {
+        needMetadata = true;
+        continue;
+      }
+      if (node.throttledUntil > now) {
+        next = Math.min(next, node.throttledUntil);
+        continue;
+      }
+      if (!node.ready) {
+        if (node.opening) continue;
+        if (node.reconnectAt > now) {
+          next = Math.min(next, node.reconnectAt);
+          continue;
+        }
+        node.open(options).then(
+          () => this.wake(),
+          (err: unknown) => {
+            debug('connecting to node %d (%s) failed: %s', nodeId, node.address, (err as Error).message);
+            metadata.invalidate();
+            this.wake();
+          },
+        );
+        continue;
+      }
+      if (this.inFlightFor(nodeId) >= options.maxInFlight) continue;
+      this.#drain(node, queues);
+    }
+
+    if (needMetadata) {
+      metadata.invalidate();
+      metadata.refresh().then(
+        () => this.wake(),
+        (err: unknown) => {
+          debug('metadata refresh failed: %s', (err as Error).message);
+          this.#arm(Date.now() + options.retryBackoffMs);
+        },
+      );
+    }
+    this.#arm(next);
+  }
+
+  /** Fails batches that waited past the delivery timeout without being in a request. */
+  #expire(q: PartitionQueue, now: number): void {
+    for (let i = 0; i < q.batches.length; i++) {
+      const b = q.batches[i]!;
+      if (b.inFlight) continue;
+      // Batches queue in creation order: once one is in time, the rest are too.
+      if (b.deadline > now) return;
+      this.#finalFailure(
+        q,
+        b,
+        new DeliveryTimeoutError(
+          `${b.recordCount} record(s) for ${b.topic}-${b.partition} not delivered within deliveryTimeoutMs (${this.#ctx.options.deliveryTimeoutMs} ms)${b.attempts ? ` after ${b.attempts} attempt(s)` : ''}`,
+        ),
+      );
+      i--;
+    }
+  }
+
+  #drain(node: NodeConnection, ready: PartitionQueue[]): void {
+    const { options, metadata } = this.#ctx;
+    const conn = node.conn!;
+    const allHaveIds = ready.every((q) => metadata.topicId(q.topic) !== undefined);
+    let version: number;
+    try {
+      version = conn.requireVersion(Produce, allHaveIds ? Produce.maxVersion : 12);
+    } catch (err) {
+      for (const q of ready) for (const b of [...q.batches]) this.#finalFailure(q, b, err as Error);
+      return;
+    }
+    const size = new ProduceRequestSize(version, options.clientId, null);
+    const start = (this.#drainStart.get(node.nodeId) ?? 0) % ready.length;
+    this.#drainStart.set(node.nodeId, start + 1);
+    const chosen: Array<[PartitionQueue, ProducerBatch]> = [];
+    for (let k = 0; k < ready.length; k++) {
+      const q = ready[(start + k) % ready.length]!;
+      const batch = q.batches[0]!;
+      if (batch.allAborted) {
+        this.#ctx.accumulator.remove(q, batch);
+        this.#release(batch);
+        continue;
+      }
+      const bytes = batch.finish();
+      // Compressed bytes are at most a little over the plain ones; the check below makes it exact.
+      const grow = size.growth(q.topic, bytes.length);
+      if (chosen.length > 0 && size.bytes + grow > options.maxRequestSize) break;
+      size.add(q.topic, bytes.length);
+      q.muted = true;
+      batch.inFlight = true;
+      chosen.push([q, batch]);
+    }
+    if (chosen.length === 0) return;
+    this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) + 1);
+    this.counters.requestsInFlight++;
+    void this.#send(node, version, chosen);
+  }
+
+  async #send(node: NodeConnection, version: number, chosen: Array<[PartitionQueue, ProducerBatch]>): Promise<void> {
+    const { options, metadata } = this.#ctx;
+    try {
+      if (options.codecId !== 0) {
+        for (const [, b] of chosen) {
+          // Compressed once; a retry resends the same compressed bytes.
+          if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & CODEC_MASK) === 0) b.bytes = await compressBatch(b.bytes, options.codecId, compress);
+        }
+      }
+    } catch (err) {
+      this.#requestDone(node);
+      for (const [q, b] of chosen) this.#finalFailure(q, b, err as Error);
+      this.wake();
+      return;
+    }
+
+    const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
+    let bytes = 0;
+    for (const [q, b] of chosen) {
+      let list = topics.get(q.topic);
+      if (!list) topics.set(q.topic, (list = []));
+      list.push({ index: q.partition, records: b.bytes! });
+      bytes += b.bytes!.length;
+      b.attempts++;
+    }
+    const body = {
+      transactionalId: null,
+      acks: options.acks,
+      timeoutMs: options.requestTimeoutMs,
+      topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: metadata.topicId(name), partitionData })),
+    };
+    const conn = node.conn;
+    if (!conn || !conn.connection.isOpen) {
+      this.#requestFailed(node, chosen, new ProtocolError(`connection to ${node.address} closed before the request was sent`));
+      return;
+    }
+    this.counters.requestsSent++;
+    this.counters.bytesSent += bytes;
+    if (REQUEST_CHANNEL.hasSubscribers) {
+      REQUEST_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, acks: options.acks, partitions: chosen.length, bytes });
+    }
+    try {
+      if (options.acks === 0) {
+        await conn.connection.send(Produce, version, body, { expectResponse: false });
+        this.#requestDone(node);
+        for (const [q, b] of chosen) this.#delivered(q, b, -1n, -1n);
+      } else {
+        const response = await conn.connection.send(Produce, version, body);
+        this.#requestDone(node);
+        this.#onResponse(node, version, chosen, response);
+      }
+    } catch (err) {
+      this.#requestFailed(node, chosen, err as Error);
+    }
+    this.wake();
+  }
+
+  #requestDone(node: NodeConnection): void {
+    this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) - 1);
+    this.counters.requestsInFlight--;
+  }
+
+  #onResponse(node: NodeConnection, version: number, chosen: Array<[PartitionQueue, ProducerBatch]>, response: ProduceResponse): void {
+    const { metadata } = this.#ctx;
+    if (node.noteThrottle(Produce, version, response.throttleTimeMs)) {
+      debug('broker %s throttled us for %d ms', node.address, response.throttleTimeMs);
+    }
+    if (RESPONSE_CHANNEL.hasSubscribers) {
+      RESPONSE_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, throttleTimeMs: response.throttleTimeMs });
+    }
+    const endpoints = new Map(response.nodeEndpoints.map((e) => [e.nodeId, { nodeId: e.nodeId, host: e.host, port: e.port }]));
+    const byKey = new Map(chosen.map(([q, b]) => [`${q.topic}\0${q.partition}`, [q, b] as const]));
+    const idToName = new Map(chosen.map(([q]) => [metadata.topicId(q.topic), q.topic]));
+    for (const t of response.responses) {
+      const topic = version >= 13 ? idToName.get(t.topicId) : t.name;
+      for (const p of t.partitionResponses) {
+        const entry = byKey.get(`${topic}\0${p.index}`);
+        if (!entry) continue;
+        byKey.delete(`${topic}\0${p.index}`);
+        const [q, b] = entry;
+        if (p.errorCode === 0) {
+          this.#delivered(q, b, p.baseOffset, p.logAppendTimeMs);
+          continue;
+        }
+        const leader = p.currentLeader;
+        if (leader.leaderId >= 0) metadata.noteLeader(q.topic, q.partition, leader.leaderId, leader.leaderEpoch, endpoints.get(leader.leaderId));
+        const detail = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage}`)].filter(Boolean).join('; ');
+        this.#partitionError(q, b, new BrokerError(p.errorCode, { broker: node.address, api: `Produce v${version}`, detail: detail || null }));
+      }
+    }
+    for (const [q, b] of byKey.values()) {
+      this.#partitionError(q, b, new ProtocolError(`Produce v${version} response from ${node.address} did not answer for ${q.topic}-${q.partition}`));
+    }
+  }
+
+  #delivered(q: PartitionQueue, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    if (b.done) return; // failed by close() while its request was out
+    q.muted = false;
+    b.inFlight = false;
+    this.#ctx.accumulator.remove(q, b);
+    const n = b.recordCount;
+    this.counters.recordsSent += n;
+    if (BATCH_CHANNEL.hasSubscribers) {
+      BATCH_CHANNEL.publish({ topic: q.topic, partition: q.partition, records: n, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset });
+    }
+    b.complete(baseOffset, logAppendTime);
+    this.#release(b);
+    this.#ctx.onRecordsDone(n);
+  }
+
+  #partitionError(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
+    const { metadata, options, accumulator } = this.#ctx;
+    q.muted = false;
+    b.inFlight = false;
+    const now = Date.now();
+    const code = err instanceof BrokerError ? err.errorCode : -1;
+    if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
+    if ((code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) && b.recordCount > 1) {
+      // The broker's limit for this topic is below our batch: halve it and try again.
+      const halves = b.split(now, options.deliveryTimeoutMs);
+      const i = q.batches.indexOf(b);
+      q.batches.splice(i, 1, ...halves);
+      accumulator.batchCount++;
+      this.#release(b);
+      this.counters.retries++;
+      debug('%s-%d: batch of %d records too large, split', q.topic, q.partition, b.recordCount);
+      return;
+    }
+    if (err.retriable && now < b.deadline) {
+      b.retryAt = now + this.#backoff(b.attempts);
+      this.counters.retries++;
+      debug('%s-%d: %s, retry %d in %d ms', q.topic, q.partition, err.message, b.attempts, b.retryAt - now);
+      return;
+    }
+    this.#finalFailure(q, b, err);
+  }
+
+  #requestFailed(node: NodeConnection, chosen: Array<[PartitionQueue, ProducerBatch]>, err: Error): void {
+    this.#requestDone(node);
+    this.#ctx.metadata.invalidate();
+    debug('produce request to %s failed: %s', node.address, err.message);
+    const retriable = !(err instanceof KafkaWireError) || err.retriable;
+    const now = Date.now();
+    for (const [q, b] of chosen) {
+      q.muted = false;
+      b.inFlight = false;
+      if (retriable && now < b.deadline) {
+        b.retryAt = now + this.#backoff(b.attempts);
+        this.counters.retries++;
+      } else {
+        this.#finalFailure(q, b, err);
+      }
+    }
+  }
+
+  #finalFailure(q: PartitionQueue, b: ProducerBatch, err: Error): void {
+    if (b.done) return;
+    q.muted = false;
+    b.inFlight = false;
+    this.#ctx.accumulator.remove(q, b);
+    const n = b.recordCount;
+    this.counters.recordsFailed += n;
+    b.fail(err);
+    this.#release(b);
+    this.#ctx.onRecordsDone(n);
+  }
+
+  #release(b: ProducerBatch): void {
+    if (b.pooled) this.#ctx.pool.release(b.buffer);
+  }
+
+  /** Exponential backoff with jitter, as Java's retry.backoff.ms/retry.backoff.max.ms (KIP-580). */
+  #backoff(attempts: number): number {
+    const { retryBackoffMs, retryBackoffMaxMs } = this.#ctx.options;
+    const exp = Math.min(retryBackoffMaxMs, retryBackoffMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(exp * (0.8 + Math.random() * 0.4));
+  }
+}

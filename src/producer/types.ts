@@ -1,0 +1,94 @@
+/**
+ * The producer's public shapes: options, records in, delivery reports out, metrics.
+ */
+import type { CompressionName } from '../protocol/compression/codecs.js';
+import type { Partitioner } from './partitioners/index.js';
+
+export type Bytes = Buffer | Uint8Array | string;
+
+export interface ProducerRecord {
+  topic: string;
+  key?: Bytes | null;
+  value: Bytes | null;
+  /** An array keeps order and allows repeated keys; an object is the short form. */
+  headers?: ReadonlyArray<{ key: string; value: Bytes | null }> | Readonly<Record<string, Bytes | null>>;
+  /** Chosen by the partitioner when absent. */
+  partition?: number;
+  /** Milliseconds since the epoch; `Date.now()` at send() when absent. */
+  timestamp?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1n with acks=0, where the broker says nothing. */
+  offset: bigint;
+  /** The record's CreateTime, or the broker's LogAppendTime for topics that use it. */
+  timestamp: number;
+}
+
+export interface SendOptions {
+  /** Cancels the record while it waits for memory or metadata, or sits in an unsent batch. */
+  signal?: AbortSignal;
+}
+
+export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
+
+export interface ProducerOptions {
+  /** `host:port[,host:port...]` or a list of them. */
+  bootstrap: string | readonly string[];
+  clientId?: string;
+  /** Default -1 ('all'): every in-sync replica has the record. 0 gets no response at all. */
+  acks?: 0 | 1 | -1 | 'all';
+  compression?: CompressionName;
+  /** How long a batch waits for more records before it is sent. Default 5 ms (Java 4.0+). */
+  lingerMs?: number;
+  /** Bytes per partition batch. Default 16384. */
+  batchSize?: number;
+  /** Upper bound on one Produce request. Default 1 MiB. */
+  maxRequestSize?: number;
+  /** Bytes of records the producer may hold before send() waits. Default 32 MiB. */
+  bufferMemory?: number;
+  /** How long send() may wait for memory or metadata; 0 fails at once when full. Default 60 s. */
+  maxBlockMs?: number;
+  /** Upper bound from send() to the record's success or failure, retries included. Default 120 s. */
+  deliveryTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** Produce requests in flight per broker connection. Default 5. */
+  maxInFlight?: number;
+  /** Refresh metadata at least this often. Default 5 minutes. */
+  metadataMaxAgeMs?: number;
+  connectTimeoutMs?: number;
+  partitioner?: Partitioner;
+  /** Let the broker create a topic on first use, if it is configured to (Java's default, true). */
+  allowAutoTopicCreation?: boolean;
+}
+
+export interface BrokerMetrics {
+  nodeId: number;
+  address: string;
+  requestsInFlight: number;
+  /** Total milliseconds this broker asked us to hold off (KIP-219). */
+  throttleTimeMs: number;
+  /** Until when (epoch ms) it is muted; 0 when not. */
+  throttledUntil: number;
+}
+
+export interface ProducerMetrics {
+  recordsSent: number;
+  recordsFailed: number;
+  bytesSent: number;
+  requestsSent: number;
+  retries: number;
+  /** Bytes of records held now, against `bufferMemory`. */
+  bufferedBytes: number;
+  bufferMemory: number;
+  /** send() calls that had to wait for memory. */
+  waitsForMemory: number;
+  poolHits: number;
+  poolMisses: number;
+  requestsInFlight: number;
+  brokers: BrokerMetrics[];
+}

@@ -1,0 +1,217 @@
+/**
+ * The producer against real brokers: ordering and density of offsets under 100k
+ * concurrent sends, Java-compatible partitions, ownership of record objects, bad input,
+ * splitting what the broker refuses as too large, cancellation, and clean close.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AbortedError,
+  ConfigError,
+  InvalidRecordError,
+  Producer,
+  ProducerClosedError,
+  RecordTooLargeError,
+  UnknownTopicError,
+  type ProducerOptions,
+  type ProducerRecord,
+  type RecordMetadata,
+} from '../../src/index.js';
+import type { BrokerConnection } from '../../src/net/broker-connection.js';
+import { readPartition } from '../../src/reader/partition-reader.js';
+import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
+import { createTopic, openBroker } from '../helpers/wire.js';
+import { javaVectors } from './partitioners/java-vectors.js';
+
+const clusters = singleNodeClusters();
+
+describe.each(clusters)('Producer against $name', (cluster) => {
+  let broker: BrokerConnection;
+  const producers: Producer[] = [];
+  const producer = (opts: Partial<ProducerOptions> = {}): Producer => {
+    const p = new Producer({ bootstrap: cluster.bootstrap, clientId: 'kafka-wire-test', ...opts });
+    producers.push(p);
+    return p;
+  };
+  beforeAll(async () => {
+    broker = await openBroker(cluster);
+  });
+  afterAll(async () => {
+    await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
+    await broker?.close();
+  });
+
+  async function readAll(topic: string, partitions: number): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    for (let p = 0; p < partitions; p++) {
+      const { records } = await readPartition(broker, { topic, partition: p });
+      out.set(p, records.map((r) => r.value?.toString() ?? '<null>'));
+    }
+    return out;
+  }
+
+  it('100k concurrent sends across 12 partitions resolve with dense, ordered offsets and read back identical', async () => {
+    const topic = uniqueTopic('many');
+    await createTopic(broker, topic, { partitions: 12 });
+    const p = producer();
+    const n = 100_000;
+    const sends: Array<Promise<RecordMetadata>> = [];
+    for (let i = 0; i < n; i++) {
+      const record: ProducerRecord = i % 3 === 0 ? { topic, value: `v${i}` } : { topic, key: `key-${i % 500}`, value: `v${i}` };
+      sends.push(p.send(record));
+    }
+    const results = await Promise.all(sends);
+    const byPartition = new Map<number, Array<[bigint, string]>>();
+    results.forEach((m, i) => {
+      expect(m.topic).toBe(topic);
+      let list = byPartition.get(m.partition);
+      if (!list) byPartition.set(m.partition, (list = []));
+      list.push([m.offset, `v${i}`]);
+    });
+    expect(byPartition.size).toBe(12);
+    const back = await readAll(topic, 12);
+    for (const [partition, list] of byPartition) {
+      // In send order, each partition's offsets are 0, 1, 2, ... with no gap or swap.
+      expect(list.map(([o]) => o)).toEqual(list.map((_, i) => BigInt(i)));
+      expect(back.get(partition)).toEqual(list.map(([, v]) => v));
+    }
+    expect(p.metrics()).toMatchObject({ recordsSent: n, recordsFailed: 0, bufferedBytes: 0, requestsInFlight: 0 });
+  });
+
+  it('keyed records land on the partition Java\'s partitioner picks', async () => {
+    const p = producer({ lingerMs: 0 });
+    for (const count of [7, 12]) {
+      const topic = uniqueTopic(`keys${count}`);
+      await createTopic(broker, topic, { partitions: count });
+      const column = javaVectors.partitionCounts.indexOf(count);
+      const keys = javaVectors.keys.filter((k) => k.hex.length <= 2000);
+      const got = await Promise.all(keys.map((k) => p.send({ topic, key: Buffer.from(k.hex, 'hex'), value: k.name })));
+      got.forEach((m, i) => expect(m.partition, keys[i]!.name).toBe(keys[i]!.partitions[column]));
+      const text = keys.filter((k) => k.text !== undefined);
+      const viaString = await Promise.all(text.map((k) => p.send({ topic, key: k.text!, value: k.name })));
+      viaString.forEach((m, i) => expect(m.partition, `string ${text[i]!.name}`).toBe(text[i]!.partitions[column]));
+    }
+  });
+
+  it('a record object reused and mutated after send(), or sent to two producers, arrives as it was at send()', async () => {
+    const topic = uniqueTopic('owned');
+    await createTopic(broker, topic);
+    const a = producer({ lingerMs: 50 });
+    const b = producer({ lingerMs: 20 });
+    const value = Buffer.from('original-value');
+    const record: ProducerRecord = { topic, partition: 0, key: 'k', value, headers: [{ key: 'h', value: 'hv' }] };
+    const first = a.send(record);
+    const shared = Promise.all([a.send(record), b.send(record)]);
+    value.write('MUTATED-VALUE!');
+    record.key = 'changed';
+    (record.headers as Array<{ key: string; value: string }>)[0]!.value = 'changed';
+    record.value = 'replaced';
+    await Promise.all([first, shared]);
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    expect(records).toHaveLength(3);
+    for (const r of records) {
+      expect(r.key?.toString()).toBe('k');
+      expect(r.value?.toString()).toBe('original-value');
+      expect(r.headers.map((h) => [h.key, h.value?.toString()])).toEqual([['h', 'hv']]);
+    }
+  });
+
+  it('bad input gets a typed error naming the problem, and no other record is lost', async () => {
+    const topic = uniqueTopic('bad');
+    await createTopic(broker, topic, { partitions: 2 });
+    expect(() => new Producer({ bootstrap: cluster.bootstrap, acks: 2 as never })).toThrow(ConfigError);
+    expect(() => new Producer({ bootstrap: cluster.bootstrap, lingerMs: -1 })).toThrow(/lingerMs must be an integer/);
+    expect(() => new Producer({ bootstrap: cluster.bootstrap, compresion: 'gzip' } as never)).toThrow(/unknown producer option "compresion"/);
+    expect(() => new Producer({ bootstrap: 'nohostport' })).toThrow(ConfigError);
+
+    const p = producer({ maxBlockMs: 2000, allowAutoTopicCreation: false, maxRequestSize: 100_000 });
+    const good = Array.from({ length: 50 }, (_, i) => p.send({ topic, value: `ok-${i}` }));
+    await expect(p.send({ topic, value: 42 as never })).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(p.send({ topic, key: { a: 1 } as never, value: 'x' })).rejects.toThrow(/record key must be a string, Buffer/);
+    await expect(p.send({ topic, partition: -1, value: 'x' })).rejects.toThrow(/non-negative integer/);
+    await expect(p.send({ topic, partition: 2, value: 'x' })).rejects.toThrow(/partitions 0..1/);
+    await expect(p.send({ topic, value: Buffer.alloc(200_000) })).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(p.send({ topic: '', value: 'x' })).rejects.toBeInstanceOf(InvalidRecordError);
+    const missing = uniqueTopic('missing');
+    const err = await p.send({ topic: missing, value: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownTopicError);
+    expect((err as UnknownTopicError).topic).toBe(missing);
+    const delivered = await Promise.all(good);
+    expect(delivered).toHaveLength(50);
+    await p.close();
+    await expect(p.send({ topic, value: 'late' })).rejects.toBeInstanceOf(ProducerClosedError);
+    expect(() => p.produce({ topic, value: 'late' })).toThrow(ProducerClosedError);
+  });
+
+  it('acks=0 and acks=1 deliver too', async () => {
+    const topic = uniqueTopic('acks');
+    await createTopic(broker, topic);
+    const zero = producer({ acks: 0 });
+    const one = producer({ acks: 1 });
+    const z = await Promise.all(Array.from({ length: 100 }, (_, i) => zero.send({ topic, value: `zero-${i}` })));
+    expect(z.every((m) => m.offset === -1n)).toBe(true);
+    await zero.flush();
+    const o = await Promise.all(Array.from({ length: 100 }, (_, i) => one.send({ topic, value: `one-${i}` })));
+    expect(o.map((m) => m.offset)).toEqual(o.map((_, i) => o[0]!.offset + BigInt(i)));
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    expect(records.filter((r) => r.value!.toString().startsWith('zero-'))).toHaveLength(100);
+  });
+
+  it('a batch the broker refuses as MESSAGE_TOO_LARGE is split until it fits, in order', async () => {
+    const topic = uniqueTopic('split');
+    await createTopic(broker, topic, { configs: { 'max.message.bytes': '3000' } });
+    const p = producer({ lingerMs: 100, batchSize: 64 * 1024 });
+    const sends = Array.from({ length: 200 }, (_, i) => p.send({ topic, value: `${i}`.padStart(100, '.') }));
+    const results = await Promise.all(sends);
+    expect(results.map((m) => m.offset)).toEqual(results.map((_, i) => BigInt(i)));
+    expect(p.metrics().retries).toBeGreaterThan(0);
+    const { records, batches } = await readPartition(broker, { topic, partition: 0 });
+    expect(records.map((r) => r.value!.toString().replace(/^\.+/, ''))).toEqual(results.map((_, i) => `${i}`));
+    for (const b of batches) expect(b.batchLength + 12).toBeLessThanOrEqual(3000);
+  });
+
+  it('an AbortSignal cancels a record in an unsent batch, and says when it is too late', async () => {
+    const topic = uniqueTopic('abort');
+    await createTopic(broker, topic);
+    const p = producer({ lingerMs: 500 });
+    const controller = new AbortController();
+    const kept = p.send({ topic, value: 'kept-1' });
+    const cancelled = p.send({ topic, value: 'cancelled' }, { signal: controller.signal });
+    const kept2 = p.send({ topic, value: 'kept-2' });
+    controller.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(AbortedError);
+    await Promise.all([kept, kept2]);
+    const late = new AbortController();
+    const done = await p.send({ topic, value: 'delivered' }, { signal: late.signal });
+    late.abort();
+    expect(done.offset).toBe(2n);
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    expect(records.map((r) => r.value!.toString())).toEqual(['kept-1', 'kept-2', 'delivered']);
+  });
+
+  it('after close() no socket, timer or pending promise of the producer is left', async () => {
+    const topic = uniqueTopic('close');
+    await createTopic(broker, topic);
+    const count = (): Record<string, number> => {
+      const c: Record<string, number> = {};
+      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1;
+      return c;
+    };
+    const before = count();
+    const p = new Producer({ bootstrap: cluster.bootstrap, lingerMs: 1000 });
+    const settled: string[] = [];
+    const sends = Array.from({ length: 1000 }, (_, i) =>
+      p.send({ topic, value: `c${i}` }).then(
+        () => settled.push('ok'),
+        () => settled.push('failed'),
+      ),
+    );
+    await p.close();
+    await Promise.all(sends);
+    expect(settled.filter((s) => s === 'ok')).toHaveLength(1000);
+    await new Promise((r) => setTimeout(r, 50));
+    const after = count();
+    expect(after['TCPSocketWrap'] ?? 0).toBeLessThanOrEqual(before['TCPSocketWrap'] ?? 0);
+    expect(after['Timeout'] ?? 0).toBeLessThanOrEqual(before['Timeout'] ?? 0);
+    expect(after['Immediate'] ?? 0).toBeLessThanOrEqual(before['Immediate'] ?? 0);
+  });
+});
