@@ -1,9 +1,10 @@
 /**
  * `npm run quickstart`: fetches Apache Kafka (first time only), starts a real broker on
- * loopback, shows what it supports and what kafka-wire negotiates with it, creates a
- * topic, shows its metadata, and stops the broker.
+ * loopback, shows what kafka-wire negotiates with it, produces a million small records
+ * through the Producer with a progress bar, prints throughput and latency, checks the
+ * count on the broker (from its end offsets), and stops the broker.
  *
- *   npm run quickstart -- [--kafka 4.3.1]
+ *   npm run quickstart -- [--kafka 4.3.1] [--records 1000000] [--size 100] [--compression lz4]
  *
  * To keep a broker running for your own experiments, use `npm run broker -- start`.
  */
@@ -12,14 +13,28 @@ import { startCluster } from './kafka/cluster.js';
 import { ensureKafka } from './kafka/dist.js';
 import { LATEST_KAFKA } from './kafka/versions.js';
 import { apiVersionRows, formatApiVersions } from '../src/cli/broker-commands.js';
-import { BrokerError } from '../src/errors.js';
 import { BrokerConnection } from '../src/net/broker-connection.js';
 import { parseBootstrap } from '../src/net/bootstrap.js';
-import { CreateTopics, Metadata } from '../src/protocol/apis/index.js';
+import { Producer } from '../src/producer/producer.js';
+import type { ProducerOptions } from '../src/producer/types.js';
+import { CreateTopics } from '../src/protocol/apis/index.js';
+import { endOffset } from '../src/reader/partition-reader.js';
 
-const { values } = parseArgs({ options: { kafka: { type: 'string', default: LATEST_KAFKA } } });
+const { values } = parseArgs({
+  options: {
+    kafka: { type: 'string', default: LATEST_KAFKA },
+    records: { type: 'string', default: '1000000' },
+    size: { type: 'string', default: '100' },
+    partitions: { type: 'string', default: '6' },
+    compression: { type: 'string', default: 'none' },
+  },
+});
 const version = values.kafka!;
+const total = Number(values.records);
+const size = Number(values.size);
+const partitions = Number(values.partitions);
 const step = (text: string): void => void process.stdout.write(`\n== ${text}\n`);
+const tty = process.stdout.isTTY;
 
 step(`Apache Kafka ${version}: resolving its jars from Maven Central (cached after the first run)`);
 let t = Date.now();
@@ -33,33 +48,86 @@ console.log(`broker up at ${cluster.bootstrap} in ${((Date.now() - t) / 1000).to
 
 try {
   const [address] = parseBootstrap(cluster.bootstrap);
-  const broker = await BrokerConnection.open({ ...address!, clientId: 'kafka-wire-quickstart' });
+  const admin = await BrokerConnection.open({ ...address!, clientId: 'kafka-wire-quickstart' });
   try {
-    step(`ApiVersions v${broker.apiVersionsVersion}: what the broker supports, and the version kafka-wire uses`);
-    process.stdout.write(formatApiVersions(apiVersionRows(broker).filter((row) => row.used !== null)));
-    const others = apiVersionRows(broker).filter((row) => row.used === null);
-    console.log(`(and ${others.length} more APIs kafka-wire does not need: ${others.map((r) => r.name).join(', ')})`);
-    for (const [name, level] of broker.features.finalized) console.log(`finalized feature ${name} = ${level.max}`);
+    step(`ApiVersions v${admin.apiVersionsVersion}: the versions kafka-wire negotiated`);
+    process.stdout.write(formatApiVersions(apiVersionRows(admin).filter((row) => row.used !== null)));
 
-    step('CreateTopics: quickstart, 3 partitions');
-    const created = await broker.request(CreateTopics, { topics: [{ name: 'quickstart', numPartitions: 3, replicationFactor: 1 }] });
-    const result = created.response.topics[0]!;
-    if (result.errorCode) throw new BrokerError(result.errorCode, { api: `CreateTopics v${created.version}`, detail: result.errorMessage });
-    console.log(`created (CreateTopics v${created.version}), topic id ${result.topicId}`);
+    const topic = 'quickstart';
+    await admin.request(CreateTopics, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }] });
+    step(`producing ${total.toLocaleString('en')} records of ${size} bytes to ${topic} (${partitions} partitions, acks=all, compression ${values.compression})`);
+    const producer = new Producer({ bootstrap: cluster.bootstrap, clientId: 'kafka-wire-quickstart', compression: values.compression as ProducerOptions['compression'] });
+    await producer.connect();
+    const value = Buffer.alloc(size, 'x');
+    const latencies = new Float64Array(total);
+    let done = 0;
+    let failed = 0;
+    let firstError: Error | undefined;
+    const cpu0 = process.cpuUsage();
+    const started = performance.now();
+    const progress = setInterval(() => drawProgress(done, total, started), tty ? 100 : 2000);
+    await new Promise<void>((resolve) => {
+      let i = 0;
+      const pump = (): void => {
+        while (i < total) {
+          const sentAt = performance.now();
+          const index = i++;
+          const accepted = producer.produce({ topic, value }, (err) => {
+            latencies[index] = performance.now() - sentAt;
+            if (err) {
+              failed++;
+              firstError ??= err;
+            }
+            if (++done === total) resolve();
+          });
+          if (!accepted) {
+            void producer.ready().then(pump);
+            return;
+          }
+          // Let responses in now and then, as an application's event loop would.
+          if (i % 20_000 === 0) return void setImmediate(pump);
+        }
+      };
+      pump();
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    clearInterval(progress);
+    drawProgress(done, total, started);
+    process.stdout.write('\n');
+    const metrics = producer.metrics();
+    await producer.close();
 
-    step('Metadata');
-    await new Promise((r) => setTimeout(r, 500));
-    const { version: mv, response } = await broker.request(Metadata, { topics: [{ name: 'quickstart' }], allowAutoTopicCreation: false });
-    console.log(`Metadata v${mv}: cluster ${response.clusterId}, controller ${response.controllerId}`);
-    for (const b of response.brokers) console.log(`  broker ${b.nodeId} at ${b.host}:${b.port}`);
-    for (const topic of response.topics) {
-      for (const p of topic.partitions) console.log(`  ${topic.name}[${p.partitionIndex}] leader ${p.leaderId}, epoch ${p.leaderEpoch}`);
-    }
+    let stored = 0n;
+    for (let p = 0; p < partitions; p++) stored += await endOffset(admin, topic, p);
+    latencies.sort();
+    const pct = (q: number): string => latencies[Math.min(total - 1, Math.floor(q * total))]!.toFixed(1);
+    step('summary');
+    console.log(`delivered   ${(total - failed).toLocaleString('en')} records in ${seconds.toFixed(2)} s${failed ? ` (${failed} failed: ${firstError?.message})` : ''}`);
+    console.log(`throughput  ${Math.round(total / seconds).toLocaleString('en')} records/s, ${((total * size) / seconds / 1e6).toFixed(1)} MB/s of values`);
+    console.log(`latency     p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies[total - 1]!.toFixed(1)} ms (send to acknowledgement)`);
+    console.log(`client CPU  ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ${((cpu.user + cpu.system) / total).toFixed(2)} µs per record; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    console.log(`requests    ${metrics.requestsSent.toLocaleString('en')} Produce requests, ${metrics.retries} retries, pool hits ${metrics.poolHits}/${metrics.poolHits + metrics.poolMisses}`);
+    console.log(`broker      end offsets of ${topic} add up to ${stored.toLocaleString('en')}: ${stored === BigInt(total - failed) ? 'every record is there' : 'MISMATCH'}`);
+    if (stored !== BigInt(total - failed)) process.exitCode = 1;
   } finally {
-    await broker.close();
+    await admin.close();
   }
 } finally {
   step('stopping the broker');
   await cluster.stop();
   console.log('done (for a broker that keeps running: npm run broker -- start)');
+}
+
+function drawProgress(done: number, total: number, started: number): void {
+  const fraction = done / total;
+  const rate = done / Math.max(0.001, (performance.now() - started) / 1000);
+  const text = `${(fraction * 100).toFixed(1).padStart(5)}%  ${done.toLocaleString('en').padStart(9)} records  ${Math.round(rate).toLocaleString('en').padStart(9)} records/s`;
+  if (tty) {
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    process.stdout.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
 }

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { apiVersionsCommand, metadataCommand } from './broker-commands.js';
 import { decodeCommand } from './decode-command.js';
+import { produceCommand } from './produce-command.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
@@ -13,6 +14,9 @@ const USAGE = `usage: kafka-wire <command> [options]
 commands:
   api-versions --bootstrap HOST:PORT        what a broker supports, and the version kafka-wire would use
   metadata --bootstrap HOST:PORT [--topic T]...  brokers, topics, partitions and leaders
+  produce --bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...
+          [--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0]
+                                            one record per line of stdin (like kcat -P)
   decode [--hex H | --base64 B | --file F | stdin] [--as batch|request|response]
          [--api produce] [--version N] [--json]
                                             every field of a record batch, request or response,
@@ -32,6 +36,31 @@ export async function main(argv: string[]): Promise<number> {
         options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' } },
       });
       return metadataCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), topics: values.topic, json: values.json ?? false });
+    }
+    case 'produce': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          bootstrap: { type: 'string', short: 'b' },
+          topic: { type: 'string', short: 't' },
+          'key-separator': { type: 'string', short: 'K' },
+          header: { type: 'string', short: 'H', multiple: true },
+          partition: { type: 'string', short: 'p' },
+          compression: { type: 'string', short: 'z' },
+          acks: { type: 'string' },
+          'linger-ms': { type: 'string' },
+        },
+      });
+      return produceCommand({
+        bootstrap: required(values.bootstrap, '--bootstrap'),
+        topic: required(values.topic, '--topic'),
+        keySeparator: values['key-separator'],
+        header: values.header,
+        partition: values.partition,
+        compression: values.compression,
+        acks: values.acks,
+        lingerMs: values['linger-ms'],
+      });
     }
     case 'decode': {
       const { values } = parseArgs({

@@ -73,6 +73,7 @@ export class Producer {
   /** Records accepted and not yet delivered or failed (waiting sends included). */
   #unfinished = 0;
   #idleWaiters: Array<() => void> = [];
+  #readyWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
   #metadataTimer: NodeJS.Timeout | undefined;
@@ -121,9 +122,19 @@ export class Producer {
   /**
    * The fast path: no promise per record. Invalid input throws here; delivery success or
    * failure goes to `callback` (without one, failures are counted in metrics only).
+   *
+   * Returns false when the record could not go straight into a batch (memory full, or
+   * metadata not there yet) and had to queue: like `stream.write()`, that asks the caller
+   * to `await producer.ready()` before producing more, which keeps memory bounded.
    */
-  produce(record: ProducerRecord, callback?: DeliveryCallback): void {
-    this.#accept(record, callback, undefined);
+  produce(record: ProducerRecord, callback?: DeliveryCallback): boolean {
+    return this.#accept(record, callback, undefined);
+  }
+
+  /** Resolves when no send is queued behind the memory budget or metadata. */
+  ready(): Promise<void> {
+    if (this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
   /** Sends everything buffered now, without lingering, and waits until all of it is settled. */
@@ -157,6 +168,7 @@ export class Producer {
     if (this.#metadataTimer) clearInterval(this.#metadataTimer);
     this.#pool.rejectWaiters(err);
     for (const w of this.#waiting.splice(0)) this.#finish(w.callback, err);
+    for (const wake of this.#readyWaiters.splice(0)) wake();
     for (const q of this.#accumulator.all()) {
       for (const b of q.batches.splice(0)) {
         this.#recordsDone(b.recordCount);
@@ -199,7 +211,7 @@ export class Producer {
   }
 
   /** Takes a record in: synchronously into a batch when it can, else into the waiting FIFO. */
-  #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): void {
+  #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
     this.#assertOpen();
     validateRecord(record);
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
@@ -208,7 +220,7 @@ export class Producer {
     const topic = this.#waiting.length === 0 ? this.#metadata.topic(record.topic) : undefined;
     this.#unfinished++;
     try {
-      if (topic && this.#appendNow(topic, record, timestamp, callback, signal)) return;
+      if (topic && this.#appendNow(topic, record, timestamp, callback, signal)) return true;
     } catch (err) {
       this.#unfinished--;
       throw err;
@@ -221,6 +233,7 @@ export class Producer {
     }
     this.#waiting.push(waiting);
     void this.#serveWaiting();
+    return false;
   }
 
   /** A record too big to ever be sent is refused at once, not after a trip to the broker. */
@@ -297,6 +310,7 @@ export class Producer {
       }
     } finally {
       this.#servingWaiting = false;
+      for (const wake of this.#readyWaiters.splice(0)) wake();
     }
   }
 
