@@ -10,17 +10,14 @@ export function zigzag(v: number): number {
   return (v << 1) ^ (v >> 31);
 }
 
-// A module binding keeps uvarintSize under V8's always-inline bytecode size.
-const clz32 = Math.clz32;
-
 /**
  * Bytes of the uint32 bits of `n` as an unsigned varint: one per started group of 7
- * significant bits, ceil((32 - clz) / 7), computed as ((38 - clz) * 37) >> 8, which
- * divides by 7 exactly over this range and keeps the function under V8's always-inline
- * bytecode size.
+ * significant bits, ceil(bits / 7) = floor((bits + 6) / 7), where `* 37 >> 8` divides
+ * by 7 exactly for these small numbers, without a branch or a float division.
  */
 export function uvarintSize(n: number): number {
-  return (clz32(n | 1) * -37 + 1406) >> 8;
+  const bits = 32 - Math.clz32(n | 1);
+  return ((bits + 6) * 37) >> 8;
 }
 
 /**
