@@ -1,11 +1,12 @@
 /**
  * The produce set: per partition, a queue of batches, the last one open for appends.
  *
- * A partition is *ready* when its first batch is full, has lingered long enough, or a
- * flush or close is waiting, and it is not backing off after a failure. While one of its
- * batches is in a request, a partition is muted: the next batch waits, so a retry can
- * never overtake it and order per partition holds (until idempotence lets the broker
- * enforce order itself, requests in flight to a broker carry different partitions).
+ * A partition is *ready* when its next unsent batch is full, has lingered long enough, or a
+ * flush or close is waiting, and it is not backing off after a failure. Batches leave in
+ * queue order and stay in the queue until answered. How many of a partition's batches may
+ * be in flight at once is the caller's `perPartition`: one without idempotence (a retry
+ * can then never be overtaken, so order holds), up to five with it (the broker's sequence
+ * checks keep order). A retry waits until nothing else of its partition is in flight.
  *
  * Drain takes one batch per ready partition of a broker into one request, and counts
  * exactly what each batch adds to the request, so a request never exceeds
@@ -17,8 +18,8 @@ export class PartitionQueue {
   readonly topic: string;
   readonly partition: number;
   readonly batches: ProducerBatch[] = [];
-  /** A batch of this partition is in a request. */
-  muted = false;
+  /** Batches of this partition in requests now; they are the first ones in `batches`. */
+  inFlight = 0;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;
@@ -88,12 +89,19 @@ export class Accumulator {
     this.batchCount--;
   }
 
-  readiness(q: PartitionQueue, now: number, flushing: boolean): Readiness {
-    const first = q.batches[0];
-    if (!first || q.muted) return { ready: false, at: Infinity };
-    if (first.retryAt > now) return { ready: false, at: first.retryAt };
-    if (first.closed || flushing || first.attempts > 0) return { ready: true, at: now };
-    const due = first.createdAt + this.#lingerMs;
+  /** The batch that would go next: the first one not in flight. */
+  nextToSend(q: PartitionQueue): ProducerBatch | undefined {
+    for (const b of q.batches) if (!b.inFlight) return b;
+    return undefined;
+  }
+
+  readiness(q: PartitionQueue, now: number, flushing: boolean, perPartition: number): Readiness {
+    if (q.inFlight >= perPartition) return { ready: false, at: Infinity };
+    const next = this.nextToSend(q);
+    if (!next || (next.attempts > 0 && q.inFlight > 0)) return { ready: false, at: Infinity };
+    if (next.retryAt > now) return { ready: false, at: next.retryAt };
+    if (next.closed || flushing || next.attempts > 0) return { ready: true, at: now };
+    const due = next.createdAt + this.#lingerMs;
     return due <= now ? { ready: true, at: now } : { ready: false, at: due };
   }
 }

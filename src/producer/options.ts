@@ -28,6 +28,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   partitioner: Partitioner | undefined;
   allowAutoTopicCreation: boolean;
+  idempotent: boolean;
 }
 
 export const DEFAULTS = {
@@ -48,7 +49,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
 } as const;
 
-const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -94,7 +95,16 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     connectTimeoutMs: integer(opts, 'connectTimeoutMs', 1),
     partitioner: opts.partitioner,
     allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
+    idempotent: false,
   };
+  // As in Java: on by default unless the settings conflict; asked for with conflicting
+  // settings, an error (idempotence needs acks=all and at most 5 requests in flight).
+  const idempotenceFits = resolved.acks === -1 && resolved.maxInFlight <= 5;
+  if (opts.idempotent === true && !idempotenceFits) {
+    throw new ConfigError(`idempotent: true needs acks 'all' (-1) and maxInFlight <= 5; got acks ${resolved.acks}, maxInFlight ${resolved.maxInFlight}`);
+  }
+  if (opts.idempotent !== undefined && typeof opts.idempotent !== 'boolean') throw new ConfigError('idempotent must be a boolean');
+  resolved.idempotent = opts.idempotent ?? idempotenceFits;
   if (resolved.deliveryTimeoutMs < resolved.lingerMs + resolved.requestTimeoutMs) {
     // Java refuses this too: a record could expire before its first attempt could finish.
     throw new ConfigError(

@@ -6,7 +6,7 @@
  * drained; a retry sends the very same bytes.
  */
 import { AbortedError } from '../errors.js';
-import { decodeRecordBatchesSync, encodeRecordBatch, RecordBatchBuilder, type RecordHeadersInput, type RecordInput } from '../protocol/records/index.js';
+import { decodeRecordBatchesSync, encodeRecordBatch, RecordBatchBuilder, restamp, type RecordHeadersInput, type RecordInput } from '../protocol/records/index.js';
 import type { DeliveryCallback, RecordMetadata } from './types.js';
 
 /** What an append needs of a record; the producer's ProducerRecord fits. */
@@ -34,6 +34,10 @@ export class ProducerBatch {
   retryAt = 0;
   /** The bytes to send, once finished (compressed when the producer compresses). */
   bytes: Buffer | undefined;
+  /** The idempotent identity the bytes carry; the epoch tells a stale stamp after a bump. */
+  producerId = -1n;
+  producerEpoch = -1;
+  baseSequence = -1;
   #aborted: Set<number> | undefined;
   #settled: Array<[number, () => void]> | undefined;
   #done = false;
@@ -134,6 +138,15 @@ export class ProducerBatch {
     this.#timestamps.splice(0, Infinity, ...timestamps);
     this.#aborted = undefined;
     return (this.bytes = this.#plain = encodeRecordBatch(kept));
+  }
+
+  /** Stamps producer id, epoch and base sequence into the finished bytes (compressed or not). */
+  stamp(producerId: bigint, producerEpoch: number, baseSequence: number): void {
+    const bytes = this.finish();
+    restamp(bytes, { producerId, producerEpoch, baseSequence });
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.baseSequence = baseSequence;
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */

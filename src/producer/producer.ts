@@ -14,6 +14,7 @@ import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../protocol/records/index.js';
 import { Accumulator } from './accumulator.js';
 import { BufferPool } from './buffer-pool.js';
+import { ProducerIdentity } from './idempotence.js';
 import { ClusterMetadata, type TopicState } from './metadata.js';
 import { NodeConnection } from './node-connections.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -87,6 +88,8 @@ export class Producer {
     this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner);
     this.#sender = new Sender({
       options: this.#o,
+      identity: this.#o.idempotent ? new ProducerIdentity() : undefined,
+      anyConnection: () => this.#anyConnection(),
       metadata: this.#metadata,
       accumulator: this.#accumulator,
       pool: this.#pool,

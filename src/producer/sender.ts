@@ -14,6 +14,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import { BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
+import type { BrokerConnection } from '../net/broker-connection.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { compress } from '../protocol/compression/index.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
@@ -21,6 +22,7 @@ import { compressBatch } from '../protocol/records/index.js';
 import type { ResponseOf } from '../protocol/api.js';
 import type { Accumulator, PartitionQueue } from './accumulator.js';
 import type { BufferPool } from './buffer-pool.js';
+import type { ProducerIdentity } from './idempotence.js';
 import type { ClusterMetadata } from './metadata.js';
 import type { NodeConnection } from './node-connections.js';
 import type { ResolvedOptions } from './options.js';
@@ -36,6 +38,12 @@ const ATTRIBUTES_OFFSET = 21;
 const CODEC_MASK = 7;
 const MESSAGE_TOO_LARGE = 10;
 const RECORD_LIST_TOO_LARGE = 18;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
+const INVALID_PRODUCER_EPOCH = 47;
+const UNKNOWN_PRODUCER_ID = 59;
+/** The broker remembers this many batches per producer and partition (and so dedups retries). */
+const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 export interface SenderCounters {
   recordsSent: number;
@@ -48,6 +56,10 @@ export interface SenderCounters {
 
 export interface SenderContext {
   options: ResolvedOptions;
+  /** Set for an idempotent producer. */
+  identity: ProducerIdentity | undefined;
+  /** Any broker, for InitProducerId. */
+  anyConnection(): Promise<BrokerConnection>;
   metadata: ClusterMetadata;
   accumulator: Accumulator;
   pool: BufferPool;
@@ -71,9 +83,12 @@ export class Sender {
   /** >0 while flush() or close() wants everything sent without lingering. */
   flushing = 0;
   #stopped = false;
+  /** Batches of one partition that may be in flight at once. */
+  readonly #perPartition: number;
 
   constructor(ctx: SenderContext) {
     this.#ctx = ctx;
+    this.#perPartition = ctx.identity ? Math.min(ctx.options.maxInFlight, MAX_IDEMPOTENT_IN_FLIGHT) : 1;
   }
 
   /** Asks for a run soon; many wakes in one tick make one run. */
@@ -120,13 +135,15 @@ export class Sender {
     let next = Infinity;
     let needMetadata = metadata.stale;
     const byNode = new Map<number, PartitionQueue[]>();
+    const sendable = this.#identityReady();
 
     for (const q of accumulator.all()) {
       if (q.batches.length === 0) continue;
       this.#expire(q, now);
-      const r = accumulator.readiness(q, now, this.flushing > 0);
+      if (!sendable) continue;
+      const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartition);
       if (!r.ready) {
-        next = Math.min(next, r.at, q.batches[0] && !q.batches[0].inFlight ? q.batches[0].deadline : Infinity);
+        next = Math.min(next, r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
         continue;
       }
       const leader = metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1;
@@ -183,6 +200,31 @@ export class Sender {
     this.#arm(next);
   }
 
+  /**
+   * Whether batches may be drained now. An idempotent producer first needs its id, and
+   * after a failure that left sequences unknown, an epoch bump once nothing is in flight.
+   */
+  #identityReady(): boolean {
+    const identity = this.#ctx.identity;
+    if (!identity) return true;
+    if (identity.bumpRequired && this.counters.requestsInFlight === 0) identity.bump();
+    if (identity.ready) return true;
+    if (identity.producerId < 0n && !identity.initializing) {
+      const { options } = this.#ctx;
+      identity.init(() => this.#ctx.anyConnection(), options.retryBackoffMs, Date.now() + options.deliveryTimeoutMs).then(
+        () => this.wake(),
+        (err: unknown) => {
+          debug('InitProducerId failed: %s', (err as Error).message);
+          if (err instanceof KafkaWireError && !err.retriable) {
+            for (const q of this.#ctx.accumulator.all()) for (const b of [...q.batches]) this.#finalFailure(q, b, err);
+          }
+          this.#arm(Date.now() + options.retryBackoffMs);
+        },
+      );
+    }
+    return false;
+  }
+
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(q: PartitionQueue, now: number): void {
     for (let i = 0; i < q.batches.length; i++) {
@@ -218,7 +260,7 @@ export class Sender {
     const chosen: Array<[PartitionQueue, ProducerBatch]> = [];
     for (let k = 0; k < ready.length; k++) {
       const q = ready[(start + k) % ready.length]!;
-      const batch = q.batches[0]!;
+      const batch = this.#ctx.accumulator.nextToSend(q)!;
       if (batch.allAborted) {
         this.#ctx.accumulator.remove(q, batch);
         this.#release(batch);
@@ -229,7 +271,11 @@ export class Sender {
       const grow = size.growth(q.topic, bytes.length);
       if (chosen.length > 0 && size.bytes + grow > options.maxRequestSize) break;
       size.add(q.topic, bytes.length);
-      q.muted = true;
+      const identity = this.#ctx.identity;
+      if (identity && (batch.producerEpoch !== identity.epoch || batch.producerId !== identity.producerId)) {
+        batch.stamp(identity.producerId, identity.epoch, identity.takeSequence(`${q.topic}\0${q.partition}`, batch.recordCount));
+      }
+      q.inFlight++;
       batch.inFlight = true;
       chosen.push([q, batch]);
     }
@@ -334,10 +380,16 @@ export class Sender {
     }
   }
 
-  #delivered(q: PartitionQueue, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
-    if (b.done) return; // failed by close() while its request was out
-    q.muted = false;
+  /** The batch's request is over, one way or another. */
+  #landed(q: PartitionQueue, b: ProducerBatch): void {
+    if (!b.inFlight) return;
     b.inFlight = false;
+    q.inFlight--;
+  }
+
+  #delivered(q: PartitionQueue, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    this.#landed(q, b);
+    if (b.done) return; // failed by close() while its request was out
     this.#ctx.accumulator.remove(q, b);
     const n = b.recordCount;
     this.counters.recordsSent += n;
@@ -350,13 +402,32 @@ export class Sender {
   }
 
   #partitionError(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
-    const { metadata, options, accumulator } = this.#ctx;
-    q.muted = false;
-    b.inFlight = false;
+    const { metadata, options, accumulator, identity } = this.#ctx;
+    this.#landed(q, b);
+    if (b.done) return;
     const now = Date.now();
     const code = err instanceof BrokerError ? err.errorCode : -1;
     if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
+    let retriable = err.retriable;
+    if (identity) {
+      if (code === DUPLICATE_SEQUENCE_NUMBER) {
+        // Written by an earlier attempt whose answer we lost: success, offset unknown.
+        this.#delivered(q, b, -1n, -1n);
+        return;
+      }
+      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
+        // Expected after an earlier batch of this partition failed; unexplained when this
+        // one is the oldest unanswered: then the broker lost our sequence, so bump (KIP-360).
+        if (q.batches[0] === b) identity.bumpRequired = true;
+        retriable = true;
+      } else if (code === UNKNOWN_PRODUCER_ID || code === INVALID_PRODUCER_EPOCH) {
+        identity.bumpRequired = true;
+        retriable = true;
+      }
+    }
     if ((code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) && b.recordCount > 1) {
+      // The halves need sequences of their own; the old ones left a gap.
+      if (identity && b.baseSequence >= 0) identity.bumpRequired = true;
       // The broker's limit for this topic is below our batch: halve it and try again.
       const halves = b.split(now, options.deliveryTimeoutMs);
       const i = q.batches.indexOf(b);
@@ -367,7 +438,7 @@ export class Sender {
       debug('%s-%d: batch of %d records too large, split', q.topic, q.partition, b.recordCount);
       return;
     }
-    if (err.retriable && now < b.deadline) {
+    if (retriable && now < b.deadline) {
       b.retryAt = now + this.#backoff(b.attempts);
       this.counters.retries++;
       debug('%s-%d: %s, retry %d in %d ms', q.topic, q.partition, err.message, b.attempts, b.retryAt - now);
@@ -383,8 +454,8 @@ export class Sender {
     const retriable = !(err instanceof KafkaWireError) || err.retriable;
     const now = Date.now();
     for (const [q, b] of chosen) {
-      q.muted = false;
-      b.inFlight = false;
+      this.#landed(q, b);
+      if (b.done) continue;
       if (retriable && now < b.deadline) {
         b.retryAt = now + this.#backoff(b.attempts);
         this.counters.retries++;
@@ -395,9 +466,12 @@ export class Sender {
   }
 
   #finalFailure(q: PartitionQueue, b: ProducerBatch, err: Error): void {
+    this.#landed(q, b);
     if (b.done) return;
-    q.muted = false;
-    b.inFlight = false;
+    // A sequenced batch that was sent and then given up may or may not be written: the
+    // sequence the broker expects next is unknown, so the epoch must move on.
+    const identity = this.#ctx.identity;
+    if (identity && b.attempts > 0 && b.baseSequence >= 0 && b.producerEpoch === identity.epoch) identity.bumpRequired = true;
     this.#ctx.accumulator.remove(q, b);
     const n = b.recordCount;
     this.counters.recordsFailed += n;

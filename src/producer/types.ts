@@ -64,6 +64,12 @@ export interface ProducerOptions {
   partitioner?: Partitioner;
   /** Let the broker create a topic on first use, if it is configured to (Java's default, true). */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Exactly-once delivery per partition within a session: a producer id and sequence
+   * numbers let the broker drop duplicate retries and refuse gaps. On by default when
+   * acks is 'all' and maxInFlight <= 5 (as in Java).
+   */
+  idempotent?: boolean;
 }
 
 export interface BrokerMetrics {

@@ -43,8 +43,16 @@ describe.each(clusters)('Producer against $name', (cluster) => {
   async function readAll(topic: string, partitions: number): Promise<Map<number, string[]>> {
     const out = new Map<number, string[]>();
     for (let p = 0; p < partitions; p++) {
-      const { records } = await readPartition(broker, { topic, partition: p });
+      const { records, batches } = await readPartition(broker, { topic, partition: p });
       out.set(p, records.map((r) => r.value?.toString() ?? '<null>'));
+      // Idempotent by default: one producer id, and sequences that run on without a gap.
+      let sequence = 0;
+      for (const b of batches) {
+        expect(b.producerId).toBe(batches[0]!.producerId);
+        expect(b.producerId).toBeGreaterThanOrEqual(0n);
+        expect(b.baseSequence).toBe(sequence);
+        sequence += b.records.length;
+      }
     }
     return out;
   }
