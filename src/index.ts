@@ -32,3 +32,6 @@ export type {
   RecordMetadata,
   SendOptions,
 } from './producer/types.js';
+export { decode, type Decoded, type DecodeKind, type DecodeOptions } from './decode/index.js';
+export { formatNodes, toJson } from './decode/format.js';
+export { endOffset, readPartition, type IsolationLevel, type PartitionContents, type ReadPartitionOptions } from './reader/partition-reader.js';

@@ -30,6 +30,8 @@ export interface TopicState {
   partitions: PartitionState[];
   /** Partitions that have a leader now. */
   available: number[];
+  /** What the partitioners read, kept as one object so the send path allocates nothing. */
+  partitionState: { partitionCount: number; availablePartitions: readonly number[] };
 }
 
 export interface BrokerInfo {
@@ -121,10 +123,11 @@ export class ClusterMetadata {
       states[p.partitionIndex] = keep ? before : { partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
     }
     const dense = Array.from({ length: states.length }, (_, i) => states[i] ?? { partition: i, leader: -1, leaderEpoch: -1, errorCode: LEADER_NOT_AVAILABLE });
-    const state: TopicState = known ?? { name, id, partitions: dense, available: [] };
+    const state: TopicState = known ?? { name, id, partitions: dense, available: [], partitionState: { partitionCount: 0, availablePartitions: [] } };
     state.id = id;
     state.partitions = dense;
     state.available = dense.filter((p) => p.leader >= 0 && this.brokers.has(p.leader)).map((p) => p.partition);
+    state.partitionState = { partitionCount: dense.length, availablePartitions: state.available };
     this.topics.set(name, state);
   }
 

@@ -38,12 +38,18 @@ export class PartitionChooser {
       this.#scratch.write(key, 0, length, 'utf8');
       return keyedPartition(this.#scratch, count, 0, length);
     }
+    if (key == null && record.partition === undefined && this.#partitioner === undefined) {
+      // The common keyless case, without building the policy's argument objects.
+      const info = this.#stickyFor(topic.name).peek(topic.partitionState);
+      this.#lastSticky = info;
+      return info.partition;
+    }
     if (record.partition !== undefined && record.partition >= count) {
       throw new InvalidRecordError(`partition ${record.partition} does not exist: topic ${topic.name} has partitions 0..${count - 1}`);
     }
     const choice = partitionFor(
       { topic: topic.name, key: toBuffer(key), value: this.#partitioner ? toBuffer(record.value) : null, partition: record.partition },
-      { partitionCount: count, availablePartitions: topic.available },
+      topic.partitionState,
       this.#stickyFor(topic.name),
       { partitioner: this.#partitioner },
     );

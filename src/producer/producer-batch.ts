@@ -153,13 +153,15 @@ export class ProducerBatch {
   complete(baseOffset: bigint, logAppendTime: bigint): void {
     this.#done = true;
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
-    for (let i = 0; i < this.#callbacks.length; i++) {
+    const known = baseOffset >= 0n;
+    let offset = baseOffset;
+    for (let i = 0; i < this.#callbacks.length; i++, offset = known ? offset + 1n : offset) {
       const cb = this.#callbacks[i];
       if (!cb) continue;
       const metadata: RecordMetadata = {
         topic: this.topic,
         partition: this.partition,
-        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+        offset: known ? offset : -1n,
         timestamp: appendTime >= 0 ? appendTime : this.#timestamps[i]!,
       };
       cb(null, metadata);
