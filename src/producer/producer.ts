@@ -220,7 +220,9 @@ export class Producer {
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
     const timestamp = record.timestamp ?? Date.now();
     this.#checkSize(record, timestamp);
-    const topic = this.#waiting.length === 0 ? this.#metadata.topic(record.topic) : undefined;
+    let topic = this.#waiting.length === 0 ? this.#metadata.topic(record.topic) : undefined;
+    // A partition beyond what we know may be new: wait for metadata, as Java does.
+    if (topic && record.partition !== undefined && record.partition >= topic.partitions.length) topic = undefined;
     this.#unfinished++;
     try {
       if (topic && this.#appendNow(topic, record, timestamp, callback, signal)) return true;
@@ -295,8 +297,13 @@ export class Producer {
         const w = this.#waiting[0]!;
         try {
           if (w.signal?.aborted) throw new AbortedError('send aborted while waiting', { cause: w.signal.reason });
-          const topic = await this.#metadata.waitForTopic(w.record.topic, w.deadline, this.#o.retryBackoffMs);
+          let topic = await this.#metadata.waitForTopic(w.record.topic, w.deadline, this.#o.retryBackoffMs);
           this.#startMetadataTimer();
+          for (let attempt = 0; w.record.partition !== undefined && w.record.partition >= topic.partitions.length && Date.now() < w.deadline; attempt++) {
+            await new Promise((r) => setTimeout(r, Math.min(w.deadline - Date.now(), this.#o.retryBackoffMs * 2 ** Math.min(attempt, 4))));
+            await this.#metadata.refresh().catch(() => undefined);
+            topic = this.#metadata.topic(w.record.topic) ?? topic;
+          }
           while (!this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal)) {
             const size = Math.max(this.#o.batchSize, sizeOfRecordBatch([{ key: w.record.key ?? null, value: w.record.value, headers: w.record.headers, timestamp: w.timestamp }], w.timestamp));
             // Wait for the memory, then give it straight back for #appendNow to take in order.

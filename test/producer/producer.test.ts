@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { readPartition } from '../../src/reader/partition-reader.js';
-import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
+import { kafkaTools, singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 import { javaVectors } from './partitioners/java-vectors.js';
 
@@ -221,5 +221,27 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     expect(after['TCPSocketWrap'] ?? 0).toBeLessThanOrEqual(before['TCPSocketWrap'] ?? 0);
     expect(after['Timeout'] ?? 0).toBeLessThanOrEqual(before['Timeout'] ?? 0);
     expect(after['Immediate'] ?? 0).toBeLessThanOrEqual(before['Immediate'] ?? 0);
+  });
+});
+
+describe.each(clusters.filter((c) => c.toolsVersion !== null))('Producer and a topic that grows, on $name', (cluster) => {
+  it('picks up new partitions: an explicit new partition waits for metadata, keyless records spread to it', async () => {
+    const topic = uniqueTopic('grow');
+    const broker = await openBroker(cluster);
+    await createTopic(broker, topic, { partitions: 2 });
+    const p = new Producer({ bootstrap: cluster.bootstrap, metadataMaxAgeMs: 500, batchSize: 1024, lingerMs: 1 });
+    try {
+      await p.send({ topic, value: 'before' });
+      await kafkaTools(cluster).topics(['--alter', '--topic', topic, '--partitions', '4']);
+      const m = await p.send({ topic, partition: 3, value: 'to-new-partition' });
+      expect(m.partition).toBe(3);
+      await new Promise((r) => setTimeout(r, 1000));
+      const seen = new Set<number>();
+      for (let i = 0; i < 400; i++) seen.add((await p.send({ topic, value: Buffer.alloc(200, i) })).partition);
+      expect(seen.has(2) || seen.has(3)).toBe(true);
+    } finally {
+      await p.close();
+      await broker.close();
+    }
   });
 });
