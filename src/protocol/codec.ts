@@ -4,7 +4,7 @@
  * tagged-field section at the end of every struct, as KIP-482 specifies.
  */
 import { ProtocolError, UnsupportedVersionError } from '../errors.js';
-import type { Reader } from './reader.js';
+import { Reader } from './reader.js';
 import { inVersions, parseVersions, type FieldSpec, type FieldType, type PrimitiveType } from './schema.js';
 import {
   sizeOfBytes,
@@ -17,7 +17,7 @@ import {
   sizeOfString,
   sizeOfUvarint,
 } from './sizes.js';
-import type { Writer } from './writer.js';
+import { Writer } from './writer.js';
 
 export interface Codec<T = unknown> {
   size(value: T): number;
@@ -65,57 +65,50 @@ const float64 = fixed('float64', 8, (w, v) => w.float64(v), (r) => r.float64());
 const bool = fixed('bool', 1, (w, v) => w.bool(v), (r) => r.bool());
 const uuid = fixed('uuid', 16, (w, v) => w.uuid(v), (r) => r.uuid());
 
-const strings = {
-  classic: { typeName: 'string', size: sizeOfString, write: (w: Writer, v: AnyValue) => w.string(v), read: (r: Reader) => r.string(), minSize: 2 },
-  classicNullable: {
-    typeName: 'nullable_string',
-    size: sizeOfNullableString,
-    write: (w: Writer, v: AnyValue) => w.nullableString(v),
-    read: (r: Reader) => r.nullableString(),
-    minSize: 2,
-  },
-  compact: {
-    typeName: 'compact_string',
-    size: sizeOfCompactString,
-    write: (w: Writer, v: AnyValue) => w.compactString(v),
-    read: (r: Reader) => r.compactString(),
-    minSize: 1,
-  },
-  compactNullable: {
-    typeName: 'compact_nullable_string',
-    size: sizeOfCompactNullableString,
-    write: (w: Writer, v: AnyValue) => w.compactNullableString(v),
-    read: (r: Reader) => r.compactNullableString(),
-    minSize: 1,
-  },
-} satisfies Record<string, Codec<AnyValue>>;
+type Variant = 'classic' | 'classicNullable' | 'compact' | 'compactNullable';
+type SizeFn = (v: AnyValue) => number;
 
-const bytes = {
-  classic: { typeName: 'bytes', size: sizeOfBytes, write: (w: Writer, v: AnyValue) => w.bytes(v), read: (r: Reader) => r.bytes(), minSize: 4 },
-  classicNullable: {
-    typeName: 'nullable_bytes',
-    size: sizeOfNullableBytes,
-    write: (w: Writer, v: AnyValue) => w.nullableBytes(v),
-    read: (r: Reader) => r.nullableBytes(),
-    minSize: 4,
-  },
-  compact: {
-    typeName: 'compact_bytes',
-    size: sizeOfCompactBytes,
-    write: (w: Writer, v: AnyValue) => w.compactBytes(v),
-    read: (r: Reader) => r.compactBytes(),
-    minSize: 1,
-  },
-  compactNullable: {
-    typeName: 'compact_nullable_bytes',
-    size: sizeOfCompactNullableBytes,
-    write: (w: Writer, v: AnyValue) => w.compactNullableBytes(v),
-    read: (r: Reader) => r.compactNullableBytes(),
-    minSize: 1,
-  },
-} satisfies Record<string, Codec<AnyValue>>;
+/**
+ * The four encodings of a length-prefixed type: int16/int32 length (STRING, BYTES), the
+ * same with -1 for null, and the compact ones with an unsigned varint length+1 (0 for
+ * null) that flexible versions use. The Writer and Reader name their methods after them.
+ */
+function lengthPrefixed(name: 'string' | 'bytes', sizes: Record<Variant, SizeFn>, classicMinSize: number): Record<Variant, Codec<AnyValue>> {
+  const cap = name === 'string' ? 'String' : 'Bytes';
+  const method: Record<Variant, [string, string]> = {
+    classic: [name, name],
+    classicNullable: [`nullable${cap}`, `nullable_${name}`],
+    compact: [`compact${cap}`, `compact_${name}`],
+    compactNullable: [`compactNullable${cap}`, `compact_nullable_${name}`],
+  };
+  const family = {} as Record<Variant, Codec<AnyValue>>;
+  for (const variant of Object.keys(method) as Variant[]) {
+    const [fn, typeName] = method[variant];
+    const write = (Writer.prototype as unknown as Record<string, (this: Writer, v: AnyValue) => void>)[fn]!;
+    const read = (Reader.prototype as unknown as Record<string, (this: Reader) => unknown>)[fn]!;
+    family[variant] = {
+      typeName,
+      size: sizes[variant],
+      write: (w, v) => write.call(w, v),
+      read: (r) => read.call(r),
+      minSize: variant.startsWith('compact') ? 1 : classicMinSize,
+    };
+  }
+  return family;
+}
 
-function variant(family: Record<'classic' | 'classicNullable' | 'compact' | 'compactNullable', Codec<AnyValue>>, flexible: boolean, nullable: boolean): Codec {
+const strings = lengthPrefixed(
+  'string',
+  { classic: sizeOfString, classicNullable: sizeOfNullableString, compact: sizeOfCompactString, compactNullable: sizeOfCompactNullableString },
+  2,
+);
+const bytes = lengthPrefixed(
+  'bytes',
+  { classic: sizeOfBytes, classicNullable: sizeOfNullableBytes, compact: sizeOfCompactBytes, compactNullable: sizeOfCompactNullableBytes },
+  4,
+);
+
+function variant(family: Record<Variant, Codec<AnyValue>>, flexible: boolean, nullable: boolean): Codec {
   if (flexible) return nullable ? family.compactNullable : family.compact;
   return nullable ? family.classicNullable : family.classic;
 }
