@@ -156,3 +156,24 @@ export class AbortedError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.AbortedError');
   override readonly code = 'KAFKA_WIRE_ABORTED';
 }
+
+/** A transactional call made in a state that does not allow it (e.g. commit before begin). */
+export class TransactionStateError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.TransactionStateError');
+  override readonly code = 'KAFKA_WIRE_TRANSACTION_STATE';
+}
+
+/** The transaction cannot commit: abort it, then a new one may start. */
+export class TransactionAbortableError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.TransactionAbortableError');
+  override readonly code = 'KAFKA_WIRE_TRANSACTION_ABORTABLE';
+}
+
+/**
+ * Another producer with the same transactional id took over (a newer epoch). This
+ * producer can do nothing more: close it. Fatal, never retried.
+ */
+export class ProducerFencedError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.ProducerFencedError');
+  override readonly code = 'KAFKA_WIRE_PRODUCER_FENCED';
+}

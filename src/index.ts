@@ -17,9 +17,14 @@ export {
   DeliveryTimeoutError,
   InvalidRecordError,
   ProducerClosedError,
+  ProducerFencedError,
   RecordTooLargeError,
+  TransactionAbortableError,
+  TransactionStateError,
   UnknownTopicError,
 } from './errors.js';
+export type { OffsetToCommit, TransactionState } from './producer/transactions.js';
+export { TransactionalProducerPool, type TransactionalPoolOptions } from './producer/transactional-pool.js';
 export { Producer, type CloseOptions } from './producer/producer.js';
 export type { PartitionerContext, Partitioner } from './producer/partitioners/index.js';
 export type {

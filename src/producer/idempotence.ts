@@ -50,10 +50,7 @@ export class ProducerIdentity {
         const conn = await connect();
         const { version, response } = await conn.request(InitProducerId, { transactionalId: null, transactionTimeoutMs: 0x7fffffff });
         if (response.errorCode === 0) {
-          this.producerId = response.producerId;
-          this.epoch = response.producerEpoch;
-          this.#nextSequence.clear();
-          this.bumpRequired = false;
+          this.setIdentity(response.producerId, response.producerEpoch);
           debug('producer id %s epoch %d from %s', this.producerId, this.epoch, conn.address);
           return;
         }
@@ -65,6 +62,14 @@ export class ProducerIdentity {
       this.#initializing = undefined;
     });
     return this.#initializing;
+  }
+
+  /** A new id or epoch (InitProducerId, or EndTxn v5): every sequence starts again at 0. */
+  setIdentity(producerId: bigint, epoch: number): void {
+    this.producerId = producerId;
+    this.epoch = epoch;
+    this.#nextSequence.clear();
+    this.bumpRequired = false;
   }
 
   /** KIP-360 epoch bump for an idempotent producer: call only with nothing in flight. */

@@ -29,6 +29,8 @@ export interface ResolvedOptions {
   partitioner: Partitioner | undefined;
   allowAutoTopicCreation: boolean;
   idempotent: boolean;
+  transactionalId: string | undefined;
+  transactionTimeoutMs: number;
 }
 
 export const DEFAULTS = {
@@ -47,9 +49,10 @@ export const DEFAULTS = {
   maxInFlight: 5,
   metadataMaxAgeMs: 300_000,
   connectTimeoutMs: 10_000,
+  transactionTimeoutMs: 60_000,
 } as const;
 
-const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -96,7 +99,13 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     partitioner: opts.partitioner,
     allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
     idempotent: false,
+    transactionalId: opts.transactionalId,
+    transactionTimeoutMs: integer(opts, 'transactionTimeoutMs', 1, 0x7fffffff),
   };
+  if (opts.transactionalId !== undefined) {
+    if (typeof opts.transactionalId !== 'string' || opts.transactionalId.length === 0) throw new ConfigError('transactionalId must be a non-empty string');
+    if (opts.idempotent === false) throw new ConfigError('a transactional producer is idempotent: idempotent cannot be false');
+  }
   // As in Java: on by default unless the settings conflict; asked for with conflicting
   // settings, an error (idempotence needs acks=all and at most 5 requests in flight).
   const idempotenceFits = resolved.acks === -1 && resolved.maxInFlight <= 5;
@@ -104,7 +113,10 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     throw new ConfigError(`idempotent: true needs acks 'all' (-1) and maxInFlight <= 5; got acks ${resolved.acks}, maxInFlight ${resolved.maxInFlight}`);
   }
   if (opts.idempotent !== undefined && typeof opts.idempotent !== 'boolean') throw new ConfigError('idempotent must be a boolean');
-  resolved.idempotent = opts.idempotent ?? idempotenceFits;
+  if (resolved.transactionalId !== undefined && !idempotenceFits) {
+    throw new ConfigError(`a transactional producer needs acks 'all' (-1) and maxInFlight <= 5; got acks ${resolved.acks}, maxInFlight ${resolved.maxInFlight}`);
+  }
+  resolved.idempotent = opts.idempotent ?? (idempotenceFits || resolved.transactionalId !== undefined);
   if (resolved.deliveryTimeoutMs < resolved.lingerMs + resolved.requestTimeoutMs) {
     // Java refuses this too: a record could expire before its first attempt could finish.
     throw new ConfigError(

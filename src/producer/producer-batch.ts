@@ -141,9 +141,9 @@ export class ProducerBatch {
   }
 
   /** Stamps producer id, epoch and base sequence into the finished bytes (compressed or not). */
-  stamp(producerId: bigint, producerEpoch: number, baseSequence: number): void {
+  stamp(producerId: bigint, producerEpoch: number, baseSequence: number, transactional = false): void {
     const bytes = this.finish();
-    restamp(bytes, { producerId, producerEpoch, baseSequence });
+    restamp(bytes, { producerId, producerEpoch, baseSequence, transactional });
     this.producerId = producerId;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;

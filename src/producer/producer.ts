@@ -8,7 +8,7 @@
  * order of send() calls; every later send queues behind it.
  */
 import { debuglog } from 'node:util';
-import { AbortedError, ProducerClosedError, RecordTooLargeError } from '../errors.js';
+import { AbortedError, ProducerClosedError, RecordTooLargeError, TransactionStateError } from '../errors.js';
 import type { BrokerConnection } from '../net/broker-connection.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../protocol/records/index.js';
@@ -21,6 +21,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
 import { ProducerBatch } from './producer-batch.js';
 import { Sender } from './sender.js';
+import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
 import type { Bytes, DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
 
@@ -79,6 +80,7 @@ export class Producer {
   #closing: Promise<void> | undefined;
   #metadataTimer: NodeJS.Timeout | undefined;
   #bootstrapIndex = 0;
+  readonly #transactions: TransactionManager | undefined;
 
   constructor(options: ProducerOptions) {
     this.#o = resolveOptions(options);
@@ -86,9 +88,23 @@ export class Producer {
     this.#accumulator = new Accumulator(this.#o.lingerMs);
     this.#metadata = new ClusterMetadata(() => this.#anyConnection(), this.#o.allowAutoTopicCreation);
     this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner);
+    const identity = this.#o.idempotent ? new ProducerIdentity() : undefined;
+    if (this.#o.transactionalId !== undefined) {
+      this.#transactions = new TransactionManager(this.#o.transactionalId, this.#o.transactionTimeoutMs, {
+        identity: identity!,
+        anyConnection: () => this.#anyConnection(),
+        connectTo: (nodeId, host, port) => this.#connectTo(nodeId, host, port),
+        flush: () => this.flush(),
+        dropUnsent: (err) => this.#dropUnsent(err),
+        wake: () => this.#sender.wake(),
+        retryBackoffMs: this.#o.retryBackoffMs,
+        timeoutMs: this.#o.maxBlockMs,
+      });
+    }
     this.#sender = new Sender({
       options: this.#o,
-      identity: this.#o.idempotent ? new ProducerIdentity() : undefined,
+      identity,
+      transactions: this.#transactions,
       anyConnection: () => this.#anyConnection(),
       metadata: this.#metadata,
       accumulator: this.#accumulator,
@@ -97,6 +113,105 @@ export class Producer {
       onRecordsDone: (n) => this.#recordsDone(n),
     });
     this.#metadata.onUpdate = () => this.#sender.wake();
+  }
+
+  // ---- transactions ----------------------------------------------------------------
+
+  /** Where the transaction state machine is (undefined without a transactionalId). */
+  get transactionState(): TransactionState | undefined {
+    return this.#transactions?.state;
+  }
+
+  /** 1 or 2 (KIP-890) once initTransactions() has met the coordinator; undefined without transactions. */
+  get transactionVersion(): 1 | 2 | undefined {
+    if (!this.#transactions || this.#transactions.state === 'uninitialized') return undefined;
+    return this.#transactions.isV2 ? 2 : 1;
+  }
+
+  /**
+   * Registers the transactional id with its coordinator: a producer id and epoch, which
+   * fences any older producer with the same id. Once, before the first transaction.
+   */
+  async initTransactions(): Promise<void> {
+    this.#assertOpen();
+    await this.#txn('initTransactions').init();
+  }
+
+  beginTransaction(): void {
+    this.#assertOpen();
+    this.#txn('beginTransaction').begin();
+  }
+
+  /** Commits a consumer group's offsets with the transaction (the read-process-write pattern). */
+  async sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: { groupId: string }): Promise<void> {
+    this.#assertOpen();
+    await this.#txn('sendOffsetsToTransaction').sendOffsets(offsets, group.groupId);
+  }
+
+  /** Sends everything of the transaction, waits for it, then commits. */
+  async commitTransaction(): Promise<void> {
+    this.#assertOpen();
+    await this.#txn('commitTransaction').commit();
+  }
+
+  /** Drops what is not yet sent, waits for what is, then aborts. */
+  async abortTransaction(): Promise<void> {
+    this.#assertOpen();
+    await this.#txn('abortTransaction').abort();
+  }
+
+  /**
+   * Runs `fn` inside a transaction: commits when it resolves, aborts when it throws (and
+   * rethrows). Initializes transactions on first use.
+   */
+  async transaction<T>(fn: (producer: this) => Promise<T>): Promise<T> {
+    const txn = this.#txn('transaction');
+    if (txn.state === 'uninitialized') await this.initTransactions();
+    this.beginTransaction();
+    let result: T;
+    try {
+      result = await fn(this);
+    } catch (err) {
+      if (txn.state === 'in-transaction' || txn.state === 'abortable-error') await this.abortTransaction();
+      throw err;
+    }
+    try {
+      await this.commitTransaction();
+    } catch (err) {
+      if (txn.state === 'abortable-error') await this.abortTransaction();
+      throw err;
+    }
+    return result;
+  }
+
+  #txn(what: string): TransactionManager {
+    if (!this.#transactions) throw new TransactionStateError(`${what} needs a producer created with a transactionalId`);
+    return this.#transactions;
+  }
+
+  /** Fails every record not yet in a request (waiting sends and unsent batches). */
+  #dropUnsent(err: Error): void {
+    for (const w of this.#waiting.splice(0)) {
+      this.#forget(w);
+      this.#finish(w.callback, err);
+    }
+    for (const q of this.#accumulator.all()) {
+      for (const b of [...q.batches]) {
+        if (b.inFlight) continue;
+        this.#accumulator.remove(q, b);
+        const n = b.recordCount;
+        b.fail(err);
+        if (b.pooled) this.#pool.release(b.buffer);
+        this.#recordsDone(n);
+      }
+    }
+  }
+
+  #connectTo(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
+    const address = `${host}:${port}`;
+    let node = this.#nodes.get(address);
+    if (!node) this.#nodes.set(address, (node = new NodeConnection({ host, port }, nodeId)));
+    return node.open(this.#o);
   }
 
   /** Fetches cluster metadata now; optional, since the first send() does it too. */
@@ -217,6 +332,7 @@ export class Producer {
   #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
     this.#assertOpen();
     validateRecord(record);
+    this.#transactions?.assertCanSend();
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
     const timestamp = record.timestamp ?? Date.now();
     this.#checkSize(record, timestamp);

@@ -24,6 +24,7 @@ import type { Accumulator, PartitionQueue } from './accumulator.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { ProducerIdentity } from './idempotence.js';
 import type { ClusterMetadata } from './metadata.js';
+import type { TransactionManager } from './transactions.js';
 import type { NodeConnection } from './node-connections.js';
 import type { ResolvedOptions } from './options.js';
 import { ProducerBatch } from './producer-batch.js';
@@ -58,6 +59,8 @@ export interface SenderContext {
   options: ResolvedOptions;
   /** Set for an idempotent producer. */
   identity: ProducerIdentity | undefined;
+  /** Set for a transactional producer (which is idempotent too). */
+  transactions: TransactionManager | undefined;
   /** Any broker, for InitProducerId. */
   anyConnection(): Promise<BrokerConnection>;
   metadata: ClusterMetadata;
@@ -146,6 +149,7 @@ export class Sender {
         next = Math.min(next, r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
         continue;
       }
+      if (this.#ctx.transactions && !this.#ctx.transactions.canSend(q.topic, q.partition)) continue;
       const leader = metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1;
       if (leader < 0) {
         needMetadata = true;
@@ -207,6 +211,9 @@ export class Sender {
   #identityReady(): boolean {
     const identity = this.#ctx.identity;
     if (!identity) return true;
+    // A transactional producer gets its id from initTransactions(), and a new epoch only
+    // through the coordinator (after an abort), never by a local bump.
+    if (this.#ctx.transactions) return identity.producerId >= 0n;
     if (identity.bumpRequired && this.counters.requestsInFlight === 0) identity.bump();
     if (identity.ready) return true;
     if (identity.producerId < 0n && !identity.initializing) {
@@ -249,7 +256,7 @@ export class Sender {
     const allHaveIds = ready.every((q) => metadata.topicId(q.topic) !== undefined);
     let version: number;
     try {
-      version = conn.requireVersion(Produce, allHaveIds ? Produce.maxVersion : 12);
+      version = conn.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, this.#ctx.transactions?.produceMaxVersion ?? Produce.maxVersion));
     } catch (err) {
       for (const q of ready) for (const b of [...q.batches]) this.#finalFailure(q, b, err as Error);
       return;
@@ -273,7 +280,8 @@ export class Sender {
       size.add(q.topic, bytes.length);
       const identity = this.#ctx.identity;
       if (identity && (batch.producerEpoch !== identity.epoch || batch.producerId !== identity.producerId)) {
-        batch.stamp(identity.producerId, identity.epoch, identity.takeSequence(`${q.topic}\0${q.partition}`, batch.recordCount));
+        const sequence = identity.takeSequence(`${q.topic}\0${q.partition}`, batch.recordCount);
+        batch.stamp(identity.producerId, identity.epoch, sequence, this.#ctx.transactions !== undefined);
       }
       q.inFlight++;
       batch.inFlight = true;
@@ -311,7 +319,7 @@ export class Sender {
       b.attempts++;
     }
     const body = {
-      transactionalId: null,
+      transactionalId: this.#ctx.transactions?.transactionalId ?? null,
       acks: options.acks,
       timeoutMs: options.requestTimeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: metadata.topicId(name), partitionData })),
@@ -409,7 +417,18 @@ export class Sender {
     const code = err instanceof BrokerError ? err.errorCode : -1;
     if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
     let retriable = err.retriable;
-    if (identity) {
+    if (this.#ctx.transactions) {
+      // In a transaction, sequence and epoch trouble is not fixed by a local bump: the
+      // transaction must abort (the coordinator bumps the epoch then).
+      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER && q.batches[0] !== b) retriable = true;
+      else if (code === DUPLICATE_SEQUENCE_NUMBER) {
+        this.#delivered(q, b, -1n, -1n);
+        return;
+      } else if (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID || code === INVALID_PRODUCER_EPOCH) {
+        retriable = false;
+        if (identity) identity.bumpRequired = true;
+      }
+    } else if (identity) {
       if (code === DUPLICATE_SEQUENCE_NUMBER) {
         // Written by an earlier attempt whose answer we lost: success, offset unknown.
         this.#delivered(q, b, -1n, -1n);
@@ -475,6 +494,7 @@ export class Sender {
     this.#ctx.accumulator.remove(q, b);
     const n = b.recordCount;
     this.counters.recordsFailed += n;
+    this.#ctx.transactions?.recordFailed(err);
     b.fail(err);
     this.#release(b);
     this.#ctx.onRecordsDone(n);

@@ -70,6 +70,10 @@ export interface ProducerOptions {
    * acks is 'all' and maxInFlight <= 5 (as in Java).
    */
   idempotent?: boolean;
+  /** Makes the producer transactional (and idempotent); unique per producer instance you run at once. */
+  transactionalId?: string;
+  /** The coordinator aborts a transaction open longer than this. Default 60 s. */
+  transactionTimeoutMs?: number;
 }
 
 export interface BrokerMetrics {

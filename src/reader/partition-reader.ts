@@ -27,6 +27,12 @@ export interface ReadPartitionOptions {
   includeControl?: boolean;
   /** Give up after this long without reaching `untilOffset`. */
   timeoutMs?: number;
+  /**
+   * read_committed: wait up to this long for every transaction written so far to be
+   * decided (last stable offset = high watermark). Transaction markers are written after
+   * EndTxn returns, so a read right after a commit may otherwise stop short. Default 10 s.
+   */
+  settleMs?: number;
   maxBytes?: number;
 }
 
@@ -50,6 +56,14 @@ export async function readPartition(broker: BrokerConnection, opts: ReadPartitio
   const out: PartitionContents = { records: [], batches: [], highWatermark: -1n, lastStableOffset: -1n, version };
   const aborted: Array<{ producerId: bigint; firstOffset: bigint }> = [];
   const abortedProducers = new Set<bigint>();
+
+  if (isolation === 'read_committed' && opts.untilOffset === undefined) {
+    const settleBy = Date.now() + (opts.settleMs ?? 10_000);
+    const target = await endOffset(broker, opts.topic, opts.partition, 'read_uncommitted');
+    while ((await endOffset(broker, opts.topic, opts.partition, 'read_committed')) < target && Date.now() < settleBy) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   while (until === undefined || offset < until) {
     if (Date.now() > deadline) throw new ProtocolError(`reading ${opts.topic}-${opts.partition}: stuck at offset ${offset} of ${until}`);

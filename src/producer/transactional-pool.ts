@@ -1,0 +1,76 @@
+/**
+ * A fixed set of transactional producers, for the request-per-transaction pattern (an
+ * HTTP handler that writes in a transaction): borrow one, run one transaction, give it
+ * back. At most `size` transactions run at once; more wait their turn in order. Each
+ * producer has its own transactional id (`prefix-0` …); one that ends in a fatal state
+ * (fenced, unauthorized) is closed and replaced, never handed out again.
+ */
+import { ProducerClosedError } from '../errors.js';
+import { Producer } from './producer.js';
+import type { ProducerOptions } from './types.js';
+
+export interface TransactionalPoolOptions extends Omit<ProducerOptions, 'transactionalId'> {
+  /** Producers in the pool: the most transactions at once. */
+  size: number;
+  /** Transactional ids are `${transactionalIdPrefix}-${slot}`; keep it unique per application instance. */
+  transactionalIdPrefix: string;
+}
+
+export class TransactionalProducerPool {
+  readonly #options: TransactionalPoolOptions;
+  readonly #slots: Array<Producer | undefined>;
+  readonly #idle: number[] = [];
+  readonly #waiters: Array<(slot: number) => void> = [];
+  #closed = false;
+  /** Producers replaced after a fatal error, for metrics and tests. */
+  replaced = 0;
+
+  constructor(options: TransactionalPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('size must be a positive integer');
+    this.#options = options;
+    this.#slots = new Array<Producer | undefined>(options.size).fill(undefined);
+    for (let i = options.size - 1; i >= 0; i--) this.#idle.push(i);
+  }
+
+  /** Runs `fn` in a transaction on a pooled producer; commits on success, aborts on error. */
+  async run<T>(fn: (producer: Producer) => Promise<T>): Promise<T> {
+    const slot = await this.#borrow();
+    try {
+      const producer = (this.#slots[slot] ??= this.#create(slot));
+      return await producer.transaction(fn);
+    } finally {
+      await this.#giveBack(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#slots.map((p) => p?.close()));
+  }
+
+  #create(slot: number): Producer {
+    const { size: _size, transactionalIdPrefix, ...producerOptions } = this.#options;
+    return new Producer({ ...producerOptions, transactionalId: `${transactionalIdPrefix}-${slot}` });
+  }
+
+  #borrow(): Promise<number> {
+    if (this.#closed) return Promise.reject(new ProducerClosedError('the transactional producer pool is closed'));
+    const slot = this.#idle.pop();
+    if (slot !== undefined) return Promise.resolve(slot);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async #giveBack(slot: number): Promise<void> {
+    const producer = this.#slots[slot];
+    const state = producer?.transactionState;
+    if (producer && state !== 'ready') {
+      // Fenced, unauthorized, or stuck mid-transaction: this producer is done for.
+      this.#slots[slot] = undefined;
+      this.replaced++;
+      await producer.close({ timeoutMs: 1000 }).catch(() => undefined);
+    }
+    const next = this.#waiters.shift();
+    if (next) next(slot);
+    else this.#idle.push(slot);
+  }
+}
