@@ -55,7 +55,8 @@ describe.skipIf(external || process.env['KAFKA_WIRE_NO_3NODE'] === '1')('leader 
     }
     await Promise.all(sends);
     expect(killed).toBe(true);
-    expect(p.metrics().retries).toBeGreaterThan(0);
+    // Whether a request was caught in flight by the kill (and retried) depends on timing;
+    // either way, every record must arrive once: checked below against the new leaders.
     await p.close();
 
     const survivor = cluster.nodes.find((n) => n.id !== victim)!;
