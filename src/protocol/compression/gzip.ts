@@ -2,9 +2,11 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { KafkaWireError, ProtocolError } from '../../errors.js';
 import { DecompressionLimitError } from './errors.js';
+import { SYNC_COMPRESS_LIMIT } from './limits.js';
 
 // The callback forms of node:zlib run deflate/inflate on the libuv thread pool, so a large
-// batch does not stall the event loop the way the *Sync forms would.
+// batch does not stall the event loop the way the *Sync forms would; small inputs are
+// cheaper on the main thread (see SYNC_COMPRESS_LIMIT).
 const gzipAsync = promisify(zlib.gzip);
 const gunzipAsync = promisify(zlib.gunzip);
 
@@ -14,7 +16,7 @@ const gunzipAsync = promisify(zlib.gunzip);
  */
 export async function gzipCompress(data: Buffer): Promise<Buffer> {
   try {
-    return await gzipAsync(data);
+    return data.length <= SYNC_COMPRESS_LIMIT ? zlib.gzipSync(data) : await gzipAsync(data);
   } catch (cause) {
     throw new KafkaWireError('gzip compression failed', { cause });
   }

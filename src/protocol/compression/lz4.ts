@@ -1,5 +1,5 @@
 import { KafkaWireError, ProtocolError } from '../../errors.js';
-import { checkOutputSize } from './limits.js';
+import { checkOutputSize, SYNC_COMPRESS_LIMIT } from './limits.js';
 import { fn, type OptionalPackage } from './loader.js';
 import { xxhash32 } from './xxhash32.js';
 
@@ -40,6 +40,8 @@ export interface Lz4Api {
   compress(data: Uint8Array): Promise<Buffer>;
   /** Takes that same layout; the prefix is the output capacity, an error if too small. */
   uncompress(data: Uint8Array): Promise<Buffer>;
+  /** compress on the calling thread, for small inputs (see SYNC_COMPRESS_LIMIT). */
+  compressSync?: (data: Uint8Array) => Buffer;
 }
 
 export const LZ4_PACKAGE: OptionalPackage<Lz4Api> = {
@@ -49,7 +51,8 @@ export const LZ4_PACKAGE: OptionalPackage<Lz4Api> = {
   bind: (exports) => {
     const compress = fn<Lz4Api['compress']>(exports.compress);
     const uncompress = fn<Lz4Api['uncompress']>(exports.uncompress);
-    return compress && uncompress ? { compress, uncompress } : undefined;
+    const compressSync = fn<NonNullable<Lz4Api['compressSync']>>(exports.compressSync);
+    return compress && uncompress ? { compress, uncompress, ...(compressSync ? { compressSync } : {}) } : undefined;
   },
 };
 
@@ -101,25 +104,27 @@ export async function lz4Compress(lz4: Lz4Api, data: Buffer): Promise<Buffer> {
   const slices: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += BLOCK_SIZE) slices.push(data.subarray(offset, offset + BLOCK_SIZE));
 
-  const blocks = await Promise.all(
-    slices.map(async (slice) => {
-      let prefixed: Buffer;
-      try {
-        prefixed = await lz4.compress(slice);
-      } catch (cause) {
-        throw new KafkaWireError('lz4 compression failed', { cause });
-      }
-      // Check the layout we rely on (lz4_flex's compress_prepend_size) instead of
-      // writing a broken frame should a future lz4-napi change it.
-      if (prefixed.length < 4 || prefixed.readUInt32LE(0) !== slice.length) {
-        throw new KafkaWireError('lz4-napi returned a block in an unexpected layout; this lz4-napi version is not supported');
-      }
-      const compressed = prefixed.subarray(4);
-      return compressed.length < slice.length
-        ? { size: compressed.length, data: compressed }
-        : { size: (slice.length | UNCOMPRESSED_BIT) >>> 0, data: slice };
-    }),
-  );
+  const frameBlock = (slice: Buffer, prefixed: Buffer): { size: number; data: Buffer } => {
+    // Check the layout we rely on (lz4_flex's compress_prepend_size) instead of writing a
+    // broken frame should a future lz4-napi change it.
+    if (prefixed.length < 4 || prefixed.readUInt32LE(0) !== slice.length) {
+      throw new KafkaWireError('lz4-napi returned a block in an unexpected layout; this lz4-napi version is not supported');
+    }
+    const compressed = prefixed.subarray(4);
+    return compressed.length < slice.length
+      ? { size: compressed.length, data: compressed }
+      : { size: (slice.length | UNCOMPRESSED_BIT) >>> 0, data: slice };
+  };
+  const sync = data.length <= SYNC_COMPRESS_LIMIT ? lz4.compressSync : undefined;
+  let blocks: Array<{ size: number; data: Buffer }>;
+  try {
+    blocks = sync
+      ? slices.map((slice) => frameBlock(slice, sync(slice)))
+      : await Promise.all(slices.map(async (slice) => frameBlock(slice, await lz4.compress(slice))));
+  } catch (cause) {
+    if (cause instanceof KafkaWireError) throw cause;
+    throw new KafkaWireError('lz4 compression failed', { cause });
+  }
 
   const out = Buffer.allocUnsafe(HEADER.length + blocks.reduce((sum, block) => sum + 4 + block.data.length, 0) + 4);
   let at = HEADER.copy(out, 0);
