@@ -6,7 +6,15 @@
  * drained; a retry sends the very same bytes.
  */
 import { AbortedError } from '../errors.js';
-import { decodeRecordBatchesSync, encodeRecordBatch, RecordBatchBuilder, restamp, type RecordHeadersInput, type RecordInput } from '../protocol/records/index.js';
+import {
+  decodeRecordBatchesSync,
+  encodeRecordBatch,
+  RecordBatchBuilder,
+  restamp,
+  type ProducerStamp,
+  type RecordHeadersInput,
+  type RecordInput,
+} from '../protocol/records/index.js';
 import type { DeliveryCallback, RecordMetadata } from './types.js';
 
 /** What an append needs of a record; the producer's ProducerRecord fits. */
@@ -120,10 +128,14 @@ export class ProducerBatch {
    * Closes the batch and returns its bytes. Aborted records are dropped here, by
    * re-encoding the survivors, which is rare enough not to burden the append path.
    */
-  finish(): Buffer {
+  finish(stamp?: ProducerStamp): Buffer {
     this.closed = true;
-    if (this.bytes) return this.bytes;
-    if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish());
+    if (this.bytes) {
+      if (stamp) restamp(this.bytes, stamp);
+      return this.bytes;
+    }
+    // Stamping as the header is first written computes the CRC once, not twice.
+    if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish(stamp));
     const all = decodeRecordBatchesSync(this.builder.finish(), { verifyCrc: false }).batches[0]!.records;
     const kept: RecordInput[] = [];
     const callbacks: Array<DeliveryCallback | undefined> = [];
@@ -137,13 +149,12 @@ export class ProducerBatch {
     this.#callbacks.splice(0, Infinity, ...callbacks);
     this.#timestamps.splice(0, Infinity, ...timestamps);
     this.#aborted = undefined;
-    return (this.bytes = this.#plain = encodeRecordBatch(kept));
+    return (this.bytes = this.#plain = encodeRecordBatch(kept, stamp));
   }
 
   /** Stamps producer id, epoch and base sequence into the finished bytes (compressed or not). */
   stamp(producerId: bigint, producerEpoch: number, baseSequence: number, transactional = false): void {
-    const bytes = this.finish();
-    restamp(bytes, { producerId, producerEpoch, baseSequence, transactional });
+    this.finish({ producerId, producerEpoch, baseSequence, transactional });
     this.producerId = producerId;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;

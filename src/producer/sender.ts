@@ -261,7 +261,7 @@ export class Sender {
       for (const q of ready) for (const b of [...q.batches]) this.#finalFailure(q, b, err as Error);
       return;
     }
-    const size = new ProduceRequestSize(version, options.clientId, null);
+    const size = new ProduceRequestSize(version, options.clientId, this.#ctx.transactions?.transactionalId ?? null);
     const start = (this.#drainStart.get(node.nodeId) ?? 0) % ready.length;
     this.#drainStart.set(node.nodeId, start + 1);
     const chosen: Array<[PartitionQueue, ProducerBatch]> = [];
@@ -273,15 +273,17 @@ export class Sender {
         this.#release(batch);
         continue;
       }
-      const bytes = batch.finish();
-      // Compressed bytes are at most a little over the plain ones; the check below makes it exact.
-      const grow = size.growth(q.topic, bytes.length);
+      // Exact for an uncompressed batch; a compressed one is checked again once compressed.
+      const length = batch.sizeInBytes;
+      const grow = size.growth(q.topic, length);
       if (chosen.length > 0 && size.bytes + grow > options.maxRequestSize) break;
-      size.add(q.topic, bytes.length);
+      size.add(q.topic, length);
       const identity = this.#ctx.identity;
       if (identity && (batch.producerEpoch !== identity.epoch || batch.producerId !== identity.producerId)) {
         const sequence = identity.takeSequence(`${q.topic}\0${q.partition}`, batch.recordCount);
         batch.stamp(identity.producerId, identity.epoch, sequence, this.#ctx.transactions !== undefined);
+      } else {
+        batch.finish();
       }
       q.inFlight++;
       batch.inFlight = true;
@@ -308,6 +310,7 @@ export class Sender {
       this.wake();
       return;
     }
+    if (options.codecId !== 0) this.#fitRequest(version, chosen);
 
     const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
     let bytes = 0;
@@ -348,6 +351,20 @@ export class Sender {
       this.#requestFailed(node, chosen, err as Error);
     }
     this.wake();
+  }
+
+  /**
+   * Incompressible data can come out of a codec a few bytes bigger than it went in: if
+   * that tips the request over maxRequestSize, the last batches wait for the next one.
+   * Each is the next of its partition to go, so sequences stay in order.
+   */
+  #fitRequest(version: number, chosen: Array<[PartitionQueue, ProducerBatch]>): void {
+    const fits = (): boolean => {
+      const size = new ProduceRequestSize(version, this.#ctx.options.clientId, this.#ctx.transactions?.transactionalId ?? null);
+      for (const [q, b] of chosen) size.add(q.topic, b.sizeInBytes);
+      return size.bytes <= this.#ctx.options.maxRequestSize;
+    };
+    while (chosen.length > 1 && !fits()) this.#landed(...chosen.pop()!);
   }
 
   #requestDone(node: NodeConnection): void {
