@@ -1,0 +1,76 @@
+/**
+ * KafkaJS 2.2.4: idempotent, acks=all, maxInFlightRequests 5. KafkaJS has no
+ * linger: a user batches by passing arrays of messages to send(), so we send
+ * chunks of `chunk` records with `concurrency` send() calls outstanding.
+ * Latency is per send() call (every record of a call has the call's latency).
+ * lz4 comes from the kafkajs-lz4 codec, registered as its README says.
+ *
+ * Options (`--opt kafkajs.KEY=VALUE`): chunk (1000), concurrency (5).
+ */
+import { performance } from 'node:perf_hooks';
+import { benchRequire, numberOption, packageVersion, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
+
+interface KafkaJsProducer {
+  connect(): Promise<void>;
+  send(record: { topic: string; messages: Array<{ value: Buffer }>; acks: number; compression: number }): Promise<unknown>;
+  disconnect(): Promise<void>;
+}
+interface KafkaJsModule {
+  Kafka: new (config: Record<string, unknown>) => { producer(config: Record<string, unknown>): KafkaJsProducer };
+  CompressionTypes: { None: number; LZ4: number };
+  CompressionCodecs: Record<number, unknown>;
+  logLevel: { ERROR: number };
+}
+
+await runChild(async (config) => {
+  const kafkajs = benchRequire('kafkajs') as KafkaJsModule;
+  const notes: string[] = [];
+  let compression = kafkajs.CompressionTypes.None;
+  if (config.compression === 'lz4') {
+    const LZ4Codec = benchRequire('kafkajs-lz4') as new () => { codec: unknown };
+    kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = new LZ4Codec().codec;
+    compression = kafkajs.CompressionTypes.LZ4;
+    notes.push(`lz4 via kafkajs-lz4 ${packageVersion('kafkajs-lz4')}`);
+  }
+  const chunk = numberOption(config, 'chunk', 1000);
+  const concurrency = numberOption(config, 'concurrency', 5);
+  const producerConfig = { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false };
+
+  const kafka = new kafkajs.Kafka({ clientId: config.clientId, brokers: [config.bootstrap], logLevel: kafkajs.logLevel.ERROR });
+  const producer = kafka.producer(producerConfig);
+
+  const runner: ClientRunner = {
+    version: packageVersion('kafkajs'),
+    idempotent: true,
+    latencyKind: 'per-send',
+    recordsPerSend: chunk,
+    settings: { ...producerConfig, acks: -1, chunk, concurrency, compression: config.compression, partitioner: 'default (keyless: round-robin)' },
+    notes,
+    connect: () => producer.connect(),
+    produce: async ({ topic, records, payload, latency }) => {
+      let next = 0;
+      const outcome: PhaseOutcome = { acked: 0, failed: 0 };
+      const worker = async (): Promise<void> => {
+        while (next < records) {
+          const count = Math.min(chunk, records - next);
+          next += count;
+          const messages = new Array<{ value: Buffer }>(count);
+          for (let i = 0; i < count; i++) messages[i] = { value: payload };
+          const started = performance.now();
+          try {
+            await producer.send({ topic, messages, acks: -1, compression });
+            outcome.acked += count;
+          } catch (error) {
+            outcome.failed += count;
+            outcome.firstError ??= error instanceof Error ? error.message : String(error);
+          }
+          latency.add(performance.now() - started);
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      return outcome;
+    },
+    close: () => producer.disconnect(),
+  };
+  return runner;
+});

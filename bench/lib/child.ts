@@ -1,0 +1,222 @@
+/**
+ * The part every Node client runner shares: read the config, connect, a
+ * warm-up phase that does not count, the measured phase, one JSON result line.
+ *
+ * A runner only knows how to connect, produce `records` records to a topic
+ * and close; timing, CPU and memory are taken here, the same way for all.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { LatencyRecorder } from './latency.js';
+import { RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
+
+export interface Phase {
+  topic: string;
+  records: number;
+  /** The same bytes for every record, as in Kafka's ProducerPerformance. */
+  payload: Buffer;
+  latency: LatencyRecorder;
+  /** Per-record runners time every n-th record. */
+  sampleEvery: number;
+}
+
+export interface PhaseOutcome {
+  acked: number;
+  failed: number;
+  firstError?: string;
+}
+
+export interface ClientRunner {
+  version: string;
+  idempotent: boolean;
+  latencyKind: LatencySummary['kind'];
+  /** For per-send runners: records per send call. */
+  recordsPerSend?: number;
+  settings: Record<string, unknown>;
+  notes?: string[];
+  connect(): Promise<void>;
+  /** Resolves as soon as the last record of the phase is acknowledged (or failed). */
+  produce(phase: Phase): Promise<PhaseOutcome>;
+  close(): Promise<void>;
+}
+
+export function readConfig(): ChildConfig {
+  const raw = process.argv[2];
+  if (!raw) throw new Error('usage: <runner> <config JSON>');
+  return JSON.parse(raw) as ChildConfig;
+}
+
+/**
+ * Bench dependencies live in bench/node_modules and are loaded through
+ * require, so the root `tsc` (whose tsconfig includes bench/) typechecks this
+ * directory without them being installed.
+ */
+export const benchRequire = createRequire(import.meta.url);
+
+/** The installed version of a bench dependency (read from disk: some packages' exports hide package.json). */
+export function packageVersion(name: string): string {
+  try {
+    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', name, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Random uppercase letters, as ProducerPerformance's --record-size payload. */
+export function makePayload(size: number): Buffer {
+  const payload = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) payload[i] = 65 + Math.floor(Math.random() * 26);
+  return payload;
+}
+
+/** Option from `--opt client.key=value`, as a number. */
+export function numberOption(config: ChildConfig, key: string, fallback: number): number {
+  const value = config.options[key];
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new Error(`--opt ${config.client}.${key}=${value} is not a number`);
+  return parsed;
+}
+
+export async function runChild(create: (config: ChildConfig) => Promise<ClientRunner>): Promise<void> {
+  const config = readConfig();
+  const payload = makePayload(config.recordSize);
+  const runner = await create(config);
+  await runner.connect();
+
+  if (config.warmupRecords > 0) {
+    const warmup = await runner.produce({
+      topic: config.warmupTopic,
+      records: config.warmupRecords,
+      payload,
+      latency: new LatencyRecorder(runner.latencyKind, 1024),
+      sampleEvery: config.latencySampleEvery,
+    });
+    if (warmup.failed > 0) throw new Error(`warm-up: ${warmup.failed} records failed: ${warmup.firstError}`);
+  }
+
+  const latency = new LatencyRecorder(runner.latencyKind, Math.ceil(config.records / Math.max(1, config.latencySampleEvery)) + 16);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const outcome = await runner.produce({
+    topic: config.topic,
+    records: config.records,
+    payload,
+    latency,
+    sampleEvery: config.latencySampleEvery,
+  });
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+
+  await runner.close();
+  const total = process.cpuUsage();
+
+  const result: ChildResult = {
+    client: config.client,
+    version: runner.version,
+    idempotent: runner.idempotent,
+    compression: config.compression,
+    records: config.records,
+    acked: outcome.acked,
+    failed: outcome.failed,
+    ...(outcome.firstError === undefined ? {} : { firstError: outcome.firstError }),
+    elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+    latency: latency.summary(runner.latencyKind === 'per-record' ? config.latencySampleEvery : (runner.recordsPerSend ?? 1)),
+    cpu: {
+      measuredUserS: cpu.user / 1e6,
+      measuredSystemS: cpu.system / 1e6,
+      processS: (total.user + total.system) / 1e6,
+    },
+    maxRssKiB: process.resourceUsage().maxRSS,
+    settings: runner.settings,
+    notes: runner.notes ?? [],
+  };
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+  // Some clients keep timers or sockets alive after close; the result is out.
+  process.exit(0);
+}
+
+/**
+ * For per-record runners: keeps at most `window` records unacknowledged and
+ * yields to the event loop every `chunk` records, so I/O and delivery reports
+ * run while we produce. `submit(i, sampled)` hands record i to the client and
+ * returns false when the client refused it for now (its queue is full); it is
+ * retried once some records were acknowledged.
+ */
+export class Pump {
+  private acked = 0;
+  private failed = 0;
+  private firstError: string | undefined;
+  private waiter: (() => void) | undefined;
+  private waitBelow = 0;
+  private finish: ((outcome: PhaseOutcome) => void) | undefined;
+
+  constructor(
+    private readonly total: number,
+    private readonly window: number,
+    private readonly chunk = 1000,
+  ) {}
+
+  /** Call from every delivery report. */
+  readonly done = (error: unknown): void => {
+    if (error) {
+      this.failed++;
+      this.firstError ??= error instanceof Error ? error.message : String(error);
+    } else {
+      this.acked++;
+    }
+    const settled = this.acked + this.failed;
+    if (settled === this.total) {
+      this.finish?.({ acked: this.acked, failed: this.failed, ...(this.firstError ? { firstError: this.firstError } : {}) });
+      this.finish = undefined;
+    }
+    if (this.waiter && settled >= this.waitBelow) {
+      const wake = this.waiter;
+      this.waiter = undefined;
+      wake();
+    }
+  };
+
+  run(submit: (index: number) => boolean): Promise<PhaseOutcome> {
+    const result = new Promise<PhaseOutcome>((resolve) => (this.finish = resolve));
+    void this.loop(submit);
+    return result;
+  }
+
+  private async loop(submit: (index: number) => boolean): Promise<void> {
+    let next = 0;
+    while (next < this.total) {
+      const end = Math.min(this.total, next + this.chunk);
+      while (next < end) {
+        let accepted: boolean;
+        try {
+          accepted = submit(next);
+        } catch (error) {
+          this.done(error);
+          accepted = true;
+        }
+        if (accepted) {
+          next++;
+        } else {
+          // The client's queue is full: wait until a tenth of what is out came back.
+          const outstanding = next - this.acked - this.failed;
+          if (outstanding === 0) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+          else await this.settledAtLeast(this.acked + this.failed + Math.max(1, Math.floor(outstanding / 10)));
+        }
+      }
+      const outstanding = next - this.acked - this.failed;
+      if (outstanding >= this.window) await this.settledAtLeast(next - Math.floor(this.window / 2));
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private settledAtLeast(count: number): Promise<void> {
+    if (this.acked + this.failed >= count) return Promise.resolve();
+    this.waitBelow = count;
+    return new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+}

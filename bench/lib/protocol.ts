@@ -1,0 +1,71 @@
+/**
+ * What the orchestrator (bench/run.ts) hands a client runner, and the one JSON
+ * line a runner prints back. Shared by both sides; no dependencies.
+ */
+
+export type Compression = 'none' | 'lz4';
+
+export interface ChildConfig {
+  client: string;
+  bootstrap: string;
+  /** The measured records go here; the orchestrator counts its end offsets. */
+  topic: string;
+  /** Warm-up records go to their own topic so they never count. */
+  warmupTopic: string;
+  partitions: number;
+  records: number;
+  warmupRecords: number;
+  /** Bytes of each record's value; records have no key and no headers. */
+  recordSize: number;
+  compression: Compression;
+  clientId: string;
+  /** Per-record clients time every n-th record (per-send clients time every send). */
+  latencySampleEvery: number;
+  /** Client-specific tuning from `--opt client.key=value`. */
+  options: Record<string, string>;
+}
+
+export interface LatencySummary {
+  /** per-record: from the produce call to that record's delivery report; per-send: from a batch send call to its resolution. */
+  kind: 'per-record' | 'per-send';
+  samples: number;
+  /** Records each sample stands for (every n-th record, or records per send call). */
+  recordsPerSample: number;
+  avgMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface ChildResult {
+  client: string;
+  version: string;
+  idempotent: boolean;
+  compression: Compression;
+  records: number;
+  acked: number;
+  failed: number;
+  firstError?: string;
+  /** From just before the first measured send to the last measured ack. */
+  elapsedMs: number;
+  latency: LatencySummary;
+  cpu: {
+    /** process.cpuUsage() over the measured phase only (all threads of the process). */
+    measuredUserS: number;
+    measuredSystemS: number;
+    /** process.cpuUsage() since the process started (module loading, connect, warm-up and measured phase). */
+    processS: number;
+  };
+  /** process.resourceUsage().maxRSS: the process's peak, in KiB. */
+  maxRssKiB: number;
+  /** The settings the runner used, for the record. */
+  settings: Record<string, unknown>;
+  notes: string[];
+}
+
+/** A runner's result line starts with this, so library logging on stdout cannot be mistaken for it. */
+export const RESULT_PREFIX = 'BENCH_RESULT ';
+
+export function isCompression(value: string): value is Compression {
+  return value === 'none' || value === 'lz4';
+}

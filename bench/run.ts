@@ -1,0 +1,582 @@
+/**
+ * End-to-end producer benchmark: kafka-wire against KafkaJS,
+ * @platformatic/kafka, @confluentinc/kafka-javascript (librdkafka) and Kafka's
+ * Java ProducerPerformance, on one local 1-node Kafka cluster.
+ *
+ *   npm run bench                                   (everything: bench/setup.sh, both scenarios)
+ *   npm run bench -- --clients kafkajs,java --records 100000 --scenario small
+ *
+ * Options:
+ *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, java (default: all)
+ *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default)
+ *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000)
+ *   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
+ *   --partitions N      partitions of each run's topic (default 6)
+ *   --sample-every N    per-record clients time every N-th record (default 10)
+ *   --kafka VERSION     broker version (default 4.3.1)
+ *   --opt C.KEY=VALUE   client tuning, repeatable: e.g. kafkajs.chunk=5000, confluent.batch.size=65536
+ *   --repeat N          run every client N times (interleaved) and report the median run by records/s (default 1)
+ *   --pause-ms N        idle time between client runs, for the broker to settle (default 2000)
+ *   --out DIR           where results go (default bench/results)
+ *   --no-setup          do not run bench/setup.sh first
+ *   --bootstrap H:P     use a broker already running on 127.0.0.1 (its version given by --kafka) instead of starting one
+ *
+ * Each client runs in its own process (its own CPU and RSS) against a fresh
+ * topic; delivered records are counted from the broker's end offsets.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCluster } from '../scripts/kafka/cluster.js';
+import { createTopic, type ToolTarget } from '../scripts/kafka/tools.js';
+import { endOffsets, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
+import { killLiveGroups, runMeasured } from './lib/measure.js';
+import { RESULT_PREFIX, isCompression, type ChildConfig, type ChildResult, type Compression } from './lib/protocol.js';
+import { writeMarkdown, writeScenario, type ClientRun, type ScenarioResult } from './lib/report.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(BENCH_DIR, '..');
+
+interface ClientSpec {
+  id: string;
+  label: string;
+  /** Runner file under bench/clients, for Node clients. */
+  runner?: string;
+  /** Why it cannot run, checked before spawning. */
+  unavailable?: () => string | undefined;
+}
+
+const benchModule = (name: string): string => path.join(BENCH_DIR, 'node_modules', name, 'package.json');
+const notInstalled = (name: string) => (): string | undefined =>
+  existsSync(benchModule(name)) ? undefined : `skipped: ${name} not installed (run bench/setup.sh)`;
+
+const CLIENTS: readonly ClientSpec[] = [
+  { id: 'kafka-wire', label: 'kafka-wire', runner: 'kafka-wire.ts' },
+  { id: 'kafkajs', label: 'KafkaJS', runner: 'kafkajs.ts', unavailable: notInstalled('kafkajs') },
+  { id: 'platformatic', label: '@platformatic/kafka', runner: 'platformatic.ts', unavailable: notInstalled('@platformatic/kafka') },
+  {
+    id: 'confluent',
+    label: '@confluentinc/kafka-javascript',
+    runner: 'confluent.ts',
+    unavailable: () =>
+      existsSync(path.join(BENCH_DIR, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node'))
+        ? undefined
+        : 'skipped: not installed: its librdkafka build failed or was not run (see bench/.setup.log)',
+  },
+  { id: 'java', label: 'Java ProducerPerformance' },
+];
+
+const ALIASES: Record<string, string> = { wire: 'kafka-wire', librdkafka: 'confluent', rdkafka: 'confluent', 'platformatic-kafka': 'platformatic' };
+
+interface Scenario {
+  name: string;
+  title: string;
+  recordSize: number;
+  compression: Compression;
+  defaultRecords: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'small', title: '100-byte records, no compression', recordSize: 100, compression: 'none', defaultRecords: 1_000_000 },
+  { name: 'lz4', title: '1 KiB records, lz4', recordSize: 1024, compression: 'lz4', defaultRecords: 200_000 },
+];
+
+interface Options {
+  clients: ClientSpec[];
+  scenarios: Scenario[];
+  records: number | undefined;
+  warmup: number;
+  partitions: number;
+  sampleEvery: number;
+  kafka: string;
+  clientOptions: Record<string, Record<string, string>>;
+  pauseMs: number;
+  repeat: number;
+  outDir: string;
+  setup: boolean;
+  bootstrap: string | undefined;
+}
+
+function parseOptions(): Options {
+  try {
+    return parseOptionsOrThrow();
+  } catch (error) {
+    process.stderr.write(usage());
+    fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function parseOptionsOrThrow(): Options {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string' },
+      scenario: { type: 'string', default: 'all' },
+      records: { type: 'string' },
+      warmup: { type: 'string', default: '10000' },
+      partitions: { type: 'string', default: '6' },
+      'sample-every': { type: 'string', default: '10' },
+      kafka: { type: 'string', default: '4.3.1' },
+      opt: { type: 'string', multiple: true, default: [] },
+      'pause-ms': { type: 'string', default: '2000' },
+      repeat: { type: 'string', default: '1' },
+      out: { type: 'string', default: path.join(BENCH_DIR, 'results') },
+      'no-setup': { type: 'boolean', default: false },
+      bootstrap: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(usage());
+    process.exit(0);
+  }
+  const ids = (values.clients ?? CLIENTS.map((c) => c.id).join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => ALIASES[s] ?? s);
+  const clients = ids.map((id) => {
+    const spec = CLIENTS.find((c) => c.id === id);
+    if (!spec) fail(`unknown client ${id}; known: ${CLIENTS.map((c) => c.id).join(', ')}`);
+    return spec;
+  });
+  const scenarios = values.scenario === 'all' ? [...SCENARIOS] : SCENARIOS.filter((s) => s.name === values.scenario);
+  if (scenarios.length === 0) fail(`unknown scenario ${values.scenario}; known: ${SCENARIOS.map((s) => s.name).join(', ')}, all`);
+  const clientOptions: Record<string, Record<string, string>> = {};
+  for (const opt of values.opt) {
+    const match = /^([^.=]+)\.([^=]+)=(.*)$/.exec(opt);
+    if (!match) fail(`--opt ${opt}: expected CLIENT.KEY=VALUE`);
+    const id = ALIASES[match[1]!] ?? match[1]!;
+    (clientOptions[id] ??= {})[match[2]!] = match[3]!;
+  }
+  return {
+    clients,
+    scenarios,
+    records: values.records === undefined ? undefined : positiveInt('records', values.records),
+    warmup: positiveInt('warmup', values.warmup, true),
+    partitions: positiveInt('partitions', values.partitions),
+    sampleEvery: positiveInt('sample-every', values['sample-every']),
+    kafka: values.kafka,
+    clientOptions,
+    pauseMs: positiveInt('pause-ms', values['pause-ms'], true),
+    repeat: positiveInt('repeat', values.repeat),
+    outDir: path.resolve(values.out),
+    setup: !values['no-setup'],
+    bootstrap: values.bootstrap === undefined ? undefined : loopbackOnly(values.bootstrap),
+  };
+}
+
+function usage(): string {
+  return `usage: npm run bench -- [options]        (tsx bench/run.ts)
+  --clients a,b,...   ${CLIENTS.map((c) => c.id).join(', ')} (default: all)
+  --scenario NAME     ${SCENARIOS.map((s) => `${s.name} (${s.title}, ${s.defaultRecords} records)`).join(', ')}, all (default)
+  --records N         records per client for every chosen scenario
+  --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
+  --partitions N      partitions of each run's topic (default 6)
+  --sample-every N    per-record clients time every N-th record (default 10)
+  --kafka VERSION     broker version (default 4.3.1)
+  --opt C.KEY=VALUE   client tuning, repeatable (kafkajs.chunk=5000, confluent.batch.size=65536, ...)
+  --repeat N          run every client N times (interleaved), report the median run (default 1)
+  --pause-ms N        idle time between client runs (default 2000)
+  --out DIR           where results go (default bench/results)
+  --no-setup          do not run bench/setup.sh first
+  --bootstrap H:P     use a broker already running on 127.0.0.1 (version per --kafka) instead of starting one
+`;
+}
+
+/** The benchmark only ever talks to this machine. */
+function loopbackOnly(bootstrap: string): string {
+  for (const address of bootstrap.split(',')) {
+    if (!/^(127\.\d+\.\d+\.\d+|localhost):\d+$/.test(address.trim())) fail(`--bootstrap ${address}: only 127.0.0.1 / localhost addresses`);
+  }
+  return bootstrap;
+}
+
+function positiveInt(name: string, value: string, zeroOk = false): number {
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) fail(`--${name} ${value}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
+  return n;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The commit kafka-wire's runner loads src/ from, and whether src/ differs from it. */
+function gitState(): { commit: string; srcDirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return { commit, srcDirty: dirty.length > 0 };
+  } catch {
+    return { commit: 'unknown', srcDirty: false };
+  }
+}
+
+function commitOf(state: { commit: string; srcDirty: boolean }): string {
+  return state.srcDirty ? `${state.commit}+src changes` : state.commit;
+}
+
+function machineInfo(kafka: string): Record<string, unknown> {
+  const cpus = os.cpus();
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const commit = commitOf(gitState());
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    java: (java.stderr || java.stdout || 'unknown').split('\n')[0]?.trim(),
+    kafka,
+    kafkaWireCommit: commit,
+    date: new Date().toISOString(),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killLiveGroups();
+      process.exit(130);
+    });
+  }
+  if (options.setup) {
+    log('bench/setup.sh');
+    const setup = spawnSync('bash', [path.join(BENCH_DIR, 'setup.sh')], { stdio: 'inherit' });
+    if (setup.status !== 0) fail(`bench/setup.sh failed (exit ${setup.status ?? setup.signal})`);
+  }
+  await mkdir(options.outDir, { recursive: true });
+
+  let cluster: ToolTarget & { stop?: () => Promise<void> };
+  if (options.bootstrap) {
+    cluster = { version: options.kafka, bootstrap: options.bootstrap };
+    log(`using the broker at ${cluster.bootstrap} (Kafka ${options.kafka})`);
+  } else {
+    log(`starting a 1-node Kafka ${options.kafka} cluster`);
+    cluster = await startCluster({ version: options.kafka, nodes: 1, name: 'bench' });
+    log(`cluster up at ${cluster.bootstrap}`);
+  }
+  const machine = machineInfo(options.kafka);
+  try {
+    for (const scenario of options.scenarios) {
+      const records = options.records ?? scenario.defaultRecords;
+      const startedAt = new Date().toISOString();
+      const attempts = new Map<string, ClientRun[]>();
+      // Repetitions are interleaved (every client once, then again) so a drift of the broker's state spreads over all.
+      for (let round = 1; round <= options.repeat; round++) {
+        for (const client of options.clients) {
+          const of = options.repeat > 1 ? ` (run ${round} of ${options.repeat})` : '';
+          log(`[${scenario.name}] ${client.label}${of}: ${records.toLocaleString('en-US')} records of ${scenario.recordSize} B, ${scenario.compression}`);
+          const run = await runClient(cluster, client, scenario, records, options);
+          log(`[${scenario.name}] ${client.label}: ${summaryLine(run)}`);
+          attempts.set(client.id, [...(attempts.get(client.id) ?? []), run]);
+          if (run.status.startsWith('skipped')) continue;
+          if (options.pauseMs > 0) await sleep(options.pauseMs);
+        }
+      }
+      const runs = options.clients.map((client) => representative(attempts.get(client.id) ?? []));
+      const result: ScenarioResult = {
+        scenario: scenario.name,
+        title: scenario.title,
+        recordSize: scenario.recordSize,
+        compression: scenario.compression,
+        records,
+        warmupRecords: options.warmup,
+        partitions: options.partitions,
+        latencySampleEvery: options.sampleEvery,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        machine,
+        cluster: { version: options.kafka, nodes: 1, brokerJvm: options.bootstrap ? 'external broker' : 'harness defaults (scripts/kafka/java.ts BROKER_JVM_OPTIONS)', bootstrap: cluster.bootstrap },
+        runs,
+      };
+      log(`wrote ${path.relative(REPO_ROOT, await writeScenario(options.outDir, result))}`);
+    }
+    const md = await writeMarkdown(options.outDir);
+    log(`wrote ${path.relative(REPO_ROOT, md)}`);
+    process.stdout.write(await import('node:fs/promises').then((fs) => fs.readFile(md, 'utf8')));
+  } finally {
+    if (cluster.stop) {
+      log('stopping the cluster');
+      await cluster.stop();
+    }
+  }
+}
+
+/** The median run by records/s among the good ones, with every run's headline figures attached. */
+function representative(runs: ClientRun[]): ClientRun {
+  if (runs.length === 1) return runs[0]!;
+  const good = runs.filter((r) => r.status === 'ok' && r.recordsPerSec !== null).sort((a, b) => a.recordsPerSec! - b.recordsPerSec!);
+  const chosen = good.length > 0 ? good[Math.floor((good.length - 1) / 2)]! : runs[runs.length - 1]!;
+  chosen.repeats = runs.map((r) => ({
+    topic: r.topic,
+    status: r.status,
+    recordsPerSec: r.recordsPerSec,
+    p50Ms: r.latency?.p50Ms ?? null,
+    p99Ms: r.latency?.p99Ms ?? null,
+    cpuS: r.cpuS,
+    peakRssMiB: r.peakRssMiB,
+  }));
+  if (good.length > 0) {
+    const rates = good.map((r) => Math.round(r.recordsPerSec! / 1000));
+    chosen.status = `${chosen.status} (median of ${good.length}${good.length < runs.length ? ` good of ${runs.length}` : ''}; ${rates[0]}k–${rates[rates.length - 1]}k records/s)`;
+  }
+  return chosen;
+}
+
+function summaryLine(run: ClientRun): string {
+  if (run.recordsPerSec === null) return run.status;
+  return (
+    `${Math.round(run.recordsPerSec).toLocaleString('en-US')} records/s, p50 ${run.latency?.p50Ms ?? '–'} ms, p99 ${run.latency?.p99Ms ?? '–'} ms, ` +
+    `CPU ${run.cpuS?.toFixed(2) ?? '–'} s, RSS ${run.peakRssMiB?.toFixed(0) ?? '–'} MB — ${run.status}`
+  );
+}
+
+function emptyRun(client: ClientSpec, topic: string, records: number, status: string): ClientRun {
+  return {
+    id: client.id,
+    label: client.label,
+    version: null,
+    idempotent: null,
+    status,
+    topic,
+    records,
+    acked: null,
+    failed: null,
+    delivered: null,
+    elapsedMs: null,
+    recordsPerSec: null,
+    mbPerSec: null,
+    latency: null,
+    cpuS: null,
+    cpuMethod: '',
+    cpuUsPerRecord: null,
+    peakRssMiB: null,
+    process: null,
+    settings: {},
+    notes: [],
+  };
+}
+
+let runCounter = 0;
+
+async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scenario, records: number, options: Options): Promise<ClientRun> {
+  const stamp = `${Date.now().toString(36)}${runCounter++}`;
+  const topic = `bench-${scenario.name}-${client.id}-${stamp}`;
+  const warmupTopic = `${topic}-warmup`;
+  const unavailable = client.unavailable?.();
+  if (unavailable) return emptyRun(client, topic, records, unavailable);
+
+  try {
+    await createTopic(cluster, topic, { partitions: options.partitions });
+    await createTopic(cluster, warmupTopic, { partitions: options.partitions });
+  } catch (error) {
+    return emptyRun(client, topic, records, `failed: could not create topics: ${firstLine(error)}`);
+  }
+  const timeoutMs = 120_000 + records * 2;
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const run = client.runner
+    ? await runNodeClient(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs)
+    : await runJava(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs);
+  // Other work on the machine competes with the broker and the client for the 2 cores: keep a trace of it.
+  run.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0] ?? 0) };
+  if (run.delivered === null && !run.status.startsWith('failed') && !run.status.startsWith('skipped')) {
+    run.status = 'failed: could not read end offsets';
+  }
+  return run;
+}
+
+async function countDelivered(cluster: ToolTarget, topic: string, run: ClientRun): Promise<number | null> {
+  try {
+    const offsets = await endOffsets(cluster, topic);
+    run.notes.push(`end offsets: ${JSON.stringify(offsets.partitions)}`);
+    return offsets.total;
+  } catch (error) {
+    run.notes.push(`end offsets: ${firstLine(error)}`);
+    return null;
+  }
+}
+
+function finishFigures(run: ClientRun, recordSize: number): void {
+  if (run.delivered !== null && run.elapsedMs) {
+    run.recordsPerSec = run.delivered / (run.elapsedMs / 1000);
+    run.mbPerSec = (run.recordsPerSec * recordSize) / 2 ** 20;
+  }
+  if (run.cpuS !== null) run.cpuUsPerRecord = (run.cpuS / run.records) * 1e6;
+  const problems: string[] = [];
+  if (run.delivered !== null && run.delivered !== run.records) {
+    problems.push(`${run.delivered < run.records ? 'incomplete' : 'duplicates'}: broker has ${run.delivered} of ${run.records}`);
+  }
+  if (run.failed) problems.push(`${run.failed} failed`);
+  if (problems.length > 0 && run.status === 'ok') run.status = problems.join('; ');
+}
+
+async function runNodeClient(
+  cluster: ToolTarget,
+  client: ClientSpec,
+  scenario: Scenario,
+  records: number,
+  options: Options,
+  topic: string,
+  warmupTopic: string,
+  timeoutMs: number,
+): Promise<ClientRun> {
+  const config: ChildConfig = {
+    client: client.id,
+    bootstrap: cluster.bootstrap,
+    topic,
+    warmupTopic,
+    partitions: options.partitions,
+    records,
+    warmupRecords: options.warmup,
+    recordSize: scenario.recordSize,
+    compression: scenario.compression,
+    clientId: `bench-${client.id}`,
+    latencySampleEvery: options.sampleEvery,
+    options: options.clientOptions[client.id] ?? {},
+  };
+  const runner = path.join(BENCH_DIR, 'clients', client.runner!);
+  const spawnedAt = gitState();
+  const child = await runMeasured(process.execPath, ['--import', 'tsx', runner, JSON.stringify(config)], { cwd: REPO_ROOT, timeoutMs });
+  const run = emptyRun(client, topic, records, 'ok');
+  run.process = child.outside ?? null;
+  const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line || child.exitCode !== 0) {
+    const why = child.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : lastErrorLine(child.stderr) || `exit ${child.exitCode ?? child.signal}`;
+    run.status = `failed: ${why}`;
+    run.notes.push(`stderr tail: ${child.stderr.trim().split('\n').slice(-15).join('\n')}`);
+    run.delivered = await countDelivered(cluster, topic, run);
+    return run;
+  }
+  const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult;
+  run.child = result;
+  run.version = client.id === 'kafka-wire' ? `${result.version} @ ${commitOf(spawnedAt)}` : result.version;
+  run.idempotent = result.idempotent;
+  run.acked = result.acked;
+  run.failed = result.failed;
+  run.elapsedMs = result.elapsedMs;
+  run.latency = result.latency;
+  run.cpuS = result.cpu.measuredUserS + result.cpu.measuredSystemS;
+  run.cpuMethod = 'process.cpuUsage() in the client, measured phase only (all threads)';
+  run.peakRssMiB = result.maxRssKiB / 1024;
+  run.settings = result.settings;
+  run.notes.push(...result.notes);
+  if (result.firstError) run.notes.push(`first error: ${result.firstError}`);
+  run.delivered = await countDelivered(cluster, topic, run);
+  finishFigures(run, scenario.recordSize);
+  return run;
+}
+
+async function runJava(
+  cluster: ToolTarget,
+  client: ClientSpec,
+  scenario: Scenario,
+  records: number,
+  options: Options,
+  topic: string,
+  warmupTopic: string,
+  timeoutMs: number,
+): Promise<ClientRun> {
+  const run = emptyRun(client, topic, records, 'ok');
+  const producerProps = {
+    acks: 'all',
+    'enable.idempotence': 'true',
+    'linger.ms': '5',
+    'compression.type': scenario.compression,
+    'client.id': `bench-${client.id}`,
+    ...options.clientOptions[client.id],
+  };
+  const version = cluster.version;
+  run.version = `Kafka ${version}`;
+  run.idempotent = producerProps['enable.idempotence'] === 'true';
+  const warmup = supportsWarmup(version) ? options.warmup : 0;
+  run.settings = { producerProps, recordSize: scenario.recordSize, throughput: -1, warmupRecords: warmup, jvm: PERF_JVM_OPTIONS.join(' ') };
+  if (options.warmup > 0 && warmup === 0) run.notes.push(`Kafka ${version}'s ProducerPerformance has no --warmup-records: no warm-up`);
+
+  // The baseline: a JVM that only does the warm-up (start, connect, JIT, `warmup` records).
+  // Its CPU is subtracted from the measured run's, which does the same warm-up first.
+  const baseline = await producerPerformance({
+    target: cluster,
+    topic: warmupTopic,
+    records: Math.max(1, warmup),
+    warmupRecords: 0,
+    recordSize: scenario.recordSize,
+    producerProps,
+    timeoutMs,
+  });
+  const main = await producerPerformance({
+    target: cluster,
+    topic,
+    records,
+    warmupRecords: warmup,
+    recordSize: scenario.recordSize,
+    producerProps,
+    timeoutMs,
+  });
+  run.process = main.outside ?? null;
+  run.java = {
+    command: main.command,
+    summaryTotal: main.total,
+    summarySteadyState: main.steady,
+    stdoutTail: main.stdout.trim().split('\n').slice(-3),
+    baselineProcess: baseline.outside,
+    baselineSummary: baseline.total,
+  };
+  if (main.exitCode !== 0 || !main.steady) {
+    run.status = main.timedOut ? `failed: timed out after ${Math.round(timeoutMs / 1000)} s` : `failed: ${lastErrorLine(main.stderr) || `exit ${main.exitCode ?? main.signal}`}`;
+    run.notes.push(`stderr tail: ${main.stderr.trim().split('\n').slice(-15).join('\n')}`);
+    return run;
+  }
+  const steady = main.steady;
+  run.acked = steady.records;
+  run.elapsedMs = Math.round((steady.records / steady.recordsPerSec) * 1e6) / 1000;
+  run.latency = { kind: 'per-record', samples: steady.records, recordsPerSample: 1, avgMs: steady.avgMs, p50Ms: steady.p50Ms, p99Ms: steady.p99Ms, maxMs: steady.maxMs };
+  if (main.outside) {
+    run.peakRssMiB = main.outside.maxRssKiB / 1024;
+    if (baseline.outside && baseline.exitCode === 0) {
+      const difference = main.outside.userS + main.outside.systemS - (baseline.outside.userS + baseline.outside.systemS);
+      run.cpuMethod = 'GNU time, user+system of the measured JVM minus that of a JVM that only did the warm-up';
+      if (difference > 0) run.cpuS = difference;
+      else run.notes.push(`CPU not above the warm-up-only JVM's (${difference.toFixed(2)} s): too few records to measure`);
+    } else {
+      run.cpuS = main.outside.userS + main.outside.systemS;
+      run.cpuMethod = 'GNU time, user+system of the whole JVM (the baseline run failed, nothing subtracted)';
+      run.notes.push('CPU includes JVM start-up and warm-up');
+    }
+  }
+  run.notes.push('elapsed = steady-state records / ProducerPerformance steady-state records/sec');
+  const delivered = await countDelivered(cluster, topic, run);
+  run.delivered = delivered === null ? null : delivered - warmup;
+  finishFigures(run, scenario.recordSize);
+  return run;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** The most telling line of a failed child's stderr: its last error-looking line. */
+function lastErrorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = [...lines].reverse().find((l) => /error|exception|cannot|not found|does not provide/i.test(l) && !/^\s*at /.test(l));
+  return (error ?? lines.at(-1) ?? '').slice(0, 200);
+}
+
+await main();
