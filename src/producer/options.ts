@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   batchSize: number;
   maxRequestSize: number;
   bufferMemory: number;
+  maxBatchSize: number;
   maxBlockMs: number;
   deliveryTimeoutMs: number;
   requestTimeoutMs: number;
@@ -45,6 +46,7 @@ export const DEFAULTS = {
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
   retryBackoffMs: 100,
+  maxBatchSize: 256 * 1024,
   retryBackoffMaxMs: 1_000,
   maxInFlight: 5,
   metadataMaxAgeMs: 300_000,
@@ -92,6 +94,7 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     deliveryTimeoutMs: integer(opts, 'deliveryTimeoutMs', 1),
     requestTimeoutMs: integer(opts, 'requestTimeoutMs', 1),
     retryBackoffMs: integer(opts, 'retryBackoffMs', 0),
+    maxBatchSize: integer(opts, 'maxBatchSize', 1, 0x7fffffff),
     retryBackoffMaxMs: integer(opts, 'retryBackoffMaxMs', 0),
     maxInFlight: integer(opts, 'maxInFlight', 1, 1000),
     metadataMaxAgeMs: integer(opts, 'metadataMaxAgeMs', 0),
@@ -126,3 +129,9 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;
   return resolved;
 }
+  // A grown batch still has to fit a request, with room for the request's own framing.
+  if (opts.maxBatchSize === undefined) resolved.maxBatchSize = Math.min(DEFAULTS.maxBatchSize, Math.max(resolved.batchSize, resolved.maxRequestSize - 1024));
+  if (resolved.maxBatchSize < resolved.batchSize) resolved.maxBatchSize = resolved.batchSize;
+  if (resolved.maxBatchSize > resolved.maxRequestSize - 1024) {
+    throw new ConfigError(`maxBatchSize (${resolved.maxBatchSize}) must leave 1024 bytes of maxRequestSize (${resolved.maxRequestSize}) for the request's framing`);
+  }

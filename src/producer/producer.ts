@@ -341,7 +341,7 @@ export class Producer {
     if (topic && record.partition !== undefined && record.partition >= topic.partitions.length) topic = undefined;
     this.#unfinished++;
     try {
-      if (topic && this.#appendNow(topic, record, timestamp, callback, signal)) return true;
+      if (topic && this.#appendNow(topic, record, timestamp, callback, signal) === true) return true;
     } catch (err) {
       this.#unfinished--;
       throw err;
@@ -373,16 +373,20 @@ export class Producer {
     }
   }
 
-  /** Appends now if a batch has room or memory is free; false means it must wait. */
-  #appendNow(topic: TopicState, record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
+  /** Appends now if a batch has room or memory is free; otherwise the bytes of memory it waits for. */
+  #appendNow(topic: TopicState, record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): true | number {
     const partition = this.#partitions.choose(topic, record, this.#accumulator);
     const q = this.#accumulator.queue(topic.name, partition);
     let batch = q.open;
     let sizeBefore = batch?.sizeInBytes ?? 0;
     if (!batch || !batch.tryAppend(record, timestamp, callback)) {
       const need = Math.max(this.#o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
-      const buffer = this.#pool.tryAllocate(need);
-      if (!buffer) return false;
+      // With batches of this partition already queued or in flight, a new one could not
+      // leave before they are answered anyway: let it grow if memory allows, so the next
+      // request carries more records for the same per-request cost (up to maxBatchSize).
+      const grown = q.batches.length > 0 && this.#o.maxBatchSize > need ? this.#pool.tryAllocate(this.#o.maxBatchSize) : undefined;
+      const buffer = grown ?? this.#pool.tryAllocate(need);
+      if (!buffer) return need;
       batch = new ProducerBatch(topic.name, partition, buffer, Date.now(), this.#o.deliveryTimeoutMs);
       this.#accumulator.add(q, batch);
       sizeBefore = batch.sizeInBytes;
@@ -420,10 +424,9 @@ export class Producer {
             await this.#metadata.refresh().catch(() => undefined);
             topic = this.#metadata.topic(w.record.topic) ?? topic;
           }
-          while (!this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal)) {
-            const size = Math.max(this.#o.batchSize, sizeOfRecordBatch([{ key: w.record.key ?? null, value: w.record.value, headers: w.record.headers, timestamp: w.timestamp }], w.timestamp));
+          for (let need = this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal); need !== true; need = this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal)) {
             // Wait for the memory, then give it straight back for #appendNow to take in order.
-            const buf = await this.#pool.allocate(size, Math.max(0, w.deadline - Date.now()), w.signal);
+            const buf = await this.#pool.allocate(need, Math.max(0, w.deadline - Date.now()), w.signal);
             this.#pool.release(buf);
           }
           this.#waiting.shift();

@@ -46,6 +46,12 @@ export interface ProducerOptions {
   /** Bytes per partition batch. Default 16384. */
   batchSize?: number;
   /** Upper bound on one Produce request. Default 1 MiB. */
+  /**
+   * How big a batch may grow while earlier batches of its partition are queued or in
+   * flight (it could not leave sooner anyway). Default 256 KiB; set it to batchSize for
+   * Java's fixed batches.
+   */
+  maxBatchSize?: number;
   maxRequestSize?: number;
   /** Bytes of records the producer may hold before send() waits. Default 32 MiB. */
   bufferMemory?: number;
