@@ -65,6 +65,51 @@ export class ConnectionError extends KafkaWireError {
   override readonly retriable = true;
 }
 
+/** Why authentication failed, for code that reacts to it (messages are for people). */
+export type AuthenticationFailure =
+  /** The broker refused the credentials or token (SASL_AUTHENTICATION_FAILED). */
+  | 'credentials'
+  /** The broker does not enable the SASL mechanism (UNSUPPORTED_SASL_MECHANISM). */
+  | 'mechanism'
+  /** The SCRAM server proved nothing, or proved the wrong thing: not the broker we meant. */
+  | 'server-signature'
+  /** The OAUTHBEARER token provider failed or gave no token. */
+  | 'token'
+  /** Any other SASL exchange failure (ILLEGAL_SASL_STATE, a malformed challenge). */
+  | 'sasl'
+  /** The broker's certificate does not verify against the trusted CAs. */
+  | 'certificate'
+  /** The certificate verifies but does not name the host we connected to. */
+  | 'hostname'
+  /** The TLS handshake failed otherwise: the broker refused our certificate, no common protocol, not a TLS port. */
+  | 'tls';
+
+/**
+ * The broker refused who we are, or we refused who it is: wrong credentials, a SASL
+ * mechanism it does not enable, a certificate that does not verify, a host name the
+ * certificate does not name. Not retriable: the same settings fail the same way, and
+ * retrying would only hammer the broker (as Java's AuthenticationException).
+ */
+export class AuthenticationError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.AuthenticationError');
+  override readonly code = 'KAFKA_WIRE_AUTHENTICATION';
+  readonly reason: AuthenticationFailure;
+  /** Kafka's error code when the broker said no (58, 33, 34); undefined for TLS and client-side failures. */
+  readonly errorCode: number | undefined;
+  /** With reason 'mechanism': the mechanisms the broker enables. */
+  readonly enabledMechanisms: readonly string[] | undefined;
+
+  constructor(
+    message: string,
+    context: ErrorContext & { reason: AuthenticationFailure; errorCode?: number; enabledMechanisms?: readonly string[] },
+  ) {
+    super(message, context);
+    this.reason = context.reason;
+    this.errorCode = context.errorCode;
+    this.enabledMechanisms = context.enabledMechanisms;
+  }
+}
+
 /** A request got no response in time. The connection it was sent on is closed. */
 export class RequestTimeoutError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.RequestTimeoutError');

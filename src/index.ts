@@ -1,4 +1,5 @@
 export {
+  AuthenticationError,
   BrokerError,
   ConfigError,
   ConnectionError,
@@ -6,9 +7,22 @@ export {
   ProtocolError,
   RequestTimeoutError,
   UnsupportedVersionError,
+  type AuthenticationFailure,
   type ErrorContext,
 } from './errors.js';
-export { BrokerConnection, type BrokerFeatures } from './net/broker-connection.js';
+export { BrokerConnection, type BrokerConnectionOptions, type BrokerFeatures } from './net/broker-connection.js';
+export { SaslConfig } from './net/security.js';
+export type {
+  OAuthBearerSaslOptions,
+  OAuthBearerToken,
+  OAuthBearerTokenProvider,
+  PlainSaslOptions,
+  SaslMechanism,
+  SaslOptions,
+  ScramSaslOptions,
+  TlsOptions,
+} from './net/security.js';
+export type { AuthenticateEvent } from './net/sasl/index.js';
 export { Connection, CONNECTION_DEFAULTS, type ConnectionOptions, type RequestOptions } from './net/connection.js';
 export { parseBootstrap, type BrokerAddress } from './net/bootstrap.js';
 export {

@@ -6,10 +6,12 @@ import { brokerLoggingConfig } from './logging.js';
 import { NodeProcess, type KafkaNode } from './node-process.js';
 import { LOOPBACK, freePorts } from './ports.js';
 import { clusterDir } from './runs.js';
+import { listenerConfig, planSecurity, securedListeners, type ClusterSecurity, type ClusterSecurityOptions, type ListenerPort, type SecurityPlan } from './security.js';
 import { serverConfig, toPropertiesText, type NodeAddress } from './server-config.js';
 import { runKafkaTool, topics } from './tools.js';
 
 export type { KafkaNode } from './node-process.js';
+export type { ClusterSecurity, ClusterSecurityOptions, SecuredListener, SecurityUser } from './security.js';
 
 export interface StartClusterOptions {
   version: string;
@@ -22,6 +24,8 @@ export interface StartClusterOptions {
   features?: Record<string, number>;
   /** Default 90 s, counted from when the jars are available. */
   startTimeoutMs?: number;
+  /** SASL / SSL / OAUTHBEARER listeners beside PLAINTEXT (see security.ts). */
+  security?: ClusterSecurityOptions;
 }
 
 export interface KafkaCluster {
@@ -33,6 +37,8 @@ export interface KafkaCluster {
   readonly nodes: readonly KafkaNode[];
   /** This cluster's folder: one sub-folder per node. */
   readonly dir: string;
+  /** Secured listeners, users and certificates; undefined unless `security` was given. */
+  readonly security: ClusterSecurity | undefined;
   readonly dist: KafkaDist;
   /** Stops every node and deletes their data; node logs stay. */
   stop(): Promise<void>;
@@ -63,18 +69,28 @@ export async function startCluster(options: StartClusterOptions): Promise<KafkaC
 
   const name = options.name ?? `kafka-${options.version}${nodeCount === 1 ? '' : `-${nodeCount}n`}`;
   const dir = await clusterDir(name);
-  const ports = await freePorts(nodeCount * 2);
+  const secured = securedListeners(options.security);
+  const perNode = 2 + secured.length;
+  const ports = await freePorts(nodeCount * perNode);
   const addresses: NodeAddress[] = Array.from({ length: nodeCount }, (_, i) => ({
     id: i + 1,
-    port: ports[2 * i] ?? 0,
-    controllerPort: ports[2 * i + 1] ?? 0,
+    port: ports[perNode * i] ?? 0,
+    controllerPort: ports[perNode * i + 1] ?? 0,
   }));
+  const securedPorts = (i: number): ListenerPort[] => secured.map((listener, j) => ({ name: listener, port: ports[perNode * i + 2 + j] ?? 0 }));
+  const plan = options.security ? await planSecurity(options.security, dir) : undefined;
   const clusterId = randomClusterId();
 
   const processes = await Promise.all(
-    addresses.map((address) => prepareNode({ dist, dir, address, addresses, clusterId, options })),
+    addresses.map((address, i) => prepareNode({ dist, dir, address, addresses, clusterId, options, plan, secured: securedPorts(i) })),
   );
-  const cluster = new LocalCluster(name, options.version, clusterId, dir, dist, processes);
+  const security: ClusterSecurity | undefined = plan && {
+    listeners: Object.fromEntries(secured.map((listener, j) => [listener, addresses.map((_, i) => `${LOOPBACK}:${securedPorts(i)[j]!.port}`).join(',')])),
+    certificates: plan.certificates,
+    users: plan.users,
+    mechanisms: plan.mechanisms,
+  };
+  const cluster = new LocalCluster(name, options.version, clusterId, dir, dist, processes, security);
 
   try {
     for (const node of processes) node.start();
@@ -97,6 +113,8 @@ interface PrepareNodeInput {
   addresses: NodeAddress[];
   clusterId: string;
   options: StartClusterOptions;
+  plan: SecurityPlan | undefined;
+  secured: ListenerPort[];
 }
 
 /** Writes a node's config files and formats its storage with the cluster id. */
@@ -124,7 +142,9 @@ async function prepareNode(input: PrepareNodeInput): Promise<NodeProcess> {
     node: address,
     allNodes: input.addresses,
     dataDir: info.dataDir,
-    overrides: input.options.config,
+    overrides: input.plan
+      ? { ...input.plan.config, ...listenerConfig(address.port, address.controllerPort, input.secured), ...input.options.config }
+      : input.options.config,
   });
   await writeFile(propertiesFile, toPropertiesText(config));
   await writeFile(loggingConfigFile, brokerLoggingConfig(dist.logging, info.logFile));
@@ -141,6 +161,7 @@ async function prepareNode(input: PrepareNodeInput): Promise<NodeProcess> {
     propertiesFile,
     '--ignore-formatted',
     ...featureArgs,
+    ...(input.plan?.formatArgs ?? []),
   ]);
 
   return new NodeProcess(info, dist, { propertiesFile, loggingConfigFile });
@@ -158,6 +179,7 @@ class LocalCluster implements KafkaCluster {
     readonly dir: string,
     readonly dist: KafkaDist,
     private readonly processes: readonly NodeProcess[],
+    readonly security: ClusterSecurity | undefined = undefined,
   ) {
     this.nodes = processes.map((node) => node.info);
     this.bootstrap = this.nodes.map((node) => `${node.host}:${node.port}`).join(',');

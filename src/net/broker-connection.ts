@@ -4,12 +4,22 @@
  * On open it sends ApiVersions at the newest version we know; a broker that does not
  * know it answers UNSUPPORTED_VERSION with its own range (KIP-511) and we ask again at
  * the highest version both sides have. Every later request goes out at the highest
- * version of its API that both sides support.
+ * version of its API that both sides support. With `sasl`, it then authenticates
+ * (sasl/index.ts) before anything else may be sent, and stays authenticated.
  */
 import { BrokerError, UnsupportedVersionError } from '../errors.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import { startSaslSession } from './sasl/index.js';
+import { resolveSasl, resolveTls, type SaslConfig, type SaslOptions, type TlsOptions } from './security.js';
+
+export interface BrokerConnectionOptions extends Omit<ConnectionOptions, 'tls'> {
+  /** `true` for TLS with the system's CAs, or node:tls options; plaintext when absent. */
+  tls?: TlsOptions;
+  /** SASL after ApiVersions; see security.ts for the shapes. */
+  sasl?: SaslOptions | SaslConfig;
+}
 
 const UNSUPPORTED_VERSION = 35;
 
@@ -42,8 +52,10 @@ export class BrokerConnection {
     };
   }
 
-  static async open(opts: ConnectionOptions): Promise<BrokerConnection> {
-    const connection = await Connection.connect(opts);
+  static async open(opts: BrokerConnectionOptions): Promise<BrokerConnection> {
+    // Checked before connecting: a bad setting is a ConfigError, not a failed connection.
+    const sasl = resolveSasl(opts.sasl);
+    const connection = await Connection.connect({ ...opts, tls: resolveTls(opts.tls) });
     try {
       let version = ApiVersions.maxVersion;
       for (;;) {
@@ -57,7 +69,9 @@ export class BrokerConnection {
         if (response.errorCode !== 0) {
           throw new BrokerError(response.errorCode, { broker: connection.address, api: `ApiVersions v${version}` });
         }
-        return new BrokerConnection(connection, version, response);
+        const broker = new BrokerConnection(connection, version, response);
+        if (sasl) await startSaslSession(broker, sasl);
+        return broker;
       }
     } catch (err) {
       connection.destroy();

@@ -7,12 +7,17 @@
  * else means the stream can no longer be trusted and the connection is destroyed.
  * Requests that expect no response (Produce with acks=0) never enter that FIFO.
  */
+import { channel } from 'node:diagnostics_channel';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../errors.js';
 import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
 import { correlationIdOf, decodeResponse, encodeRequest } from '../protocol/frame.js';
 import { FrameReader } from './frame-reader.js';
+import { tlsFailure, warnIfInsecure } from './security.js';
+
+/** Published ({ host, port, tls }) before each connection attempt: what a reconnect storm would show. */
+export const CONNECT_CHANNEL = channel('kafka-wire:connection:connect');
 
 export interface ConnectionOptions {
   host: string;
@@ -32,6 +37,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** False for requests the broker does not answer (Produce with acks=0). */
   expectResponse?: boolean;
+  /** Goes out even while the connection is held (the SASL requests of a re-authentication). */
+  pastHold?: boolean;
 }
 
 interface Pending {
@@ -74,6 +81,8 @@ export class Connection {
   #timer: NodeJS.Timeout | undefined;
   #timerDeadline = Number.POSITIVE_INFINITY;
   #corked = false;
+  /** While true only `pastHold` requests are written; the rest wait in the queue, in order. */
+  #held = false;
   #closedError: Error | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed: Promise<void>;
@@ -91,7 +100,8 @@ export class Connection {
     this.#closed = new Promise((resolve) => (this.#onClosed = resolve));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => {
-      this.#fail(new ConnectionError(`connection to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
+      // A TLS 1.3 server refuses our certificate only after the handshake looked done.
+      this.#fail(tlsFailure(err, this.address, opts.tls) ?? new ConnectionError(`connection to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
     });
     socket.on('close', () => {
       this.#fail(new ConnectionError(`connection to ${this.address} closed`, { broker: this.address }));
@@ -103,6 +113,8 @@ export class Connection {
   static connect(opts: ConnectionOptions): Promise<Connection> {
     const address = `${opts.host}:${opts.port}`;
     const timeoutMs = opts.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
+    if (opts.tls) warnIfInsecure(opts.tls);
+    if (CONNECT_CHANNEL.hasSubscribers) CONNECT_CHANNEL.publish({ host: opts.host, port: opts.port, tls: opts.tls !== undefined });
     return new Promise((resolve, reject) => {
       const socket = opts.tls
         ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, servername: opts.tls.servername ?? sniName(opts.host) })
@@ -115,7 +127,7 @@ export class Connection {
       const onError = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
-        reject(new ConnectionError(`cannot connect to ${address}: ${err.message}`, { broker: address, cause: err }));
+        reject(tlsFailure(err, address, opts.tls) ?? new ConnectionError(`cannot connect to ${address}: ${err.message}`, { broker: address, cause: err }));
       };
       socket.once('error', onError);
       socket.once(readyEvent, () => {
@@ -169,7 +181,7 @@ export class Connection {
         resolve: resolve as (value: unknown) => void,
         reject,
       };
-      if (this.#inFlight.length < this.#maxInFlight && this.#queued.length === 0) this.#write(pending);
+      if (opts.pastHold || (!this.#held && this.#inFlight.length < this.#maxInFlight && this.#queued.length === 0)) this.#write(pending);
       else this.#queued.push(pending);
     });
   }
@@ -197,8 +209,23 @@ export class Connection {
     if (p.deadline < this.#timerDeadline) this.#armTimer(p.deadline);
   }
 
+  /**
+   * Holds back every request not sent with `pastHold` until release(). Between a SASL
+   * re-authentication's SaslHandshake and its last SaslAuthenticate the broker accepts
+   * nothing else on the connection (KIP-368); requests already written are answered
+   * before the handshake, since the broker answers in order.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
+    this.#drainQueue();
+  }
+
   #drainQueue(): void {
-    while (this.#queued.length > 0 && this.#inFlight.length < this.#maxInFlight && !this.#closedError) {
+    while (!this.#held && this.#queued.length > 0 && this.#inFlight.length < this.#maxInFlight && !this.#closedError) {
       this.#write(this.#queued.shift()!);
     }
   }

@@ -9,7 +9,7 @@
  * backwards — the interleaving that hurt long-lived client state elsewhere.
  */
 import { debuglog } from 'node:util';
-import { BrokerError, UnknownTopicError } from '../errors.js';
+import { AuthenticationError, BrokerError, UnknownTopicError } from '../errors.js';
 import type { BrokerConnection } from '../net/broker-connection.js';
 import { Metadata } from '../protocol/apis/index.js';
 import { ZERO_UUID } from '../protocol/uuid.js';
@@ -160,6 +160,8 @@ export class ClusterMetadata {
       try {
         await this.refresh();
       } catch (err) {
+        // Refused credentials or certificates do not heal by waiting: fail the send with them.
+        if (err instanceof AuthenticationError) throw err;
         debug('metadata refresh failed: %s', (err as Error).message);
       }
       if (this.topics.get(name)?.partitions.length) continue;

@@ -7,6 +7,7 @@
  * socket for that long. We stop sending to that broker alone until the deadline, which
  * only ever moves forward (as Java's NetworkClient does); other brokers keep flowing.
  */
+import { AuthenticationError } from '../errors.js';
 import { BrokerConnection } from '../net/broker-connection.js';
 import type { BrokerAddress } from '../net/bootstrap.js';
 import type { AnyApi } from '../protocol/api.js';
@@ -25,6 +26,12 @@ export class NodeConnection {
   /** Epoch ms before which we do not try to connect again. */
   reconnectAt = 0;
   failures = 0;
+  /**
+   * The last open's failure when it was an AuthenticationError. Until `reconnectAt`, every
+   * caller gets it at once instead of a new connection: the same settings would only be
+   * refused again, and a reconnect storm is what brokers rate-limit and alert on.
+   */
+  authError: AuthenticationError | undefined;
 
   constructor(address: BrokerAddress, nodeId: number) {
     this.host = address.host;
@@ -51,19 +58,23 @@ export class NodeConnection {
 
   open(opts: ResolvedOptions): Promise<BrokerConnection> {
     if (this.ready) return Promise.resolve(this.conn!);
+    if (this.authError && Date.now() < this.reconnectAt) return Promise.reject(this.authError);
     this.#opening ??= BrokerConnection.open({
-      host: this.host,
-      port: this.port,
+      // Where to dial: the broker's advertised address, unless mapped (tunnels, proxies).
+      ...(opts.mapBrokerAddress?.(this.host, this.port) ?? { host: this.host, port: this.port }),
       clientId: opts.clientId,
       connectTimeoutMs: opts.connectTimeoutMs,
       requestTimeoutMs: opts.requestTimeoutMs,
       // The producer keeps its own count of requests per broker; the connection's queue
       // would only hide a full pipeline from it.
       maxInFlight: opts.maxInFlight + 1,
+      tls: opts.tls,
+      sasl: opts.sasl,
     }).then(
       (conn) => {
         this.conn = conn;
         this.failures = 0;
+        this.authError = undefined;
         this.#opening = undefined;
         void conn.connection.closed.then(() => {
           if (this.conn === conn) this.conn = undefined;
@@ -72,7 +83,10 @@ export class NodeConnection {
       },
       (err: unknown) => {
         this.failures++;
-        this.reconnectAt = Date.now() + Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** Math.min(this.failures, 10));
+        this.authError = err instanceof AuthenticationError ? err : undefined;
+        // Refused credentials or certificates wait the longest backoff at once.
+        const backoff = this.authError ? opts.retryBackoffMaxMs : Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** Math.min(this.failures, 10));
+        this.reconnectAt = Date.now() + backoff;
         this.#opening = undefined;
         throw err;
       },

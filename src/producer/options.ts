@@ -4,6 +4,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { parseBootstrap, type BrokerAddress } from '../net/bootstrap.js';
+import { resolveSasl, resolveTls, type SaslConfig } from '../net/security.js';
+import type * as tls from 'node:tls';
 import { CODEC_ID, type CompressionName } from '../protocol/compression/codecs.js';
 import type { Partitioner } from './partitioners/index.js';
 import type { ProducerOptions } from './types.js';
@@ -16,9 +18,9 @@ export interface ResolvedOptions {
   codecId: number;
   lingerMs: number;
   batchSize: number;
+  maxBatchSize: number;
   maxRequestSize: number;
   bufferMemory: number;
-  maxBatchSize: number;
   maxBlockMs: number;
   deliveryTimeoutMs: number;
   requestTimeoutMs: number;
@@ -32,6 +34,11 @@ export interface ResolvedOptions {
   idempotent: boolean;
   transactionalId: string | undefined;
   transactionTimeoutMs: number;
+  mapBrokerAddress: ((host: string, port: number) => { host: string; port: number }) | undefined;
+  /** A copy that redacts its key material when inspected; undefined for plaintext. */
+  tls: tls.ConnectionOptions | undefined;
+  /** Secrets kept out of inspect, JSON and messages. */
+  sasl: SaslConfig | undefined;
 }
 
 export const DEFAULTS = {
@@ -40,13 +47,13 @@ export const DEFAULTS = {
   compression: 'none',
   lingerMs: 5,
   batchSize: 16_384,
+  maxBatchSize: 256 * 1024,
   maxRequestSize: 1_048_576,
   bufferMemory: 32 * 1024 * 1024,
   maxBlockMs: 60_000,
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
   retryBackoffMs: 100,
-  maxBatchSize: 256 * 1024,
   retryBackoffMaxMs: 1_000,
   maxInFlight: 5,
   metadataMaxAgeMs: 300_000,
@@ -54,7 +61,7 @@ export const DEFAULTS = {
   transactionTimeoutMs: 60_000,
 } as const;
 
-const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -88,13 +95,13 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     codecId: CODEC_ID[compression],
     lingerMs: integer(opts, 'lingerMs', 0, 3_600_000),
     batchSize: integer(opts, 'batchSize', 1, 0x7fffffff),
+    maxBatchSize: integer(opts, 'maxBatchSize', 1, 0x7fffffff),
     maxRequestSize: integer(opts, 'maxRequestSize', 1024, 0x7fffffff),
     bufferMemory: integer(opts, 'bufferMemory', 1024),
     maxBlockMs: integer(opts, 'maxBlockMs', 0),
     deliveryTimeoutMs: integer(opts, 'deliveryTimeoutMs', 1),
     requestTimeoutMs: integer(opts, 'requestTimeoutMs', 1),
     retryBackoffMs: integer(opts, 'retryBackoffMs', 0),
-    maxBatchSize: integer(opts, 'maxBatchSize', 1, 0x7fffffff),
     retryBackoffMaxMs: integer(opts, 'retryBackoffMaxMs', 0),
     maxInFlight: integer(opts, 'maxInFlight', 1, 1000),
     metadataMaxAgeMs: integer(opts, 'metadataMaxAgeMs', 0),
@@ -104,6 +111,9 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     idempotent: false,
     transactionalId: opts.transactionalId,
     transactionTimeoutMs: integer(opts, 'transactionTimeoutMs', 1, 0x7fffffff),
+    mapBrokerAddress: opts.mapBrokerAddress,
+    tls: resolveTls(opts.tls),
+    sasl: resolveSasl(opts.sasl),
   };
   if (opts.transactionalId !== undefined) {
     if (typeof opts.transactionalId !== 'string' || opts.transactionalId.length === 0) throw new ConfigError('transactionalId must be a non-empty string');
@@ -127,11 +137,11 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     );
   }
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;
-  return resolved;
-}
   // A grown batch still has to fit a request, with room for the request's own framing.
   if (opts.maxBatchSize === undefined) resolved.maxBatchSize = Math.min(DEFAULTS.maxBatchSize, Math.max(resolved.batchSize, resolved.maxRequestSize - 1024));
   if (resolved.maxBatchSize < resolved.batchSize) resolved.maxBatchSize = resolved.batchSize;
   if (resolved.maxBatchSize > resolved.maxRequestSize - 1024) {
     throw new ConfigError(`maxBatchSize (${resolved.maxBatchSize}) must leave 1024 bytes of maxRequestSize (${resolved.maxRequestSize}) for the request's framing`);
   }
+  return resolved;
+}

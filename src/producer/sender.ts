@@ -13,7 +13,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
-import { BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
+import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
 import type { BrokerConnection } from '../net/broker-connection.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { compress } from '../protocol/compression/index.js';
@@ -181,6 +181,10 @@ export class Sender {
           () => this.wake(),
           (err: unknown) => {
             debug('connecting to node %d (%s) failed: %s', nodeId, node.address, (err as Error).message);
+            // Wrong credentials or certificates: the records fail now rather than at their deadline.
+            if (err instanceof AuthenticationError) {
+              for (const q of queues) for (const b of [...q.batches]) if (!b.inFlight) this.#finalFailure(q, b, err);
+            }
             metadata.invalidate();
             this.wake();
           },

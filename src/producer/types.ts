@@ -1,6 +1,7 @@
 /**
  * The producer's public shapes: options, records in, delivery reports out, metrics.
  */
+import type { SaslConfig, SaslOptions, TlsOptions } from '../net/security.js';
 import type { CompressionName } from '../protocol/compression/codecs.js';
 import type { Partitioner } from './partitioners/index.js';
 
@@ -45,13 +46,13 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Bytes per partition batch. Default 16384. */
   batchSize?: number;
-  /** Upper bound on one Produce request. Default 1 MiB. */
   /**
    * How big a batch may grow while earlier batches of its partition are queued or in
    * flight (it could not leave sooner anyway). Default 256 KiB; set it to batchSize for
    * Java's fixed batches.
    */
   maxBatchSize?: number;
+  /** Upper bound on one Produce request. Default 1 MiB. */
   maxRequestSize?: number;
   /** Bytes of records the producer may hold before send() waits. Default 32 MiB. */
   bufferMemory?: number;
@@ -80,6 +81,22 @@ export interface ProducerOptions {
   transactionalId?: string;
   /** The coordinator aborts a transaction open longer than this. Default 60 s. */
   transactionTimeoutMs?: number;
+  /**
+   * Where to connect for a broker's advertised host and port, e.g. through an SSH tunnel,
+   * a port-forward or a test proxy. The broker keeps its identity; only the dialling moves.
+   */
+  mapBrokerAddress?: (host: string, port: number) => { host: string; port: number };
+  /**
+   * TLS to every broker: node:tls options (`ca`, `cert` + `key` for mutual TLS,
+   * `servername`, ...), or `true` for the system's CAs. The broker's certificate is always
+   * verified unless `rejectUnauthorized: false`, which warns once.
+   */
+  tls?: TlsOptions;
+  /**
+   * SASL after ApiVersions (KIP-152): PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.
+   * `SaslConfig.from({...})` gives the same settings in an object that never shows its secret.
+   */
+  sasl?: SaslOptions | SaslConfig;
 }
 
 export interface BrokerMetrics {

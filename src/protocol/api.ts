@@ -41,7 +41,8 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
   response: Res;
 }): ApiDefinition<Req, Res> {
   const versions = parseVersions(spec.versions);
-  const firstFlexible = parseVersions(spec.flexible).min;
+  // 'none': no flexible version at all (parseVersions gives an empty range for it).
+  const firstFlexible = spec.flexible === 'none' ? Number.POSITIVE_INFINITY : parseVersions(spec.flexible).min;
   const requestCodecs = new Map<number, Codec<Input<Req>>>();
   const responseCodecs = new Map<number, Codec<Output<Res>>>();
   const isFlexible = (v: number): boolean => v >= firstFlexible;

@@ -10,13 +10,15 @@ import { FindCoordinator } from './find-coordinator.js';
 import { ListOffsets } from './list-offsets.js';
 import { Metadata } from './metadata.js';
 import { Produce } from './produce.js';
+import { SaslAuthenticate } from './sasl-authenticate.js';
+import { SaslHandshake } from './sasl-handshake.js';
 import { TxnOffsetCommit } from './txn-offset-commit.js';
 
-export { AddOffsetsToTxn, AddPartitionsToTxn, ApiVersions, CreateTopics, EndTxn, Fetch, FindCoordinator, InitProducerId, ListOffsets, Metadata, Produce, TxnOffsetCommit };
+export { AddOffsetsToTxn, AddPartitionsToTxn, ApiVersions, CreateTopics, EndTxn, Fetch, FindCoordinator, InitProducerId, ListOffsets, Metadata, Produce, SaslAuthenticate, SaslHandshake, TxnOffsetCommit };
 export { COORDINATOR_GROUP, COORDINATOR_TRANSACTION } from './find-coordinator.js';
 export { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from './list-offsets.js';
 
 /** Every API kafka-wire speaks, by key. */
 export const API_BY_KEY: ReadonlyMap<number, ApiDefinition> = new Map(
-  [Produce, Fetch, ListOffsets, Metadata, FindCoordinator, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, ApiVersions, CreateTopics].map((api) => [api.key, api as unknown as ApiDefinition]),
+  [Produce, Fetch, ListOffsets, Metadata, FindCoordinator, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, SaslHandshake, ApiVersions, SaslAuthenticate, CreateTopics].map((api) => [api.key, api as unknown as ApiDefinition]),
 );
