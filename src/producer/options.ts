@@ -86,6 +86,7 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   const clientId = opts.clientId ?? DEFAULTS.clientId;
   if (typeof clientId !== 'string') throw new ConfigError('clientId must be a string');
   if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function') throw new ConfigError('partitioner must be a function');
+  if (opts.mapBrokerAddress !== undefined && typeof opts.mapBrokerAddress !== 'function') throw new ConfigError('mapBrokerAddress must be a function');
 
   const resolved: ResolvedOptions = {
     bootstrap: parseBootstrap(opts.bootstrap),
