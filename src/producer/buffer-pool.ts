@@ -20,9 +20,10 @@ interface Waiter {
 
 export class BufferPool {
   readonly budget: number;
-  /** Buffers of exactly this size are kept for reuse. */
-  readonly poolableSize: number;
-  readonly #free: Buffer[] = [];
+  /** Free buffers by size: only the batch sizes the producer asks for (batchSize, maxBatchSize). */
+  readonly #free = new Map<number, Buffer[]>();
+  /** Bytes sitting in the free lists; they count against the budget too. */
+  #freeBytes = 0;
   readonly #waiters: Waiter[] = [];
   /** Bytes handed out and not yet released. */
   #used = 0;
@@ -30,9 +31,9 @@ export class BufferPool {
   misses = 0;
   waits = 0;
 
-  constructor(budget: number, poolableSize: number) {
+  constructor(budget: number, poolableSizes: readonly number[]) {
     this.budget = budget;
-    this.poolableSize = poolableSize;
+    for (const size of poolableSizes) this.#free.set(size, []);
   }
 
   /** Bytes allocated to batches now (pooled free buffers are not counted). */
@@ -88,8 +89,10 @@ export class BufferPool {
   /** Gives a buffer's budget back; a standard-size one is kept for reuse. */
   release(buf: Buffer): void {
     this.#used -= buf.length;
-    if (buf.length === this.poolableSize && this.#used + (this.#free.length + 1) * this.poolableSize <= this.budget) {
-      this.#free.push(buf);
+    const list = this.#free.get(buf.length);
+    if (list && this.#used + this.#freeBytes + buf.length <= this.budget) {
+      list.push(buf);
+      this.#freeBytes += buf.length;
     }
     this.#serveWaiters();
   }
@@ -105,16 +108,17 @@ export class BufferPool {
   #take(size: number): Buffer | undefined {
     if (this.#used + size > this.budget) return undefined;
     this.#used += size;
-    if (size === this.poolableSize) {
-      const pooled = this.#free.pop();
-      if (pooled) {
-        this.hits++;
-        return pooled;
-      }
+    const pooled = this.#free.get(size)?.pop();
+    if (pooled) {
+      this.#freeBytes -= size;
+      this.hits++;
+      return pooled;
     }
     this.misses++;
-    // Free pooled buffers are budget nobody uses: give it up before allocating afresh.
-    while (this.#free.length > 0 && this.#used + this.#free.length * this.poolableSize > this.budget) this.#free.pop();
+    // Free pooled buffers are budget nobody uses: give them up before allocating afresh.
+    for (const list of this.#free.values()) {
+      while (list.length > 0 && this.#used + this.#freeBytes > this.budget) this.#freeBytes -= list.pop()!.length;
+    }
     return Buffer.allocUnsafe(size);
   }
 

@@ -84,7 +84,7 @@ export class Producer {
 
   constructor(options: ProducerOptions) {
     this.#o = resolveOptions(options);
-    this.#pool = new BufferPool(this.#o.bufferMemory, this.#o.batchSize);
+    this.#pool = new BufferPool(this.#o.bufferMemory, [this.#o.batchSize, this.#o.maxBatchSize]);
     this.#accumulator = new Accumulator(this.#o.lingerMs);
     this.#metadata = new ClusterMetadata(() => this.#anyConnection(), this.#o.allowAutoTopicCreation);
     this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner);
