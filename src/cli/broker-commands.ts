@@ -2,12 +2,19 @@
 import { BrokerError } from '../errors.js';
 import { BrokerConnection } from '../net/broker-connection.js';
 import { parseBootstrap } from '../net/bootstrap.js';
+import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { apiName } from '../protocol/api-keys.js';
 import { API_BY_KEY, Metadata } from '../protocol/apis/index.js';
 
-async function withBroker<T>(bootstrap: string, fn: (broker: BrokerConnection) => Promise<T>): Promise<T> {
-  const [first] = parseBootstrap(bootstrap);
-  const broker = await BrokerConnection.open({ host: first!.host, port: first!.port, clientId: 'kafka-wire-cli' });
+export interface ConnectFlags {
+  bootstrap: string;
+  tls?: TlsOptions;
+  sasl?: SaslOptions;
+}
+
+async function withBroker<T>(flags: ConnectFlags, fn: (broker: BrokerConnection) => Promise<T>): Promise<T> {
+  const [first] = parseBootstrap(flags.bootstrap);
+  const broker = await BrokerConnection.open({ host: first!.host, port: first!.port, clientId: 'kafka-wire-cli', tls: flags.tls, sasl: flags.sasl });
   try {
     return await fn(broker);
   } finally {
@@ -34,8 +41,8 @@ export function apiVersionRows(broker: BrokerConnection): ApiVersionRow[] {
     });
 }
 
-export async function apiVersionsCommand(opts: { bootstrap: string; json: boolean }): Promise<number> {
-  return withBroker(opts.bootstrap, async (broker) => {
+export async function apiVersionsCommand(opts: ConnectFlags & { json: boolean }): Promise<number> {
+  return withBroker(opts, async (broker) => {
     const rows = apiVersionRows(broker);
     const features = Object.fromEntries(broker.features.finalized);
     if (opts.json) {
@@ -56,8 +63,8 @@ export function formatApiVersions(rows: readonly ApiVersionRow[]): string {
   return lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-export async function metadataCommand(opts: { bootstrap: string; topics: string[] | undefined; json: boolean }): Promise<number> {
-  return withBroker(opts.bootstrap, async (broker) => {
+export async function metadataCommand(opts: ConnectFlags & { topics: string[] | undefined; json: boolean }): Promise<number> {
+  return withBroker(opts, async (broker) => {
     const topics = opts.topics?.map((name) => ({ name })) ?? null;
     const { version, response } = await broker.request(Metadata, { topics, allowAutoTopicCreation: false });
     if (response.errorCode) throw new BrokerError(response.errorCode, { broker: broker.address, api: `Metadata v${version}` });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { apiVersionsCommand, metadataCommand } from './broker-commands.js';
 import { decodeCommand } from './decode-command.js';
 import { produceCommand } from './produce-command.js';
+import { SECURITY_FLAGS, SECURITY_USAGE, securityFromFlags } from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
@@ -21,21 +22,22 @@ commands:
          [--api produce] [--version N] [--json]
                                             every field of a record batch, request or response,
                                             with its byte offset, length, wire type and value
-`;
+
+${SECURITY_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'api-versions': {
-      const { values } = parseArgs({ args: rest, options: { bootstrap: { type: 'string', short: 'b' }, json: { type: 'boolean' } } });
-      return apiVersionsCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), json: values.json ?? false });
+      const { values } = parseArgs({ args: rest, options: { bootstrap: { type: 'string', short: 'b' }, json: { type: 'boolean' }, ...SECURITY_FLAGS } });
+      return apiVersionsCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), json: values.json ?? false, ...securityFromFlags(values) });
     }
     case 'metadata': {
       const { values } = parseArgs({
         args: rest,
-        options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' } },
+        options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' }, ...SECURITY_FLAGS },
       });
-      return metadataCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), topics: values.topic, json: values.json ?? false });
+      return metadataCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), topics: values.topic, json: values.json ?? false, ...securityFromFlags(values) });
     }
     case 'produce': {
       const { values } = parseArgs({
@@ -49,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
           compression: { type: 'string', short: 'z' },
           acks: { type: 'string' },
           'linger-ms': { type: 'string' },
+          ...SECURITY_FLAGS,
         },
       });
       return produceCommand({
@@ -60,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         compression: values.compression,
         acks: values.acks,
         lingerMs: values['linger-ms'],
+        ...securityFromFlags(values),
       });
     }
     case 'decode': {

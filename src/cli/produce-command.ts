@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Producer } from '../producer/producer.js';
+import type { SaslOptions, TlsOptions } from '../net/security.js';
 import type { ProducerOptions } from '../producer/types.js';
 import { UsageError } from './usage-error.js';
 
@@ -17,6 +18,8 @@ export interface ProduceCommandOptions {
   compression?: string;
   acks?: string;
   lingerMs?: string;
+  tls?: TlsOptions;
+  sasl?: SaslOptions;
   input?: NodeJS.ReadableStream;
   out?: NodeJS.WritableStream;
 }
@@ -46,6 +49,8 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
     acks: parseAcks(opts.acks),
     compression: (opts.compression ?? 'none') as ProducerOptions['compression'],
     lingerMs: opts.lingerMs === undefined ? 5 : Number(opts.lingerMs),
+    ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
+    ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
   });
   const out = opts.out ?? process.stderr;
   let sent = 0;

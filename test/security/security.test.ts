@@ -12,11 +12,15 @@
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasOpenssl } from '../../scripts/kafka/certs.js';
 import { startCluster, type KafkaCluster } from '../../scripts/kafka/cluster.js';
+import { produceCommand } from '../../src/cli/produce-command.js';
+import { securityFromFlags } from '../../src/cli/security-flags.js';
 import { AuthenticationError, ConfigError } from '../../src/errors.js';
 import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { parseBootstrap } from '../../src/net/bootstrap.js';
@@ -324,6 +328,30 @@ describe.skipIf(!runs('3.9.2'))('security against Kafka 3.9.2 (smoke)', () => {
     const certs = cluster.security!.certificates!;
     await produceAndReadBack(listener(cluster, 'SASL_SSL'), { tls: { ca: certs.ca.cert }, sasl: { mechanism: 'SCRAM-SHA-256', username: USER, password: SECRET } }, '3.9 scram tls');
     await produceAndReadBack(listener(cluster, 'MTLS'), { tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } }, '3.9 mtls');
+  });
+
+  it.skipIf(!ssl)('kafka-wire produce over SASL_SSL from command-line flags (password from the environment)', async () => {
+    const certs = cluster.security!.certificates!;
+    const dir = await mkdtemp(path.join(tmpdir(), 'kw-cli-'));
+    const caFile = path.join(dir, 'ca.pem');
+    await writeFile(caFile, certs.ca.cert);
+    const security = securityFromFlags(
+      { 'tls-ca': caFile, 'sasl-mechanism': 'SCRAM-SHA-256', 'sasl-username': USER },
+      { KAFKA_WIRE_SASL_PASSWORD: SECRET },
+    );
+    const topic = `cli-secure-${Date.now()}`;
+    let report = '';
+    const code = await produceCommand({
+      bootstrap: listener(cluster, 'SASL_SSL'),
+      topic,
+      ...security,
+      input: Readable.from(['one\n', 'two\n']),
+      out: new Writable({ write: (chunk, _enc, done) => ((report += String(chunk)), done()) }),
+    });
+    expect(code).toBe(0);
+    expect(report).toMatch(/^2 of 2 records delivered/);
+    expect(() => securityFromFlags({ 'sasl-mechanism': 'PLAIN', 'sasl-username': USER }, {})).toThrow(/KAFKA_WIRE_SASL_PASSWORD/);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('a wrong PLAIN password is an AuthenticationError with the broker\'s message', async () => {
