@@ -144,12 +144,11 @@ export class Sender {
       if (q.batches.length === 0) continue;
       this.#expire(q, now);
       if (!sendable) continue;
-      const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartition);
-      if (!r.ready) {
-        next = Math.min(next, r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
+      const at = this.#readyAt(q, now);
+      if (at > now) {
+        next = Math.min(next, at);
         continue;
       }
-      if (this.#ctx.transactions && !this.#ctx.transactions.canSend(q.topic, q.partition)) continue;
       const leader = metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1;
       if (leader < 0) {
         needMetadata = true;
@@ -191,8 +190,16 @@ export class Sender {
         );
         continue;
       }
-      if (this.inFlightFor(nodeId) >= options.maxInFlight) continue;
-      this.#drain(node, queues);
+      // One request after another while requests may be in flight and batches are ready:
+      // pipelining does not wait for the next wake-up.
+      let ready = queues;
+      while (ready.length > 0 && this.inFlightFor(nodeId) < options.maxInFlight && this.#drain(node, ready)) {
+        ready = ready.filter((q) => {
+          const at = this.#readyAt(q, now);
+          next = Math.min(next, at);
+          return at <= now;
+        });
+      }
     }
 
     if (needMetadata) {
@@ -236,6 +243,19 @@ export class Sender {
     return false;
   }
 
+  /**
+   * When the partition's next batch may go: now (or earlier), a later time, or Infinity
+   * when only an event (an answer, a new record) can make it so.
+   */
+  #readyAt(q: PartitionQueue, now: number): number {
+    const { accumulator, transactions } = this.#ctx;
+    if (q.batches.length === 0) return Infinity;
+    const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartition);
+    if (!r.ready) return Math.min(r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
+    if (transactions && !transactions.canSend(q.topic, q.partition)) return Infinity;
+    return now;
+  }
+
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(q: PartitionQueue, now: number): void {
     for (let i = 0; i < q.batches.length; i++) {
@@ -254,7 +274,8 @@ export class Sender {
     }
   }
 
-  #drain(node: NodeConnection, ready: PartitionQueue[]): void {
+  /** Sends one request with the next batch of as many ready partitions as fit; false when it sent none. */
+  #drain(node: NodeConnection, ready: PartitionQueue[]): boolean {
     const { options, metadata } = this.#ctx;
     const conn = node.conn!;
     const allHaveIds = ready.every((q) => metadata.topicId(q.topic) !== undefined);
@@ -263,7 +284,7 @@ export class Sender {
       version = conn.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, this.#ctx.transactions?.produceMaxVersion ?? Produce.maxVersion));
     } catch (err) {
       for (const q of ready) for (const b of [...q.batches]) this.#finalFailure(q, b, err as Error);
-      return;
+      return false;
     }
     const size = new ProduceRequestSize(version, options.clientId, this.#ctx.transactions?.transactionalId ?? null);
     const start = (this.#drainStart.get(node.nodeId) ?? 0) % ready.length;
@@ -293,10 +314,11 @@ export class Sender {
       batch.inFlight = true;
       chosen.push([q, batch]);
     }
-    if (chosen.length === 0) return;
+    if (chosen.length === 0) return false;
     this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) + 1);
     this.counters.requestsInFlight++;
     void this.#send(node, version, chosen);
+    return true;
   }
 
   async #send(node: NodeConnection, version: number, chosen: Array<[PartitionQueue, ProducerBatch]>): Promise<void> {
