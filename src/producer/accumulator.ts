@@ -89,9 +89,9 @@ export class Accumulator {
     this.batchCount--;
   }
 
-  /** The batch that would go next: the first one not in flight. */
+  /** The batch that would go next: the first one neither in flight nor waiting for a later one to tell its fate. */
   nextToSend(q: PartitionQueue): ProducerBatch | undefined {
-    for (const b of q.batches) if (!b.inFlight) return b;
+    for (const b of q.batches) if (!b.inFlight && !b.refused) return b;
     return undefined;
   }
 

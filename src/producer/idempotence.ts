@@ -4,11 +4,13 @@
  * partition, so with at most five batches of a partition in flight, a retry is either
  * written once or recognised as a duplicate, and batches can never be reordered.
  *
- * When the sequences the broker expects can no longer be known (a sequenced batch failed
- * for good, was split, or expired after it was sent; the broker lost our producer state)
- * the epoch is bumped (KIP-360): once nothing is in flight, epoch + 1 and every sequence
- * starts again at 0. An idempotent producer bumps locally, as Java's does; only an
- * exhausted epoch needs a new producer id.
+ * A batch keeps the id, epoch and sequence it was first sent with for every retry:
+ * giving a batch that may already be in the log a new epoch would write it twice. Only
+ * when the broker has proven that a partition's unanswered batches are not in the log
+ * do its sequences restart at 0, under an epoch that partition has never used (KIP-360;
+ * an idempotent producer moves its epoch on locally, as Java's does). Other partitions
+ * take up the new epoch only once none of their batches under the old one is left, so
+ * no partition ever sees a batch of the old epoch after one of the new.
  */
 import { debuglog } from 'node:util';
 import { BrokerError } from '../errors.js';
@@ -19,28 +21,85 @@ const debug = debuglog('kafka-wire');
 const MAX_EPOCH = 0x7fff;
 const MAX_SEQUENCE = 0x7fffffff;
 
+/** The producer id and epoch a batch was sent under; sequences only compare within one. */
+export interface Stamp {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+export function sameStamp(a: Stamp, b: Stamp): boolean {
+  return a.producerId === b.producerId && a.producerEpoch === b.producerEpoch;
+}
+
+/** `sequence + count`, wrapping after int32 max to 0 as Kafka does. */
+export function addSequence(sequence: number, count: number): number {
+  return sequence > MAX_SEQUENCE - count ? count - (MAX_SEQUENCE - sequence) - 1 : sequence + count;
+}
+
+interface PartitionSequence {
+  producerId: bigint;
+  epoch: number;
+  next: number;
+}
+
 export class ProducerIdentity {
   producerId = -1n;
   epoch = -1;
-  /** Set when the sequences must restart under a new epoch, as soon as nothing is in flight. */
+  /**
+   * Transactional producers only: sequences went astray in this transaction, so after
+   * the abort the coordinator must hand out a new epoch.
+   */
   bumpRequired = false;
-  readonly #nextSequence = new Map<string, number>();
+  readonly #sequences = new Map<string, PartitionSequence>();
   #initializing: Promise<void> | undefined;
 
   get ready(): boolean {
-    return this.producerId >= 0n && !this.bumpRequired;
+    return this.producerId >= 0n;
   }
 
   get initializing(): boolean {
     return this.#initializing !== undefined;
   }
 
-  /** The base sequence for a batch of `count` records, and advances past it (wrapping after int32 max, as Kafka does). */
+  /** Whether the partition's sequences belong to the current id and epoch (or it has none yet). */
+  isCurrent(key: string): boolean {
+    const s = this.#sequences.get(key);
+    return s === undefined || (s.producerId === this.producerId && s.epoch === this.epoch);
+  }
+
+  /**
+   * The base sequence for a batch of `count` records under the current id and epoch, and
+   * advances past it. A partition last used under an older epoch starts again at 0: the
+   * caller makes sure none of its batches under that epoch is left.
+   */
   takeSequence(key: string, count: number): number {
-    const base = this.#nextSequence.get(key) ?? 0;
-    const next = base > MAX_SEQUENCE - count ? count - (MAX_SEQUENCE - base) - 1 : base + count;
-    this.#nextSequence.set(key, next);
+    let s = this.#sequences.get(key);
+    if (!s || s.producerId !== this.producerId || s.epoch !== this.epoch) {
+      this.#sequences.set(key, (s = { producerId: this.producerId, epoch: this.epoch, next: 0 }));
+    }
+    const base = s.next;
+    s.next = addSequence(base, count);
     return base;
+  }
+
+  /**
+   * The broker proved that the partition's unanswered batches, sent under `stamp`, are
+   * not in its log: their sequences start again at 0. If the partition already uses the
+   * current epoch, the epoch moves on (a new id once it is exhausted), because a broker
+   * never takes sequence 0 twice within one epoch.
+   */
+  restartSequences(key: string, stamp: Stamp): void {
+    this.#sequences.delete(key);
+    if (stamp.producerId !== this.producerId || stamp.producerEpoch < this.epoch) return;
+    if (this.epoch >= MAX_EPOCH) {
+      // The caller runs InitProducerId again.
+      this.producerId = -1n;
+      this.epoch = -1;
+      debug('producer epoch exhausted: a new producer id is needed');
+    } else {
+      this.epoch++;
+      debug('producer epoch bumped to %d', this.epoch);
+    }
   }
 
   /** Asks any broker for a producer id (single-flight; retried by the caller on failure). */
@@ -64,25 +123,13 @@ export class ProducerIdentity {
     return this.#initializing;
   }
 
-  /** A new id or epoch (InitProducerId, or EndTxn v5): every sequence starts again at 0. */
+  /**
+   * A new id or epoch (InitProducerId, or EndTxn v5). Partitions take it up as their
+   * batches under the old one are answered (see takeSequence).
+   */
   setIdentity(producerId: bigint, epoch: number): void {
     this.producerId = producerId;
     this.epoch = epoch;
-    this.#nextSequence.clear();
     this.bumpRequired = false;
-  }
-
-  /** KIP-360 epoch bump for an idempotent producer: call only with nothing in flight. */
-  bump(): void {
-    this.#nextSequence.clear();
-    if (this.epoch >= MAX_EPOCH) {
-      // Epoch exhausted: a new producer id (the caller runs init again).
-      this.producerId = -1n;
-      this.epoch = -1;
-    } else {
-      this.epoch++;
-      this.bumpRequired = false;
-    }
-    debug('producer epoch bumped to %d', this.epoch);
   }
 }

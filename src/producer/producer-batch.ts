@@ -42,10 +42,18 @@ export class ProducerBatch {
   retryAt = 0;
   /** The bytes to send, once finished (compressed when the producer compresses). */
   bytes: Buffer | undefined;
-  /** The idempotent identity the bytes carry; the epoch tells a stale stamp after a bump. */
+  /** The idempotent stamp the bytes carry; a batch keeps it for every retry. */
   producerId = -1n;
   producerEpoch = -1;
   baseSequence = -1;
+  /**
+   * The broker refused it as out of sequence while no batch before it was unresolved.
+   * After a restart a broker remembers only the last batch it wrote, so a written batch
+   * is refused too: it is in the log exactly when a later batch of its stamp is taken.
+   */
+  refused = false;
+  /** A later batch of the same stamp was taken, so this one is in the log: whatever its answer says. */
+  written = false;
   #aborted: Set<number> | undefined;
   #settled: Array<[number, () => void]> | undefined;
   #done = false;
@@ -158,6 +166,14 @@ export class ProducerBatch {
     this.producerId = producerId;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;
+  }
+
+  /** Forgets the stamp: the broker proved the batch is not in its log, and it gets a new sequence. */
+  unstamp(): void {
+    this.producerId = -1n;
+    this.producerEpoch = -1;
+    this.baseSequence = -1;
+    this.refused = false;
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */

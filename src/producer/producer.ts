@@ -95,7 +95,11 @@ export class Producer {
         anyConnection: () => this.#anyConnection(),
         connectTo: (nodeId, host, port) => this.#connectTo(nodeId, host, port),
         flush: () => this.flush(),
-        dropUnsent: (err) => this.#dropUnsent(err),
+        dropUnsent: (err) => {
+          // A dropped batch that had its sequence leaves a hole (or, if it was sent, maybe not):
+          // the next transaction needs a new epoch either way.
+          if (this.#dropUnsent(err)) identity!.bumpRequired = true;
+        },
         wake: () => this.#sender.wake(),
         retryBackoffMs: this.#o.retryBackoffMs,
         timeoutMs: this.#o.maxBlockMs,
@@ -189,8 +193,12 @@ export class Producer {
     return this.#transactions;
   }
 
-  /** Fails every record not yet in a request (waiting sends and unsent batches). */
-  #dropUnsent(err: Error): void {
+  /**
+   * Fails every record not in a request now (waiting sends, unsent batches, batches
+   * waiting to be retried); true when one of the dropped batches had a sequence.
+   */
+  #dropUnsent(err: Error): boolean {
+    let sequenced = false;
     for (const w of this.#waiting.splice(0)) {
       this.#forget(w);
       this.#finish(w.callback, err);
@@ -198,6 +206,7 @@ export class Producer {
     for (const q of this.#accumulator.all()) {
       for (const b of [...q.batches]) {
         if (b.inFlight) continue;
+        if (b.baseSequence >= 0) sequenced = true;
         this.#accumulator.remove(q, b);
         const n = b.recordCount;
         b.fail(err);
@@ -205,6 +214,7 @@ export class Producer {
         this.#recordsDone(n);
       }
     }
+    return sequenced;
   }
 
   #connectTo(nodeId: number, host: string, port: number): Promise<BrokerConnection> {

@@ -22,7 +22,7 @@ import { compressBatch } from '../protocol/records/index.js';
 import type { ResponseOf } from '../protocol/api.js';
 import type { Accumulator, PartitionQueue } from './accumulator.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { ProducerIdentity } from './idempotence.js';
+import { addSequence, sameStamp, type ProducerIdentity } from './idempotence.js';
 import type { ClusterMetadata } from './metadata.js';
 import type { TransactionManager } from './transactions.js';
 import type { NodeConnection } from './node-connections.js';
@@ -72,6 +72,13 @@ export interface SenderContext {
 }
 
 type ProduceResponse = ResponseOf<typeof Produce>;
+
+/** The partition's leader has no state for our producer id and epoch. */
+const STATE_REFUSALS = new Set([UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH]);
+
+function keyOf(q: PartitionQueue): string {
+  return `${q.topic}\0${q.partition}`;
+}
 
 export class Sender {
   readonly counters: SenderCounters = { recordsSent: 0, recordsFailed: 0, bytesSent: 0, requestsSent: 0, retries: 0, requestsInFlight: 0 };
@@ -215,19 +222,15 @@ export class Sender {
     this.#arm(next);
   }
 
-  /**
-   * Whether batches may be drained now. An idempotent producer first needs its id, and
-   * after a failure that left sequences unknown, an epoch bump once nothing is in flight.
-   */
+  /** Whether batches may be drained now: an idempotent producer first needs its id. */
   #identityReady(): boolean {
     const identity = this.#ctx.identity;
     if (!identity) return true;
     // A transactional producer gets its id from initTransactions(), and a new epoch only
     // through the coordinator (after an abort), never by a local bump.
     if (this.#ctx.transactions) return identity.producerId >= 0n;
-    if (identity.bumpRequired && this.counters.requestsInFlight === 0) identity.bump();
     if (identity.ready) return true;
-    if (identity.producerId < 0n && !identity.initializing) {
+    if (!identity.initializing) {
       const { options } = this.#ctx;
       identity.init(() => this.#ctx.anyConnection(), options.retryBackoffMs, Date.now() + options.deliveryTimeoutMs).then(
         () => this.wake(),
@@ -253,7 +256,21 @@ export class Sender {
     const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartition);
     if (!r.ready) return Math.min(r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
     if (transactions && !transactions.canSend(q.topic, q.partition)) return Infinity;
+    if (!this.#sequenceAllows(q)) return Infinity;
     return now;
+  }
+
+  /**
+   * A partition whose batches still carry an older epoch sends no batch under the new
+   * one until they are answered: the broker would take the new epoch's sequence 0 and
+   * then refuse the old epoch's retries. (The answers wake the sender.)
+   */
+  #sequenceAllows(q: PartitionQueue): boolean {
+    const identity = this.#ctx.identity;
+    if (!identity) return true;
+    const next = this.#ctx.accumulator.nextToSend(q);
+    if (!next || next.baseSequence >= 0 || identity.isCurrent(keyOf(q))) return true;
+    return !q.batches.some((b) => b.baseSequence >= 0);
   }
 
   /** Fails batches that waited past the delivery timeout without being in a request. */
@@ -304,8 +321,8 @@ export class Sender {
       if (chosen.length > 0 && size.bytes + grow > options.maxRequestSize) break;
       size.add(q.topic, length);
       const identity = this.#ctx.identity;
-      if (identity && (batch.producerEpoch !== identity.epoch || batch.producerId !== identity.producerId)) {
-        const sequence = identity.takeSequence(`${q.topic}\0${q.partition}`, batch.recordCount);
+      if (identity && batch.baseSequence < 0) {
+        const sequence = identity.takeSequence(keyOf(q), batch.recordCount);
         batch.stamp(identity.producerId, identity.epoch, sequence, this.#ctx.transactions !== undefined);
       } else {
         batch.finish();
@@ -441,6 +458,7 @@ export class Sender {
   #delivered(q: PartitionQueue, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
     this.#landed(q, b);
     if (b.done) return; // failed by close() while its request was out
+    if (b.baseSequence >= 0) this.#earlierAreWritten(q, b);
     this.#ctx.accumulator.remove(q, b);
     const n = b.recordCount;
     this.counters.recordsSent += n;
@@ -453,45 +471,36 @@ export class Sender {
   }
 
   #partitionError(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
-    const { metadata, options, accumulator, identity } = this.#ctx;
+    const { metadata, options, accumulator } = this.#ctx;
     this.#landed(q, b);
     if (b.done) return;
     const now = Date.now();
     const code = err instanceof BrokerError ? err.errorCode : -1;
     if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
     let retriable = err.retriable;
-    if (this.#ctx.transactions) {
-      // In a transaction, sequence and epoch trouble is not fixed by a local bump: the
-      // transaction must abort (the coordinator bumps the epoch then).
-      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER && q.batches[0] !== b) retriable = true;
-      else if (code === DUPLICATE_SEQUENCE_NUMBER) {
-        this.#delivered(q, b, -1n, -1n);
-        return;
-      } else if (code === OUT_OF_ORDER_SEQUENCE_NUMBER || code === UNKNOWN_PRODUCER_ID || code === INVALID_PRODUCER_EPOCH) {
-        retriable = false;
-        if (identity) identity.bumpRequired = true;
-      }
-    } else if (identity) {
-      if (code === DUPLICATE_SEQUENCE_NUMBER) {
-        // Written by an earlier attempt whose answer we lost: success, offset unknown.
-        this.#delivered(q, b, -1n, -1n);
-        return;
-      }
-      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) {
-        // Expected after an earlier batch of this partition failed; unexplained when this
-        // one is the oldest unanswered: then the broker lost our sequence, so bump (KIP-360).
-        if (q.batches[0] === b) identity.bumpRequired = true;
-        retriable = true;
-      } else if (code === UNKNOWN_PRODUCER_ID || code === INVALID_PRODUCER_EPOCH) {
-        identity.bumpRequired = true;
-        retriable = true;
-      }
+    if (b.written || code === DUPLICATE_SEQUENCE_NUMBER) {
+      // In the log already (an earlier attempt whose answer was lost): success, offset unknown.
+      this.#delivered(q, b, -1n, -1n);
+      return;
+    }
+    const transactional = this.#ctx.transactions !== undefined;
+    if (b.baseSequence >= 0 && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || (!transactional && STATE_REFUSALS.has(code)))) {
+      // Expected after an earlier batch of this partition failed or is unresolved: its
+      // retry comes first. Otherwise it is this batch's own trouble.
+      if (this.#oldestUnresolved(q) === b) return this.#refused(q, b, err);
+      retriable = true;
+    } else if (transactional && STATE_REFUSALS.has(code)) {
+      // The broker does not know this epoch: only the coordinator can help, after an abort.
+      retriable = false;
     }
     if ((code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) && b.recordCount > 1) {
-      // The halves need sequences of their own; the old ones left a gap.
-      if (identity && b.baseSequence >= 0) identity.bumpRequired = true;
       // The broker's limit for this topic is below our batch: halve it and try again.
       const halves = b.split(now, options.deliveryTimeoutMs);
+      if (b.baseSequence >= 0) {
+        // The halves take over the refused batch's sequences, so every later batch keeps its own.
+        halves[0].stamp(b.producerId, b.producerEpoch, b.baseSequence, transactional);
+        halves[1].stamp(b.producerId, b.producerEpoch, addSequence(b.baseSequence, halves[0].recordCount), transactional);
+      }
       const i = q.batches.indexOf(b);
       q.batches.splice(i, 1, ...halves);
       accumulator.batchCount++;
@@ -518,6 +527,10 @@ export class Sender {
     for (const [q, b] of chosen) {
       this.#landed(q, b);
       if (b.done) continue;
+      if (b.written) {
+        this.#delivered(q, b, -1n, -1n);
+        continue;
+      }
       if (retriable && now < b.deadline) {
         b.retryAt = now + this.#backoff(b.attempts);
         this.counters.retries++;
@@ -530,10 +543,11 @@ export class Sender {
   #finalFailure(q: PartitionQueue, b: ProducerBatch, err: Error): void {
     this.#landed(q, b);
     if (b.done) return;
-    // A sequenced batch that was sent and then given up may or may not be written: the
-    // sequence the broker expects next is unknown, so the epoch must move on.
-    const identity = this.#ctx.identity;
-    if (identity && b.attempts > 0 && b.baseSequence >= 0 && b.producerEpoch === identity.epoch) identity.bumpRequired = true;
+    // A sent batch given up may or may not be in the log. An idempotent producer needs
+    // nothing more: the next batch's answer tells (taken, or refused as out of sequence
+    // and then re-sequenced). A transaction cannot commit around the hole, and after
+    // its abort the coordinator must hand out a new epoch.
+    if (this.#ctx.transactions && b.attempts > 0 && b.baseSequence >= 0) this.#ctx.identity!.bumpRequired = true;
     this.#ctx.accumulator.remove(q, b);
     const n = b.recordCount;
     this.counters.recordsFailed += n;
@@ -541,6 +555,63 @@ export class Sender {
     b.fail(err);
     this.#release(b);
     this.#ctx.onRecordsDone(n);
+  }
+
+  /** The first batch of the partition whose fate no later answer is waited for. */
+  #oldestUnresolved(q: PartitionQueue): ProducerBatch | undefined {
+    for (const b of q.batches) if (!b.refused) return b;
+    return undefined;
+  }
+
+  /**
+   * `b` was taken (or found a duplicate) under its stamp. The broker takes a sequence
+   * only right after the one before it, so every earlier batch of that stamp is in the
+   * log too, whatever its own answer said or will say.
+   */
+  #earlierAreWritten(q: PartitionQueue, b: ProducerBatch): void {
+    for (const x of [...q.batches]) {
+      if (x === b) return;
+      if (x.done || x.baseSequence < 0 || !sameStamp(x, b)) continue;
+      if (x.inFlight) x.written = true;
+      else this.#delivered(q, x, -1n, -1n);
+    }
+  }
+
+  /**
+   * The oldest unresolved batch was refused as out of sequence (or for an unknown
+   * producer or a stale epoch). That is not proof that it is missing: after a restart a
+   * broker remembers only the last batch it wrote, so retries of the ones before it are
+   * refused although they are in the log. A later batch of the same stamp decides: if
+   * the broker takes one (or knows it as a duplicate), everything before it is written
+   * (see #earlierAreWritten). Only when every batch sent after it is refused as well is
+   * the gap real; then none of them is in the log, and they are sent again with new
+   * sequences: an idempotent producer restarts the partition's sequences under a new
+   * epoch (KIP-360), a transaction fails them and must abort. Java bumps at once and
+   * so writes such batches twice (as does librdkafka, confluentinc/librdkafka#4953).
+   */
+  #refused(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
+    b.refused = true;
+    const later = q.batches.slice(q.batches.indexOf(b) + 1);
+    if (later.some((x) => x.attempts > 0 && sameStamp(x, b))) {
+      debug('%s-%d: sequence %d refused (%s); a later batch will tell whether it is written', q.topic, q.partition, b.baseSequence, err.message);
+      return;
+    }
+    const refused = q.batches.filter((x) => x.refused);
+    const identity = this.#ctx.identity!;
+    if (this.#ctx.transactions) {
+      for (const x of refused) this.#finalFailure(q, x, err);
+      identity.bumpRequired = true;
+      return;
+    }
+    debug('%s-%d: %d batch(es) from sequence %d are not in the log (%s): new sequences', q.topic, q.partition, refused.length, refused[0]!.baseSequence, err.message);
+    identity.restartSequences(keyOf(q), b);
+    const retryAt = Date.now() + this.#backoff(b.attempts);
+    for (const x of q.batches) {
+      if (x.baseSequence < 0) break;
+      x.unstamp();
+      x.retryAt = Math.max(x.retryAt, retryAt);
+    }
+    this.counters.retries += refused.length;
   }
 
   #release(b: ProducerBatch): void {

@@ -1,8 +1,9 @@
 /**
  * A TCP proxy between a client and one broker that misbehaves on command: it can delay
  * every chunk, cut every connection, cut one mid-frame (half a response delivered, then
- * the socket closed), or blackhole (keep connections open but pass nothing). Real brokers
- * behind it; only the network in between is faked.
+ * the socket closed), blackhole (keep connections open but pass nothing), or swallow the
+ * broker's answers only (requests arrive and are acted on; the client never hears back).
+ * Real brokers behind it; only the network in between is faked.
  */
 import * as net from 'node:net';
 
@@ -20,6 +21,7 @@ export class FaultProxy {
   #pairs = new Set<Pair>();
   #delayMs = 0;
   #blackhole = false;
+  #dropResponses = false;
   #cutNextResponse = false;
   #target: { host: string; port: number };
 
@@ -52,6 +54,11 @@ export class FaultProxy {
     this.#blackhole = on;
   }
 
+  /** Requests still reach the broker, but its answers are thrown away. */
+  dropResponses(on: boolean): void {
+    this.#dropResponses = on;
+  }
+
   /** Destroys every connection now, in both directions. */
   cutAll(): number {
     const n = this.#pairs.size;
@@ -78,7 +85,7 @@ export class FaultProxy {
     upstream.setNoDelay(true);
     const forward = (from: net.Socket, to: net.Socket, fromBroker: boolean): void => {
       from.on('data', (chunk: Buffer) => {
-        if (this.#blackhole) return;
+        if (this.#blackhole || (fromBroker && this.#dropResponses)) return;
         if (fromBroker && this.#cutNextResponse && chunk.length > 1) {
           this.#cutNextResponse = false;
           to.write(chunk.subarray(0, chunk.length >> 1), () => this.#drop(pair));

@@ -1,0 +1,90 @@
+/** Sequence bookkeeping of the idempotent producer, without a broker. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ProducerIdentity, addSequence, sameStamp } from '../../../src/producer/idempotence.js';
+
+const MAX = 0x7fffffff;
+
+function identity(producerId = 7n, epoch = 0): ProducerIdentity {
+  const id = new ProducerIdentity();
+  id.setIdentity(producerId, epoch);
+  return id;
+}
+
+describe('sequences', () => {
+  it('wrap after int32 max to 0, as Kafka does', () => {
+    expect(addSequence(0, 5)).toBe(5);
+    expect(addSequence(MAX - 5, 5)).toBe(MAX);
+    expect(addSequence(MAX - 4, 5)).toBe(0);
+    expect(addSequence(MAX, 1)).toBe(0);
+    expect(addSequence(MAX, 3)).toBe(2);
+  });
+
+  it('addSequence is addition modulo 2^31', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX }), fc.integer({ min: 1, max: 100_000 }), (base, count) => {
+        expect(addSequence(base, count)).toBe(Number((BigInt(base) + BigInt(count)) % 2n ** 31n));
+      }),
+    );
+  });
+
+  it('run per partition, each from 0', () => {
+    const id = identity();
+    expect(id.takeSequence('t\u00000', 3)).toBe(0);
+    expect(id.takeSequence('t\u00000', 2)).toBe(3);
+    expect(id.takeSequence('t\u00001', 4)).toBe(0);
+    expect(id.takeSequence('t\u00000', 1)).toBe(5);
+  });
+});
+
+describe('restarting a partition\'s sequences', () => {
+  it('moves the epoch on when the partition used the current one, and only that partition starts again at 0', () => {
+    const id = identity(7n, 3);
+    id.takeSequence('a', 10);
+    id.takeSequence('b', 10);
+    id.restartSequences('a', { producerId: 7n, producerEpoch: 3 });
+    expect(id.epoch).toBe(4);
+    expect(id.isCurrent('a')).toBe(true);
+    // b still has batches under epoch 3: it is not current, and the sender holds its new batches back.
+    expect(id.isCurrent('b')).toBe(false);
+    expect(id.takeSequence('a', 1)).toBe(0);
+    // Once b's old batches are answered, its next batch starts the new epoch at 0.
+    expect(id.takeSequence('b', 1)).toBe(0);
+    expect(id.isCurrent('b')).toBe(true);
+  });
+
+  it('does not move the epoch again for a partition still under an older one: it has never used the current epoch', () => {
+    const id = identity(7n, 3);
+    id.takeSequence('a', 10);
+    id.takeSequence('b', 10);
+    id.restartSequences('a', { producerId: 7n, producerEpoch: 3 });
+    id.restartSequences('b', { producerId: 7n, producerEpoch: 3 });
+    expect(id.epoch).toBe(4);
+    expect(id.takeSequence('b', 1)).toBe(0);
+  });
+
+  it('needs a new producer id once the epoch is exhausted', () => {
+    const id = identity(7n, 0x7fff);
+    id.takeSequence('a', 1);
+    id.restartSequences('a', { producerId: 7n, producerEpoch: 0x7fff });
+    expect(id.ready).toBe(false);
+    expect(id.producerId).toBe(-1n);
+    id.setIdentity(8n, 0);
+    expect(id.isCurrent('a')).toBe(true);
+    expect(id.takeSequence('a', 1)).toBe(0);
+  });
+
+  it('a new identity from the coordinator applies lazily, partition by partition', () => {
+    const id = identity(7n, 1);
+    id.takeSequence('a', 5);
+    id.setIdentity(7n, 2);
+    expect(id.isCurrent('a')).toBe(false);
+    expect(id.takeSequence('a', 5)).toBe(0);
+  });
+
+  it('stamps compare id and epoch', () => {
+    expect(sameStamp({ producerId: 1n, producerEpoch: 2 }, { producerId: 1n, producerEpoch: 2 })).toBe(true);
+    expect(sameStamp({ producerId: 1n, producerEpoch: 2 }, { producerId: 1n, producerEpoch: 3 })).toBe(false);
+    expect(sameStamp({ producerId: 1n, producerEpoch: 2 }, { producerId: 2n, producerEpoch: 2 })).toBe(false);
+  });
+});
