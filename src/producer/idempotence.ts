@@ -20,6 +20,11 @@ import { InitProducerId } from '../protocol/apis/index.js';
 const debug = debuglog('kafka-wire');
 const MAX_EPOCH = 0x7fff;
 const MAX_SEQUENCE = 0x7fffffff;
+/**
+ * Brokers forget an idle producer after producer.id.expiration.ms (a day by default);
+ * a partition not heard from for this long is treated as not knowing us any more.
+ */
+const KNOWN_FOR_MS = 60 * 60 * 1000;
 
 /** The producer id and epoch a batch was sent under; sequences only compare within one. */
 export interface Stamp {
@@ -51,6 +56,8 @@ export class ProducerIdentity {
    */
   bumpRequired = false;
   readonly #sequences = new Map<string, PartitionSequence>();
+  /** Per partition, the producer id its leader last acknowledged a batch of, and when. */
+  readonly #acknowledged = new Map<string, { producerId: bigint; at: number }>();
   #initializing: Promise<void> | undefined;
 
   get ready(): boolean {
@@ -59,6 +66,23 @@ export class ProducerIdentity {
 
   get initializing(): boolean {
     return this.#initializing !== undefined;
+  }
+
+  /** The partition's leader took (or knew as a duplicate) a batch of `producerId`: it holds state for it. */
+  noteAcknowledged(key: string, producerId: bigint, now: number): void {
+    this.#acknowledged.set(key, { producerId, at: now });
+  }
+
+  /**
+   * Whether the partition's leader is known to hold state for the current producer id.
+   * A leader without it takes a batch with any sequence (that is how a producer whose
+   * state expired goes on), so a later batch could be written while an earlier one
+   * failed, leaving a hole no answer would reveal. Until then the sender keeps one
+   * batch of the partition in flight.
+   */
+  isKnownTo(key: string, now: number): boolean {
+    const a = this.#acknowledged.get(key);
+    return a !== undefined && a.producerId === this.producerId && now - a.at < KNOWN_FOR_MS;
   }
 
   /** Whether the partition's sequences belong to the current id and epoch (or it has none yet). */

@@ -52,8 +52,20 @@ export class ProducerBatch {
    * is refused too: it is in the log exactly when a later batch of its stamp is taken.
    */
   refused = false;
+  /**
+   * An attempt ended without the broker saying "not written": no answer at all, or an
+   * answer that it was written but not replicated in time. Only such a batch can be in
+   * the log without our knowing.
+   */
+  maybeWritten = false;
   /** A later batch of the same stamp was taken, so this one is in the log: whatever its answer says. */
   written = false;
+  /**
+   * A later batch of the same stamp was taken although every attempt of this one was
+   * answered "not written": the leader took a sequence past it, having lost our
+   * producer state, and this batch can no longer be written in order. It fails with this.
+   */
+  overtaken: Error | undefined;
   #aborted: Set<number> | undefined;
   #settled: Array<[number, () => void]> | undefined;
   #done = false;

@@ -39,6 +39,8 @@ const ATTRIBUTES_OFFSET = 21;
 const CODEC_MASK = 7;
 const MESSAGE_TOO_LARGE = 10;
 const RECORD_LIST_TOO_LARGE = 18;
+const REQUEST_TIMED_OUT = 7;
+const NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 const INVALID_PRODUCER_EPOCH = 47;
@@ -85,6 +87,12 @@ export class Sender {
   readonly #ctx: SenderContext;
   /** Produce requests in flight per broker node. */
   readonly #inFlight = new Map<number, number>();
+  /**
+   * Per node, the request whose write the next one waits for. Compression is async, so
+   * requests could otherwise reach the socket in another order than they were drained
+   * in, and a partition's batches out of sequence order.
+   */
+  readonly #lastWrite = new Map<number, Promise<void>>();
   /** Where the next drain for a node starts, so every partition gets its turn under maxRequestSize. */
   readonly #drainStart = new Map<number, number>();
   #scheduled = false;
@@ -253,11 +261,17 @@ export class Sender {
   #readyAt(q: PartitionQueue, now: number): number {
     const { accumulator, transactions } = this.#ctx;
     if (q.batches.length === 0) return Infinity;
-    const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartition);
+    const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartitionFor(q, now));
     if (!r.ready) return Math.min(r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
     if (transactions && !transactions.canSend(q.topic, q.partition)) return Infinity;
     if (!this.#sequenceAllows(q)) return Infinity;
     return now;
+  }
+
+  /** How many batches of the partition may be in flight: one until its leader is known to hold our producer state. */
+  #perPartitionFor(q: PartitionQueue, now: number): number {
+    const identity = this.#ctx.identity;
+    return identity && !identity.isKnownTo(keyOf(q), now) ? 1 : this.#perPartition;
   }
 
   /**
@@ -334,11 +348,28 @@ export class Sender {
     if (chosen.length === 0) return false;
     this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) + 1);
     this.counters.requestsInFlight++;
-    void this.#send(node, version, chosen);
+    void this.#send(node, version, chosen, this.#writeTurn(node.nodeId));
     return true;
   }
 
-  async #send(node: NodeConnection, version: number, chosen: Array<[PartitionQueue, ProducerBatch]>): Promise<void> {
+  /** This request's place in its node's write order: wait for `before`, call `written` once handed to the connection (or given up). */
+  #writeTurn(nodeId: number): { before: Promise<void> | undefined; written: () => void } {
+    const before = this.#lastWrite.get(nodeId);
+    let written!: () => void;
+    const mine = new Promise<void>((resolve) => (written = resolve));
+    this.#lastWrite.set(nodeId, mine);
+    void mine.then(() => {
+      if (this.#lastWrite.get(nodeId) === mine) this.#lastWrite.delete(nodeId);
+    });
+    return { before, written };
+  }
+
+  async #send(
+    node: NodeConnection,
+    version: number,
+    chosen: Array<[PartitionQueue, ProducerBatch]>,
+    turn: { before: Promise<void> | undefined; written: () => void },
+  ): Promise<void> {
     const { options, metadata } = this.#ctx;
     try {
       if (options.codecId !== 0) {
@@ -347,7 +378,9 @@ export class Sender {
           if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & CODEC_MASK) === 0) b.bytes = await compressBatch(b.bytes, options.codecId, compress);
         }
       }
+      if (turn.before) await turn.before;
     } catch (err) {
+      turn.written();
       this.#requestDone(node);
       for (const [q, b] of chosen) this.#finalFailure(q, b, err as Error);
       this.wake();
@@ -372,6 +405,7 @@ export class Sender {
     };
     const conn = node.conn;
     if (!conn || !conn.connection.isOpen) {
+      turn.written();
       this.#requestFailed(node, chosen, new ProtocolError(`connection to ${node.address} closed before the request was sent`));
       return;
     }
@@ -381,15 +415,17 @@ export class Sender {
       REQUEST_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, acks: options.acks, partitions: chosen.length, bytes });
     }
     try {
-      if (options.acks === 0) {
-        await conn.connection.send(Produce, version, body, { expectResponse: false });
-        this.#requestDone(node);
-        for (const [q, b] of chosen) this.#delivered(q, b, -1n, -1n);
-      } else {
-        const response = await conn.connection.send(Produce, version, body);
-        this.#requestDone(node);
-        this.#onResponse(node, version, chosen, response);
+      let answer: Promise<ProduceResponse>;
+      try {
+        answer = conn.connection.send(Produce, version, body, { expectResponse: options.acks !== 0 });
+      } finally {
+        // In the connection's queue now: the next request may follow.
+        turn.written();
       }
+      const response = await answer;
+      this.#requestDone(node);
+      if (options.acks === 0) for (const [q, b] of chosen) this.#delivered(q, b, -1n, -1n);
+      else this.#onResponse(node, version, chosen, response);
     } catch (err) {
       this.#requestFailed(node, chosen, err as Error);
     }
@@ -433,6 +469,9 @@ export class Sender {
         if (!entry) continue;
         byKey.delete(`${topic}\0${p.index}`);
         const [q, b] = entry;
+        if ((p.errorCode === 0 || p.errorCode === DUPLICATE_SEQUENCE_NUMBER) && b.baseSequence >= 0) {
+          this.#ctx.identity?.noteAcknowledged(keyOf(q), b.producerId, Date.now());
+        }
         if (p.errorCode === 0) {
           this.#delivered(q, b, p.baseOffset, p.logAppendTimeMs);
           continue;
@@ -483,6 +522,9 @@ export class Sender {
       this.#delivered(q, b, -1n, -1n);
       return;
     }
+    if (b.overtaken) return this.#finalFailure(q, b, b.overtaken);
+    // Written by the leader, not (yet) by enough replicas: it may well be in the log.
+    if (code === REQUEST_TIMED_OUT || code === NOT_ENOUGH_REPLICAS_AFTER_APPEND) b.maybeWritten = true;
     const transactional = this.#ctx.transactions !== undefined;
     if (b.baseSequence >= 0 && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || (!transactional && STATE_REFUSALS.has(code)))) {
       // Expected after an earlier batch of this partition failed or is unresolved: its
@@ -531,6 +573,11 @@ export class Sender {
         this.#delivered(q, b, -1n, -1n);
         continue;
       }
+      if (b.overtaken) {
+        this.#finalFailure(q, b, b.overtaken);
+        continue;
+      }
+      b.maybeWritten = true;
       if (retriable && now < b.deadline) {
         b.retryAt = now + this.#backoff(b.attempts);
         this.counters.retries++;
@@ -564,16 +611,29 @@ export class Sender {
   }
 
   /**
-   * `b` was taken (or found a duplicate) under its stamp. The broker takes a sequence
-   * only right after the one before it, so every earlier batch of that stamp is in the
-   * log too, whatever its own answer said or will say.
+   * `b` was taken (or found a duplicate) under its stamp. A leader that holds our
+   * producer state takes a sequence only right after the one before it, so every earlier
+   * batch of that stamp is in the log too, whatever its own answer said or will say.
+   * (The sender keeps one batch in flight to a leader not yet known to hold our state,
+   * which may take any sequence.) An earlier batch the broker answered "not written"
+   * every time cannot be in the log, though: then the leader had lost our state, and
+   * that batch fails rather than being reported written or written out of order.
    */
   #earlierAreWritten(q: PartitionQueue, b: ProducerBatch): void {
     for (const x of [...q.batches]) {
       if (x === b) return;
       if (x.done || x.baseSequence < 0 || !sameStamp(x, b)) continue;
-      if (x.inFlight) x.written = true;
-      else this.#delivered(q, x, -1n, -1n);
+      if (x.maybeWritten) {
+        if (x.inFlight) x.written = true;
+        else this.#delivered(q, x, -1n, -1n);
+        continue;
+      }
+      const overtaken = new BrokerError(OUT_OF_ORDER_SEQUENCE_NUMBER, {
+        api: 'Produce',
+        detail: `${x.topic}-${x.partition}: the leader wrote a later batch (sequence ${b.baseSequence}) without this one (sequence ${x.baseSequence}), which it had refused: it lost this producer's state, and these records can no longer be written in order`,
+      });
+      if (x.inFlight) x.overtaken = overtaken;
+      else this.#finalFailure(q, x, overtaken);
     }
   }
 

@@ -88,3 +88,24 @@ describe('restarting a partition\'s sequences', () => {
     expect(sameStamp({ producerId: 1n, producerEpoch: 2 }, { producerId: 2n, producerEpoch: 2 })).toBe(false);
   });
 });
+
+describe('whether a partition\'s leader holds our producer state', () => {
+  it('is known once it acknowledged a batch of the current producer id, for an hour', () => {
+    const id = identity(7n, 0);
+    expect(id.isKnownTo('a', 1_000)).toBe(false);
+    id.noteAcknowledged('a', 7n, 1_000);
+    expect(id.isKnownTo('a', 1_000)).toBe(true);
+    expect(id.isKnownTo('b', 1_000)).toBe(false);
+    expect(id.isKnownTo('a', 1_000 + 3_600_000)).toBe(false);
+  });
+
+  it('survives an epoch bump (a leader that knows us requires sequence 0 of a new epoch) but not a new producer id', () => {
+    const id = identity(7n, 0);
+    id.noteAcknowledged('a', 7n, 0);
+    id.takeSequence('a', 1);
+    id.restartSequences('a', { producerId: 7n, producerEpoch: 0 });
+    expect(id.isKnownTo('a', 1)).toBe(true);
+    id.setIdentity(8n, 0);
+    expect(id.isKnownTo('a', 1)).toBe(false);
+  });
+});
