@@ -113,6 +113,10 @@ export class ModelBroker {
     this.#faults = { loseAnswer: 0, loseRequest: 0, refuse: 0, timeOut: 0, restart: 0, maxDelayMs: 0 };
   }
 
+  setFaults(faults: FaultRates): void {
+    this.#faults = faults;
+  }
+
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
