@@ -2,7 +2,7 @@
 import { BrokerError } from '../../src/errors.js';
 import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { parseBootstrap } from '../../src/net/bootstrap.js';
-import { CreateTopics, Metadata } from '../../src/protocol/apis/index.js';
+import { CreateTopics, FindCoordinator, InitProducerId, Metadata } from '../../src/protocol/apis/index.js';
 import type { ProvidedCluster } from './kafka.js';
 
 export async function openBroker(cluster: Pick<ProvidedCluster, 'bootstrap'>, which = 0): Promise<BrokerConnection> {
@@ -59,5 +59,18 @@ export async function waitForLeaders(
     }
     if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** InitProducerId for a transactional id, after FindCoordinator has the coordinator load its partition. */
+export async function initTransactional(broker: BrokerConnection, transactionalId: string): Promise<{ producerId: bigint; producerEpoch: number }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const findVersion = broker.requireVersion(FindCoordinator);
+    await broker.request(FindCoordinator, findVersion >= 4 ? { keyType: 1, coordinatorKeys: [transactionalId] } : { key: transactionalId, keyType: 1 });
+    const { response } = await broker.request(InitProducerId, { transactionalId, transactionTimeoutMs: 60_000 });
+    if (response.errorCode === 0) return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+    if (Date.now() > deadline) throw new Error(`InitProducerId for ${transactionalId}: error ${response.errorCode}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -9,9 +9,11 @@ import { startCluster, type KafkaCluster } from '../../scripts/kafka/cluster.js'
 import { LATEST_KAFKA } from '../../scripts/kafka/versions.js';
 import { Producer, ProducerFencedError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
+import { Produce } from '../../src/protocol/apis/index.js';
+import { encodeRecordBatch } from '../../src/protocol/records/index.js';
 import { readPartition } from '../../src/reader/partition-reader.js';
 import { clusters, hasTools, kafkaTools, singleNodeClusters, uniqueTopic, type ProvidedCluster } from '../helpers/kafka.js';
-import { createTopic, openBroker } from '../helpers/wire.js';
+import { createTopic, initTransactional, openBroker } from '../helpers/wire.js';
 
 interface Target {
   name: string;
@@ -59,6 +61,29 @@ describe.each(targets)('transactions on $name', (target) => {
   afterAll(async () => {
     await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
     await broker?.close();
+  });
+
+  // The broker side of transactions v1 and v2, with hand-made requests. kafka-wire (like
+  // Java) stays at Produce <= 11 without transactions v2; a 4.x broker formatted with
+  // transaction.version=1 would still take v12 and add the partition.
+  it('the leader refuses a batch for a partition not added to the transaction below Produce v12, and from v12 adds it', async () => {
+    const topic = uniqueTopic('txn-add');
+    const { topicId } = await createTopic(broker, topic);
+    const outcome = async (version: number): Promise<number> => {
+      const transactionalId = `${topic}-v${version}`;
+      const identity = await initTransactional(broker, transactionalId);
+      const records = encodeRecordBatch([{ key: null, value: 'x' }], { ...identity, baseSequence: 0, transactional: true });
+      const response = await broker.connection.send(Produce, version, {
+        transactionalId,
+        acks: -1,
+        timeoutMs: 5_000,
+        topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }],
+      });
+      return response.responses[0]!.partitionResponses[0]!.errorCode;
+    };
+    // Verified since 3.6 (KIP-890 part 1): TRANSACTION_ABORTABLE from Produce v11, INVALID_TXN_STATE before.
+    expect([120, 48]).toContain(await outcome(11));
+    if ((broker.versionFor(Produce) ?? 0) >= 12) expect(await outcome(12)).toBe(0);
   });
 
   it('committed records are read once with read_committed, aborted ones never', async () => {
