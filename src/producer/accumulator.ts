@@ -31,7 +31,7 @@ export class PartitionQueue {
     return last && !last.closed ? last : undefined;
   }
 
-  /** Bytes queued here, for the adaptive partitioner. */
+  /** Batches queued here, for adaptive partitioning. */
   get queuedBatches(): number {
     return this.batches.length;
   }

@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   metadataMaxAgeMs: number;
   connectTimeoutMs: number;
   partitioner: Partitioner | undefined;
+  adaptivePartitioning: boolean;
   allowAutoTopicCreation: boolean;
   idempotent: boolean;
   transactionalId: string | undefined;
@@ -61,7 +62,7 @@ export const DEFAULTS = {
   transactionTimeoutMs: 60_000,
 } as const;
 
-const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'adaptivePartitioning', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -87,6 +88,9 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   if (typeof clientId !== 'string') throw new ConfigError('clientId must be a string');
   if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function') throw new ConfigError('partitioner must be a function');
   if (opts.mapBrokerAddress !== undefined && typeof opts.mapBrokerAddress !== 'function') throw new ConfigError('mapBrokerAddress must be a function');
+  for (const flag of ['adaptivePartitioning', 'allowAutoTopicCreation'] as const) {
+    if (opts[flag] !== undefined && typeof opts[flag] !== 'boolean') throw new ConfigError(`${flag} must be a boolean`);
+  }
 
   const resolved: ResolvedOptions = {
     bootstrap: parseBootstrap(opts.bootstrap),
@@ -108,6 +112,7 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     metadataMaxAgeMs: integer(opts, 'metadataMaxAgeMs', 0),
     connectTimeoutMs: integer(opts, 'connectTimeoutMs', 1),
     partitioner: opts.partitioner,
+    adaptivePartitioning: opts.adaptivePartitioning ?? true,
     allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
     idempotent: false,
     transactionalId: opts.transactionalId,

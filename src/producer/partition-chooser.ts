@@ -1,10 +1,18 @@
 /**
  * Applies the partitioning policy (partitioners/index.ts) on the send path, with per-topic
  * sticky state, and hashes string keys through a scratch buffer so a keyed send does not
- * allocate for its key.
+ * allocate for its key. With adaptive partitioning the sticky partitioner sees how many
+ * batches each partition has queued, read only when it moves on to a new partition.
  */
 import { InvalidRecordError } from '../errors.js';
-import { keyedPartition, partitionFor, StickyPartitioner, type Partitioner, type StickyPartitionInfo } from './partitioners/index.js';
+import {
+  keyedPartition,
+  partitionFor,
+  StickyPartitioner,
+  type Partitioner,
+  type StickyPartitionInfo,
+  type TopicPartitionState,
+} from './partitioners/index.js';
 import type { Accumulator } from './accumulator.js';
 import type { TopicState } from './metadata.js';
 import type { Bytes, ProducerRecord } from './types.js';
@@ -18,17 +26,22 @@ function toBuffer(v: Bytes | null | undefined): Buffer | null {
 export class PartitionChooser {
   readonly #batchSize: number;
   readonly #partitioner: Partitioner | undefined;
+  /** Set for adaptive partitioning: where the queue sizes come from. */
+  readonly #accumulator: Accumulator | undefined;
   readonly #sticky = new Map<string, StickyPartitioner>();
+  /** Per topic, its metadata's partition state with queue sizes read on demand. */
+  readonly #loadAware = new Map<string, { base: TopicPartitionState; view: TopicPartitionState }>();
   #scratch = Buffer.allocUnsafe(256);
   /** The sticky choice of the last choose(), for appended() to count. */
   #lastSticky: StickyPartitionInfo | null = null;
 
-  constructor(batchSize: number, partitioner: Partitioner | undefined) {
+  constructor(batchSize: number, partitioner: Partitioner | undefined, adaptiveFrom?: Accumulator) {
     this.#batchSize = batchSize;
     this.#partitioner = partitioner;
+    this.#accumulator = adaptiveFrom;
   }
 
-  choose(topic: TopicState, record: ProducerRecord, _accumulator: Accumulator): number {
+  choose(topic: TopicState, record: ProducerRecord): number {
     this.#lastSticky = null;
     const count = topic.partitions.length;
     const key = record.key;
@@ -40,7 +53,7 @@ export class PartitionChooser {
     }
     if (key == null && record.partition === undefined && this.#partitioner === undefined) {
       // The common keyless case, without building the policy's argument objects.
-      const info = this.#stickyFor(topic.name).peek(topic.partitionState);
+      const info = this.#stickyFor(topic.name).peek(this.#stateOf(topic));
       this.#lastSticky = info;
       return info.partition;
     }
@@ -49,7 +62,7 @@ export class PartitionChooser {
     }
     const choice = partitionFor(
       { topic: topic.name, key: toBuffer(key), value: this.#partitioner ? toBuffer(record.value) : null, partition: record.partition },
-      topic.partitionState,
+      this.#stateOf(topic),
       this.#stickyFor(topic.name),
       { partitioner: this.#partitioner },
     );
@@ -63,6 +76,33 @@ export class PartitionChooser {
     // Switch only once the batch is full (KIP-794), or past twice batchSize regardless.
     this.#stickyFor(topic).update(this.#lastSticky, recordBytes, batchBytes >= this.#batchSize);
     this.#lastSticky = null;
+  }
+
+  /** The topic's partition state as the sticky partitioner should see it. */
+  #stateOf(topic: TopicState): TopicPartitionState {
+    const accumulator = this.#accumulator;
+    if (!accumulator) return topic.partitionState;
+    const base = topic.partitionState;
+    let entry = this.#loadAware.get(topic.name);
+    if (entry?.base !== base) {
+      const name = topic.name;
+      const view: TopicPartitionState = {
+        partitionCount: base.partitionCount,
+        availablePartitions: base.availablePartitions,
+        // Batches queued per partition; as in Java, only once every partition has had one.
+        get queueSizes() {
+          const sizes = new Array<number>(base.partitionCount);
+          for (let p = 0; p < base.partitionCount; p++) {
+            const q = accumulator.existing(name, p);
+            if (!q) return undefined;
+            sizes[p] = q.queuedBatches;
+          }
+          return sizes;
+        },
+      };
+      this.#loadAware.set(name, (entry = { base, view }));
+    }
+    return entry.view;
   }
 
   #stickyFor(topic: string): StickyPartitioner {

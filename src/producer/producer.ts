@@ -87,7 +87,7 @@ export class Producer {
     this.#pool = new BufferPool(this.#o.bufferMemory, [this.#o.batchSize, this.#o.maxBatchSize]);
     this.#accumulator = new Accumulator(this.#o.lingerMs);
     this.#metadata = new ClusterMetadata(() => this.#anyConnection(), this.#o.allowAutoTopicCreation);
-    this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner);
+    this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner, this.#o.adaptivePartitioning ? this.#accumulator : undefined);
     const identity = this.#o.idempotent ? new ProducerIdentity() : undefined;
     if (this.#o.transactionalId !== undefined) {
       this.#transactions = new TransactionManager(this.#o.transactionalId, this.#o.transactionTimeoutMs, {
@@ -385,7 +385,7 @@ export class Producer {
 
   /** Appends now if a batch has room or memory is free; otherwise the bytes of memory it waits for. */
   #appendNow(topic: TopicState, record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): true | number {
-    const partition = this.#partitions.choose(topic, record, this.#accumulator);
+    const partition = this.#partitions.choose(topic, record);
     const q = this.#accumulator.queue(topic.name, partition);
     let batch = q.open;
     let sizeBefore = batch?.sizeInBytes ?? 0;

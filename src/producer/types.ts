@@ -69,6 +69,12 @@ export interface ProducerOptions {
   metadataMaxAgeMs?: number;
   connectTimeoutMs?: number;
   partitioner?: Partitioner;
+  /**
+   * Keyless records favour partitions with shorter queues when the sticky partition moves
+   * on, so a slow broker gets less of them (KIP-794; Java's
+   * `partitioner.adaptive.partitioning.enable`). Default true.
+   */
+  adaptivePartitioning?: boolean;
   /** Let the broker create a topic on first use, if it is configured to (Java's default, true). */
   allowAutoTopicCreation?: boolean;
   /**

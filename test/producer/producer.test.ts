@@ -166,6 +166,7 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     expect(() => new Producer({ bootstrap: cluster.bootstrap, lingerMs: -1 })).toThrow(/lingerMs must be an integer/);
     expect(() => new Producer({ bootstrap: cluster.bootstrap, compresion: 'gzip' } as never)).toThrow(/unknown producer option "compresion"/);
     expect(() => new Producer({ bootstrap: 'nohostport' })).toThrow(ConfigError);
+    expect(() => new Producer({ bootstrap: cluster.bootstrap, adaptivePartitioning: 'yes' as never })).toThrow(/adaptivePartitioning must be a boolean/);
 
     const p = producer({ maxBlockMs: 2000, allowAutoTopicCreation: false, maxRequestSize: 100_000 });
     const good = Array.from({ length: 50 }, (_, i) => p.send({ topic, value: `ok-${i}` }));

@@ -1,0 +1,49 @@
+/** Adaptive partitioning on the send path: queue sizes from the produce set reach the sticky partitioner. */
+import { describe, expect, it } from 'vitest';
+import { Accumulator } from '../../../src/producer/accumulator.js';
+import type { TopicState } from '../../../src/producer/metadata.js';
+import { PartitionChooser } from '../../../src/producer/partition-chooser.js';
+import type { ProducerBatch } from '../../../src/producer/producer-batch.js';
+
+function topicState(partitions: number): TopicState {
+  const available = Array.from({ length: partitions }, (_, i) => i);
+  return { name: 't', id: '', partitions: [], available, partitionState: { partitionCount: partitions, availablePartitions: available } };
+}
+
+/** Where `n` keyless records of 100 bytes go, each switch after batchSize (100) bytes. */
+function spread(chooser: PartitionChooser, topic: TopicState, n: number): number[] {
+  const counts = new Array<number>(topic.partitionState.partitionCount).fill(0);
+  for (let i = 0; i < n; i++) {
+    const p = chooser.choose(topic, { topic: 't', value: 'x' });
+    counts[p]!++;
+    chooser.appended('t', p, 100, 100);
+  }
+  return counts;
+}
+
+function queued(accumulator: Accumulator, sizes: number[]): void {
+  sizes.forEach((size, p) => {
+    const q = accumulator.queue('t', p);
+    for (let i = 0; i < size; i++) q.batches.push({} as ProducerBatch);
+  });
+}
+
+describe('adaptive partitioning', () => {
+  it('sends fewer keyless records to a partition whose queue is long', () => {
+    const accumulator = new Accumulator(0);
+    queued(accumulator, [20, 0, 0, 0]);
+    const counts = spread(new PartitionChooser(100, undefined, accumulator), topicState(4), 8_000);
+    // Weights are max + 1 - size: 1 for partition 0 against 21 for each other one.
+    expect(counts[0]! / 8_000).toBeLessThan(0.05);
+    for (const p of [1, 2, 3]) expect(counts[p]! / 8_000).toBeGreaterThan(0.25);
+  });
+
+  it('is uniform until every partition has had a batch, and when turned off', () => {
+    const partial = new Accumulator(0);
+    queued(partial, [20, 0]); // partitions 2 and 3 never had a queue
+    for (const chooser of [new PartitionChooser(100, undefined, partial), new PartitionChooser(100, undefined)]) {
+      const counts = spread(chooser, topicState(4), 8_000);
+      for (const c of counts) expect(c / 8_000).toBeGreaterThan(0.2);
+    }
+  });
+});
