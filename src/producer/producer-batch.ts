@@ -185,7 +185,9 @@ export class ProducerBatch {
     this.producerId = -1n;
     this.producerEpoch = -1;
     this.baseSequence = -1;
+    // What was known of the old stamp says nothing of the new one.
     this.refused = false;
+    this.maybeWritten = false;
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */
