@@ -140,6 +140,54 @@ describe.skipIf(external)('idempotence under faults', () => {
     await reader.close();
   }, 240_000);
 
+  it('a transaction whose batches were written with lost answers before a broker restart commits every record once', async () => {
+    const topic = uniqueTopic('txn-restart');
+    const direct = await openBroker(cluster);
+    await createTopic(direct, topic, { partitions: 2 });
+    const producer = new Producer({
+      bootstrap: cluster.bootstrap,
+      mapBrokerAddress: () => ({ host: proxy.host, port: proxy.port }),
+      transactionalId: uniqueTopic('txn-restart-id'),
+      batchSize: 1024,
+      maxBatchSize: 1024,
+      lingerMs: 0,
+      requestTimeoutMs: 60_000,
+      retryBackoffMs: 50,
+      deliveryTimeoutMs: 150_000,
+      maxBlockMs: 120_000,
+    });
+    await producer.initTransactions();
+    producer.beginTransaction();
+    const sent = new Map<number, string[]>([[0, []], [1, []]]);
+    const send = (partition: number, value: string) => {
+      sent.get(partition)!.push(value);
+      return producer.send({ topic, partition, value });
+    };
+    await Promise.all([send(0, 'first 0'), send(1, 'first 1')]);
+    proxy.dropResponses(true);
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) for (const partition of [0, 1]) pending.push(send(partition, `${partition}-${i} ${'x'.repeat(200)}`));
+    let last = -1n;
+    for (let stable = 0; stable < 5; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = (await endOffset(direct, topic, 0)) + (await endOffset(direct, topic, 1));
+      stable = now === last && now > 2n ? stable + 1 : 0;
+      last = now;
+    }
+    await direct.close();
+    await restartBroker();
+    await Promise.all(pending);
+    await producer.commitTransaction();
+    await producer.close();
+
+    const reader = await openBroker(cluster);
+    for (const [partition, values] of sent) {
+      const { records } = await readPartition(reader, { topic, partition, isolation: 'read_committed', timeoutMs: 30_000 });
+      expect(records.map((r) => r.value!.toString()), `partition ${partition}`).toEqual(values);
+    }
+    await reader.close();
+  }, 240_000);
+
   it('batches that expire unanswered: the next ones are delivered, continuing the sequence or under a new epoch as the broker proves', async () => {
     const topic = uniqueTopic('expired');
     const direct = await openBroker(cluster);
