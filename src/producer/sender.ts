@@ -78,6 +78,12 @@ type ProduceResponse = ResponseOf<typeof Produce>;
 /** The partition's leader has no state for our producer id and epoch. */
 const STATE_REFUSALS = new Set([UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH]);
 
+/** A request's place in its node's write order: wait for `before`; call `written` once the request is queued (or given up). */
+interface WriteTurn {
+  before: Promise<void> | undefined;
+  written: () => void;
+}
+
 function keyOf(q: PartitionQueue): string {
   return `${q.topic}\0${q.partition}`;
 }
@@ -352,8 +358,7 @@ export class Sender {
     return true;
   }
 
-  /** This request's place in its node's write order: wait for `before`, call `written` once handed to the connection (or given up). */
-  #writeTurn(nodeId: number): { before: Promise<void> | undefined; written: () => void } {
+  #writeTurn(nodeId: number): WriteTurn {
     const before = this.#lastWrite.get(nodeId);
     let written!: () => void;
     const mine = new Promise<void>((resolve) => (written = resolve));
@@ -368,7 +373,21 @@ export class Sender {
     node: NodeConnection,
     version: number,
     chosen: Array<[PartitionQueue, ProducerBatch]>,
-    turn: { before: Promise<void> | undefined; written: () => void },
+    turn: WriteTurn,
+  ): Promise<void> {
+    try {
+      await this.#sendInTurn(node, version, chosen, turn);
+    } finally {
+      // Normally called as soon as the request is queued; whatever happened, the next request must not wait forever.
+      turn.written();
+    }
+  }
+
+  async #sendInTurn(
+    node: NodeConnection,
+    version: number,
+    chosen: Array<[PartitionQueue, ProducerBatch]>,
+    turn: WriteTurn,
   ): Promise<void> {
     const { options, metadata } = this.#ctx;
     try {
