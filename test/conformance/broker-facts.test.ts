@@ -1,8 +1,8 @@
 /**
  * Protocol facts kafka-wire relies on that came second-hand (tagged `[2nd]` in the
  * project's protocol notes), checked against the brokers themselves: which versions they
- * advertise and which they really take, topic ids at Produce v13, and the finalized
- * `transaction.version`. (How a leader treats a transactional batch for a partition not
+ * advertise and which they really take, topic ids at Produce v13, sequence wrapping, and
+ * the finalized `transaction.version`. (How a leader treats a transactional batch for a partition not
  * added to the transaction is checked in test/producer/transactions.test.ts, on a
  * transactions-v1 4.x broker too.)
  */
@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { EndTxn, InitProducerId, Produce, TxnOffsetCommit } from '../../src/protocol/apis/index.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
-import { singleNodeClusters } from '../helpers/kafka.js';
-import { openBroker } from '../helpers/wire.js';
+import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
+import { createTopic, openBroker } from '../helpers/wire.js';
 
 const UNKNOWN_TOPIC_ID = 100;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+const MAX_SEQUENCE = 0x7fffffff;
 const INIT_PRODUCER_ID_V6 = 6;
 
 /**
@@ -83,6 +85,31 @@ describe.each(singleNodeClusters().filter((c) => c.version !== 'external'))('bro
       topicData: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionData: [{ index: 0, records }] }],
     });
     expect(response.responses[0]!.partitionResponses[0]!.errorCode).toBe(UNKNOWN_TOPIC_ID);
+  });
+
+  it('wraps sequences after int32 max, and takes any first sequence from a producer it has no state for', async () => {
+    const topic = uniqueTopic('wrap');
+    const { topicId } = await createTopic(broker, topic);
+    let identity: { producerId: bigint; producerEpoch: number } | undefined;
+    for (let attempt = 0; !identity; attempt++) {
+      const { response } = await broker.request(InitProducerId, { transactionalId: null, transactionTimeoutMs: 60_000 });
+      if (response.errorCode === 0) identity = { producerId: response.producerId, producerEpoch: response.producerEpoch };
+      else if (attempt > 100) throw new Error(`InitProducerId: error ${response.errorCode}`);
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    const produce = async (baseSequence: number, count: number): Promise<number> => {
+      const records = encodeRecordBatch(
+        Array.from({ length: count }, (_, i) => ({ key: null, value: `${baseSequence}+${i}` })),
+        { ...identity!, baseSequence },
+      );
+      const { response } = await broker.request(Produce, { acks: -1, timeoutMs: 5_000, topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }] });
+      return response.responses[0]!.partitionResponses[0]!.errorCode;
+    };
+    // New to this partition: any sequence is taken (here, one ending at int32 max).
+    expect(await produce(MAX_SEQUENCE - 2, 3)).toBe(0);
+    expect(await produce(1, 2)).toBe(OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await produce(0, 2)).toBe(0);
+    expect(await produce(2, 1)).toBe(0);
   });
 
   it(kafka4 ? 'finalizes transaction.version 2 by default' : 'has no transaction.version feature', () => {
