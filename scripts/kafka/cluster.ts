@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureKafka, type KafkaDist } from './dist.js';
@@ -58,11 +59,30 @@ export interface KafkaCluster {
 const DEFAULT_START_TIMEOUT_MS = 90_000;
 const RESTART_TIMEOUT_MS = 90_000;
 
+/** Port choices tried before giving up on a cluster whose ports another process took first. */
+const PORT_ATTEMPTS = 3;
+
 /**
  * Starts a KRaft cluster of combined broker+controller nodes on loopback
  * ports and resolves once Kafka's own TopicCommand can list topics on it.
+ *
+ * Ports are found free, then bound by the JVM a few seconds later; in between another
+ * process (a parallel test file's cluster or proxy) may take one. Such a start is retried
+ * on fresh ports.
  */
 export async function startCluster(options: StartClusterOptions): Promise<KafkaCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startClusterOnce(options: StartClusterOptions): Promise<KafkaCluster> {
   const nodeCount = options.nodes ?? 1;
   const dist = await ensureKafka(options.version);
   const deadline = Date.now() + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
@@ -99,7 +119,9 @@ export async function startCluster(options: StartClusterOptions): Promise<KafkaC
   } catch (error) {
     const logs = cluster.logs();
     await cluster.stop();
-    throw new Error(`Kafka ${options.version} cluster "${name}" did not start: ${errorMessage(error)}\n${logs}`, {
+    const portTaken = processes.some((node) => existsSync(node.info.logFile) && readFileSync(node.info.logFile, 'utf8').includes('Address already in use'));
+    const Failure = portTaken ? PortTakenError : Error;
+    throw new Failure(`Kafka ${options.version} cluster "${name}" did not start: ${errorMessage(error)}\n${logs}`, {
       cause: error,
     });
   }
