@@ -49,6 +49,42 @@ describe.skipIf(external)('idempotence under faults', () => {
     await cluster.startNode(id);
   }
 
+  /**
+   * One record to each of partitions 0 and 1 acknowledged, then 40 more each sent while the
+   * broker's answers are lost, waiting until the broker has written what reached it (five
+   * batches a partition) and nothing more comes. Returns what was sent per partition, the
+   * unanswered sends, and how many records the broker wrote without answering.
+   */
+  async function writeWithLostAnswers(producer: Producer, topic: string, direct: BrokerConnection) {
+    const sent = new Map<number, string[]>([[0, []], [1, []]]);
+    const send = (partition: number, value: string) => {
+      sent.get(partition)!.push(value);
+      return producer.send({ topic, partition, value });
+    };
+    await Promise.all([send(0, 'first 0'), send(1, 'first 1')]);
+    proxy.dropResponses(true);
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) for (const partition of [0, 1]) pending.push(send(partition, `${partition}-${i} ${'x'.repeat(200)}`));
+    let last = -1n;
+    for (let stable = 0; stable < 5; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = (await endOffset(direct, topic, 0)) + (await endOffset(direct, topic, 1));
+      stable = now === last && now > 2n ? stable + 1 : 0;
+      last = now;
+    }
+    return { sent, pending, writtenUnanswered: last - 2n };
+  }
+
+  /** Each partition's records, read back from the broker, equal what was sent to it. */
+  async function expectReadBack(topic: string, sent: Map<number, string[]>, isolation: 'read_committed' | 'read_uncommitted' = 'read_uncommitted') {
+    const reader = await openBroker(cluster);
+    for (const [partition, values] of sent) {
+      const { records } = await readPartition(reader, { topic, partition, isolation, timeoutMs: 30_000 });
+      expect(records.map((r) => r.value!.toString()), `partition ${partition}`).toEqual(values);
+    }
+    await reader.close();
+  }
+
   it('a restarted broker dedups only the last batch of a producer: retries of earlier written ones get OUT_OF_ORDER_SEQUENCE_NUMBER', async () => {
     const topic = uniqueTopic('restart-dedup');
     let broker = await openBroker(cluster);
@@ -104,40 +140,16 @@ describe.skipIf(external)('idempotence under faults', () => {
       retryBackoffMs: 50,
       deliveryTimeoutMs: 150_000,
     });
-    const sent = new Map<number, string[]>([[0, []], [1, []]]);
-    const send = (partition: number, value: string) => {
-      sent.get(partition)!.push(value);
-      return producer.send({ topic, partition, value });
-    };
-    await Promise.all([send(0, 'warm-up 0'), send(1, 'warm-up 1')]);
-
-    proxy.dropResponses(true);
-    const pending: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 40; i++) for (const partition of [0, 1]) pending.push(send(partition, `${partition}-${i} ${'x'.repeat(200)}`));
-    // Wait until the broker has written what it was sent (five batches a partition) and nothing more comes.
-    let last = -1n;
-    for (let stable = 0; stable < 5; ) {
-      await new Promise((r) => setTimeout(r, 200));
-      const now = (await endOffset(direct, topic, 0)) + (await endOffset(direct, topic, 1));
-      stable = now === last && now > 2n ? stable + 1 : 0;
-      last = now;
-    }
-    const written = last - 2n;
+    const { sent, pending, writtenUnanswered } = await writeWithLostAnswers(producer, topic, direct);
     await direct.close();
-    expect(written).toBeGreaterThan(0n);
-    expect(written).toBeLessThan(80n);
+    expect(writtenUnanswered).toBeGreaterThan(0n);
+    expect(writtenUnanswered).toBeLessThan(80n);
 
     await restartBroker();
     await Promise.all(pending);
     expect(producer.metrics().retries).toBeGreaterThan(0);
     await producer.close();
-
-    const reader = await openBroker(cluster);
-    for (const [partition, values] of sent) {
-      const { records } = await readPartition(reader, { topic, partition, timeoutMs: 30_000 });
-      expect(records.map((r) => r.value!.toString()), `partition ${partition}`).toEqual(values);
-    }
-    await reader.close();
+    await expectReadBack(topic, sent);
   }, 240_000);
 
   it('a transaction whose batches were written with lost answers before a broker restart commits every record once', async () => {
@@ -158,34 +170,13 @@ describe.skipIf(external)('idempotence under faults', () => {
     });
     await producer.initTransactions();
     producer.beginTransaction();
-    const sent = new Map<number, string[]>([[0, []], [1, []]]);
-    const send = (partition: number, value: string) => {
-      sent.get(partition)!.push(value);
-      return producer.send({ topic, partition, value });
-    };
-    await Promise.all([send(0, 'first 0'), send(1, 'first 1')]);
-    proxy.dropResponses(true);
-    const pending: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 40; i++) for (const partition of [0, 1]) pending.push(send(partition, `${partition}-${i} ${'x'.repeat(200)}`));
-    let last = -1n;
-    for (let stable = 0; stable < 5; ) {
-      await new Promise((r) => setTimeout(r, 200));
-      const now = (await endOffset(direct, topic, 0)) + (await endOffset(direct, topic, 1));
-      stable = now === last && now > 2n ? stable + 1 : 0;
-      last = now;
-    }
+    const { sent, pending } = await writeWithLostAnswers(producer, topic, direct);
     await direct.close();
     await restartBroker();
     await Promise.all(pending);
     await producer.commitTransaction();
     await producer.close();
-
-    const reader = await openBroker(cluster);
-    for (const [partition, values] of sent) {
-      const { records } = await readPartition(reader, { topic, partition, isolation: 'read_committed', timeoutMs: 30_000 });
-      expect(records.map((r) => r.value!.toString()), `partition ${partition}`).toEqual(values);
-    }
-    await reader.close();
+    await expectReadBack(topic, sent, 'read_committed');
   }, 240_000);
 
   it('batches that expire unanswered: the next ones are delivered, continuing the sequence or under a new epoch as the broker proves', async () => {
