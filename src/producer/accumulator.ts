@@ -17,6 +17,8 @@ import type { ProducerBatch } from './producer-batch.js';
 export class PartitionQueue {
   readonly topic: string;
   readonly partition: number;
+  /** `topic\0partition`: the partition's key in per-partition maps (sequences, acknowledgements). */
+  readonly key: string;
   readonly batches: ProducerBatch[] = [];
   /** Batches of this partition in requests now; they are the first ones in `batches`. */
   inFlight = 0;
@@ -24,6 +26,7 @@ export class PartitionQueue {
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
+    this.key = `${topic}\0${partition}`;
   }
 
   get open(): ProducerBatch | undefined {

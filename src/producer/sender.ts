@@ -84,9 +84,6 @@ interface WriteTurn {
   written: () => void;
 }
 
-function keyOf(q: PartitionQueue): string {
-  return `${q.topic}\0${q.partition}`;
-}
 
 export class Sender {
   readonly counters: SenderCounters = { recordsSent: 0, recordsFailed: 0, bytesSent: 0, requestsSent: 0, retries: 0, requestsInFlight: 0 };
@@ -277,7 +274,7 @@ export class Sender {
   /** How many batches of the partition may be in flight: one until its leader is known to hold our producer state. */
   #perPartitionFor(q: PartitionQueue, now: number): number {
     const identity = this.#ctx.identity;
-    return identity && !identity.isKnownTo(keyOf(q), now) ? 1 : this.#perPartition;
+    return identity && !identity.isKnownTo(q.key, now) ? 1 : this.#perPartition;
   }
 
   /**
@@ -289,7 +286,7 @@ export class Sender {
     const identity = this.#ctx.identity;
     if (!identity) return true;
     const next = this.#ctx.accumulator.nextToSend(q);
-    if (!next || next.baseSequence >= 0 || identity.isCurrent(keyOf(q))) return true;
+    if (!next || next.baseSequence >= 0 || identity.isCurrent(q.key)) return true;
     return !q.batches.some((b) => b.baseSequence >= 0);
   }
 
@@ -342,7 +339,7 @@ export class Sender {
       size.add(q.topic, length);
       const identity = this.#ctx.identity;
       if (identity && batch.baseSequence < 0) {
-        const sequence = identity.takeSequence(keyOf(q), batch.recordCount);
+        const sequence = identity.takeSequence(q.key, batch.recordCount);
         batch.stamp(identity.producerId, identity.epoch, sequence, this.#ctx.transactions !== undefined);
       } else {
         batch.finish();
@@ -479,17 +476,19 @@ export class Sender {
       RESPONSE_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, throttleTimeMs: response.throttleTimeMs });
     }
     const endpoints = new Map(response.nodeEndpoints.map((e) => [e.nodeId, { nodeId: e.nodeId, host: e.host, port: e.port }]));
-    const byKey = new Map(chosen.map(([q, b]) => [`${q.topic}\0${q.partition}`, [q, b] as const]));
+    const byKey = new Map(chosen.map(([q, b]) => [q.key, [q, b] as const]));
+    const now = Date.now();
     const idToName = new Map(chosen.map(([q]) => [metadata.topicId(q.topic), q.topic]));
     for (const t of response.responses) {
       const topic = version >= 13 ? idToName.get(t.topicId) : t.name;
       for (const p of t.partitionResponses) {
-        const entry = byKey.get(`${topic}\0${p.index}`);
+        const key = `${topic}\0${p.index}`;
+        const entry = byKey.get(key);
         if (!entry) continue;
-        byKey.delete(`${topic}\0${p.index}`);
+        byKey.delete(key);
         const [q, b] = entry;
         if ((p.errorCode === 0 || p.errorCode === DUPLICATE_SEQUENCE_NUMBER) && b.baseSequence >= 0) {
-          this.#ctx.identity?.noteAcknowledged(keyOf(q), b.producerId, Date.now());
+          this.#ctx.identity?.noteAcknowledged(q.key, b.producerId, now);
         }
         if (p.errorCode === 0) {
           this.#delivered(q, b, p.baseOffset, p.logAppendTimeMs);
@@ -639,8 +638,10 @@ export class Sender {
    * that batch fails rather than being reported written or written out of order.
    */
   #earlierAreWritten(q: PartitionQueue, b: ProducerBatch): void {
-    for (const x of [...q.batches]) {
-      if (x === b) return;
+    // Usually `b` is the oldest batch of its partition, and there is nothing to do.
+    const i = q.batches.indexOf(b);
+    if (i <= 0) return;
+    for (const x of q.batches.slice(0, i)) {
       if (x.done || x.baseSequence < 0 || !sameStamp(x, b)) continue;
       if (x.maybeWritten) {
         if (x.inFlight) x.written = true;
@@ -683,7 +684,7 @@ export class Sender {
       return;
     }
     debug('%s-%d: %d batch(es) from sequence %d are not in the log (%s): new sequences', q.topic, q.partition, refused.length, refused[0]!.baseSequence, err.message);
-    identity.restartSequences(keyOf(q), b);
+    identity.restartSequences(q.key, b);
     const retryAt = Date.now() + this.#backoff(b.attempts);
     for (const x of q.batches) {
       if (x.baseSequence < 0) break;
