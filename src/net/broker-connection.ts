@@ -10,6 +10,7 @@
 import { BrokerError, UnsupportedVersionError } from '../errors.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import { startSaslSession } from './sasl/index.js';
 import { resolveSasl, resolveTls, type SaslConfig, type SaslOptions, type TlsOptions } from './security.js';
@@ -20,8 +21,6 @@ export interface BrokerConnectionOptions extends Omit<ConnectionOptions, 'tls'> 
   /** SASL after ApiVersions; see security.ts for the shapes. */
   sasl?: SaslOptions | SaslConfig;
 }
-
-const UNSUPPORTED_VERSION = 35;
 
 export interface VersionRange {
   readonly min: number;
@@ -60,13 +59,13 @@ export class BrokerConnection {
       let version = ApiVersions.maxVersion;
       for (;;) {
         const response = await connection.send(ApiVersions, version, {});
-        if (response.errorCode === UNSUPPORTED_VERSION && version > 0) {
+        if (response.errorCode === ErrorCode.UNSUPPORTED_VERSION && version > 0) {
           const theirs = response.apiKeys.find((k) => k.apiKey === ApiVersions.key);
           const next = theirs ? Math.min(theirs.maxVersion, version - 1) : 0;
           version = Math.max(next, ApiVersions.minVersion);
           continue;
         }
-        if (response.errorCode !== 0) {
+        if (response.errorCode !== ErrorCode.NONE) {
           throw new BrokerError(response.errorCode, { broker: connection.address, api: `ApiVersions v${version}` });
         }
         const broker = new BrokerConnection(connection, version, response);

@@ -10,6 +10,7 @@
 import { ProtocolError } from '../errors.js';
 import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from './api.js';
 import { skipTaggedFields } from './codec.js';
+import { ErrorCode } from './error-codes.js';
 import { Reader } from './reader.js';
 import { sizeOfNullableString } from './sizes.js';
 import { Writer } from './writer.js';
@@ -57,11 +58,9 @@ export function correlationIdOf(frame: Uint8Array): number {
   return ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) | 0;
 }
 
-const UNSUPPORTED_VERSION = 35;
-
 function isUnsupportedVersionAnswer(frame: Uint8Array): boolean {
   // error_code is the first body field in every ApiVersions response version.
-  return frame.length >= 6 && (((frame[4]! << 8) | frame[5]!) << 16 >> 16) === UNSUPPORTED_VERSION;
+  return frame.length >= 6 && (((frame[4]! << 8) | frame[5]!) << 16 >> 16) === ErrorCode.UNSUPPORTED_VERSION;
 }
 
 /**

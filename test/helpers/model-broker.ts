@@ -24,15 +24,11 @@ import * as net from 'node:net';
 import { ApiVersions, InitProducerId, Metadata, Produce } from '../../src/protocol/apis/index.js';
 import type { AnyApi } from '../../src/protocol/api.js';
 import { skipTaggedFields } from '../../src/protocol/codec.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { decodeRecordBatchesSync } from '../../src/protocol/records/index.js';
 import { Writer } from '../../src/protocol/writer.js';
 
-const NONE = 0;
-const REQUEST_TIMED_OUT = 7;
-const NOT_ENOUGH_REPLICAS = 19;
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
-const INVALID_PRODUCER_EPOCH = 47;
 const MAX_SEQUENCE = 0x7fffffff;
 
 /** Versions served: enough for the producer, below topic ids (Produce v13). */
@@ -176,7 +172,7 @@ export class ModelBroker {
     switch (api) {
       case ApiVersions:
         body = {
-          errorCode: NONE,
+          errorCode: ErrorCode.NONE,
           apiKeys: SERVED.map(([a, min, max]) => ({ apiKey: a.key, minVersion: min, maxVersion: max })),
           throttleTimeMs: 0,
           supportedFeatures: [],
@@ -191,12 +187,12 @@ export class ModelBroker {
           controllerId: this.nodeId,
           topics: [
             {
-              errorCode: NONE,
+              errorCode: ErrorCode.NONE,
               name: this.topic,
               topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
               isInternal: false,
               partitions: this.partitions.map((_, i) => ({
-                errorCode: NONE,
+                errorCode: ErrorCode.NONE,
                 partitionIndex: i,
                 leaderId: this.nodeId,
                 leaderEpoch: 0,
@@ -208,11 +204,11 @@ export class ModelBroker {
             },
           ],
           clusterAuthorizedOperations: -2147483648,
-          errorCode: NONE,
+          errorCode: ErrorCode.NONE,
         };
         break;
       case InitProducerId:
-        body = { throttleTimeMs: 0, errorCode: NONE, producerId: this.#nextProducerId++, producerEpoch: 0 };
+        body = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: this.#nextProducerId++, producerEpoch: 0 };
         break;
       default: {
         const produced = this.#produce(request as { topicData: Array<{ name: string; partitionData: Array<{ index: number; records: Buffer }> }> });
@@ -242,12 +238,12 @@ export class ModelBroker {
       partitionResponses: t.partitionData.map((p) => {
         if (this.#random() < f.refuse) {
           this.counts.refused++;
-          return partitionAnswer(p.index, NOT_ENOUGH_REPLICAS, -1n);
+          return partitionAnswer(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, -1n);
         }
         const [code, offset] = this.#append(this.partitions[p.index]!, p.records);
-        if (code === NONE && this.#random() < f.timeOut) {
+        if (code === ErrorCode.NONE && this.#random() < f.timeOut) {
           this.counts.timedOut++;
-          return partitionAnswer(p.index, REQUEST_TIMED_OUT, -1n);
+          return partitionAnswer(p.index, ErrorCode.REQUEST_TIMED_OUT, -1n);
         }
         return partitionAnswer(p.index, code, offset);
       }),
@@ -265,21 +261,21 @@ export class ModelBroker {
     const lastSeq = firstSeq > MAX_SEQUENCE - (batch.records.length - 1) ? batch.records.length - 2 - (MAX_SEQUENCE - firstSeq) : firstSeq + batch.records.length - 1;
     const state = partition.producers.get(batch.producerId);
     if (state) {
-      if (batch.producerEpoch < state.epoch) return [INVALID_PRODUCER_EPOCH, -1n];
+      if (batch.producerEpoch < state.epoch) return [ErrorCode.INVALID_PRODUCER_EPOCH, -1n];
       if (batch.producerEpoch === state.epoch) {
         const dup = state.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
         if (dup) {
           this.counts.duplicates++;
-          return [NONE, dup.offset];
+          return [ErrorCode.NONE, dup.offset];
         }
         const last = state.batches[state.batches.length - 1]!.lastSeq;
         if (firstSeq !== (last === MAX_SEQUENCE ? 0 : last + 1)) {
           this.counts.outOfOrder++;
-          return [OUT_OF_ORDER_SEQUENCE_NUMBER, -1n];
+          return [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, -1n];
         }
       } else if (firstSeq !== 0) {
         this.counts.outOfOrder++;
-        return [OUT_OF_ORDER_SEQUENCE_NUMBER, -1n];
+        return [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, -1n];
       }
     }
     const offset = BigInt(partition.values.length);
@@ -287,7 +283,7 @@ export class ModelBroker {
     const next = state && state.epoch === batch.producerEpoch ? state : { epoch: batch.producerEpoch, batches: [] };
     next.batches = [...next.batches, { firstSeq, lastSeq, offset }].slice(-5);
     partition.producers.set(batch.producerId, next);
-    return [NONE, offset];
+    return [ErrorCode.NONE, offset];
   }
 }
 

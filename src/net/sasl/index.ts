@@ -22,6 +22,7 @@ import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, KafkaWireError, UnsupportedVersionError } from '../../errors.js';
 import { SaslAuthenticate } from '../../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/apis/sasl-handshake.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerConnection } from '../broker-connection.js';
 import type { SaslConfig } from '../security.js';
 import type { SaslExchange } from './mechanism.js';
@@ -47,10 +48,6 @@ export interface AuthenticateEvent {
   durationMs: number;
   error?: Error;
 }
-
-const UNSUPPORTED_SASL_MECHANISM = 33;
-const ILLEGAL_SASL_STATE = 34;
-const SASL_AUTHENTICATION_FAILED = 58;
 
 function exchangeFor(config: SaslConfig): SaslExchange {
   switch (config.mechanism) {
@@ -108,19 +105,19 @@ async function exchange(broker: BrokerConnection, config: SaslConfig, reauthenti
     });
   }
   const handshake = await broker.connection.send(SaslHandshake, 1, { mechanism: config.mechanism }, send);
-  if (handshake.errorCode === UNSUPPORTED_SASL_MECHANISM) {
+  if (handshake.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
     const offered = handshake.mechanisms.length > 0 ? handshake.mechanisms.join(', ') : 'none';
     throw new AuthenticationError(`SASL mechanism ${config.mechanism} is not enabled on ${where}; the broker offers ${offered}`, {
       reason: 'mechanism',
       broker: where,
       api: 'SaslHandshake v1',
-      errorCode: UNSUPPORTED_SASL_MECHANISM,
+      errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
       enabledMechanisms: handshake.mechanisms,
     });
   }
-  if (handshake.errorCode !== 0) {
+  if (handshake.errorCode !== ErrorCode.NONE) {
     const kafka = new BrokerError(handshake.errorCode, { broker: where, api: 'SaslHandshake v1' });
-    const hint = handshake.errorCode === ILLEGAL_SASL_STATE ? ' (is this a SASL listener? its security protocol may be PLAINTEXT or SSL)' : '';
+    const hint = handshake.errorCode === ErrorCode.ILLEGAL_SASL_STATE ? ' (is this a SASL listener? its security protocol may be PLAINTEXT or SSL)' : '';
     throw new AuthenticationError(`SASL handshake with ${where} failed: ${kafka.type}${hint}`, {
       reason: 'sasl',
       broker: where,
@@ -137,12 +134,12 @@ async function exchange(broker: BrokerConnection, config: SaslConfig, reauthenti
   // Every mechanism here finishes in at most three rounds; a broker that goes on is broken.
   for (let round = 0; round < 10; round++) {
     const response = await broker.connection.send(SaslAuthenticate, version, { authBytes: token }, send);
-    if (response.errorCode !== 0) {
+    if (response.errorCode !== ErrorCode.NONE) {
       const name = new BrokerError(response.errorCode).type;
       const as = config.username !== undefined ? ` as ${JSON.stringify(config.username)}` : '';
       throw new AuthenticationError(
         `SASL ${config.mechanism} ${reauthentication ? 're-authentication' : 'authentication'}${as} to ${where} failed: ${name} (${response.errorCode})${response.errorMessage ? `: ${response.errorMessage}` : ''}`,
-        { reason: response.errorCode === SASL_AUTHENTICATION_FAILED ? 'credentials' : 'sasl', broker: where, api, errorCode: response.errorCode },
+        { reason: response.errorCode === ErrorCode.SASL_AUTHENTICATION_FAILED ? 'credentials' : 'sasl', broker: where, api, errorCode: response.errorCode },
       );
     }
     token = await mechanism.next(response.authBytes);
