@@ -1,59 +1,85 @@
 /**
  * `kafka-wire <command>`: small tools over the library, for people debugging Kafka.
+ *
+ * Each command's synopsis and summary are written once, in COMMANDS; the overall usage
+ * and `kafka-wire <command> --help` are both built from them.
  */
-import { parseArgs } from 'node:util';
-import { apiVersionsCommand, metadataCommand } from './broker-commands.js';
-import { decodeCommand } from './decode-command.js';
-import { produceCommand } from './produce-command.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SECURITY_FLAGS, SECURITY_USAGE, securityFromFlags } from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
 
-const USAGE = `usage: kafka-wire <command> [options]
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
-commands:
-  api-versions --bootstrap HOST:PORT        what a broker supports, and the version kafka-wire would use
-  metadata --bootstrap HOST:PORT [--topic T]...  brokers, topics, partitions and leaders
-  produce --bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...
-          [--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0]
-                                            one record per line of stdin (like kcat -P)
-  decode [--hex H | --base64 B | --file F | stdin] [--as batch|request|response]
-         [--api produce] [--version N] [--json]
-                                            every field of a record batch, request or response,
-                                            with its byte offset, length, wire type and value
+const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
 
-${SECURITY_USAGE}`;
+type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof HELP_FLAG }>>['values'];
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'api-versions': {
-      const { values } = parseArgs({ args: rest, options: { bootstrap: { type: 'string', short: 'b' }, json: { type: 'boolean' }, ...SECURITY_FLAGS } });
+interface Command {
+  /** The flags after the command name, one group per line. */
+  readonly synopsis: readonly string[];
+  /** What the command does, one or more lines. */
+  readonly summary: readonly string[];
+  /** Whether it connects to a broker, and so takes the TLS and SASL flags. */
+  readonly connects: boolean;
+  readonly options: ParseArgsOptionsConfig;
+  /** Runs with the values parseArgs found for `options`. */
+  run(values: Record<string, unknown>): Promise<number>;
+}
+
+function command<const O extends ParseArgsOptionsConfig>(spec: {
+  synopsis: readonly string[];
+  summary: readonly string[];
+  connects: boolean;
+  options: O;
+  run: (values: Values<O>) => Promise<number>;
+}): Command {
+  return { ...spec, options: { ...spec.options, ...HELP_FLAG }, run: (values) => spec.run(values as Values<O>) };
+}
+
+// The command implementations are imported when run, so that `--help` loads none of them.
+const COMMANDS: Record<string, Command> = {
+  'api-versions': command({
+    synopsis: ['--bootstrap HOST:PORT [--json]'],
+    summary: ['what a broker supports, and the version kafka-wire would use'],
+    connects: true,
+    options: { bootstrap: { type: 'string', short: 'b' }, json: { type: 'boolean' }, ...SECURITY_FLAGS },
+    run: async (values) => {
+      const { apiVersionsCommand } = await import('./broker-commands.js');
       return apiVersionsCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), json: values.json ?? false, ...securityFromFlags(values) });
-    }
-    case 'metadata': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' }, ...SECURITY_FLAGS },
-      });
+    },
+  }),
+  metadata: command({
+    synopsis: ['--bootstrap HOST:PORT [--topic T]... [--json]'],
+    summary: ['brokers, topics, partitions and leaders'],
+    connects: true,
+    options: { bootstrap: { type: 'string', short: 'b' }, topic: { type: 'string', short: 't', multiple: true }, json: { type: 'boolean' }, ...SECURITY_FLAGS },
+    run: async (values) => {
+      const { metadataCommand } = await import('./broker-commands.js');
       return metadataCommand({ bootstrap: required(values.bootstrap, '--bootstrap'), topics: values.topic, json: values.json ?? false, ...securityFromFlags(values) });
-    }
-    case 'produce': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          bootstrap: { type: 'string', short: 'b' },
-          topic: { type: 'string', short: 't' },
-          'key-separator': { type: 'string', short: 'K' },
-          header: { type: 'string', short: 'H', multiple: true },
-          partition: { type: 'string', short: 'p' },
-          compression: { type: 'string', short: 'z' },
-          acks: { type: 'string' },
-          'linger-ms': { type: 'string' },
-          ...SECURITY_FLAGS,
-        },
-      });
+    },
+  }),
+  produce: command({
+    synopsis: [
+      '--bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...',
+      '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS]',
+    ],
+    summary: ['one record per line of stdin (like kcat -P)'],
+    connects: true,
+    options: {
+      bootstrap: { type: 'string', short: 'b' },
+      topic: { type: 'string', short: 't' },
+      'key-separator': { type: 'string', short: 'K' },
+      header: { type: 'string', short: 'H', multiple: true },
+      partition: { type: 'string', short: 'p' },
+      compression: { type: 'string', short: 'z' },
+      acks: { type: 'string' },
+      'linger-ms': { type: 'string' },
+      ...SECURITY_FLAGS,
+    },
+    run: async (values) => {
+      const { produceCommand } = await import('./produce-command.js');
       return produceCommand({
         bootstrap: required(values.bootstrap, '--bootstrap'),
         topic: required(values.topic, '--topic'),
@@ -65,36 +91,116 @@ export async function main(argv: string[]): Promise<number> {
         lingerMs: values['linger-ms'],
         ...securityFromFlags(values),
       });
-    }
-    case 'decode': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          hex: { type: 'string' },
-          base64: { type: 'string' },
-          file: { type: 'string', short: 'f' },
-          as: { type: 'string' },
-          api: { type: 'string' },
-          version: { type: 'string', short: 'v' },
-          json: { type: 'boolean' },
-        },
-      });
-      return decodeCommand({ ...values, json: values.json ?? false });
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`kafka-wire: unknown command ${JSON.stringify(command)}\n${USAGE}`);
-      return 2;
+    },
+  }),
+  decode: command({
+    synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api produce] [--version N] [--json]'],
+    summary: ['every field of a record batch, request or response,', 'with its byte offset, length, wire type and value'],
+    connects: false,
+    options: {
+      hex: { type: 'string' },
+      base64: { type: 'string' },
+      file: { type: 'string', short: 'f' },
+      as: { type: 'string' },
+      api: { type: 'string' },
+      version: { type: 'string', short: 'v' },
+      json: { type: 'boolean' },
+    },
+    run: async (values) => {
+      const { decodeCommand } = await import('./decode-command.js');
+      const { help: _, ...opts } = values;
+      return decodeCommand({ ...opts, json: values.json ?? false });
+    },
+  }),
+};
+
+/** Column at which the global usage starts each command's summary. */
+const SUMMARY_COLUMN = 44;
+
+/** The usage of every command, for `kafka-wire --help`. */
+export function globalUsage(): string {
+  const lines = ['usage: kafka-wire <command> [options]', '', 'commands:'];
+  for (const [name, cmd] of Object.entries(COMMANDS)) {
+    const indent = ' '.repeat(2 + name.length + 1);
+    const synopsis = cmd.synopsis.map((group, i) => (i === 0 ? `  ${name} ${group}` : `${indent}${group}`));
+    const summary = cmd.summary.map((line) => `${' '.repeat(SUMMARY_COLUMN)}${line}`);
+    const last = synopsis[synopsis.length - 1]!;
+    if (synopsis.length === 1 && last.length < SUMMARY_COLUMN) synopsis[0] = last.padEnd(SUMMARY_COLUMN) + cmd.summary[0]!;
+    else synopsis.push(summary[0]!);
+    lines.push(...synopsis, ...summary.slice(1));
   }
+  lines.push('', "run 'kafka-wire <command> --help' for one command's options", '', SECURITY_USAGE);
+  return lines.join('\n');
+}
+
+/** One command's usage, for `kafka-wire <command> --help`. */
+export function commandUsage(name: string): string {
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  const head = `usage: kafka-wire ${name} `;
+  const lines = cmd.synopsis.map((group, i) => (i === 0 ? head : ' '.repeat(head.length)) + group);
+  lines.push('', ...cmd.summary);
+  const shorts = Object.entries(cmd.options)
+    .filter(([long, o]) => o.short !== undefined && long !== 'help')
+    .map(([long, o]) => `-${o.short} --${long}`);
+  if (shorts.length > 0) lines.push('', `short flags: ${shorts.join(', ')}`);
+  if (cmd.connects) lines.push('', SECURITY_USAGE);
+  else lines.push('');
+  return lines.join('\n');
+}
+
+/**
+ * Runs a command line (without `node` and the script). Returns the exit code: 0, 1 when
+ * the command failed, 2 for a usage error, whose message goes to stderr. Other errors are
+ * thrown, for the caller to report.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    process.stderr.write(globalUsage());
+    return 2;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const topic = rest[0];
+    if (topic === undefined) {
+      process.stdout.write(globalUsage());
+      return 0;
+    }
+    if (!Object.hasOwn(COMMANDS, topic)) return usageError(`unknown command ${JSON.stringify(topic)}`);
+    process.stdout.write(commandUsage(topic));
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    process.stderr.write(`kafka-wire: unknown command ${JSON.stringify(name)}\n${globalUsage()}`);
+    return 2;
+  }
+  const cmd = COMMANDS[name]!;
+  try {
+    const { values } = parseArgs({ args: rest, options: cmd.options });
+    // Before the command checks its required flags, which --help does not need.
+    if (values['help'] === true) {
+      process.stdout.write(commandUsage(name));
+      return 0;
+    }
+    return await cmd.run(values);
+  } catch (err) {
+    if (isUsageError(err)) return usageError(err.message, name);
+    throw err;
+  }
+}
+
+/** parseArgs throws TypeErrors with an ERR_PARSE_ARGS_* code for bad flags. */
+function isUsageError(err: unknown): err is Error {
+  return err instanceof UsageError || (err instanceof TypeError && String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS'));
+}
+
+function usageError(message: string, name?: string): number {
+  const hint = name === undefined ? "run 'kafka-wire --help'" : `run 'kafka-wire ${name} --help'`;
+  process.stderr.write(`kafka-wire: ${message}\n${hint} for usage\n`);
+  return 2;
 }
 
 function required(value: string | undefined, flag: string): string {
   if (value === undefined) throw new UsageError(`${flag} is required`);
   return value;
 }
-
