@@ -165,14 +165,18 @@ export class InvalidRecordError extends KafkaWireError {
   override readonly code = 'KAFKA_WIRE_INVALID_RECORD';
 }
 
-/** The memory budget stayed full for longer than send() may wait (or the producer fails fast). */
+/**
+ * No room for the record: the memory budget stayed full for longer than send() may wait,
+ * the producer fails fast (`bufferFullPolicy: 'fail'`), or so many sends already wait
+ * that their copies fill the waiting budget. The message names the limit.
+ */
 export class BufferFullError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.BufferFullError');
   override readonly code = 'KAFKA_WIRE_BUFFER_FULL';
   override readonly retriable = true;
 }
 
-/** A topic the cluster does not have, after waiting for metadata as long as allowed. */
+/** A topic (or a partition of it) the cluster does not have, after waiting for metadata as long as allowed (maxBlockMs). */
 export class UnknownTopicError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.UnknownTopicError');
   override readonly code = 'KAFKA_WIRE_UNKNOWN_TOPIC';
@@ -190,7 +194,11 @@ export class DeliveryTimeoutError extends KafkaWireError {
   override readonly code = 'KAFKA_WIRE_DELIVERY_TIMEOUT';
 }
 
-/** The producer was closed: no more sends, and records still unsent when close timed out. */
+/**
+ * The producer was closed: no more sends, and the records close() could not deliver in
+ * time. For a record that was sent, the message says it is not known to be written: the
+ * broker may have it.
+ */
 export class ProducerClosedError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.ProducerClosedError');
   override readonly code = 'KAFKA_WIRE_CLOSED';
@@ -208,17 +216,68 @@ export class TransactionStateError extends KafkaWireError {
   override readonly code = 'KAFKA_WIRE_TRANSACTION_STATE';
 }
 
-/** The transaction cannot commit: abort it, then a new one may start. */
+/**
+ * The transaction cannot commit because something in it failed: a record, an offset
+ * commit, or the commit itself. Thrown by send(), sendOffsetsToTransaction() and
+ * commitTransaction() once the transaction failed; abortTransaction(), then a new one may start.
+ */
 export class TransactionAbortableError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.TransactionAbortableError');
   override readonly code = 'KAFKA_WIRE_TRANSACTION_ABORTABLE';
 }
 
 /**
- * Another producer with the same transactional id took over (a newer epoch). This
- * producer can do nothing more: close it. Fatal, never retried.
+ * Another producer with the same transactional id took over (a newer epoch), or the
+ * coordinator ended the transaction and moved the epoch on. Every send, and every
+ * transactional call after it, fails with this. This producer can do nothing more: close
+ * it. Fatal, never retried.
  */
 export class ProducerFencedError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.ProducerFencedError');
   override readonly code = 'KAFKA_WIRE_PRODUCER_FENCED';
+}
+
+/** A topic name the cluster refuses (INVALID_TOPIC_EXCEPTION): waiting cannot make it valid. */
+export class InvalidTopicError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.InvalidTopicError');
+  override readonly code = 'KAFKA_WIRE_INVALID_TOPIC';
+  readonly topic: string;
+  /** Kafka's error code (17). */
+  readonly errorCode: number;
+
+  constructor(topic: string, errorCode: number, message: string, context: ErrorContext = {}) {
+    super(message, context);
+    this.topic = topic;
+    this.errorCode = errorCode;
+  }
+}
+
+/** The cluster does not let these credentials write to the topic (TOPIC_AUTHORIZATION_FAILED). */
+export class TopicAuthorizationError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.TopicAuthorizationError');
+  override readonly code = 'KAFKA_WIRE_TOPIC_AUTHORIZATION';
+  readonly topic: string;
+  /** Kafka's error code (29). */
+  readonly errorCode: number;
+
+  constructor(topic: string, errorCode: number, message: string, context: ErrorContext = {}) {
+    super(message, context);
+    this.topic = topic;
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * With `bufferFullPolicy: 'drop-oldest'`: the record was dropped, never sent, to make room
+ * for newer ones while the memory budget was full.
+ */
+export class RecordDroppedError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.RecordDroppedError');
+  override readonly code = 'KAFKA_WIRE_RECORD_DROPPED';
+}
+
+/** The record was part of a transaction that abortTransaction() aborted before it was sent. */
+export class TransactionAbortedError extends KafkaWireError {
+  static override readonly brand = Symbol.for('kafka-wire.error.TransactionAbortedError');
+  override readonly code = 'KAFKA_WIRE_TRANSACTION_ABORTED';
 }

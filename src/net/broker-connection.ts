@@ -7,7 +7,7 @@
  * version of its API that both sides support. With `sasl`, it then authenticates
  * (sasl/index.ts) before anything else may be sent, and stays authenticated.
  */
-import { BrokerError, UnsupportedVersionError } from '../errors.js';
+import { BrokerError, ConnectionError, UnsupportedVersionError } from '../errors.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -55,6 +55,9 @@ export class BrokerConnection {
     // Checked before connecting: a bad setting is a ConfigError, not a failed connection.
     const sasl = resolveSasl(opts.sasl);
     const connection = await Connection.connect({ ...opts, tls: resolveTls(opts.tls) });
+    // Given up while negotiating: the half-open connection must not outlive the caller.
+    const onAbort = (): void => connection.destroy();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       let version = ApiVersions.maxVersion;
       for (;;) {
@@ -70,16 +73,34 @@ export class BrokerConnection {
         }
         const broker = new BrokerConnection(connection, version, response);
         if (sasl) await startSaslSession(broker, sasl);
+        if (opts.signal?.aborted) throw new ConnectionError(`connecting to ${connection.address} was given up`, { broker: connection.address, cause: opts.signal.reason });
         return broker;
       }
     } catch (err) {
       connection.destroy();
       throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   get address(): string {
     return this.connection.address;
+  }
+
+  /** False once the connection failed, closed or is closing. */
+  get isOpen(): boolean {
+    return this.connection.isOpen;
+  }
+
+  /** Resolves once the socket is fully closed, however that happened. */
+  get closed(): Promise<void> {
+    return this.connection.closed;
+  }
+
+  /** Sends at exactly `version` (negotiated by the caller, e.g. with versionFor). */
+  send<A extends AnyApi>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
+    return this.connection.send(api, version, body, opts);
   }
 
   /** The highest version of `api` both sides support, or undefined when there is none. */

@@ -31,6 +31,8 @@ export interface ConnectionOptions {
   maxInFlight?: number;
   /** A response frame claiming more bytes than this is a protocol error, not an allocation. */
   maxResponseBytes?: number;
+  /** Aborting it ends a connect still in progress (the socket is destroyed at once). */
+  signal?: AbortSignal;
 }
 
 export interface RequestOptions {
@@ -115,23 +117,28 @@ export class Connection {
     const timeoutMs = opts.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
     if (opts.tls) warnIfInsecure(opts.tls);
     if (CONNECT_CHANNEL.hasSubscribers) CONNECT_CHANNEL.publish({ host: opts.host, port: opts.port, tls: opts.tls !== undefined });
+    if (opts.signal?.aborted) return Promise.reject(abortedConnect(address, opts.signal));
     return new Promise((resolve, reject) => {
       const socket = opts.tls
         ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, servername: opts.tls.servername ?? sniName(opts.host) })
         : net.connect({ host: opts.host, port: opts.port });
       const readyEvent = opts.tls ? 'secureConnect' : 'connect';
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ConnectionError(`connecting to ${address} timed out after ${timeoutMs} ms`, { broker: address }));
-      }, timeoutMs);
-      const onError = (err: Error): void => {
+      const give = (err: Error): void => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
         socket.destroy();
-        reject(tlsFailure(err, address, opts.tls) ?? new ConnectionError(`cannot connect to ${address}: ${err.message}`, { broker: address, cause: err }));
+        reject(err);
+      };
+      const timer = setTimeout(() => give(new ConnectionError(`connecting to ${address} timed out after ${timeoutMs} ms`, { broker: address })), timeoutMs);
+      const onAbort = (): void => give(abortedConnect(address, opts.signal!));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const onError = (err: Error): void => {
+        give(tlsFailure(err, address, opts.tls) ?? new ConnectionError(`cannot connect to ${address}: ${err.message}`, { broker: address, cause: err }));
       };
       socket.once('error', onError);
       socket.once(readyEvent, () => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
         socket.off('error', onError);
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 60_000);
@@ -357,6 +364,10 @@ function withBroker(err: unknown, broker: string, api?: string): Error {
   }
   if (err instanceof KafkaWireError) return err;
   return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${String(err)}`, { broker, api, cause: err });
+}
+
+function abortedConnect(address: string, signal: AbortSignal): ConnectionError {
+  return new ConnectionError(`connecting to ${address} was given up`, { broker: address, cause: signal.reason });
 }
 
 /** TLS SNI must be a host name, never an IP address (RFC 6066). */

@@ -9,12 +9,16 @@
  * fails at once. This is what keeps memory bounded when a broker slows down or stops.
  */
 import { AbortedError, BufferFullError } from '../errors.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { Fifo } from './fifo.js';
 
 interface Waiter {
   size: number;
   resolve(buf: Buffer): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
+  /** Timed out, aborted or served: skipped when it reaches the head. */
+  gone: boolean;
   cleanup(): void;
 }
 
@@ -24,15 +28,18 @@ export class BufferPool {
   readonly #free = new Map<number, Buffer[]>();
   /** Bytes sitting in the free lists; they count against the budget too. */
   #freeBytes = 0;
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters = new Fifo<Waiter>();
+  #waiting = 0;
   /** Bytes handed out and not yet released. */
   #used = 0;
+  readonly #clock: Clock;
   hits = 0;
   misses = 0;
   waits = 0;
 
-  constructor(budget: number, poolableSizes: readonly number[]) {
+  constructor(budget: number, poolableSizes: readonly number[], clock: Clock = systemClock) {
     this.budget = budget;
+    this.#clock = clock;
     for (const size of poolableSizes) this.#free.set(size, []);
   }
 
@@ -41,26 +48,25 @@ export class BufferPool {
     return this.#used;
   }
 
-  get waiting(): number {
-    return this.#waiters.length;
+  /** Whether tryAllocate(size) would succeed now. */
+  canAllocate(size: number): boolean {
+    return this.#waiting === 0 && this.#used + size <= this.budget;
   }
 
   /** A buffer at once, or undefined when the budget does not allow it (or others wait first). */
   tryAllocate(size: number): Buffer | undefined {
-    if (this.#waiters.length > 0) return undefined;
+    if (this.#waiting > 0) return undefined;
     return this.#take(size);
   }
 
-  /** Waits up to `maxWaitMs` for `size` bytes of budget; 0 means fail at once. */
+  /** Waits up to `maxWaitMs` for `size` bytes of budget, in FIFO order; 0 means fail at once. */
   allocate(size: number, maxWaitMs: number, signal?: AbortSignal): Promise<Buffer> {
     if (size > this.budget) {
-      return Promise.reject(new BufferFullError(`a batch of ${size} bytes can never fit the ${this.budget}-byte memory budget`));
+      return Promise.reject(new BufferFullError(`a batch of ${size} bytes can never fit the ${this.budget}-byte memory budget (bufferMemory)`));
     }
     const now = this.tryAllocate(size);
     if (now) return Promise.resolve(now);
-    if (maxWaitMs === 0) {
-      return Promise.reject(new BufferFullError(`the ${this.budget}-byte memory budget is full and maxBlockMs is 0`));
-    }
+    if (maxWaitMs <= 0) return Promise.reject(new BufferFullError(`the ${this.budget}-byte memory budget (bufferMemory) is full`));
     if (signal?.aborted) return Promise.reject(new AbortedError('send aborted while waiting for memory', { cause: signal.reason }));
     this.waits++;
     return new Promise<Buffer>((resolve, reject) => {
@@ -72,17 +78,19 @@ export class BufferPool {
         size,
         resolve,
         reject,
-        timer: setTimeout(() => {
+        gone: false,
+        timer: this.#clock.setTimeout(() => {
           this.#remove(waiter);
-          reject(new BufferFullError(`no room in the ${this.budget}-byte memory budget within ${maxWaitMs} ms (maxBlockMs)`));
+          reject(new BufferFullError(`no room in the ${this.budget}-byte memory budget (bufferMemory) within ${maxWaitMs} ms (maxBlockMs)`));
         }, maxWaitMs),
         cleanup: () => {
-          clearTimeout(waiter.timer);
+          this.#clock.clearTimeout(waiter.timer);
           signal?.removeEventListener('abort', onAbort);
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
+      this.#waiting++;
     });
   }
 
@@ -99,10 +107,13 @@ export class BufferPool {
 
   /** Fails every waiter (the producer is closing). */
   rejectWaiters(err: Error): void {
-    for (const w of this.#waiters.splice(0)) {
+    for (const w of this.#waiters.drain()) {
+      if (w.gone) continue;
+      w.gone = true;
       w.cleanup();
       w.reject(err);
     }
+    this.#waiting = 0;
   }
 
   #take(size: number): Buffer | undefined {
@@ -123,19 +134,23 @@ export class BufferPool {
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
-      const next = this.#waiters[0]!;
-      const buf = this.#take(next.size);
-      if (!buf) return;
+    for (let next = this.#waiters.peek(); next; next = this.#waiters.peek()) {
+      if (!next.gone) {
+        const buf = this.#take(next.size);
+        if (!buf) return;
+        next.gone = true;
+        this.#waiting--;
+        next.cleanup();
+        next.resolve(buf);
+      }
       this.#waiters.shift();
-      next.cleanup();
-      next.resolve(buf);
     }
   }
 
   #remove(w: Waiter): void {
-    const i = this.#waiters.indexOf(w);
-    if (i >= 0) this.#waiters.splice(i, 1);
+    if (w.gone) return;
+    w.gone = true;
+    this.#waiting--;
     w.cleanup();
     this.#serveWaiters();
   }

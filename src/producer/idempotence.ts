@@ -1,8 +1,7 @@
 /**
- * The idempotent producer's identity: a producer id and epoch from InitProducerId, and a
- * sequence per partition. The broker keeps the last five batches of each producer and
- * partition, so with at most five batches of a partition in flight, a retry is either
- * written once or recognised as a duplicate, and batches can never be reordered.
+ * The idempotent producer's identity: a producer id and epoch from InitProducerId. The
+ * per-partition half (sequences, what each leader acknowledged) lives on PartitionState;
+ * what a refusal means lives in sequencer.ts.
  *
  * A batch keeps the id, epoch and sequence it was first sent with for every retry:
  * giving a batch that may already be in the log a new epoch would write it twice. Only
@@ -14,17 +13,14 @@
  */
 import { debuglog } from 'node:util';
 import { BrokerError } from '../errors.js';
-import type { BrokerConnection } from '../net/broker-connection.js';
 import { InitProducerId } from '../protocol/apis/index.js';
+import { backoffDelay, type BackoffSettings } from './backoff.js';
+import type { BrokerChannel } from './broker-channel.js';
+import { sleep, type Clock } from './clock.js';
 
 const debug = debuglog('kafka-wire');
 const MAX_EPOCH = 0x7fff;
 const MAX_SEQUENCE = 0x7fffffff;
-/**
- * Brokers forget an idle producer after producer.id.expiration.ms (a day by default);
- * a partition not heard from for this long is treated as not knowing us any more.
- */
-const KNOWN_FOR_MS = 60 * 60 * 1000;
 
 /** The producer id and epoch a batch was sent under; sequences only compare within one. */
 export interface Stamp {
@@ -41,23 +37,17 @@ export function addSequence(sequence: number, count: number): number {
   return sequence > MAX_SEQUENCE - count ? count - (MAX_SEQUENCE - sequence) - 1 : sequence + count;
 }
 
-interface PartitionSequence {
-  producerId: bigint;
-  epoch: number;
-  next: number;
+export interface InitProducerIdContext {
+  any(): Promise<BrokerChannel>;
+  clock: Clock;
+  backoff: BackoffSettings;
+  /** Aborted when the producer closes. */
+  signal: AbortSignal;
 }
 
 export class ProducerIdentity {
   producerId = -1n;
   epoch = -1;
-  /**
-   * Transactional producers only: sequences went astray in this transaction, so after
-   * the abort the coordinator must hand out a new epoch.
-   */
-  bumpRequired = false;
-  readonly #sequences = new Map<string, PartitionSequence>();
-  /** Per partition, the producer id its leader last acknowledged a batch of, and when. */
-  readonly #acknowledged = new Map<string, { producerId: bigint; at: number }>();
   #initializing: Promise<void> | undefined;
 
   get ready(): boolean {
@@ -68,55 +58,16 @@ export class ProducerIdentity {
     return this.#initializing !== undefined;
   }
 
-  /** The partition's leader took (or knew as a duplicate) a batch of `producerId`: it holds state for it. */
-  noteAcknowledged(key: string, producerId: bigint, now: number): void {
-    this.#acknowledged.set(key, { producerId, at: now });
-  }
-
   /**
-   * Whether the partition's leader is known to hold state for the current producer id.
-   * A leader without it takes a batch with any sequence (that is how a producer whose
-   * state expired goes on), so a later batch could be written while an earlier one
-   * failed, leaving a hole no answer would reveal. Until then the sender keeps one
-   * batch of the partition in flight.
+   * A partition proved that its unanswered batches, sent under `stamp`, are not in the
+   * log, and restarts its sequences. If `stamp` is the current epoch, the epoch moves on
+   * (a new id once it is exhausted), because a broker never takes sequence 0 twice
+   * within one epoch.
    */
-  isKnownTo(key: string, now: number): boolean {
-    const a = this.#acknowledged.get(key);
-    return a !== undefined && a.producerId === this.producerId && now - a.at < KNOWN_FOR_MS;
-  }
-
-  /** Whether the partition's sequences belong to the current id and epoch (or it has none yet). */
-  isCurrent(key: string): boolean {
-    const s = this.#sequences.get(key);
-    return s === undefined || (s.producerId === this.producerId && s.epoch === this.epoch);
-  }
-
-  /**
-   * The base sequence for a batch of `count` records under the current id and epoch, and
-   * advances past it. A partition last used under an older epoch starts again at 0: the
-   * caller makes sure none of its batches under that epoch is left.
-   */
-  takeSequence(key: string, count: number): number {
-    let s = this.#sequences.get(key);
-    if (!s || s.producerId !== this.producerId || s.epoch !== this.epoch) {
-      this.#sequences.set(key, (s = { producerId: this.producerId, epoch: this.epoch, next: 0 }));
-    }
-    const base = s.next;
-    s.next = addSequence(base, count);
-    return base;
-  }
-
-  /**
-   * The broker proved that the partition's unanswered batches, sent under `stamp`, are
-   * not in its log: their sequences start again at 0. If the partition already uses the
-   * current epoch, the epoch moves on (a new id once it is exhausted), because a broker
-   * never takes sequence 0 twice within one epoch.
-   */
-  restartSequences(key: string, stamp: Stamp): void {
-    this.#sequences.delete(key);
+  moveOnFrom(stamp: Stamp): void {
     if (stamp.producerId !== this.producerId || stamp.producerEpoch < this.epoch) return;
     if (this.epoch >= MAX_EPOCH) {
-      // The caller runs InitProducerId again.
+      // The sender runs InitProducerId again.
       this.producerId = -1n;
       this.epoch = -1;
       debug('producer epoch exhausted: a new producer id is needed');
@@ -126,20 +77,24 @@ export class ProducerIdentity {
     }
   }
 
-  /** Asks any broker for a producer id (single-flight; retried by the caller on failure). */
-  init(connect: () => Promise<BrokerConnection>, retryBackoffMs: number, deadline: number): Promise<void> {
+  /** Asks any broker for a producer id (single-flight), retrying what is retriable until `deadline`. */
+  startInit(ctx: InitProducerIdContext, deadline: number): Promise<void> {
     this.#initializing ??= (async () => {
-      for (let attempt = 0; ; attempt++) {
-        const conn = await connect();
-        const { version, response } = await conn.request(InitProducerId, { transactionalId: null, transactionTimeoutMs: 0x7fffffff });
-        if (response.errorCode === 0) {
-          this.setIdentity(response.producerId, response.producerEpoch);
-          debug('producer id %s epoch %d from %s', this.producerId, this.epoch, conn.address);
-          return;
+      for (let failures = 1; ; failures++) {
+        try {
+          const conn = await ctx.any();
+          const { version, response } = await conn.request(InitProducerId, { transactionalId: null, transactionTimeoutMs: 0x7fffffff });
+          if (response.errorCode === 0) {
+            this.setIdentity(response.producerId, response.producerEpoch);
+            debug('producer id %s epoch %d from %s', this.producerId, this.epoch, conn.address);
+            return;
+          }
+          throw new BrokerError(response.errorCode, { broker: conn.address, api: `InitProducerId v${version}` });
+        } catch (err) {
+          const retriable = (err as { retriable?: boolean }).retriable === true;
+          if (!retriable || ctx.clock.now() > deadline || ctx.signal.aborted) throw err;
         }
-        const err = new BrokerError(response.errorCode, { broker: conn.address, api: `InitProducerId v${version}` });
-        if (!err.retriable || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(1000, retryBackoffMs * 2 ** attempt)));
+        await sleep(ctx.clock, backoffDelay(ctx.backoff, failures), ctx.signal);
       }
     })().finally(() => {
       this.#initializing = undefined;
@@ -147,13 +102,9 @@ export class ProducerIdentity {
     return this.#initializing;
   }
 
-  /**
-   * A new id or epoch (InitProducerId, or EndTxn v5). Partitions take it up as their
-   * batches under the old one are answered (see takeSequence).
-   */
+  /** A new id or epoch (InitProducerId, or EndTxn v5). Partitions take it up as their old batches are answered. */
   setIdentity(producerId: bigint, epoch: number): void {
     this.producerId = producerId;
     this.epoch = epoch;
-    this.bumpRequired = false;
   }
 }

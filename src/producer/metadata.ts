@@ -6,17 +6,25 @@
  * topic, NOT_LEADER_OR_FOLLOWER, a dead connection, the max-age timer) share one
  * request. A leader learnt from a Produce response hint (KIP-951) is taken only when its
  * epoch is newer than what we have, so a late or stale answer can never move a leader
- * backwards — the interleaving that hurt long-lived client state elsewhere.
+ * backwards.
+ *
+ * Waiting is per topic: waitForTopic() ends as soon as the topic is known, fails at once
+ * when the cluster says something that waiting cannot change (an invalid name, no
+ * authorization), and otherwise fails at its deadline saying what it last heard.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, BrokerError, UnknownTopicError } from '../errors.js';
-import type { BrokerConnection } from '../net/broker-connection.js';
+import { AuthenticationError, BrokerError, ConnectionError, InvalidTopicError, TopicAuthorizationError, UnknownTopicError } from '../errors.js';
 import { Metadata } from '../protocol/apis/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/uuid.js';
+import { backoffDelay, type BackoffSettings } from './backoff.js';
+import type { BrokerChannel } from './broker-channel.js';
+import type { BrokerInfo } from './brokers.js';
+import { sleep, type Clock } from './clock.js';
 
 const debug = debuglog('kafka-wire');
 
-export interface PartitionState {
+export interface PartitionLeader {
   readonly partition: number;
   leader: number;
   leaderEpoch: number;
@@ -27,47 +35,46 @@ export interface PartitionState {
 export interface TopicState {
   readonly name: string;
   id: string;
-  partitions: PartitionState[];
+  partitions: PartitionLeader[];
   /** Partitions that have a leader now. */
   available: number[];
   /** What the partitioners read, kept as one object so the send path allocates nothing. */
   partitionState: { partitionCount: number; availablePartitions: readonly number[] };
 }
 
-export interface BrokerInfo {
-  nodeId: number;
-  host: string;
-  port: number;
+export interface MetadataContext {
+  any(): Promise<BrokerChannel>;
+  clock: Clock;
+  backoff: BackoffSettings;
+  allowAutoTopicCreation: boolean;
+  /** Aborted when the producer closes: every wait ends. */
+  signal: AbortSignal;
 }
-
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const LEADER_NOT_AVAILABLE = 5;
 
 export class ClusterMetadata {
   readonly brokers = new Map<number, BrokerInfo>();
   readonly topics = new Map<string, TopicState>();
   /** Topics we have been asked about; each refresh asks for all of them. */
   readonly #wanted = new Set<string>();
-  /** Topics the broker said do not exist (or are not ready), with its error code. */
-  readonly #missing = new Map<string, number>();
+  /** Topics the broker answered with an error, and the error. */
+  readonly #topicErrors = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
   #stale = false;
-  lastRefresh = 0;
-  readonly #connect: () => Promise<BrokerConnection>;
-  readonly #allowAutoTopicCreation: boolean;
+  /** Why the last refresh failed, if it did: what a wait that times out reports. */
+  #lastFailure: Error | undefined;
+  readonly #ctx: MetadataContext;
   /** Called after every successful refresh (the sender may have work for new leaders). */
   onUpdate: () => void = () => {};
 
-  constructor(connect: () => Promise<BrokerConnection>, allowAutoTopicCreation: boolean) {
-    this.#connect = connect;
-    this.#allowAutoTopicCreation = allowAutoTopicCreation;
+  constructor(ctx: MetadataContext) {
+    this.#ctx = ctx;
   }
 
   topic(name: string): TopicState | undefined {
     return this.topics.get(name);
   }
 
-  /** Marks metadata stale: the next refresh() call will ask the cluster. */
+  /** Marks metadata stale: the sender refreshes it on its next run. */
   invalidate(): void {
     this.#stale = true;
   }
@@ -78,18 +85,26 @@ export class ClusterMetadata {
 
   /** Asks the cluster now, unless a request is already on its way (then shares it). */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#fetch().finally(() => {
-      this.#refreshing = undefined;
-    });
+    this.#refreshing ??= this.#fetch().then(
+      () => {
+        this.#lastFailure = undefined;
+        this.#refreshing = undefined;
+      },
+      (err: Error) => {
+        this.#lastFailure = err;
+        this.#refreshing = undefined;
+        throw err;
+      },
+    );
     return this.#refreshing;
   }
 
   async #fetch(): Promise<void> {
-    const conn = await this.#connect();
+    const conn = await this.#ctx.any();
     const names = [...this.#wanted];
     const { version, response } = await conn.request(Metadata, {
       topics: names.map((name) => ({ name })),
-      allowAutoTopicCreation: this.#allowAutoTopicCreation,
+      allowAutoTopicCreation: this.#ctx.allowAutoTopicCreation,
     });
     if (response.errorCode) throw new BrokerError(response.errorCode, { broker: conn.address, api: `Metadata v${version}` });
     this.brokers.clear();
@@ -97,14 +112,13 @@ export class ClusterMetadata {
     for (const t of response.topics) {
       if (t.name === null) continue;
       if (t.errorCode !== 0) {
-        this.#missing.set(t.name, t.errorCode);
+        this.#topicErrors.set(t.name, t.errorCode);
         continue;
       }
-      this.#missing.delete(t.name);
+      this.#topicErrors.delete(t.name);
       this.#apply(t.name, t.topicId, t.partitions);
     }
     this.#stale = false;
-    this.lastRefresh = Date.now();
     debug('metadata v%d: %d brokers, topics %s', version, this.brokers.size, names.join(','));
     this.onUpdate();
   }
@@ -115,14 +129,17 @@ export class ClusterMetadata {
     partitions: ReadonlyArray<{ partitionIndex: number; leaderId: number; leaderEpoch: number; errorCode: number }>,
   ): void {
     const known = this.topics.get(name);
-    const states: PartitionState[] = [];
+    const states: PartitionLeader[] = [];
     for (const p of partitions) {
       const before = known?.partitions[p.partitionIndex];
       // Keep a newer leader learnt from a produce response over an older metadata answer.
       const keep = before !== undefined && before.leaderEpoch > p.leaderEpoch && p.leaderEpoch >= 0;
       states[p.partitionIndex] = keep ? before : { partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
     }
-    const dense = Array.from({ length: states.length }, (_, i) => states[i] ?? { partition: i, leader: -1, leaderEpoch: -1, errorCode: LEADER_NOT_AVAILABLE });
+    const dense = Array.from(
+      { length: states.length },
+      (_, i) => states[i] ?? { partition: i, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE },
+    );
     const state: TopicState = known ?? { name, id, partitions: dense, available: [], partitionState: { partitionCount: 0, availablePartitions: [] } };
     state.id = id;
     state.partitions = dense;
@@ -144,30 +161,84 @@ export class ClusterMetadata {
   }
 
   /**
-   * Resolves with the topic once its metadata (with at least one partition) is known;
-   * retries while the broker says it is unknown or leaderless, until `deadline`.
+   * Resolves with the topic once its metadata has `partition + 1` partitions (at least
+   * one); refreshes with backoff until `deadline`. Fails at once on an answer that
+   * waiting cannot change, and at the deadline with what it last heard.
    */
-  async waitForTopic(name: string, deadline: number, backoffMs: number): Promise<TopicState> {
+  async waitForTopic(name: string, deadline: number, partition = 0, signal = this.#ctx.signal): Promise<TopicState> {
+    const { clock } = this.#ctx;
     this.#wanted.add(name);
-    for (let attempt = 0; ; attempt++) {
+    for (let failures = 1; ; failures++) {
       const t = this.topics.get(name);
-      if (t && t.partitions.length > 0) return t;
-      if (Date.now() >= deadline) {
-        const code = this.#missing.get(name);
-        const why = code === UNKNOWN_TOPIC_OR_PARTITION ? 'the cluster does not have it' : code ? new BrokerError(code).type : 'no metadata arrived';
-        throw new UnknownTopicError(name, `topic ${JSON.stringify(name)} is not available: ${why} (waited up to maxBlockMs)`);
-      }
+      if (t && t.partitions.length > partition) return t;
+      const refused = this.#refusal(name);
+      if (refused) throw refused;
+      if (clock.now() >= deadline) throw this.#timedOut(name, partition);
       try {
-        await this.refresh();
+        await this.#refreshUntil(deadline, signal);
       } catch (err) {
         // Refused credentials or certificates do not heal by waiting: fail the send with them.
-        if (err instanceof AuthenticationError) throw err;
+        if (err instanceof AuthenticationError || signal.aborted || this.#ctx.signal.aborted) throw err;
         debug('metadata refresh failed: %s', (err as Error).message);
       }
-      if (this.topics.get(name)?.partitions.length) continue;
-      const wait = Math.min(deadline - Date.now(), backoffMs * 2 ** Math.min(attempt, 5));
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const now = this.topics.get(name);
+      if ((now && now.partitions.length > partition) || this.#refusal(name)) continue;
+      const wait = Math.min(deadline - clock.now(), backoffDelay(this.#ctx.backoff, failures));
+      if (wait > 0) await sleep(clock, wait, signal);
+      if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
     }
+  }
+
+  /** A refresh, given up (not cancelled: others may share it) at `deadline` or when `signal` aborts. */
+  async #refreshUntil(deadline: number, signal: AbortSignal): Promise<void> {
+    const refresh = this.refresh();
+    refresh.catch(() => undefined);
+    const { clock } = this.#ctx;
+    const giveUp = new AbortController();
+    const onAbort = (): void => giveUp.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const timeout = sleep(clock, Math.max(0, deadline - clock.now()), giveUp.signal);
+      timeout.catch(() => undefined);
+      await Promise.race([refresh, timeout]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      // Ends the deadline timer when the refresh won.
+      giveUp.abort();
+    }
+  }
+
+  /** The error for a topic answer that no amount of waiting changes. */
+  #refusal(name: string): Error | undefined {
+    const code = this.#topicErrors.get(name);
+    if (code === ErrorCode.INVALID_TOPIC_EXCEPTION) {
+      return new InvalidTopicError(name, code, `topic name ${JSON.stringify(name)} is refused by the cluster: ${new BrokerError(code).message}`);
+    }
+    if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
+      return new TopicAuthorizationError(name, code, `not authorized to write to topic ${JSON.stringify(name)}`);
+    }
+    return undefined;
+  }
+
+  #timedOut(name: string, partition: number): Error {
+    const failure = this.#lastFailure;
+    if (failure instanceof ConnectionError && !this.topics.has(name)) {
+      return new ConnectionError(`no metadata for topic ${JSON.stringify(name)} within maxBlockMs: ${failure.message}`, { cause: failure.cause ?? failure });
+    }
+    const known = this.topics.get(name);
+    if (known && known.partitions.length > 0) {
+      return new UnknownTopicError(name, `partition ${partition} of topic ${JSON.stringify(name)} does not exist (it has ${known.partitions.length}); waited maxBlockMs for it to appear`);
+    }
+    const code = this.#topicErrors.get(name);
+    const why =
+      code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        ? 'the cluster does not have it'
+        : code !== undefined
+          ? new BrokerError(code).type
+          : failure
+            ? `metadata requests failed: ${failure.message}`
+            : 'no metadata arrived';
+    return new UnknownTopicError(name, `topic ${JSON.stringify(name)} is not available: ${why} (waited maxBlockMs)`, { cause: failure });
   }
 
   /** The topic id for Produce v13+, or undefined when the broker gave none. */

@@ -8,7 +8,7 @@ import { resolveSasl, resolveTls, type SaslConfig } from '../net/security.js';
 import type * as tls from 'node:tls';
 import { CODEC_ID, type CompressionName } from '../protocol/compression/codecs.js';
 import type { Partitioner } from './partitioners/index.js';
-import type { ProducerOptions } from './types.js';
+import type { BufferFullPolicy, ProducerOptions } from './types.js';
 
 export interface ResolvedOptions {
   bootstrap: BrokerAddress[];
@@ -22,6 +22,7 @@ export interface ResolvedOptions {
   maxRequestSize: number;
   bufferMemory: number;
   maxBlockMs: number;
+  bufferFullPolicy: BufferFullPolicy;
   deliveryTimeoutMs: number;
   requestTimeoutMs: number;
   retryBackoffMs: number;
@@ -62,7 +63,9 @@ export const DEFAULTS = {
   transactionTimeoutMs: 60_000,
 } as const;
 
-const KNOWN = new Set<string>(['bootstrap', 'partitioner', 'adaptivePartitioning', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
+const BUFFER_FULL_POLICIES: readonly BufferFullPolicy[] = ['wait', 'fail', 'drop-oldest'];
+
+const KNOWN = new Set<string>(['bootstrap', 'bufferFullPolicy', 'partitioner', 'adaptivePartitioning', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -88,6 +91,12 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   if (typeof clientId !== 'string') throw new ConfigError('clientId must be a string');
   if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function') throw new ConfigError('partitioner must be a function');
   if (opts.mapBrokerAddress !== undefined && typeof opts.mapBrokerAddress !== 'function') throw new ConfigError('mapBrokerAddress must be a function');
+  if (opts.bufferFullPolicy !== undefined && !BUFFER_FULL_POLICIES.includes(opts.bufferFullPolicy)) {
+    throw new ConfigError(`bufferFullPolicy must be one of ${BUFFER_FULL_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(opts.bufferFullPolicy)}`);
+  }
+  if (opts.bufferFullPolicy === 'drop-oldest' && opts.transactionalId !== undefined) {
+    throw new ConfigError("bufferFullPolicy 'drop-oldest' cannot be used with a transactionalId: a dropped record would break the transaction's all-or-nothing promise");
+  }
   for (const flag of ['adaptivePartitioning', 'allowAutoTopicCreation'] as const) {
     if (opts[flag] !== undefined && typeof opts[flag] !== 'boolean') throw new ConfigError(`${flag} must be a boolean`);
   }
@@ -104,6 +113,8 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     maxRequestSize: integer(opts, 'maxRequestSize', 1024, 0x7fffffff),
     bufferMemory: integer(opts, 'bufferMemory', 1024),
     maxBlockMs: integer(opts, 'maxBlockMs', 0),
+    // maxBlockMs 0 has always meant "fail at once when memory is full".
+    bufferFullPolicy: opts.bufferFullPolicy ?? (opts.maxBlockMs === 0 ? 'fail' : 'wait'),
     deliveryTimeoutMs: integer(opts, 'deliveryTimeoutMs', 1),
     requestTimeoutMs: integer(opts, 'requestTimeoutMs', 1),
     retryBackoffMs: integer(opts, 'retryBackoffMs', 0),

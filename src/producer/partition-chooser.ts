@@ -13,7 +13,7 @@ import {
   type StickyPartitionInfo,
   type TopicPartitionState,
 } from './partitioners/index.js';
-import type { Accumulator } from './accumulator.js';
+import type { Partitions } from './partition-state.js';
 import type { TopicState } from './metadata.js';
 import type { Bytes, ProducerRecord } from './types.js';
 
@@ -27,7 +27,7 @@ export class PartitionChooser {
   readonly #batchSize: number;
   readonly #partitioner: Partitioner | undefined;
   /** Set for adaptive partitioning: where the queue sizes come from. */
-  readonly #accumulator: Accumulator | undefined;
+  readonly #partitions: Partitions | undefined;
   readonly #sticky = new Map<string, StickyPartitioner>();
   /** Per topic, its metadata's partition state with queue sizes read on demand. */
   readonly #loadAware = new Map<string, { base: TopicPartitionState; view: TopicPartitionState }>();
@@ -35,10 +35,10 @@ export class PartitionChooser {
   /** The sticky choice of the last choose(), for appended() to count. */
   #lastSticky: StickyPartitionInfo | null = null;
 
-  constructor(batchSize: number, partitioner: Partitioner | undefined, adaptiveFrom?: Accumulator) {
+  constructor(batchSize: number, partitioner: Partitioner | undefined, adaptiveFrom?: Partitions) {
     this.#batchSize = batchSize;
     this.#partitioner = partitioner;
-    this.#accumulator = adaptiveFrom;
+    this.#partitions = adaptiveFrom;
   }
 
   choose(topic: TopicState, record: ProducerRecord): number {
@@ -80,8 +80,8 @@ export class PartitionChooser {
 
   /** The topic's partition state as the sticky partitioner should see it. */
   #stateOf(topic: TopicState): TopicPartitionState {
-    const accumulator = this.#accumulator;
-    if (!accumulator) return topic.partitionState;
+    const partitions = this.#partitions;
+    if (!partitions) return topic.partitionState;
     const base = topic.partitionState;
     let entry = this.#loadAware.get(topic.name);
     if (entry?.base !== base) {
@@ -93,7 +93,7 @@ export class PartitionChooser {
         get queueSizes() {
           const sizes = new Array<number>(base.partitionCount);
           for (let p = 0; p < base.partitionCount; p++) {
-            const q = accumulator.existing(name, p);
+            const q = partitions.find(name, p);
             if (!q) return undefined;
             sizes[p] = q.queuedBatches;
           }

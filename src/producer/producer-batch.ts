@@ -5,7 +5,6 @@
  * caller may reuse its objects at once). `finish` fills in the header when the batch is
  * drained; a retry sends the very same bytes.
  */
-import { AbortedError } from '../errors.js';
 import {
   decodeRecordBatchesSync,
   encodeRecordBatch,
@@ -74,18 +73,27 @@ export class ProducerBatch {
   /** Whether the buffer came from the pool (split batches own plain memory). */
   readonly pooled: boolean;
 
-  constructor(topic: string, partition: number, buffer: Buffer, now: number, deliveryTimeoutMs: number, pooled = true) {
+  /** Records appended and not aborted: the ones that still await an answer. */
+  #live = 0;
+
+  constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true) {
     this.topic = topic;
     this.partition = partition;
     this.buffer = buffer;
     this.builder = new RecordBatchBuilder(buffer);
     this.createdAt = now;
-    this.deadline = now + deliveryTimeoutMs;
+    this.deadline = deadline;
     this.pooled = pooled;
   }
 
+  /** Records in the batch's bytes (aborted ones included until the batch is finished). */
   get recordCount(): number {
     return this.builder.recordCount;
+  }
+
+  /** Records whose delivery callback has not run yet. */
+  get liveCount(): number {
+    return this.#live;
   }
 
   get sizeInBytes(): number {
@@ -104,6 +112,7 @@ export class ProducerBatch {
     stamped.key = stamped.value = null;
     stamped.headers = undefined;
     if (index < 0) return false;
+    this.#live++;
     this.#callbacks.push(callback);
     this.#timestamps.push(timestamp);
     return true;
@@ -114,14 +123,18 @@ export class ProducerBatch {
     return this.builder.recordCount - 1;
   }
 
-  /** Cancels one record of a batch not yet in a request; it is left out when the batch is finished. */
-  abort(index: number, reason: unknown): boolean {
-    if (this.bytes !== undefined || this.inFlight || this.#aborted?.has(index)) return false;
+  /**
+   * Cancels one record of a batch not yet in a request; it is left out when the batch is
+   * finished. Returns its callback (for the caller to complete), or false when it is too
+   * late: the record is in a request, or already ended.
+   */
+  abort(index: number): DeliveryCallback | undefined | false {
+    if (this.bytes !== undefined || this.inFlight || this.#done || this.#aborted?.has(index)) return false;
     (this.#aborted ??= new Set()).add(index);
     const cb = this.#callbacks[index];
     this.#callbacks[index] = undefined;
-    cb?.(new AbortedError('send aborted before its record went into a request', { cause: reason }), null);
-    return true;
+    this.#live--;
+    return cb;
   }
 
   /** Runs `fn` once the record at `index` is delivered, failed or aborted. */
@@ -141,7 +154,12 @@ export class ProducerBatch {
   }
 
   get allAborted(): boolean {
-    return this.#aborted !== undefined && this.#aborted.size === this.recordCount;
+    return this.#live === 0 && this.recordCount > 0;
+  }
+
+  /** Whether the broker may have seen it: some attempt went into a request. */
+  get sent(): boolean {
+    return this.attempts > 0;
   }
 
   /**
@@ -192,7 +210,9 @@ export class ProducerBatch {
 
   /** Delivered: each record learns its offset (baseOffset + its index). */
   complete(baseOffset: bigint, logAppendTime: bigint): void {
+    if (this.#done) return;
     this.#done = true;
+    this.#live = 0;
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
     const known = baseOffset >= 0n;
     let offset = baseOffset;
@@ -212,7 +232,9 @@ export class ProducerBatch {
   }
 
   fail(err: Error): void {
+    if (this.#done) return;
     this.#done = true;
+    this.#live = 0;
     for (const cb of this.#callbacks) cb?.(err, null);
     this.#callbacks.length = 0;
     this.#runSettled();
@@ -222,22 +244,25 @@ export class ProducerBatch {
    * Halves a batch the broker refused as too large (MESSAGE_TOO_LARGE), keeping order
    * and each record's completion. The halves own plain (unpooled) memory.
    */
-  split(now: number, deliveryTimeoutMs: number): [ProducerBatch, ProducerBatch] {
+  split(now: number): [ProducerBatch, ProducerBatch] {
     const plain = this.#plain ?? this.finish();
     const records = decodeRecordBatchesSync(plain, { verifyCrc: false }).batches[0]!.records;
     const middle = Math.ceil(records.length / 2);
     const halves = [records.slice(0, middle), records.slice(middle)].map((part, h) => {
       const inputs: RecordInput[] = part.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
       const bytes = encodeRecordBatch(inputs);
-      const batch = new ProducerBatch(this.topic, this.partition, Buffer.alloc(bytes.length), now, deliveryTimeoutMs, false);
+      // The original deadline: splitting is not a reason to wait longer.
+      const batch = new ProducerBatch(this.topic, this.partition, Buffer.alloc(bytes.length), now, this.deadline, false);
       const offset = h === 0 ? 0 : middle;
       inputs.forEach((r, i) => batch.tryAppend(r, r.timestamp!, this.#callbacks[offset + i]));
       batch.closed = true;
-      // Keep the original deadline: splitting is not a reason to wait longer.
-      Object.defineProperty(batch, 'deadline', { value: this.deadline });
       return batch;
     });
+    // The records live on in the halves; nothing of them can be aborted any more.
+    this.#done = true;
+    this.#live = 0;
     this.#callbacks.length = 0;
+    this.#runSettled();
     return halves as [ProducerBatch, ProducerBatch];
   }
 }

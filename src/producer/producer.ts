@@ -1,45 +1,42 @@
 /**
- * The producer users import.
+ * The producer users import: the public API, and the accept path.
  *
  * send()/produce() validate the record, pick its partition and copy its bytes into the
  * partition's open batch before returning, so the caller owns its objects again at once.
  * When that cannot happen synchronously (the topic's metadata is not known yet, or the
- * memory budget is full) the record joins one FIFO of waiting sends, which keeps the
- * order of send() calls; every later send queues behind it.
+ * memory budget is full) the record waits in its topic's queue (waiting.ts). Everything
+ * after that is the sender's (sender.ts); every record ends through Completion.
  */
 import { debuglog } from 'node:util';
-import { AbortedError, ProducerClosedError, RecordTooLargeError, TransactionStateError } from '../errors.js';
-import type { BrokerConnection } from '../net/broker-connection.js';
+import {
+  AbortedError,
+  BufferFullError,
+  ProducerClosedError,
+  RecordDroppedError,
+  RecordTooLargeError,
+  TransactionStateError,
+} from '../errors.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../protocol/records/index.js';
-import { Accumulator } from './accumulator.js';
+import type { BackoffSettings } from './backoff.js';
+import type { Dialer } from './broker-channel.js';
+import { Brokers, dialBroker } from './brokers.js';
 import { BufferPool } from './buffer-pool.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { Completion } from './completion.js';
 import { ProducerIdentity } from './idempotence.js';
 import { ClusterMetadata, type TopicState } from './metadata.js';
-import { NodeConnection } from './node-connections.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
+import { Partitions, type PartitionState } from './partition-state.js';
 import { ProducerBatch } from './producer-batch.js';
 import { Sender } from './sender.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
-import type { Bytes, DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
+import type { DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
+import { ownCopy, TopicWaitQueue, type WaitingSend } from './waiting.js';
 
 const debug = debuglog('kafka-wire');
-
-function copyBytes(v: Bytes | null | undefined): Buffer | null {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v);
-}
-
-/** A record whose bytes nobody else holds, for a send that cannot be encoded at once. */
-function ownCopy(r: ProducerRecord): ProducerRecord {
-  const headers = r.headers === undefined ? undefined
-    : Array.isArray(r.headers)
-      ? (r.headers as ReadonlyArray<{ key: string; value: Bytes | null }>).map((h) => ({ key: h.key, value: copyBytes(h.value) }))
-      : Object.entries(r.headers).map(([key, value]) => ({ key, value: copyBytes(value) }));
-  return { topic: r.topic, key: copyBytes(r.key), value: copyBytes(r.value), headers, partition: r.partition, timestamp: r.timestamp };
-}
 
 /** An upper bound on the UTF-8 bytes of a key or value, without encoding it. */
 function roughLength(v: ProducerRecord['key']): number {
@@ -47,74 +44,79 @@ function roughLength(v: ProducerRecord['key']): number {
   return typeof v === 'string' ? v.length * 3 : v.byteLength;
 }
 
-interface WaitingSend {
-  record: ProducerRecord;
-  timestamp: number;
-  callback: DeliveryCallback | undefined;
-  signal: AbortSignal | undefined;
-  deadline: number;
-  onAbort: (() => void) | undefined;
-}
-
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered before failing them. Default: deliveryTimeoutMs. */
   timeoutMs?: number;
 }
 
+/** For tests: a fake clock and a scripted transport in place of time and sockets. */
+export interface ProducerInternals {
+  clock?: Clock;
+  dial?: Dialer;
+}
+
+/** How long close() gives connections to close politely once nothing is in flight, at most. */
+const CLOSE_GRACE_MS = 1000;
+
 export class Producer {
   readonly #o: ResolvedOptions;
+  readonly #clock: Clock;
+  /** Aborted when close() gives up waiting: every wait, dial and retry loop ends. */
+  readonly #lifetime = new AbortController();
   readonly #metadata: ClusterMetadata;
-  readonly #accumulator: Accumulator;
+  readonly #partitions = new Partitions();
   readonly #pool: BufferPool;
+  readonly #completion: Completion;
+  readonly #brokers: Brokers;
   readonly #sender: Sender;
-  readonly #partitions: PartitionChooser;
-  /** Connections by `host:port`; the bootstrap ones become brokers' once metadata names them. */
-  readonly #nodes = new Map<string, NodeConnection>();
-  readonly #waiting: WaitingSend[] = [];
-  #servingWaiting = false;
-  /** Records accepted and not yet delivered or failed (waiting sends included). */
-  #unfinished = 0;
-  #idleWaiters: Array<() => void> = [];
+  readonly #chooser: PartitionChooser;
+  readonly #transactions: TransactionManager | undefined;
+  readonly #waiting = new Map<string, TopicWaitQueue>();
+  #waitingSends = 0;
+  #waitingBytes = 0;
   #readyWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
-  #metadataTimer: NodeJS.Timeout | undefined;
-  #bootstrapIndex = 0;
-  readonly #transactions: TransactionManager | undefined;
+  #metadataTimer: TimerHandle | undefined;
 
-  constructor(options: ProducerOptions) {
-    this.#o = resolveOptions(options);
-    this.#pool = new BufferPool(this.#o.bufferMemory, [this.#o.batchSize, this.#o.maxBatchSize]);
-    this.#accumulator = new Accumulator(this.#o.lingerMs);
-    this.#metadata = new ClusterMetadata(() => this.#anyConnection(), this.#o.allowAutoTopicCreation);
-    this.#partitions = new PartitionChooser(this.#o.batchSize, this.#o.partitioner, this.#o.adaptivePartitioning ? this.#accumulator : undefined);
-    const identity = this.#o.idempotent ? new ProducerIdentity() : undefined;
-    if (this.#o.transactionalId !== undefined) {
-      this.#transactions = new TransactionManager(this.#o.transactionalId, this.#o.transactionTimeoutMs, {
+  constructor(options: ProducerOptions, internals: ProducerInternals = {}) {
+    const o = (this.#o = resolveOptions(options));
+    const clock = (this.#clock = internals.clock ?? systemClock);
+    const signal = this.#lifetime.signal;
+    const backoff: BackoffSettings = { base: o.retryBackoffMs, max: o.retryBackoffMaxMs };
+    this.#pool = new BufferPool(o.bufferMemory, [o.batchSize, o.maxBatchSize], clock);
+    this.#completion = new Completion(this.#pool, this.#partitions);
+    this.#brokers = new Brokers(o, internals.dial ?? dialBroker, clock, signal, () => this.#metadata.brokers);
+    const any = (): ReturnType<Brokers['any']> => this.#brokers.any();
+    this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, signal });
+    this.#chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
+    const identity = o.idempotent ? new ProducerIdentity() : undefined;
+    if (o.transactionalId !== undefined) {
+      const txn = (this.#transactions = new TransactionManager(o.transactionalId, o.transactionTimeoutMs, {
         identity: identity!,
-        anyConnection: () => this.#anyConnection(),
-        connectTo: (nodeId, host, port) => this.#connectTo(nodeId, host, port),
-        flush: () => this.flush(),
-        dropUnsent: (err) => {
-          // A dropped batch that had its sequence leaves a hole (or, if it was sent, maybe not):
-          // the next transaction needs a new epoch either way.
-          if (this.#dropUnsent(err)) identity!.bumpRequired = true;
-        },
+        partitions: this.#partitions,
+        any,
+        connectTo: (nodeId, host, port) => this.#brokers.connectTo(nodeId, host, port),
+        flush: () => this.#sender.flush(),
+        dropUnsent: (err) => this.#dropUnsent(err),
         wake: () => this.#sender.wake(),
-        retryBackoffMs: this.#o.retryBackoffMs,
-        timeoutMs: this.#o.maxBlockMs,
-      });
+        clock,
+        backoff,
+        timeoutMs: o.maxBlockMs,
+        signal,
+      }));
+      this.#completion.hooks = { onFailure: (err, batch) => txn.recordFailed(err, batch) };
     }
     this.#sender = new Sender({
-      options: this.#o,
+      options: o,
+      clock,
       identity,
       transactions: this.#transactions,
-      anyConnection: () => this.#anyConnection(),
       metadata: this.#metadata,
-      accumulator: this.#accumulator,
-      pool: this.#pool,
-      nodeFor: (nodeId) => this.#nodeFor(nodeId),
-      onRecordsDone: (n) => this.#recordsDone(n),
+      partitions: this.#partitions,
+      brokers: this.#brokers,
+      completion: this.#completion,
+      signal,
     });
     this.#metadata.onUpdate = () => this.#sender.wake();
   }
@@ -152,13 +154,17 @@ export class Producer {
     await this.#txn('sendOffsetsToTransaction').sendOffsets(offsets, group.groupId);
   }
 
-  /** Sends everything of the transaction, waits for it, then commits. */
+  /**
+   * Sends everything of the transaction, waits for it, then commits. Throws
+   * TransactionAbortableError when something in the transaction failed (abort it),
+   * ProducerFencedError when another producer took over.
+   */
   async commitTransaction(): Promise<void> {
     this.#assertOpen();
     await this.#txn('commitTransaction').commit();
   }
 
-  /** Drops what is not yet sent, waits for what is, then aborts. */
+  /** Fails what is not yet sent (TransactionAbortedError), waits for what is, then aborts. */
   async abortTransaction(): Promise<void> {
     this.#assertOpen();
     await this.#txn('abortTransaction').abort();
@@ -193,36 +199,7 @@ export class Producer {
     return this.#transactions;
   }
 
-  /**
-   * Fails every record not in a request now (waiting sends, unsent batches, batches
-   * waiting to be retried); true when one of the dropped batches had a sequence.
-   */
-  #dropUnsent(err: Error): boolean {
-    let sequenced = false;
-    for (const w of this.#waiting.splice(0)) {
-      this.#forget(w);
-      this.#finish(w.callback, err);
-    }
-    for (const q of this.#accumulator.all()) {
-      for (const b of [...q.batches]) {
-        if (b.inFlight) continue;
-        if (b.baseSequence >= 0) sequenced = true;
-        this.#accumulator.remove(q, b);
-        const n = b.recordCount;
-        b.fail(err);
-        if (b.pooled) this.#pool.release(b.buffer);
-        this.#recordsDone(n);
-      }
-    }
-    return sequenced;
-  }
-
-  #connectTo(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
-    const address = `${host}:${port}`;
-    let node = this.#nodes.get(address);
-    if (!node) this.#nodes.set(address, (node = new NodeConnection({ host, port }, nodeId)));
-    return node.open(this.#o);
-  }
+  // ---- sending ---------------------------------------------------------------------
 
   /** Fetches cluster metadata now; optional, since the first send() does it too. */
   async connect(): Promise<void> {
@@ -252,34 +229,28 @@ export class Producer {
    * failure goes to `callback` (without one, failures are counted in metrics only).
    *
    * Returns false when the record could not go straight into a batch (memory full, or
-   * metadata not there yet) and had to queue: like `stream.write()`, that asks the caller
-   * to `await producer.ready()` before producing more, which keeps memory bounded.
+   * metadata not there yet) and had to wait, or was refused: like `stream.write()`, that
+   * asks the caller to `await producer.ready()` before producing more.
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): boolean {
     return this.#accept(record, callback, undefined);
   }
 
-  /** Resolves when no send is queued behind the memory budget or metadata. */
+  /** Resolves when no send waits for memory or metadata. */
   ready(): Promise<void> {
-    if (this.#waiting.length === 0) return Promise.resolve();
+    if (this.#waitingSends === 0) return Promise.resolve();
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** Sends everything buffered now, without lingering, and waits until all of it is settled. */
-  async flush(): Promise<void> {
-    if (this.#unfinished === 0) return;
-    this.#sender.flushing++;
-    this.#sender.wake();
-    try {
-      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    } finally {
-      this.#sender.flushing--;
-    }
+  /** Sends everything buffered now, without lingering, and waits until all of it has ended. */
+  flush(): Promise<void> {
+    return this.#sender.flush();
   }
 
   /**
    * Stops accepting records, delivers what is buffered (up to `timeoutMs`), fails the
-   * rest with ProducerClosedError, then closes every connection and timer.
+   * rest with ProducerClosedError, then closes every connection and timer. It settles
+   * within `timeoutMs` plus at most a second for connections to close politely.
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.#closing ??= this.#close(options.timeoutMs ?? this.#o.deliveryTimeoutMs);
@@ -288,48 +259,64 @@ export class Producer {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-    const err = new ProducerClosedError('the producer was closed before this record was delivered');
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
+    let timer: TimerHandle | undefined;
+    await Promise.race([this.#sender.flush(), new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))]);
+    clock.clearTimeout(timer);
+    this.#lifetime.abort(new ProducerClosedError('the producer is closed'));
     this.#sender.stop();
-    if (this.#metadataTimer) clearInterval(this.#metadataTimer);
-    this.#pool.rejectWaiters(err);
-    for (const w of this.#waiting.splice(0)) this.#finish(w.callback, err);
-    for (const wake of this.#readyWaiters.splice(0)) wake();
-    for (const q of this.#accumulator.all()) {
-      for (const b of q.batches.splice(0)) {
-        this.#recordsDone(b.recordCount);
-        b.fail(err);
-      }
+    clock.clearTimeout(this.#metadataTimer);
+    this.#failEverything();
+    const grace = Math.max(0, Math.min(CLOSE_GRACE_MS, deadline - clock.now()));
+    let graceTimer: TimerHandle | undefined;
+    await Promise.race([this.#brokers.close(grace), new Promise<void>((resolve) => (graceTimer = clock.setTimeout(resolve, grace + 50)))]);
+    clock.clearTimeout(graceTimer);
+    // Whatever did not close politely in time goes now.
+    await this.#brokers.close(0);
+  }
+
+  /** close() gave up waiting: every record not yet ended fails, saying whether it may be written. */
+  #failEverything(): void {
+    const notSent = new ProducerClosedError('the producer was closed before this record was sent');
+    for (const queue of this.#waiting.values()) {
+      queue.headWait?.abort();
+      for (const w of queue.sends) this.#endWaiting(queue, w, notSent);
     }
-    await Promise.all([...this.#nodes.values()].map((n) => n.close(1000)));
-    this.#nodes.clear();
-    for (const wake of this.#idleWaiters.splice(0)) wake();
+    this.#pool.rejectWaiters(notSent);
+    const unknown = new ProducerClosedError('the producer was closed before an answer came for this record: it was sent and is not known to be written');
+    for (const state of [...this.#partitions.active]) {
+      for (const b of [...state.batches]) this.#completion.batchFailed(state, b, b.sent ? unknown : notSent);
+    }
   }
 
   metrics(): ProducerMetrics {
-    const c = this.#sender.counters;
+    const c = this.#completion.counters;
+    const now = this.#clock.now();
     return {
       recordsSent: c.recordsSent,
       recordsFailed: c.recordsFailed,
+      recordsAborted: c.recordsAborted,
+      recordsDropped: c.recordsDropped,
       bytesSent: c.bytesSent,
       requestsSent: c.requestsSent,
       retries: c.retries,
       bufferedBytes: this.#pool.used,
       bufferMemory: this.#o.bufferMemory,
+      waitingSends: this.#waitingSends,
+      waitingBytes: this.#waitingBytes,
       waitsForMemory: this.#pool.waits,
       poolHits: this.#pool.hits,
       poolMisses: this.#pool.misses,
       requestsInFlight: c.requestsInFlight,
-      brokers: [...this.#nodes.values()]
-        .filter((n) => n.nodeId >= 0)
-        .map((n) => ({
-          nodeId: n.nodeId,
-          address: n.address,
-          requestsInFlight: this.#sender.inFlightFor(n.nodeId),
-          throttleTimeMs: n.throttleTimeMs,
-          throttledUntil: n.throttledUntil > Date.now() ? n.throttledUntil : 0,
+      brokers: [...this.#brokers.links()]
+        .filter((l) => l.nodeId >= 0)
+        .map((l) => ({
+          nodeId: l.nodeId,
+          address: l.address,
+          requestsInFlight: l.inFlight,
+          throttleTimeMs: l.throttleTimeMs,
+          throttledUntil: l.throttledUntil > now ? l.throttledUntil : 0,
         })),
     };
   }
@@ -338,33 +325,35 @@ export class Producer {
     if (this.#closed) throw new ProducerClosedError('the producer is closed');
   }
 
-  /** Takes a record in: synchronously into a batch when it can, else into the waiting FIFO. */
+  /** Takes a record in: synchronously into a batch when it can, else into its topic's queue. */
   #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
     this.#assertOpen();
     validateRecord(record);
     this.#transactions?.assertCanSend();
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
-    const timestamp = record.timestamp ?? Date.now();
+    const timestamp = record.timestamp ?? this.#clock.now();
     this.#checkSize(record, timestamp);
-    let topic = this.#waiting.length === 0 ? this.#metadata.topic(record.topic) : undefined;
-    // A partition beyond what we know may be new: wait for metadata, as Java does.
-    if (topic && record.partition !== undefined && record.partition >= topic.partitions.length) topic = undefined;
-    this.#unfinished++;
-    try {
-      if (topic && this.#appendNow(topic, record, timestamp, callback, signal) === true) return true;
-    } catch (err) {
-      this.#unfinished--;
-      throw err;
+    this.#completion.accepted();
+    const queue = this.#waiting.get(record.topic);
+    if (queue === undefined || queue.live === 0) {
+      const topic = this.#metadata.topic(record.topic);
+      // A partition beyond what we know may be new: wait for metadata, as Java does.
+      if (topic && (record.partition === undefined || record.partition < topic.partitions.length)) {
+        let need = this.#appendNow(topic, record, timestamp, callback, signal);
+        if (need !== true && this.#o.bufferFullPolicy === 'drop-oldest' && this.#dropOldest(need)) need = this.#appendNow(topic, record, timestamp, callback, signal);
+        if (need === true) return true;
+        if (this.#o.bufferFullPolicy === 'fail') {
+          this.#completion.pendingFailed({ callback, settled: false }, this.#memoryFull());
+          return false;
+        }
+      }
     }
-    // The caller owns its record again when send() returns: a waiting record keeps a copy.
-    const waiting: WaitingSend = { record: ownCopy(record), timestamp, callback, signal, deadline: Date.now() + this.#o.maxBlockMs, onAbort: undefined };
-    if (signal) {
-      waiting.onAbort = () => this.#abortWaiting(waiting);
-      signal.addEventListener('abort', waiting.onAbort, { once: true });
-    }
-    this.#waiting.push(waiting);
-    void this.#serveWaiting();
+    this.#wait(record, timestamp, callback, signal);
     return false;
+  }
+
+  #memoryFull(): BufferFullError {
+    return new BufferFullError(`the ${this.#o.bufferMemory}-byte memory budget (bufferMemory) is full and bufferFullPolicy is 'fail'`);
   }
 
   /** A record too big to ever be sent is refused at once, not after a trip to the broker. */
@@ -383,137 +372,175 @@ export class Producer {
     }
   }
 
-  /** Appends now if a batch has room or memory is free; otherwise the bytes of memory it waits for. */
-  #appendNow(topic: TopicState, record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): true | number {
-    const partition = this.#partitions.choose(topic, record);
-    const q = this.#accumulator.queue(topic.name, partition);
-    let batch = q.open;
+  /**
+   * Appends now if a batch has room or memory is free (or `reserved` was set aside for
+   * it); otherwise the bytes of memory a new batch needs.
+   */
+  #appendNow(
+    topic: TopicState,
+    record: ProducerRecord,
+    timestamp: number,
+    callback: DeliveryCallback | undefined,
+    signal: AbortSignal | undefined,
+    reserved?: Buffer,
+  ): true | number {
+    const o = this.#o;
+    const partition = this.#chooser.choose(topic, record);
+    const state = this.#partitions.get(topic.name, partition);
+    let batch = state.open;
     let sizeBefore = batch?.sizeInBytes ?? 0;
-    if (!batch || !batch.tryAppend(record, timestamp, callback)) {
-      const need = Math.max(this.#o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
+    if (batch && batch.tryAppend(record, timestamp, callback)) {
+      if (reserved) this.#pool.release(reserved);
+      if (batch.sizeInBytes >= o.batchSize) this.#sender.wake();
+    } else {
+      const need = Math.max(o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
       // With batches of this partition already queued or in flight, a new one could not
       // leave before they are answered anyway: let it grow if memory allows, so the next
       // request carries more records for the same per-request cost (up to maxBatchSize).
-      const grown = q.batches.length > 0 && this.#o.maxBatchSize > need ? this.#pool.tryAllocate(this.#o.maxBatchSize) : undefined;
-      const buffer = grown ?? this.#pool.tryAllocate(need);
+      const grown = !reserved && state.batches.length > 0 && o.maxBatchSize > need ? this.#pool.tryAllocate(o.maxBatchSize) : undefined;
+      const buffer = reserved && reserved.length >= need ? reserved : (grown ?? this.#pool.tryAllocate(need));
+      if (reserved && buffer !== reserved) this.#pool.release(reserved);
       if (!buffer) return need;
-      batch = new ProducerBatch(topic.name, partition, buffer, Date.now(), this.#o.deliveryTimeoutMs);
-      this.#accumulator.add(q, batch);
+      const now = this.#clock.now();
+      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs);
+      this.#partitions.add(state, batch);
       sizeBefore = batch.sizeInBytes;
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
       this.#sender.wake();
-    } else if (batch.sizeInBytes >= this.#o.batchSize) {
-      this.#sender.wake();
     }
-    this.#partitions.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
-    if (signal) {
-      const b = batch;
-      const index = b.lastIndex;
-      const onAbort = (): void => {
-        if (b.abort(index, signal.reason)) this.#recordsDone(1);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      b.onSettled(index, () => signal.removeEventListener('abort', onAbort));
+    this.#chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
+    if (signal) this.#abortableInBatch(state, batch, signal);
+    return true;
+  }
+
+  /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */
+  #abortableInBatch(state: PartitionState, batch: ProducerBatch, signal: AbortSignal): void {
+    const index = batch.lastIndex;
+    const onAbort = (): void => {
+      this.#completion.recordAborted(state, batch, index, new AbortedError('send aborted before its record went into a request', { cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    batch.onSettled(index, () => signal.removeEventListener('abort', onAbort));
+  }
+
+  /**
+   * `bufferFullPolicy: 'drop-oldest'`: fails the oldest batches not yet in a request (nor
+   * ever sent) until `need` bytes are free. False when nothing is left to drop.
+   */
+  #dropOldest(need: number): boolean {
+    while (!this.#pool.canAllocate(need)) {
+      let oldest: [PartitionState, ProducerBatch] | undefined;
+      for (const state of this.#partitions.active) {
+        const b = state.batches.find((x) => !x.inFlight && !x.sent && x.baseSequence < 0);
+        if (b && (!oldest || b.createdAt < oldest[1].createdAt)) oldest = [state, b];
+      }
+      if (!oldest) return false;
+      const [state, b] = oldest;
+      const err = new RecordDroppedError(`dropped unsent to make room: the ${this.#o.bufferMemory}-byte memory budget (bufferMemory) was full and bufferFullPolicy is 'drop-oldest'`);
+      this.#completion.batchFailed(state, b, err, 'dropped');
     }
     return true;
   }
 
-  /** Serves waiting sends in order: metadata first, then memory, then the append. */
-  async #serveWaiting(): Promise<void> {
-    if (this.#servingWaiting) return;
-    this.#servingWaiting = true;
+  // ---- waiting sends ---------------------------------------------------------------
+
+  #wait(record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): void {
+    const copy = ownCopy(record);
+    if (this.#waitingBytes + copy.bytes > this.#o.bufferMemory) {
+      const err = new BufferFullError(
+        `${this.#waitingSends} sends already wait for metadata or memory, holding ${this.#waitingBytes} bytes of their ${this.#o.bufferMemory}-byte budget (bufferMemory): this one is refused; honour produce()'s backpressure (await ready())`,
+      );
+      this.#completion.pendingFailed({ callback, settled: false }, err);
+      return;
+    }
+    let queue = this.#waiting.get(record.topic);
+    if (!queue) this.#waiting.set(record.topic, (queue = new TopicWaitQueue(record.topic)));
+    const w: WaitingSend = { ...copy, timestamp, callback, signal, deadline: this.#clock.now() + this.#o.maxBlockMs, settled: false, onAbort: undefined };
+    if (signal) {
+      const q = queue;
+      w.onAbort = () => this.#endWaiting(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted');
+      signal.addEventListener('abort', w.onAbort, { once: true });
+    }
+    queue.sends.push(w);
+    queue.live++;
+    this.#waitingSends++;
+    this.#waitingBytes += w.bytes;
+    void this.#serve(queue);
+  }
+
+  /** Serves one topic's waiting sends in order: metadata first, then memory, then the append. */
+  async #serve(queue: TopicWaitQueue): Promise<void> {
+    if (queue.serving) return;
+    queue.serving = true;
     try {
-      while (this.#waiting.length > 0) {
-        const w = this.#waiting[0]!;
+      for (let w = queue.sends.peek(); w && !this.#lifetime.signal.aborted; w = queue.sends.peek()) {
+        if (w.settled) {
+          queue.sends.shift();
+          continue;
+        }
+        const wait = (queue.headWait = new AbortController());
         try {
-          if (w.signal?.aborted) throw new AbortedError('send aborted while waiting', { cause: w.signal.reason });
-          let topic = await this.#metadata.waitForTopic(w.record.topic, w.deadline, this.#o.retryBackoffMs);
-          this.#startMetadataTimer();
-          for (let attempt = 0; w.record.partition !== undefined && w.record.partition >= topic.partitions.length && Date.now() < w.deadline; attempt++) {
-            await new Promise((r) => setTimeout(r, Math.min(w.deadline - Date.now(), this.#o.retryBackoffMs * 2 ** Math.min(attempt, 4))));
-            await this.#metadata.refresh().catch(() => undefined);
-            topic = this.#metadata.topic(w.record.topic) ?? topic;
-          }
-          for (let need = this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal); need !== true; need = this.#appendNow(topic, w.record, w.timestamp, w.callback, w.signal)) {
-            // Wait for the memory, then give it straight back for #appendNow to take in order.
-            const buf = await this.#pool.allocate(need, Math.max(0, w.deadline - Date.now()), w.signal);
-            this.#pool.release(buf);
-          }
-          this.#waiting.shift();
-          this.#forget(w);
+          await this.#admit(w, wait.signal);
+          this.#endWaiting(queue, w);
         } catch (err) {
-          if (this.#waiting[0] === w) this.#waiting.shift();
-          this.#forget(w);
-          this.#finish(w.callback, err as Error);
+          this.#endWaiting(queue, w, err as Error);
+        } finally {
+          queue.headWait = undefined;
         }
       }
     } finally {
-      this.#servingWaiting = false;
-      for (const wake of this.#readyWaiters.splice(0)) wake();
+      queue.serving = false;
+      if (queue.live === 0 && this.#waiting.get(queue.topic) === queue) this.#waiting.delete(queue.topic);
     }
   }
 
-  #abortWaiting(w: WaitingSend): void {
-    const i = this.#waiting.indexOf(w);
-    // The head may be mid-await; its loop notices the abort itself.
-    if (i > 0) {
-      this.#waiting.splice(i, 1);
-      this.#finish(w.callback, new AbortedError('send aborted while waiting', { cause: w.signal?.reason }));
+  /** Waits for what the send needs and appends it; throws why it cannot be. */
+  async #admit(w: WaitingSend, signal: AbortSignal): Promise<void> {
+    const { record } = w;
+    let topic = this.#metadata.topic(record.topic);
+    if (!topic || (record.partition !== undefined && record.partition >= topic.partitions.length)) {
+      topic = await this.#metadata.waitForTopic(record.topic, w.deadline, record.partition ?? 0, signal);
+      this.#startMetadataTimer();
+    }
+    for (let reserved: Buffer | undefined; !w.settled; ) {
+      const need = this.#appendNow(topic, record, w.timestamp, w.callback, w.signal, reserved);
+      if (need === true) return;
+      if (this.#o.bufferFullPolicy === 'fail') throw this.#memoryFull();
+      if (this.#o.bufferFullPolicy === 'drop-oldest' && this.#dropOldest(need)) continue;
+      reserved = await this.#pool.allocate(need, w.deadline - this.#clock.now(), signal);
+      if (w.settled) this.#pool.release(reserved);
     }
   }
 
-  #forget(w: WaitingSend): void {
+  /** A waiting send leaves its queue: into a batch (no `err`), or ended with `err`. */
+  #endWaiting(queue: TopicWaitQueue, w: WaitingSend, err?: Error, kind: 'failed' | 'aborted' = 'failed'): void {
+    if (w.settled) return;
     if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    queue.live--;
+    this.#waitingSends--;
+    this.#waitingBytes -= w.bytes;
+    if (queue.sends.peek() === w) {
+      queue.sends.shift();
+      if (err) queue.headWait?.abort();
+    }
+    if (err) this.#completion.pendingFailed(w, err, kind);
+    else w.settled = true;
+    if (this.#waitingSends === 0) for (const wake of this.#readyWaiters.splice(0)) wake();
   }
 
-  /** Fails a record that never reached a batch. */
-  #finish(callback: DeliveryCallback | undefined, err: Error): void {
-    this.#recordsDone(1);
-    if (callback) callback(err, null);
-    else debug('record failed: %s', err.message);
-  }
-
-  #recordsDone(n: number): void {
-    this.#unfinished -= n;
-    if (this.#unfinished === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  /** Fails every record not in a request now (waiting sends, unsent batches, batches waiting to be retried). */
+  #dropUnsent(err: Error): void {
+    for (const queue of this.#waiting.values()) for (const w of queue.sends) this.#endWaiting(queue, w, err);
+    for (const [state, b] of [...this.#partitions.unsent()]) this.#completion.batchFailed(state, b, err);
   }
 
   #startMetadataTimer(): void {
     if (this.#metadataTimer || this.#closed || this.#o.metadataMaxAgeMs === 0) return;
-    this.#metadataTimer = setInterval(() => {
+    const tick = (): void => {
       this.#metadata.refresh().catch((err: unknown) => debug('periodic metadata refresh failed: %s', (err as Error).message));
-    }, this.#o.metadataMaxAgeMs);
-    // Metadata upkeep alone must not keep the process alive.
-    this.#metadataTimer.unref();
-  }
-
-  #nodeFor(nodeId: number): NodeConnection | undefined {
-    const info = this.#metadata.brokers.get(nodeId);
-    if (!info) return undefined;
-    const address = `${info.host}:${info.port}`;
-    let node = this.#nodes.get(address);
-    if (!node) this.#nodes.set(address, (node = new NodeConnection(info, nodeId)));
-    node.nodeId = nodeId;
-    return node;
-  }
-
-  /** A connection for metadata: any open one, else the bootstrap brokers in turn. */
-  async #anyConnection(): Promise<BrokerConnection> {
-    for (const n of this.#nodes.values()) if (n.ready) return n.conn!;
-    const known = [...this.#metadata.brokers.values()];
-    const candidates = known.length > 0 ? known : this.#o.bootstrap;
-    let lastError: unknown;
-    for (let i = 0; i < candidates.length; i++) {
-      const address = candidates[this.#bootstrapIndex++ % candidates.length]!;
-      const key = `${address.host}:${address.port}`;
-      let node = this.#nodes.get(key);
-      if (!node) this.#nodes.set(key, (node = new NodeConnection(address, 'nodeId' in address ? (address.nodeId as number) : -1)));
-      try {
-        return await node.open(this.#o);
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    throw lastError;
+      // Metadata upkeep alone must not keep the process alive.
+      this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
+    };
+    this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
   }
 }

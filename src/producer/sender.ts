@@ -1,33 +1,39 @@
 /**
- * The sender: turns ready batches into Produce requests, one per broker at a time per
- * drain, and turns answers into delivered records, retries, splits or failures.
+ * The sender: turns ready batches into Produce requests and answers into outcomes.
  *
- *   ready partitions ─► grouped by leader ─► drain (exact request size) ─► compress ─► send
- *   response ─► per partition: delivered │ retriable: back off, same batch at the head
- *                                         │ too large: split in two, retry
- *                                         │ otherwise: fail its records
+ *   partitions with batches ─► grouped by leader ─► drain (exact request size) ─► compress ─► send
+ *   answer, per partition ─► delivered │ retriable: back off, same batch at the head
+ *                                      │ too large: split in two, retry
+ *                                      │ a sequence refusal: sequencer.ts decides
+ *                                      │ otherwise: fail its records
+ * A lost connection is the same per-partition failure for every batch it carried, on the
+ * same path (as Java's Sender turns disconnects into per-partition errors).
  *
  * It never blocks the event loop: a run does what is possible now and arms one timer for
  * the earliest moment something else becomes possible (a linger ends, a backoff or a
- * throttle expires).
+ * throttle expires). Records end only through Completion.
  */
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
-import type { BrokerConnection } from '../net/broker-connection.js';
 import { Produce } from '../protocol/apis/produce.js';
+import type { ResponseOf } from '../protocol/api.js';
 import { compress } from '../protocol/compression/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { compressBatch } from '../protocol/records/index.js';
-import type { ResponseOf } from '../protocol/api.js';
-import type { Accumulator, PartitionQueue } from './accumulator.js';
-import type { BufferPool } from './buffer-pool.js';
-import { addSequence, sameStamp, type ProducerIdentity } from './idempotence.js';
+import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK } from '../protocol/records/layout.js';
+import { backoffDelay, type BackoffSettings } from './backoff.js';
+import type { BrokerLink, Brokers } from './brokers.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Completion } from './completion.js';
+import { addSequence, type ProducerIdentity } from './idempotence.js';
 import type { ClusterMetadata } from './metadata.js';
-import type { TransactionManager } from './transactions.js';
-import type { NodeConnection } from './node-connections.js';
 import type { ResolvedOptions } from './options.js';
-import { ProducerBatch } from './producer-batch.js';
+import type { Partitions, PartitionState } from './partition-state.js';
+import type { ProducerBatch } from './producer-batch.js';
+import { earlierAreWritten, isSequenceRefusal, refused, type SequenceOutcomes } from './sequencer.js';
+import type { TransactionManager } from './transactions.js';
 
 const debug = debuglog('kafka-wire');
 /** diagnostics_channel names, for tracing (what OpenTelemetry instrumentations subscribe to). */
@@ -35,417 +41,350 @@ export const REQUEST_CHANNEL = channel('kafka-wire:produce:request');
 export const RESPONSE_CHANNEL = channel('kafka-wire:produce:response');
 export const BATCH_CHANNEL = channel('kafka-wire:produce:batch');
 
-const ATTRIBUTES_OFFSET = 21;
-const CODEC_MASK = 7;
-const MESSAGE_TOO_LARGE = 10;
-const RECORD_LIST_TOO_LARGE = 18;
-const REQUEST_TIMED_OUT = 7;
-const NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20;
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
-const DUPLICATE_SEQUENCE_NUMBER = 46;
-const INVALID_PRODUCER_EPOCH = 47;
-const UNKNOWN_PRODUCER_ID = 59;
 /** The broker remembers this many batches per producer and partition (and so dedups retries). */
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
-export interface SenderCounters {
-  recordsSent: number;
-  recordsFailed: number;
-  bytesSent: number;
-  requestsSent: number;
-  retries: number;
-  requestsInFlight: number;
-}
-
 export interface SenderContext {
   options: ResolvedOptions;
+  clock: Clock;
   /** Set for an idempotent producer. */
   identity: ProducerIdentity | undefined;
   /** Set for a transactional producer (which is idempotent too). */
   transactions: TransactionManager | undefined;
-  /** Any broker, for InitProducerId. */
-  anyConnection(): Promise<BrokerConnection>;
   metadata: ClusterMetadata;
-  accumulator: Accumulator;
-  pool: BufferPool;
-  nodeFor(nodeId: number): NodeConnection | undefined;
-  /** Called with the number of records that reached a final state. */
-  onRecordsDone(count: number): void;
+  partitions: Partitions;
+  brokers: Brokers;
+  completion: Completion;
+  /** Aborted when the producer closes. */
+  signal: AbortSignal;
 }
 
 type ProduceResponse = ResponseOf<typeof Produce>;
-
-/** The partition's leader has no state for our producer id and epoch. */
-const STATE_REFUSALS = new Set([UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH]);
-
-/** A request's place in its node's write order: wait for `before`; call `written` once the request is queued (or given up). */
-interface WriteTurn {
-  before: Promise<void> | undefined;
-  written: () => void;
-}
-
+type Chosen = Array<[PartitionState, ProducerBatch]>;
 
 export class Sender {
-  readonly counters: SenderCounters = { recordsSent: 0, recordsFailed: 0, bytesSent: 0, requestsSent: 0, retries: 0, requestsInFlight: 0 };
   readonly #ctx: SenderContext;
-  /** Produce requests in flight per broker node. */
-  readonly #inFlight = new Map<number, number>();
-  /**
-   * Per node, the request whose write the next one waits for. Compression is async, so
-   * requests could otherwise reach the socket in another order than they were drained
-   * in, and a partition's batches out of sequence order.
-   */
-  readonly #lastWrite = new Map<number, Promise<void>>();
-  /** Where the next drain for a node starts, so every partition gets its turn under maxRequestSize. */
-  readonly #drainStart = new Map<number, number>();
+  readonly #backoff: BackoffSettings;
   #scheduled = false;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
   #timerAt = Infinity;
-  /** >0 while flush() or close() wants everything sent without lingering. */
-  flushing = 0;
+  /** flush() calls waiting: everything goes without lingering. */
+  #flushers = 0;
   #stopped = false;
   /** Batches of one partition that may be in flight at once. */
   readonly #perPartition: number;
+  readonly #outcomes: SequenceOutcomes;
 
   constructor(ctx: SenderContext) {
     this.#ctx = ctx;
+    this.#backoff = { base: ctx.options.retryBackoffMs, max: ctx.options.retryBackoffMaxMs };
     this.#perPartition = ctx.identity ? Math.min(ctx.options.maxInFlight, MAX_IDEMPOTENT_IN_FLIGHT) : 1;
+    this.#outcomes = {
+      written: (state, b) => this.#delivered(state, b, -1n, -1n),
+      failed: (state, b, err) => this.#ctx.completion.batchFailed(state, b, err),
+      resequenced: (n) => (this.#ctx.completion.counters.retries += n),
+    };
   }
 
   /** Asks for a run soon; many wakes in one tick make one run. */
   wake(): void {
     if (this.#scheduled || this.#stopped) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    this.#ctx.clock.soon(() => {
       this.#scheduled = false;
       this.#run();
     });
   }
 
-  /** Stops all scheduling; pending timers are cleared. */
+  /** Sends everything buffered without lingering, until every accepted record has ended. */
+  async flush(): Promise<void> {
+    this.#flushers++;
+    this.wake();
+    try {
+      await this.#ctx.completion.whenIdle();
+    } finally {
+      this.#flushers--;
+    }
+  }
+
+  /** Stops all scheduling; the pending timer is cleared. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#ctx.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-  }
-
-  get inFlightRequests(): number {
-    return this.counters.requestsInFlight;
-  }
-
-  inFlightFor(nodeId: number): number {
-    return this.#inFlight.get(nodeId) ?? 0;
   }
 
   #arm(at: number): void {
     if (this.#stopped || !Number.isFinite(at)) return;
     if (this.#timer && at >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    const { clock } = this.#ctx;
+    clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.#run();
-    }, Math.max(0, at - Date.now()));
+    }, at - clock.now());
   }
 
   #run(): void {
     if (this.#stopped) return;
-    const { accumulator, metadata, options } = this.#ctx;
-    const now = Date.now();
+    const { partitions, metadata, options, brokers } = this.#ctx;
+    const now = this.#ctx.clock.now();
     let next = Infinity;
     let needMetadata = metadata.stale;
-    const byNode = new Map<number, PartitionQueue[]>();
-    const sendable = this.#identityReady();
+    const byLeader = new Map<BrokerLink, PartitionState[]>();
+    const sendable = this.#maybeInitProducerId();
 
-    for (const q of accumulator.all()) {
-      if (q.batches.length === 0) continue;
-      this.#expire(q, now);
-      if (!sendable) continue;
-      const at = this.#readyAt(q, now);
+    for (const state of [...partitions.active]) {
+      this.#expire(state, now);
+      if (!sendable || state.batches.length === 0) continue;
+      const at = this.#readyAt(state, now);
       if (at > now) {
         next = Math.min(next, at);
         continue;
       }
-      const leader = metadata.topic(q.topic)?.partitions[q.partition]?.leader ?? -1;
-      if (leader < 0) {
+      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
+      const link = leader >= 0 ? brokers.forNode(leader) : undefined;
+      if (!link) {
         needMetadata = true;
         next = Math.min(next, now + options.retryBackoffMs);
         continue;
       }
-      let list = byNode.get(leader);
-      if (!list) byNode.set(leader, (list = []));
-      list.push(q);
+      let list = byLeader.get(link);
+      if (!list) byLeader.set(link, (list = []));
+      list.push(state);
     }
 
-    for (const [nodeId, queues] of byNode) {
-      const node = this.#ctx.nodeFor(nodeId);
-      if (!node) {
-        needMetadata = true;
+    for (const [link, states] of byLeader) {
+      if (link.throttledUntil > now) {
+        next = Math.min(next, link.throttledUntil);
         continue;
       }
-      if (node.throttledUntil > now) {
-        next = Math.min(next, node.throttledUntil);
-        continue;
-      }
-      if (!node.ready) {
-        if (node.opening) continue;
-        if (node.reconnectAt > now) {
-          next = Math.min(next, node.reconnectAt);
-          continue;
-        }
-        node.open(options).then(
-          () => this.wake(),
-          (err: unknown) => {
-            debug('connecting to node %d (%s) failed: %s', nodeId, node.address, (err as Error).message);
-            // Wrong credentials or certificates: the records fail now rather than at their deadline.
-            if (err instanceof AuthenticationError) {
-              for (const q of queues) for (const b of [...q.batches]) if (!b.inFlight) this.#finalFailure(q, b, err);
-            }
-            metadata.invalidate();
-            this.wake();
-          },
-        );
+      if (!link.ready) {
+        next = Math.min(next, this.#maybeConnect(link, states, now));
         continue;
       }
       // One request after another while requests may be in flight and batches are ready:
       // pipelining does not wait for the next wake-up.
-      let ready = queues;
-      while (ready.length > 0 && this.inFlightFor(nodeId) < options.maxInFlight && this.#drain(node, ready)) {
-        ready = ready.filter((q) => {
-          const at = this.#readyAt(q, now);
+      let ready = states;
+      while (ready.length > 0 && link.inFlight < options.maxInFlight && this.#drain(link, ready)) {
+        ready = ready.filter((s) => {
+          const at = this.#readyAt(s, now);
           next = Math.min(next, at);
           return at <= now;
         });
       }
     }
 
-    if (needMetadata) {
-      metadata.invalidate();
-      metadata.refresh().then(
-        () => this.wake(),
-        (err: unknown) => {
-          debug('metadata refresh failed: %s', (err as Error).message);
-          this.#arm(Date.now() + options.retryBackoffMs);
-        },
-      );
-    }
+    if (needMetadata) this.#refreshMetadata();
     this.#arm(next);
   }
 
-  /** Whether batches may be drained now: an idempotent producer first needs its id. */
-  #identityReady(): boolean {
-    const identity = this.#ctx.identity;
+  /** Starts a metadata refresh (shared with any in progress); the answer wakes the sender. */
+  #refreshMetadata(): void {
+    const { metadata, clock } = this.#ctx;
+    metadata.invalidate();
+    metadata.refresh().then(
+      () => this.wake(),
+      (err: unknown) => {
+        debug('metadata refresh failed: %s', (err as Error).message);
+        this.#arm(clock.now() + this.#ctx.options.retryBackoffMs);
+      },
+    );
+  }
+
+  /** Dials the leader unless a dial is under way or backing off; returns when to look again. */
+  #maybeConnect(link: BrokerLink, states: PartitionState[], now: number): number {
+    if (link.opening) return Infinity;
+    if (link.reconnectAt > now) return link.reconnectAt;
+    this.#ctx.brokers.open(link).then(
+      () => this.wake(),
+      (err: unknown) => {
+        debug('connecting to node %d (%s) failed: %s', link.nodeId, link.address, (err as Error).message);
+        // Wrong credentials or certificates: the records fail now rather than at their deadline.
+        if (err instanceof AuthenticationError) {
+          for (const s of states) for (const b of [...s.batches]) if (!b.inFlight) this.#ctx.completion.batchFailed(s, b, err);
+        }
+        this.#ctx.metadata.invalidate();
+        this.wake();
+      },
+    );
+    return Infinity;
+  }
+
+  /**
+   * Whether batches may be drained now: an idempotent producer first needs its id, and
+   * asking starts InitProducerId. A transactional producer gets its id from
+   * initTransactions(), and a new epoch only through the coordinator.
+   */
+  #maybeInitProducerId(): boolean {
+    const { identity, transactions, options, clock, brokers, signal, completion, partitions } = this.#ctx;
     if (!identity) return true;
-    // A transactional producer gets its id from initTransactions(), and a new epoch only
-    // through the coordinator (after an abort), never by a local bump.
-    if (this.#ctx.transactions) return identity.producerId >= 0n;
+    if (transactions) return identity.ready;
     if (identity.ready) return true;
     if (!identity.initializing) {
-      const { options } = this.#ctx;
-      identity.init(() => this.#ctx.anyConnection(), options.retryBackoffMs, Date.now() + options.deliveryTimeoutMs).then(
+      const ctx = { any: () => brokers.any(), clock, backoff: this.#backoff, signal };
+      identity.startInit(ctx, clock.now() + options.deliveryTimeoutMs).then(
         () => this.wake(),
         (err: unknown) => {
+          if (signal.aborted) return;
           debug('InitProducerId failed: %s', (err as Error).message);
           if (err instanceof KafkaWireError && !err.retriable) {
-            for (const q of this.#ctx.accumulator.all()) for (const b of [...q.batches]) this.#finalFailure(q, b, err);
+            for (const [s, b] of [...partitions.unsent()]) completion.batchFailed(s, b, err);
           }
-          this.#arm(Date.now() + options.retryBackoffMs);
+          this.#arm(clock.now() + options.retryBackoffMs);
         },
       );
     }
     return false;
   }
 
-  /**
-   * When the partition's next batch may go: now (or earlier), a later time, or Infinity
-   * when only an event (an answer, a new record) can make it so.
-   */
-  #readyAt(q: PartitionQueue, now: number): number {
-    const { accumulator, transactions } = this.#ctx;
-    if (q.batches.length === 0) return Infinity;
-    const r = accumulator.readiness(q, now, this.flushing > 0, this.#perPartitionFor(q, now));
-    if (!r.ready) return Math.min(r.at, accumulator.nextToSend(q)?.deadline ?? Infinity);
-    if (transactions && !transactions.canSend(q.topic, q.partition)) return Infinity;
-    if (!this.#sequenceAllows(q)) return Infinity;
+  #readyAt(state: PartitionState, now: number): number {
+    const { options, identity, transactions } = this.#ctx;
+    const perPartition = identity && !state.isKnownTo(identity.producerId, now) ? 1 : this.#perPartition;
+    const at = state.readyAt(now, options.lingerMs, this.#flushers > 0, perPartition);
+    if (at > now) return Math.min(at, state.nextToSend()?.deadline ?? Infinity);
+    if (transactions && !transactions.maybeAddPartition(state)) return Infinity;
+    if (identity && !state.maySequence(identity)) return Infinity;
     return now;
   }
 
-  /** How many batches of the partition may be in flight: one until its leader is known to hold our producer state. */
-  #perPartitionFor(q: PartitionQueue, now: number): number {
-    const identity = this.#ctx.identity;
-    return identity && !identity.isKnownTo(q.key, now) ? 1 : this.#perPartition;
-  }
-
-  /**
-   * A partition whose batches still carry an older epoch sends no batch under the new
-   * one until they are answered: the broker would take the new epoch's sequence 0 and
-   * then refuse the old epoch's retries. (The answers wake the sender.)
-   */
-  #sequenceAllows(q: PartitionQueue): boolean {
-    const identity = this.#ctx.identity;
-    if (!identity) return true;
-    const next = this.#ctx.accumulator.nextToSend(q);
-    if (!next || next.baseSequence >= 0 || identity.isCurrent(q.key)) return true;
-    return !q.batches.some((b) => b.baseSequence >= 0);
-  }
-
   /** Fails batches that waited past the delivery timeout without being in a request. */
-  #expire(q: PartitionQueue, now: number): void {
-    for (let i = 0; i < q.batches.length; i++) {
-      const b = q.batches[i]!;
+  #expire(state: PartitionState, now: number): void {
+    for (const b of [...state.batches]) {
       if (b.inFlight) continue;
       // Batches queue in creation order: once one is in time, the rest are too.
       if (b.deadline > now) return;
-      this.#finalFailure(
-        q,
-        b,
-        new DeliveryTimeoutError(
-          `${b.recordCount} record(s) for ${b.topic}-${b.partition} not delivered within deliveryTimeoutMs (${this.#ctx.options.deliveryTimeoutMs} ms)${b.attempts ? ` after ${b.attempts} attempt(s)` : ''}`,
-        ),
+      const written = b.sent ? ' and are not known to be written' : '';
+      const err = new DeliveryTimeoutError(
+        `${b.liveCount} record(s) for ${state.name} not delivered within deliveryTimeoutMs (${this.#ctx.options.deliveryTimeoutMs} ms)${b.attempts ? ` after ${b.attempts} attempt(s)` : ''}${written}`,
       );
-      i--;
+      this.#ctx.completion.batchFailed(state, b, err);
     }
   }
 
   /** Sends one request with the next batch of as many ready partitions as fit; false when it sent none. */
-  #drain(node: NodeConnection, ready: PartitionQueue[]): boolean {
-    const { options, metadata } = this.#ctx;
-    const conn = node.conn!;
-    const allHaveIds = ready.every((q) => metadata.topicId(q.topic) !== undefined);
+  #drain(link: BrokerLink, ready: PartitionState[]): boolean {
+    const { options, metadata, transactions, identity, completion } = this.#ctx;
+    const channel = link.channel!;
+    const allHaveIds = ready.every((s) => metadata.topicId(s.topic) !== undefined);
     let version: number;
     try {
-      version = conn.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, this.#ctx.transactions?.produceMaxVersion ?? Produce.maxVersion));
+      version = channel.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, transactions?.produceMaxVersion ?? Produce.maxVersion));
     } catch (err) {
-      for (const q of ready) for (const b of [...q.batches]) this.#finalFailure(q, b, err as Error);
+      for (const s of ready) for (const b of [...s.batches]) completion.batchFailed(s, b, err as Error);
       return false;
     }
-    const size = new ProduceRequestSize(version, options.clientId, this.#ctx.transactions?.transactionalId ?? null);
-    const start = (this.#drainStart.get(node.nodeId) ?? 0) % ready.length;
-    this.#drainStart.set(node.nodeId, start + 1);
-    const chosen: Array<[PartitionQueue, ProducerBatch]> = [];
+    const size = new ProduceRequestSize(version, options.clientId, transactions?.transactionalId ?? null);
+    const start = link.drainStart++ % ready.length;
+    const chosen: Chosen = [];
     for (let k = 0; k < ready.length; k++) {
-      const q = ready[(start + k) % ready.length]!;
-      const batch = this.#ctx.accumulator.nextToSend(q)!;
-      if (batch.allAborted) {
-        this.#ctx.accumulator.remove(q, batch);
-        this.#release(batch);
-        continue;
-      }
+      const state = ready[(start + k) % ready.length]!;
+      const batch = state.nextToSend()!;
       // Exact for an uncompressed batch; a compressed one is checked again once compressed.
       const length = batch.sizeInBytes;
-      const grow = size.growth(q.topic, length);
-      if (chosen.length > 0 && size.bytes + grow > options.maxRequestSize) break;
-      size.add(q.topic, length);
-      const identity = this.#ctx.identity;
+      if (chosen.length > 0 && size.bytes + size.growth(state.topic, length) > options.maxRequestSize) break;
+      size.add(state.topic, length);
       if (identity && batch.baseSequence < 0) {
-        const sequence = identity.takeSequence(q.key, batch.recordCount);
-        batch.stamp(identity.producerId, identity.epoch, sequence, this.#ctx.transactions !== undefined);
+        batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined);
       } else {
         batch.finish();
       }
-      q.inFlight++;
+      state.inFlight++;
       batch.inFlight = true;
-      chosen.push([q, batch]);
+      chosen.push([state, batch]);
     }
     if (chosen.length === 0) return false;
-    this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) + 1);
-    this.counters.requestsInFlight++;
-    void this.#send(node, version, chosen, this.#writeTurn(node.nodeId));
+    link.inFlight++;
+    completion.counters.requestsInFlight++;
+    void this.#send(link, version, chosen, this.#writeTurn(link));
     return true;
   }
 
-  #writeTurn(nodeId: number): WriteTurn {
-    const before = this.#lastWrite.get(nodeId);
+  /** The request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
+  #writeTurn(link: BrokerLink): { before: Promise<void> | undefined; written: () => void } {
+    const before = link.lastWrite;
     let written!: () => void;
     const mine = new Promise<void>((resolve) => (written = resolve));
-    this.#lastWrite.set(nodeId, mine);
+    link.lastWrite = mine;
     void mine.then(() => {
-      if (this.#lastWrite.get(nodeId) === mine) this.#lastWrite.delete(nodeId);
+      if (link.lastWrite === mine) link.lastWrite = undefined;
     });
     return { before, written };
   }
 
-  async #send(
-    node: NodeConnection,
-    version: number,
-    chosen: Array<[PartitionQueue, ProducerBatch]>,
-    turn: WriteTurn,
-  ): Promise<void> {
+  async #send(link: BrokerLink, version: number, chosen: Chosen, turn: { before: Promise<void> | undefined; written: () => void }): Promise<void> {
+    const { options, metadata, completion, transactions } = this.#ctx;
     try {
-      await this.#sendInTurn(node, version, chosen, turn);
-    } finally {
-      // Normally called as soon as the request is queued; whatever happened, the next request must not wait forever.
-      turn.written();
-    }
-  }
-
-  async #sendInTurn(
-    node: NodeConnection,
-    version: number,
-    chosen: Array<[PartitionQueue, ProducerBatch]>,
-    turn: WriteTurn,
-  ): Promise<void> {
-    const { options, metadata } = this.#ctx;
-    try {
-      if (options.codecId !== 0) {
-        for (const [, b] of chosen) {
-          // Compressed once; a retry resends the same compressed bytes.
-          if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & CODEC_MASK) === 0) b.bytes = await compressBatch(b.bytes, options.codecId, compress);
+      try {
+        if (options.codecId !== 0) {
+          for (const [, b] of chosen) {
+            // Compressed once; a retry resends the same compressed bytes.
+            if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) b.bytes = await compressBatch(b.bytes, options.codecId, compress);
+          }
+          this.#fitRequest(version, chosen);
         }
+        if (turn.before) await turn.before;
+      } catch (err) {
+        // Compression failed: nothing was sent, and the same bytes would fail again.
+        this.#requestDone(link);
+        for (const [s, b] of chosen) {
+          this.#landed(s, b);
+          completion.batchFailed(s, b, err as Error);
+        }
+        return;
       }
-      if (turn.before) await turn.before;
-    } catch (err) {
-      turn.written();
-      this.#requestDone(node);
-      for (const [q, b] of chosen) this.#finalFailure(q, b, err as Error);
-      this.wake();
-      return;
-    }
-    if (options.codecId !== 0) this.#fitRequest(version, chosen);
-
-    const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
-    let bytes = 0;
-    for (const [q, b] of chosen) {
-      let list = topics.get(q.topic);
-      if (!list) topics.set(q.topic, (list = []));
-      list.push({ index: q.partition, records: b.bytes! });
-      bytes += b.bytes!.length;
-      b.attempts++;
-    }
-    const body = {
-      transactionalId: this.#ctx.transactions?.transactionalId ?? null,
-      acks: options.acks,
-      timeoutMs: options.requestTimeoutMs,
-      topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: metadata.topicId(name), partitionData })),
-    };
-    const conn = node.conn;
-    if (!conn || !conn.connection.isOpen) {
-      turn.written();
-      this.#requestFailed(node, chosen, new ProtocolError(`connection to ${node.address} closed before the request was sent`));
-      return;
-    }
-    this.counters.requestsSent++;
-    this.counters.bytesSent += bytes;
-    if (REQUEST_CHANNEL.hasSubscribers) {
-      REQUEST_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, acks: options.acks, partitions: chosen.length, bytes });
-    }
-    try {
+      const channel = link.channel;
+      if (!channel || !channel.isOpen) {
+        // Never written: the batches simply go again, with what they were (not) before.
+        this.#requestDone(link);
+        this.#ctx.metadata.invalidate();
+        for (const [s, b] of chosen) this.#landed(s, b);
+        return;
+      }
+      const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
+      let bytes = 0;
+      for (const [s, b] of chosen) {
+        let list = topics.get(s.topic);
+        if (!list) topics.set(s.topic, (list = []));
+        list.push({ index: s.partition, records: b.bytes! });
+        bytes += b.bytes!.length;
+        b.attempts++;
+      }
+      const body = {
+        transactionalId: transactions?.transactionalId ?? null,
+        acks: options.acks,
+        timeoutMs: options.requestTimeoutMs,
+        topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: metadata.topicId(name), partitionData })),
+      };
+      completion.counters.requestsSent++;
+      completion.counters.bytesSent += bytes;
+      if (REQUEST_CHANNEL.hasSubscribers) {
+        REQUEST_CHANNEL.publish({ broker: link.address, nodeId: link.nodeId, version, acks: options.acks, partitions: chosen.length, bytes });
+      }
       let answer: Promise<ProduceResponse>;
       try {
-        answer = conn.connection.send(Produce, version, body, { expectResponse: options.acks !== 0 });
+        answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
       } finally {
         // In the connection's queue now: the next request may follow.
         turn.written();
       }
-      const response = await answer;
-      this.#requestDone(node);
-      if (options.acks === 0) for (const [q, b] of chosen) this.#delivered(q, b, -1n, -1n);
-      else this.#onResponse(node, version, chosen, response);
-    } catch (err) {
-      this.#requestFailed(node, chosen, err as Error);
+      let response: ProduceResponse;
+      try {
+        response = await answer;
+      } catch (err) {
+        this.#requestFailed(link, chosen, err as Error);
+        return;
+      }
+      this.#requestDone(link);
+      if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, -1n, -1n);
+      else this.#onResponse(link, version, chosen, response);
+    } finally {
+      // Whatever happened, the next request must not wait for this one forever.
+      turn.written();
+      this.wake();
     }
-    this.wake();
   }
 
   /**
@@ -453,255 +392,138 @@ export class Sender {
    * that tips the request over maxRequestSize, the last batches wait for the next one.
    * Each is the next of its partition to go, so sequences stay in order.
    */
-  #fitRequest(version: number, chosen: Array<[PartitionQueue, ProducerBatch]>): void {
+  #fitRequest(version: number, chosen: Chosen): void {
+    const { options, transactions } = this.#ctx;
     const fits = (): boolean => {
-      const size = new ProduceRequestSize(version, this.#ctx.options.clientId, this.#ctx.transactions?.transactionalId ?? null);
-      for (const [q, b] of chosen) size.add(q.topic, b.sizeInBytes);
-      return size.bytes <= this.#ctx.options.maxRequestSize;
+      const size = new ProduceRequestSize(version, options.clientId, transactions?.transactionalId ?? null);
+      for (const [s, b] of chosen) size.add(s.topic, b.sizeInBytes);
+      return size.bytes <= options.maxRequestSize;
     };
     while (chosen.length > 1 && !fits()) this.#landed(...chosen.pop()!);
   }
 
-  #requestDone(node: NodeConnection): void {
-    this.#inFlight.set(node.nodeId, this.inFlightFor(node.nodeId) - 1);
-    this.counters.requestsInFlight--;
+  #requestDone(link: BrokerLink): void {
+    link.inFlight--;
+    this.#ctx.completion.counters.requestsInFlight--;
   }
 
-  #onResponse(node: NodeConnection, version: number, chosen: Array<[PartitionQueue, ProducerBatch]>, response: ProduceResponse): void {
-    const { metadata } = this.#ctx;
-    if (node.noteThrottle(Produce, version, response.throttleTimeMs)) {
-      debug('broker %s throttled us for %d ms', node.address, response.throttleTimeMs);
+  #onResponse(link: BrokerLink, version: number, chosen: Chosen, response: ProduceResponse): void {
+    const { metadata, clock } = this.#ctx;
+    const now = clock.now();
+    if (link.noteThrottle(Produce, version, response.throttleTimeMs, now)) {
+      debug('broker %s throttled us for %d ms', link.address, response.throttleTimeMs);
     }
     if (RESPONSE_CHANNEL.hasSubscribers) {
-      RESPONSE_CHANNEL.publish({ broker: node.address, nodeId: node.nodeId, version, throttleTimeMs: response.throttleTimeMs });
+      RESPONSE_CHANNEL.publish({ broker: link.address, nodeId: link.nodeId, version, throttleTimeMs: response.throttleTimeMs });
     }
     const endpoints = new Map(response.nodeEndpoints.map((e) => [e.nodeId, { nodeId: e.nodeId, host: e.host, port: e.port }]));
-    const byKey = new Map(chosen.map(([q, b]) => [q.key, [q, b] as const]));
-    const now = Date.now();
-    const idToName = new Map(chosen.map(([q]) => [metadata.topicId(q.topic), q.topic]));
+    const unanswered = new Set(chosen.map(([s]) => s));
+    const byTopic = new Map<string, Map<number, [PartitionState, ProducerBatch]>>();
+    for (const [s, b] of chosen) {
+      const key = version >= 13 ? (metadata.topicId(s.topic) ?? s.topic) : s.topic;
+      let m = byTopic.get(key);
+      if (!m) byTopic.set(key, (m = new Map()));
+      m.set(s.partition, [s, b]);
+    }
     for (const t of response.responses) {
-      const topic = version >= 13 ? idToName.get(t.topicId) : t.name;
+      const mine = byTopic.get(version >= 13 ? t.topicId : t.name);
       for (const p of t.partitionResponses) {
-        const key = `${topic}\0${p.index}`;
-        const entry = byKey.get(key);
-        if (!entry) continue;
-        byKey.delete(key);
-        const [q, b] = entry;
-        if ((p.errorCode === 0 || p.errorCode === DUPLICATE_SEQUENCE_NUMBER) && b.baseSequence >= 0) {
-          this.#ctx.identity?.noteAcknowledged(q.key, b.producerId, now);
-        }
-        if (p.errorCode === 0) {
-          this.#delivered(q, b, p.baseOffset, p.logAppendTimeMs);
+        const entry = mine?.get(p.index);
+        if (!entry || !unanswered.has(entry[0])) continue;
+        unanswered.delete(entry[0]);
+        const [s, b] = entry;
+        const taken = p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER;
+        if (taken && b.baseSequence >= 0) s.noteAcknowledged(b.producerId, now);
+        if (p.errorCode === ErrorCode.NONE) {
+          this.#delivered(s, b, p.baseOffset, p.logAppendTimeMs);
           continue;
         }
         const leader = p.currentLeader;
-        if (leader.leaderId >= 0) metadata.noteLeader(q.topic, q.partition, leader.leaderId, leader.leaderEpoch, endpoints.get(leader.leaderId));
+        if (leader.leaderId >= 0) metadata.noteLeader(s.topic, s.partition, leader.leaderId, leader.leaderEpoch, endpoints.get(leader.leaderId));
         const detail = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage}`)].filter(Boolean).join('; ');
-        this.#partitionError(q, b, new BrokerError(p.errorCode, { broker: node.address, api: `Produce v${version}`, detail: detail || null }));
+        this.#batchError(s, b, new BrokerError(p.errorCode, { broker: link.address, api: `Produce v${version}`, detail: detail || null }));
       }
     }
-    for (const [q, b] of byKey.values()) {
-      this.#partitionError(q, b, new ProtocolError(`Produce v${version} response from ${node.address} did not answer for ${q.topic}-${q.partition}`));
+    for (const [s, b] of chosen) {
+      if (unanswered.has(s)) this.#batchError(s, b, new ProtocolError(`Produce v${version} response from ${link.address} did not answer for ${s.name}`));
     }
   }
 
   /** The batch's request is over, one way or another. */
-  #landed(q: PartitionQueue, b: ProducerBatch): void {
+  #landed(state: PartitionState, b: ProducerBatch): void {
     if (!b.inFlight) return;
     b.inFlight = false;
-    q.inFlight--;
+    state.inFlight--;
   }
 
-  #delivered(q: PartitionQueue, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
-    this.#landed(q, b);
+  #delivered(state: PartitionState, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    this.#landed(state, b);
     if (b.done) return; // failed by close() while its request was out
-    if (b.baseSequence >= 0) this.#earlierAreWritten(q, b);
-    this.#ctx.accumulator.remove(q, b);
-    const n = b.recordCount;
-    this.counters.recordsSent += n;
+    if (b.baseSequence >= 0) earlierAreWritten(state, b, this.#outcomes);
     if (BATCH_CHANNEL.hasSubscribers) {
-      BATCH_CHANNEL.publish({ topic: q.topic, partition: q.partition, records: n, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset });
+      BATCH_CHANNEL.publish({ topic: state.topic, partition: state.partition, records: b.liveCount, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset });
     }
-    b.complete(baseOffset, logAppendTime);
-    this.#release(b);
-    this.#ctx.onRecordsDone(n);
+    this.#ctx.completion.delivered(state, b, baseOffset, logAppendTime);
   }
 
-  #partitionError(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
-    const { metadata, options, accumulator } = this.#ctx;
-    this.#landed(q, b);
-    if (b.done) return;
-    const now = Date.now();
-    const code = err instanceof BrokerError ? err.errorCode : -1;
-    if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
-    let retriable = err.retriable;
-    if (b.written || code === DUPLICATE_SEQUENCE_NUMBER) {
-      // In the log already (an earlier attempt whose answer was lost): success, offset unknown.
-      this.#delivered(q, b, -1n, -1n);
-      return;
-    }
-    if (b.overtaken) return this.#finalFailure(q, b, b.overtaken);
-    // Written by the leader, not (yet) by enough replicas: it may well be in the log.
-    if (code === REQUEST_TIMED_OUT || code === NOT_ENOUGH_REPLICAS_AFTER_APPEND) b.maybeWritten = true;
-    const transactional = this.#ctx.transactions !== undefined;
-    if (b.baseSequence >= 0 && (code === OUT_OF_ORDER_SEQUENCE_NUMBER || (!transactional && STATE_REFUSALS.has(code)))) {
-      // Expected after an earlier batch of this partition failed or is unresolved: its
-      // retry comes first. Otherwise it is this batch's own trouble.
-      if (this.#oldestUnresolved(q) === b) return this.#refused(q, b, err);
-      retriable = true;
-    } else if (transactional && STATE_REFUSALS.has(code)) {
-      // The broker does not know this epoch: only the coordinator can help, after an abort.
-      retriable = false;
-    }
-    if ((code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) && b.recordCount > 1) {
-      // The broker's limit for this topic is below our batch: halve it and try again.
-      const halves = b.split(now, options.deliveryTimeoutMs);
-      if (b.baseSequence >= 0) {
-        // The halves take over the refused batch's sequences, so every later batch keeps its own.
-        halves[0].stamp(b.producerId, b.producerEpoch, b.baseSequence, transactional);
-        halves[1].stamp(b.producerId, b.producerEpoch, addSequence(b.baseSequence, halves[0].recordCount), transactional);
-      }
-      const i = q.batches.indexOf(b);
-      q.batches.splice(i, 1, ...halves);
-      accumulator.batchCount++;
-      this.#release(b);
-      this.counters.retries++;
-      debug('%s-%d: batch of %d records too large, split', q.topic, q.partition, b.recordCount);
-      return;
-    }
-    if (retriable && now < b.deadline) {
-      b.retryAt = now + this.#backoff(b.attempts);
-      this.counters.retries++;
-      debug('%s-%d: %s, retry %d in %d ms', q.topic, q.partition, err.message, b.attempts, b.retryAt - now);
-      return;
-    }
-    this.#finalFailure(q, b, err);
-  }
-
-  #requestFailed(node: NodeConnection, chosen: Array<[PartitionQueue, ProducerBatch]>, err: Error): void {
-    this.#requestDone(node);
+  /** A lost connection or a broken answer: every batch it carried fails the same way. */
+  #requestFailed(link: BrokerLink, chosen: Chosen, err: Error): void {
+    this.#requestDone(link);
     this.#ctx.metadata.invalidate();
-    debug('produce request to %s failed: %s', node.address, err.message);
-    const retriable = !(err instanceof KafkaWireError) || err.retriable;
-    const now = Date.now();
-    for (const [q, b] of chosen) {
-      this.#landed(q, b);
-      if (b.done) continue;
-      if (b.written) {
-        this.#delivered(q, b, -1n, -1n);
-        continue;
-      }
-      if (b.overtaken) {
-        this.#finalFailure(q, b, b.overtaken);
-        continue;
-      }
-      b.maybeWritten = true;
-      if (retriable && now < b.deadline) {
-        b.retryAt = now + this.#backoff(b.attempts);
-        this.counters.retries++;
-      } else {
-        this.#finalFailure(q, b, err);
-      }
-    }
+    debug('produce request to %s failed: %s', link.address, err.message);
+    for (const [s, b] of chosen) this.#batchError(s, b, err);
   }
 
-  #finalFailure(q: PartitionQueue, b: ProducerBatch, err: Error): void {
-    this.#landed(q, b);
+  /** One batch's attempt failed: in the log after all, retry, split, re-sequence, or fail for good. */
+  #batchError(state: PartitionState, b: ProducerBatch, err: Error): void {
+    const { metadata, completion, transactions, identity, clock } = this.#ctx;
+    this.#landed(state, b);
     if (b.done) return;
-    // A sent batch given up may or may not be in the log. An idempotent producer needs
-    // nothing more: the next batch's answer tells (taken, or refused as out of sequence
-    // and then re-sequenced). A transaction cannot commit around the hole, and after
-    // its abort the coordinator must hand out a new epoch.
-    if (this.#ctx.transactions && b.attempts > 0 && b.baseSequence >= 0) this.#ctx.identity!.bumpRequired = true;
-    this.#ctx.accumulator.remove(q, b);
-    const n = b.recordCount;
-    this.counters.recordsFailed += n;
-    this.#ctx.transactions?.recordFailed(err);
-    b.fail(err);
-    this.#release(b);
-    this.#ctx.onRecordsDone(n);
-  }
-
-  /** The first batch of the partition whose fate no later answer is waited for. */
-  #oldestUnresolved(q: PartitionQueue): ProducerBatch | undefined {
-    for (const b of q.batches) if (!b.refused) return b;
-    return undefined;
-  }
-
-  /**
-   * `b` was taken (or found a duplicate) under its stamp. A leader that holds our
-   * producer state takes a sequence only right after the one before it, so every earlier
-   * batch of that stamp is in the log too, whatever its own answer said or will say.
-   * (The sender keeps one batch in flight to a leader not yet known to hold our state,
-   * which may take any sequence.) An earlier batch the broker answered "not written"
-   * every time cannot be in the log, though: then the leader had lost our state, and
-   * that batch fails rather than being reported written or written out of order.
-   */
-  #earlierAreWritten(q: PartitionQueue, b: ProducerBatch): void {
-    // Usually `b` is the oldest batch of its partition, and there is nothing to do.
-    const i = q.batches.indexOf(b);
-    if (i <= 0) return;
-    for (const x of q.batches.slice(0, i)) {
-      if (x.done || x.baseSequence < 0 || !sameStamp(x, b)) continue;
-      if (x.maybeWritten) {
-        if (x.inFlight) x.written = true;
-        else this.#delivered(q, x, -1n, -1n);
-        continue;
+    const now = clock.now();
+    const code = err instanceof BrokerError ? err.errorCode : undefined;
+    if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
+    if (b.written || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      // In the log already (an earlier attempt whose answer was lost): success, offset unknown.
+      this.#delivered(state, b, -1n, -1n);
+      return;
+    }
+    if (b.overtaken) return completion.batchFailed(state, b, b.overtaken);
+    // No answer, or written by the leader but not by enough replicas: it may well be in the log.
+    if (code === undefined || code === ErrorCode.REQUEST_TIMED_OUT || code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND) b.maybeWritten = true;
+    let retriable = !(err instanceof KafkaWireError) || err.retriable;
+    if (code !== undefined && b.baseSequence >= 0 && identity && isSequenceRefusal(code, transactions !== undefined)) {
+      // Expected after an earlier batch of this partition failed or is unresolved: its
+      // retry comes first. Otherwise the sequencer decides what the refusal means.
+      if (state.oldestUnresolved() === b) {
+        return refused(state, b, err, identity, transactions !== undefined, now + backoffDelay(this.#backoff, b.attempts), this.#outcomes);
       }
-      const overtaken = new BrokerError(OUT_OF_ORDER_SEQUENCE_NUMBER, {
-        api: 'Produce',
-        detail: `${x.topic}-${x.partition}: the leader wrote a later batch (sequence ${b.baseSequence}) without this one (sequence ${x.baseSequence}), which it had refused: it lost this producer's state, and these records can no longer be written in order`,
-      });
-      if (x.inFlight) x.overtaken = overtaken;
-      else this.#finalFailure(q, x, overtaken);
+      retriable = true;
+    } else if (transactions && code !== undefined) {
+      const fenced = transactions.fencedBy(code, err);
+      if (fenced) return completion.batchFailed(state, b, fenced);
     }
-  }
-
-  /**
-   * The oldest unresolved batch was refused as out of sequence (or for an unknown
-   * producer or a stale epoch). That is not proof that it is missing: after a restart a
-   * broker remembers only the last batch it wrote, so retries of the ones before it are
-   * refused although they are in the log. A later batch of the same stamp decides: if
-   * the broker takes one (or knows it as a duplicate), everything before it is written
-   * (see #earlierAreWritten). Only when every batch sent after it is refused as well is
-   * the gap real; then none of them is in the log, and they are sent again with new
-   * sequences: an idempotent producer restarts the partition's sequences under a new
-   * epoch (KIP-360), a transaction fails them and must abort. Java bumps at once and
-   * so writes such batches twice (as does librdkafka, confluentinc/librdkafka#4953).
-   */
-  #refused(q: PartitionQueue, b: ProducerBatch, err: BrokerError | ProtocolError): void {
-    b.refused = true;
-    const later = q.batches.slice(q.batches.indexOf(b) + 1);
-    if (later.some((x) => x.attempts > 0 && sameStamp(x, b))) {
-      debug('%s-%d: sequence %d refused (%s); a later batch will tell whether it is written', q.topic, q.partition, b.baseSequence, err.message);
+    if ((code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) && b.recordCount > 1) return this.#split(state, b);
+    if (retriable && now < b.deadline) {
+      b.retryAt = now + backoffDelay(this.#backoff, b.attempts);
+      completion.counters.retries++;
+      debug('%s: %s, retry %d in %d ms', state.name, err.message, b.attempts, b.retryAt - now);
       return;
     }
-    const refused = q.batches.filter((x) => x.refused);
-    const identity = this.#ctx.identity!;
-    if (this.#ctx.transactions) {
-      for (const x of refused) this.#finalFailure(q, x, err);
-      identity.bumpRequired = true;
-      return;
-    }
-    debug('%s-%d: %d batch(es) from sequence %d are not in the log (%s): new sequences', q.topic, q.partition, refused.length, refused[0]!.baseSequence, err.message);
-    identity.restartSequences(q.key, b);
-    const retryAt = Date.now() + this.#backoff(b.attempts);
-    for (const x of q.batches) {
-      if (x.baseSequence < 0) break;
-      x.unstamp();
-      x.retryAt = Math.max(x.retryAt, retryAt);
-    }
-    this.counters.retries += refused.length;
+    completion.batchFailed(state, b, err);
   }
 
-  #release(b: ProducerBatch): void {
-    if (b.pooled) this.#ctx.pool.release(b.buffer);
-  }
-
-  /** Exponential backoff with jitter, as Java's retry.backoff.ms/retry.backoff.max.ms (KIP-580). */
-  #backoff(attempts: number): number {
-    const { retryBackoffMs, retryBackoffMaxMs } = this.#ctx.options;
-    const exp = Math.min(retryBackoffMaxMs, retryBackoffMs * 2 ** Math.max(0, attempts - 1));
-    return Math.round(exp * (0.8 + Math.random() * 0.4));
+  /** The broker's limit for this topic is below our batch: halve it and try again. */
+  #split(state: PartitionState, b: ProducerBatch): void {
+    const halves = b.split(this.#ctx.clock.now());
+    if (b.baseSequence >= 0) {
+      // The halves take over the refused batch's sequences, so every later batch keeps its own.
+      const transactional = this.#ctx.transactions !== undefined;
+      halves[0].stamp(b.producerId, b.producerEpoch, b.baseSequence, transactional);
+      halves[1].stamp(b.producerId, b.producerEpoch, addSequence(b.baseSequence, halves[0].recordCount), transactional);
+    }
+    this.#ctx.partitions.replace(state, b, halves);
+    this.#ctx.completion.releaseBuffer(b);
+    this.#ctx.completion.counters.retries++;
+    debug('%s: batch of %d records too large, split', state.name, b.recordCount);
   }
 }

@@ -23,9 +23,9 @@ import {
   KafkaWireError,
   ProducerFencedError,
   TransactionAbortableError,
+  TransactionAbortedError,
   TransactionStateError,
 } from '../errors.js';
-import type { BrokerConnection } from '../net/broker-connection.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import {
   AddOffsetsToTxn,
@@ -38,7 +38,13 @@ import {
   Produce,
   TxnOffsetCommit,
 } from '../protocol/apis/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { backoffDelay, type BackoffSettings } from './backoff.js';
+import type { BrokerChannel } from './broker-channel.js';
+import { sleep, type Clock } from './clock.js';
 import type { ProducerIdentity } from './idempotence.js';
+import type { Partitions, PartitionState } from './partition-state.js';
+import type { ProducerBatch } from './producer-batch.js';
 
 const debug = debuglog('kafka-wire');
 
@@ -52,7 +58,8 @@ export type TransactionState =
   | 'abortable-error'
   | 'fatal-error';
 
-const TRANSITIONS: Readonly<Record<TransactionState, readonly TransactionState[]>> = {
+/** Every move the state machine allows; transition() refuses any other. */
+export const TRANSITIONS: Readonly<Record<TransactionState, readonly TransactionState[]>> = {
   uninitialized: ['initializing', 'fatal-error'],
   initializing: ['ready', 'uninitialized', 'fatal-error'],
   ready: ['in-transaction', 'initializing', 'fatal-error'],
@@ -63,38 +70,36 @@ const TRANSITIONS: Readonly<Record<TransactionState, readonly TransactionState[]
   'fatal-error': [],
 };
 
-// Error codes with a meaning for transactions (Kafka's Errors table names them).
-const COORDINATOR_LOAD_IN_PROGRESS = 14;
-const COORDINATOR_NOT_AVAILABLE = 15;
-const NOT_COORDINATOR = 16;
-const INVALID_PRODUCER_EPOCH = 47;
-const CONCURRENT_TRANSACTIONS = 51;
-const OPERATION_NOT_ATTEMPTED = 55;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const PRODUCER_FENCED = 90;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
-const CLUSTER_AUTHORIZATION_FAILED = 31;
-const INVALID_TXN_STATE = 48;
-const TRANSACTION_ABORTABLE = 120;
-const RETRY_SAME_COORDINATOR = new Set([COORDINATOR_LOAD_IN_PROGRESS, CONCURRENT_TRANSACTIONS, OPERATION_NOT_ATTEMPTED, UNKNOWN_TOPIC_OR_PARTITION]);
-const FIND_COORDINATOR_AGAIN = new Set([COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR]);
-const FATAL = new Set([PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED]);
+const RETRY_SAME_COORDINATOR: ReadonlySet<number> = new Set([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.CONCURRENT_TRANSACTIONS,
+  ErrorCode.OPERATION_NOT_ATTEMPTED,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+]);
+const FIND_COORDINATOR_AGAIN: ReadonlySet<number> = new Set([ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR]);
+/** A newer epoch of our transactional id exists: this producer is done. */
+const FENCED: ReadonlySet<number> = new Set([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
+const FATAL: ReadonlySet<number> = new Set([...FENCED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
 
 export interface TransactionDeps {
   identity: ProducerIdentity;
+  partitions: Partitions;
   /** Any broker, for FindCoordinator. */
-  anyConnection(): Promise<BrokerConnection>;
+  any(): Promise<BrokerChannel>;
   /** A negotiated connection to a broker named by FindCoordinator. */
-  connectTo(nodeId: number, host: string, port: number): Promise<BrokerConnection>;
+  connectTo(nodeId: number, host: string, port: number): Promise<BrokerChannel>;
   /** Waits until every record sent so far has its answer. */
   flush(): Promise<void>;
-  /** Fails every record not yet in a request, for abort. */
+  /** Ends every record not yet in a request with `err`. */
   dropUnsent(err: Error): void;
   /** The sender may have batches waiting for their partitions to be added. */
   wake(): void;
-  retryBackoffMs: number;
+  clock: Clock;
+  backoff: BackoffSettings;
   /** How long one coordinator call may keep retrying. */
   timeoutMs: number;
+  /** Aborted when the producer closes. */
+  signal: AbortSignal;
 }
 
 export interface OffsetToCommit {
@@ -105,22 +110,32 @@ export interface OffsetToCommit {
   metadata?: string | null;
 }
 
+interface Coordinator {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
 export class TransactionManager {
   readonly transactionalId: string;
   readonly transactionTimeoutMs: number;
   #state: TransactionState = 'uninitialized';
-  #deps: TransactionDeps;
-  #coordinator: { nodeId: number; host: string; port: number } | undefined;
+  /** Why the state is abortable-error or fatal-error (recorded by transition()). */
+  #lastError: Error | undefined;
+  readonly #deps: TransactionDeps;
+  #coordinator: Coordinator | undefined;
   /** Transactions v2, decided from the coordinator's finalized features at init. */
   #v2 = false;
-  /** Partitions added to the current transaction (v1), and those being added. */
-  readonly #added = new Set<string>();
-  readonly #adding = new Set<string>();
+  /** Partitions of the current transaction (v1: added, or being added); their state says which. */
+  readonly #members = new Set<PartitionState>();
   #addLoop: Promise<void> | undefined;
   /** Whether the broker knows of the current transaction (something was sent in it). */
   #started = false;
-  #abortableCause: Error | undefined;
-  #fatalCause: Error | undefined;
+  /**
+   * A sent batch of this transaction failed, so its sequences may have a hole: after the
+   * abort the coordinator must hand out a new epoch (KIP-360).
+   */
+  #needsNewEpoch = false;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, deps: TransactionDeps) {
     this.transactionalId = transactionalId;
@@ -141,27 +156,29 @@ export class TransactionManager {
     return this.#v2 ? Produce.maxVersion : 11;
   }
 
-  #to(next: TransactionState): void {
+  /**
+   * The only way the state changes: checks the move against TRANSITIONS and records the
+   * error behind abortable-error and fatal-error.
+   */
+  #transition(next: TransactionState, cause?: Error): void {
     if (!TRANSITIONS[this.#state].includes(next)) {
       throw new TransactionStateError(`transaction state ${this.#state} cannot go to ${next}`);
     }
-    debug('transaction %s: %s -> %s', this.transactionalId, this.#state, next);
+    debug('transaction %s: %s -> %s%s', this.transactionalId, this.#state, next, cause ? ` (${cause.message})` : '');
+    if (next === 'abortable-error' || next === 'fatal-error') this.#lastError = cause;
+    else if (next !== 'aborting') this.#lastError = undefined;
     this.#state = next;
   }
 
+  /** Throws what a call in the wrong state means: fatal, abortable (abort first), or a misuse. */
   #require(allowed: readonly TransactionState[], what: string): void {
-    if (this.#state === 'fatal-error') throw this.#fatalCause ?? new TransactionStateError(`${what}: the producer is in a fatal error state`);
-    if (!allowed.includes(this.#state)) {
-      const hint =
-        this.#state === 'abortable-error'
-          ? `: the transaction failed (${this.#abortableCause?.message ?? 'see earlier errors'}); abort it`
-          : this.#state === 'uninitialized'
-            ? ': call initTransactions() first'
-            : this.#state === 'ready'
-              ? ': call beginTransaction() first'
-              : '';
-      throw new TransactionStateError(`${what} is not allowed while the transaction is ${this.#state}${hint}`);
+    if (allowed.includes(this.#state)) return;
+    if (this.#state === 'fatal-error') throw this.#lastError ?? new TransactionStateError(`${what}: the producer is in a fatal error state`);
+    if (this.#state === 'abortable-error') {
+      throw new TransactionAbortableError(`${what}: the transaction failed (${this.#lastError?.message ?? 'see earlier errors'}); abort it`, { cause: this.#lastError });
     }
+    const hint = this.#state === 'uninitialized' ? ': call initTransactions() first' : this.#state === 'ready' ? ': call beginTransaction() first' : '';
+    throw new TransactionStateError(`${what} is not allowed while the transaction is ${this.#state}${hint}`);
   }
 
   /** Whether records may be sent now (send() checks this synchronously). */
@@ -170,39 +187,46 @@ export class TransactionManager {
   }
 
   #fatal(err: Error): Error {
-    this.#fatalCause = err;
-    this.#state = 'fatal-error';
-    this.#deps.dropUnsent(err);
+    if (this.#state !== 'fatal-error') {
+      this.#transition('fatal-error', err);
+      this.#deps.dropUnsent(err);
+    }
     return err;
   }
 
-  /** A record of the current transaction failed for good: only abort can follow. */
-  recordFailed(err: Error): void {
-    if (err instanceof ProducerFencedError || (err instanceof BrokerError && err.errorCode === PRODUCER_FENCED)) {
-      this.#fatal(err instanceof ProducerFencedError ? err : this.#fenced(err));
+  /**
+   * A record of the current transaction failed for good (`batch` if it was in one): only
+   * abort can follow, and after a sent batch failed, with a new epoch.
+   */
+  recordFailed(err: Error, batch: ProducerBatch | undefined): void {
+    if (batch && batch.sent && batch.baseSequence >= 0) this.#needsNewEpoch = true;
+    if (err instanceof ProducerFencedError) {
+      this.#fatal(err);
       return;
     }
-    if (this.#state === 'in-transaction' || this.#state === 'committing') {
-      this.#abortableCause = err;
-      this.#state = 'abortable-error';
-    }
+    if (this.#state === 'in-transaction' || this.#state === 'committing') this.#transition('abortable-error', err);
+  }
+
+  /** For the sender: a Produce error code that means this producer was fenced, as the error to fail with. */
+  fencedBy(code: number, cause: Error): ProducerFencedError | undefined {
+    return FENCED.has(code) ? this.#fenced(cause) : undefined;
   }
 
   #fenced(cause: Error): ProducerFencedError {
     return new ProducerFencedError(
-      `producer with transactional id ${JSON.stringify(this.transactionalId)} was fenced: another producer with the same id started (epoch newer than ${this.#deps.identity.epoch})`,
+      `producer with transactional id ${JSON.stringify(this.transactionalId)} was fenced: a newer epoch than ${this.#deps.identity.epoch} exists (another producer with the same id started, or the coordinator aborted the transaction after transactionTimeoutMs)`,
       { cause },
     );
   }
 
   async init(): Promise<void> {
     this.#require(['uninitialized'], 'initTransactions');
-    this.#to('initializing');
+    this.#transition('initializing');
     try {
       await this.#initProducerId();
-      this.#to('ready');
+      this.#transition('ready');
     } catch (err) {
-      if (this.#state !== 'fatal-error') this.#state = 'uninitialized';
+      if (this.#state === 'initializing') this.#transition('uninitialized');
       throw err;
     }
   }
@@ -217,28 +241,32 @@ export class TransactionManager {
       producerEpoch: identity.epoch,
     }));
     identity.setIdentity(response.producerId, response.producerEpoch);
+    this.#needsNewEpoch = false;
   }
 
   begin(): void {
     this.#require(['ready'], 'beginTransaction');
-    this.#added.clear();
+    this.#forgetMembers();
     this.#started = false;
-    this.#abortableCause = undefined;
-    this.#to('in-transaction');
+    this.#transition('in-transaction');
+  }
+
+  #forgetMembers(): void {
+    for (const p of this.#members) p.txn = 'none';
+    this.#members.clear();
   }
 
   /**
    * For the sender: may a batch for this partition go now? With transactions v1 the
-   * partition must be in the transaction first; asking starts adding it.
+   * partition must be in the transaction first; asking starts AddPartitionsToTxn.
    */
-  canSend(topic: string, partition: number): boolean {
+  maybeAddPartition(partition: PartitionState): boolean {
     if (this.#state === 'fatal-error') return false;
     this.#started = true;
-    if (this.#v2) return true;
-    const key = `${topic}\0${partition}`;
-    if (this.#added.has(key)) return true;
-    if (!this.#adding.has(key)) {
-      this.#adding.add(key);
+    if (this.#v2 || partition.txn === 'added') return true;
+    if (partition.txn === 'none') {
+      partition.txn = 'adding';
+      this.#members.add(partition);
       this.#addLoop ??= this.#addPartitions().finally(() => {
         this.#addLoop = undefined;
         this.#deps.wake();
@@ -248,14 +276,13 @@ export class TransactionManager {
   }
 
   async #addPartitions(): Promise<void> {
-    while (this.#adding.size > 0) {
-      const keys = [...this.#adding];
+    const adding = (): PartitionState[] => [...this.#members].filter((p) => p.txn === 'adding');
+    for (let pending = adding(), failures = 1; pending.length > 0; pending = adding()) {
       const byTopic = new Map<string, number[]>();
-      for (const key of keys) {
-        const [topic, partition] = key.split('\0') as [string, string];
-        let list = byTopic.get(topic);
-        if (!list) byTopic.set(topic, (list = []));
-        list.push(Number(partition));
+      for (const p of pending) {
+        let list = byTopic.get(p.topic);
+        if (!list) byTopic.set(p.topic, (list = []));
+        list.push(p.partition);
       }
       const identity = this.#deps.identity;
       try {
@@ -267,23 +294,23 @@ export class TransactionManager {
         }));
         let retry = false;
         for (const t of response.resultsByTopicV3AndBelow) {
-          for (const p of t.resultsByPartition) {
-            const key = `${t.name}\0${p.partitionIndex}`;
-            if (p.partitionErrorCode === 0) {
-              this.#adding.delete(key);
-              this.#added.add(key);
-            } else if (RETRY_SAME_COORDINATOR.has(p.partitionErrorCode)) {
+          for (const r of t.resultsByPartition) {
+            const p = this.#deps.partitions.find(t.name, r.partitionIndex);
+            if (r.partitionErrorCode === ErrorCode.NONE) {
+              if (p) p.txn = 'added';
+            } else if (RETRY_SAME_COORDINATOR.has(r.partitionErrorCode)) {
               retry = true;
             } else {
-              throw this.#classify(new BrokerError(p.partitionErrorCode, { api: 'AddPartitionsToTxn' }));
+              throw this.#classify(new BrokerError(r.partitionErrorCode, { api: 'AddPartitionsToTxn' }));
             }
           }
         }
-        if (retry) await sleep(this.#deps.retryBackoffMs);
+        if (retry) await sleep(this.#deps.clock, backoffDelay(this.#deps.backoff, failures++), this.#deps.signal);
       } catch (err) {
-        this.#adding.clear();
-        if (this.#state !== 'fatal-error') this.recordFailed(err as Error);
-        this.#deps.dropUnsent(err as Error);
+        for (const p of adding()) p.txn = 'none';
+        if (this.#deps.signal.aborted) return;
+        this.recordFailed(err as Error, undefined);
+        this.#deps.dropUnsent(this.#state === 'fatal-error' ? this.#lastError! : new TransactionAbortableError(`adding partitions to the transaction failed: ${(err as Error).message}`, { cause: err }));
         return;
       }
     }
@@ -323,26 +350,24 @@ export class TransactionManager {
         { groupId, errorOf: (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).find((c) => c !== 0) ?? 0 },
       );
     } catch (err) {
-      if (this.#state === 'in-transaction') this.recordFailed(err as Error);
+      if (this.#state === 'in-transaction') this.recordFailed(err as Error, undefined);
       throw err;
     }
   }
 
   async commit(): Promise<void> {
     this.#require(['in-transaction'], 'commitTransaction');
-    this.#to('committing');
+    this.#transition('committing');
     await this.#deps.flush();
-    // A record that failed while we flushed moved the state to abortable-error.
-    if (this.#state !== 'committing') {
-      throw this.#fatalCause ?? new TransactionAbortableError(`cannot commit: ${this.#abortableCause?.message ?? 'a record failed'}; abort the transaction`, { cause: this.#abortableCause });
-    }
+    // A record that failed while we flushed moved the state on.
+    if (this.#state !== 'committing') this.#require(['committing'], 'commitTransaction');
     try {
       await this.#end(true);
-      this.#to('ready');
+      this.#transition('ready');
     } catch (err) {
       if (this.#state === 'committing') {
-        this.#abortableCause = err as Error;
-        this.#state = 'abortable-error';
+        this.#transition('abortable-error', err as Error);
+        throw new TransactionAbortableError(`commitTransaction failed: ${(err as Error).message}; abort the transaction`, { cause: err });
       }
       throw err;
     }
@@ -350,16 +375,16 @@ export class TransactionManager {
 
   async abort(): Promise<void> {
     this.#require(['in-transaction', 'abortable-error'], 'abortTransaction');
-    this.#to('aborting');
-    this.#deps.dropUnsent(new TransactionAbortableError('the transaction was aborted before this record was sent'));
+    this.#transition('aborting');
+    this.#deps.dropUnsent(new TransactionAbortedError('the transaction was aborted before this record was sent'));
     await this.#deps.flush();
     await this.#end(false);
-    if (this.#deps.identity.bumpRequired) {
+    if (this.#needsNewEpoch) {
       // Sequences went astray in this transaction: a new epoch from the coordinator (KIP-360).
-      this.#to('initializing');
+      this.#transition('initializing');
       await this.#initProducerId();
     }
-    this.#to('ready');
+    this.#transition('ready');
   }
 
   async #end(committed: boolean): Promise<void> {
@@ -372,17 +397,20 @@ export class TransactionManager {
       committed,
     }));
     // EndTxn v5 (transactions v2) bumps the epoch at the end of every transaction.
-    if (response.producerId >= 0n && response.producerEpoch >= 0) identity.setIdentity(response.producerId, response.producerEpoch);
-    this.#added.clear();
+    if (response.producerId >= 0n && response.producerEpoch >= 0) {
+      identity.setIdentity(response.producerId, response.producerEpoch);
+      this.#needsNewEpoch = false;
+    }
+    this.#forgetMembers();
     this.#started = false;
   }
 
   /** Maps a coordinator's error to what it means for us; fatal ones also move the state. */
   #classify(err: BrokerError): Error {
-    if (FATAL.has(err.errorCode)) {
-      return this.#fatal(err.errorCode === PRODUCER_FENCED || err.errorCode === INVALID_PRODUCER_EPOCH ? this.#fenced(err) : err);
+    if (FATAL.has(err.errorCode)) return this.#fatal(FENCED.has(err.errorCode) ? this.#fenced(err) : err);
+    if (err.errorCode === ErrorCode.TRANSACTION_ABORTABLE || err.errorCode === ErrorCode.INVALID_TXN_STATE) {
+      return new TransactionAbortableError(err.message, { cause: err });
     }
-    if (err.errorCode === TRANSACTION_ABORTABLE || err.errorCode === INVALID_TXN_STATE) return new TransactionAbortableError(err.message, { cause: err });
     return err;
   }
 
@@ -395,40 +423,44 @@ export class TransactionManager {
     body: () => RequestOf<A>,
     opts: { groupId?: string; errorOf?: (response: ResponseOf<A>) => number } = {},
   ): Promise<ResponseOf<A>> {
-    const deadline = Date.now() + this.#deps.timeoutMs;
-    let groupCoordinator: { nodeId: number; host: string; port: number } | undefined;
-    for (let attempt = 0; ; attempt++) {
+    const { clock, signal } = this.#deps;
+    const deadline = clock.now() + this.#deps.timeoutMs;
+    let groupCoordinator: Coordinator | undefined;
+    const forget = (): void => {
+      if (opts.groupId) groupCoordinator = undefined;
+      else this.#coordinator = undefined;
+    };
+    for (let failures = 1; ; failures++) {
       try {
-        const target = opts.groupId ? (groupCoordinator ??= await this.#find(COORDINATOR_GROUP, opts.groupId)) : (this.#coordinator ??= await this.#find(COORDINATOR_TRANSACTION, this.transactionalId));
+        const target = opts.groupId
+          ? (groupCoordinator ??= await this.#find(COORDINATOR_GROUP, opts.groupId))
+          : (this.#coordinator ??= await this.#find(COORDINATOR_TRANSACTION, this.transactionalId));
         const conn = await this.#deps.connectTo(target.nodeId, target.host, target.port);
-        if (!opts.groupId && this.#state === 'initializing') this.#v2 = (conn.features.finalized.get('transaction.version')?.max ?? 0) >= 2 && (conn.versionFor(EndTxn) ?? 0) >= 5;
+        if (!opts.groupId && this.#state === 'initializing') {
+          this.#v2 = (conn.features.finalized.get('transaction.version')?.max ?? 0) >= 2 && (conn.versionFor(EndTxn) ?? 0) >= 5;
+        }
         const { version, response } = await conn.request(api, body(), api === EndTxn && !this.#v2 ? { maxVersion: 4 } : {});
         const code = opts.errorOf ? opts.errorOf(response) : ((response as { errorCode?: number }).errorCode ?? 0);
         if (code === 0) return response;
         const err = new BrokerError(code, { broker: conn.address, api: `${api.name} v${version}` });
-        if (FIND_COORDINATOR_AGAIN.has(code)) {
-          if (opts.groupId) groupCoordinator = undefined;
-          else this.#coordinator = undefined;
-        } else if (!RETRY_SAME_COORDINATOR.has(code)) {
-          throw this.#classify(err);
-        }
-        if (Date.now() > deadline) throw err;
+        if (FIND_COORDINATOR_AGAIN.has(code)) forget();
+        else if (!RETRY_SAME_COORDINATOR.has(code)) throw this.#classify(err);
+        if (clock.now() > deadline) throw err;
       } catch (err) {
         const retriable = err instanceof ConnectionError || (err instanceof KafkaWireError && err.retriable);
-        if (!retriable || Date.now() > deadline) throw err;
-        if (opts.groupId) groupCoordinator = undefined;
-        else this.#coordinator = undefined;
+        if (!retriable || clock.now() > deadline || signal.aborted) throw err;
+        forget();
       }
-      await sleep(Math.min(1000, this.#deps.retryBackoffMs * 2 ** Math.min(attempt, 4)));
+      await sleep(clock, backoffDelay(this.#deps.backoff, failures), signal);
     }
   }
 
-  async #find(keyType: number, key: string): Promise<{ nodeId: number; host: string; port: number }> {
-    const conn = await this.#deps.anyConnection();
+  async #find(keyType: number, key: string): Promise<Coordinator> {
+    const conn = await this.#deps.any();
     const version = conn.requireVersion(FindCoordinator);
     const { response } = await conn.request(FindCoordinator, version >= 4 ? { keyType, coordinatorKeys: [key] } : { keyType, key });
     const c = version >= 4 ? response.coordinators[0] : { ...response, key };
-    if (!c) throw new BrokerError(COORDINATOR_NOT_AVAILABLE, { broker: conn.address, api: `FindCoordinator v${version}` });
+    if (!c) throw new BrokerError(ErrorCode.COORDINATOR_NOT_AVAILABLE, { broker: conn.address, api: `FindCoordinator v${version}` });
     if (c.errorCode !== 0) {
       const err = new BrokerError(c.errorCode, { broker: conn.address, api: `FindCoordinator v${version}`, detail: c.errorMessage });
       if (!err.retriable) throw this.#classify(err);
@@ -436,8 +468,4 @@ export class TransactionManager {
     }
     return { nodeId: c.nodeId, host: c.host, port: c.port };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

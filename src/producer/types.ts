@@ -7,6 +7,9 @@ import type { Partitioner } from './partitioners/index.js';
 
 export type Bytes = Buffer | Uint8Array | string;
 
+/** See ProducerOptions.bufferFullPolicy. */
+export type BufferFullPolicy = 'wait' | 'fail' | 'drop-oldest';
+
 export interface ProducerRecord {
   topic: string;
   key?: Bytes | null;
@@ -56,8 +59,16 @@ export interface ProducerOptions {
   maxRequestSize?: number;
   /** Bytes of records the producer may hold before send() waits. Default 32 MiB. */
   bufferMemory?: number;
-  /** How long send() may wait for memory or metadata; 0 fails at once when full. Default 60 s. */
+  /** How long send() may wait for memory or metadata; 0 fails at once when memory is full. Default 60 s. */
   maxBlockMs?: number;
+  /**
+   * What send() does when the memory budget is full: `'wait'` (up to maxBlockMs, the
+   * default), `'fail'` (BufferFullError at once), or `'drop-oldest'` (for telemetry: the
+   * oldest records not yet in a request fail with RecordDroppedError to make room; not
+   * with a transactionalId). Sends that wait hold copies of their records, which count
+   * against a second budget of `bufferMemory` bytes: past it, send() fails at once.
+   */
+  bufferFullPolicy?: BufferFullPolicy;
   /** Upper bound from send() to the record's success or failure, retries included. Default 120 s. */
   deliveryTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -116,14 +127,23 @@ export interface BrokerMetrics {
 }
 
 export interface ProducerMetrics {
+  /** Records delivered. */
   recordsSent: number;
+  /** Records that ended in an error, the aborted and dropped ones included. */
   recordsFailed: number;
+  /** Of recordsFailed: cancelled by their AbortSignal. */
+  recordsAborted: number;
+  /** Of recordsFailed: dropped to make room (bufferFullPolicy 'drop-oldest'). */
+  recordsDropped: number;
   bytesSent: number;
   requestsSent: number;
   retries: number;
   /** Bytes of records held now, against `bufferMemory`. */
   bufferedBytes: number;
   bufferMemory: number;
+  /** Sends waiting for their topic's metadata or for memory, and the bytes their copies hold. */
+  waitingSends: number;
+  waitingBytes: number;
   /** send() calls that had to wait for memory. */
   waitsForMemory: number;
   poolHits: number;

@@ -1,7 +1,8 @@
-/** Sequence bookkeeping of the idempotent producer, without a broker. */
+/** Sequence bookkeeping of the idempotent producer (identity and per-partition state), without a broker. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProducerIdentity, addSequence, sameStamp } from '../../../src/producer/idempotence.js';
+import { PartitionState } from '../../../src/producer/partition-state.js';
 
 const MAX = 0x7fffffff;
 
@@ -9,6 +10,14 @@ function identity(producerId = 7n, epoch = 0): ProducerIdentity {
   const id = new ProducerIdentity();
   id.setIdentity(producerId, epoch);
   return id;
+}
+
+const partition = (name: string): PartitionState => new PartitionState(name, 0);
+
+/** What the sequencer does when a partition's unanswered batches are proven not written. */
+function restart(id: ProducerIdentity, p: PartitionState, stamp: { producerId: bigint; producerEpoch: number }): void {
+  p.forgetSequences();
+  id.moveOnFrom(stamp);
 }
 
 describe('sequences', () => {
@@ -30,56 +39,61 @@ describe('sequences', () => {
 
   it('run per partition, each from 0', () => {
     const id = identity();
-    expect(id.takeSequence('t\u00000', 3)).toBe(0);
-    expect(id.takeSequence('t\u00000', 2)).toBe(3);
-    expect(id.takeSequence('t\u00001', 4)).toBe(0);
-    expect(id.takeSequence('t\u00000', 1)).toBe(5);
+    const [p0, p1] = [partition('t0'), partition('t1')];
+    expect(p0.takeSequence(id, 3)).toBe(0);
+    expect(p0.takeSequence(id, 2)).toBe(3);
+    expect(p1.takeSequence(id, 4)).toBe(0);
+    expect(p0.takeSequence(id, 1)).toBe(5);
   });
 });
 
-describe('restarting a partition\'s sequences', () => {
+describe("restarting a partition's sequences", () => {
   it('moves the epoch on when the partition used the current one, and only that partition starts again at 0', () => {
     const id = identity(7n, 3);
-    id.takeSequence('a', 10);
-    id.takeSequence('b', 10);
-    id.restartSequences('a', { producerId: 7n, producerEpoch: 3 });
+    const [a, b] = [partition('a'), partition('b')];
+    a.takeSequence(id, 10);
+    b.takeSequence(id, 10);
+    restart(id, a, { producerId: 7n, producerEpoch: 3 });
     expect(id.epoch).toBe(4);
-    expect(id.isCurrent('a')).toBe(true);
+    expect(a.sequencesAreCurrent(id)).toBe(true);
     // b still has batches under epoch 3: it is not current, and the sender holds its new batches back.
-    expect(id.isCurrent('b')).toBe(false);
-    expect(id.takeSequence('a', 1)).toBe(0);
+    expect(b.sequencesAreCurrent(id)).toBe(false);
+    expect(a.takeSequence(id, 1)).toBe(0);
     // Once b's old batches are answered, its next batch starts the new epoch at 0.
-    expect(id.takeSequence('b', 1)).toBe(0);
-    expect(id.isCurrent('b')).toBe(true);
+    expect(b.takeSequence(id, 1)).toBe(0);
+    expect(b.sequencesAreCurrent(id)).toBe(true);
   });
 
   it('does not move the epoch again for a partition still under an older one: it has never used the current epoch', () => {
     const id = identity(7n, 3);
-    id.takeSequence('a', 10);
-    id.takeSequence('b', 10);
-    id.restartSequences('a', { producerId: 7n, producerEpoch: 3 });
-    id.restartSequences('b', { producerId: 7n, producerEpoch: 3 });
+    const [a, b] = [partition('a'), partition('b')];
+    a.takeSequence(id, 10);
+    b.takeSequence(id, 10);
+    restart(id, a, { producerId: 7n, producerEpoch: 3 });
+    restart(id, b, { producerId: 7n, producerEpoch: 3 });
     expect(id.epoch).toBe(4);
-    expect(id.takeSequence('b', 1)).toBe(0);
+    expect(b.takeSequence(id, 1)).toBe(0);
   });
 
   it('needs a new producer id once the epoch is exhausted', () => {
     const id = identity(7n, 0x7fff);
-    id.takeSequence('a', 1);
-    id.restartSequences('a', { producerId: 7n, producerEpoch: 0x7fff });
+    const a = partition('a');
+    a.takeSequence(id, 1);
+    restart(id, a, { producerId: 7n, producerEpoch: 0x7fff });
     expect(id.ready).toBe(false);
     expect(id.producerId).toBe(-1n);
     id.setIdentity(8n, 0);
-    expect(id.isCurrent('a')).toBe(true);
-    expect(id.takeSequence('a', 1)).toBe(0);
+    expect(a.sequencesAreCurrent(id)).toBe(true);
+    expect(a.takeSequence(id, 1)).toBe(0);
   });
 
   it('a new identity from the coordinator applies lazily, partition by partition', () => {
     const id = identity(7n, 1);
-    id.takeSequence('a', 5);
+    const a = partition('a');
+    a.takeSequence(id, 5);
     id.setIdentity(7n, 2);
-    expect(id.isCurrent('a')).toBe(false);
-    expect(id.takeSequence('a', 5)).toBe(0);
+    expect(a.sequencesAreCurrent(id)).toBe(false);
+    expect(a.takeSequence(id, 5)).toBe(0);
   });
 
   it('stamps compare id and epoch', () => {
@@ -89,23 +103,24 @@ describe('restarting a partition\'s sequences', () => {
   });
 });
 
-describe('whether a partition\'s leader holds our producer state', () => {
+describe("whether a partition's leader holds our producer state", () => {
   it('is known once it acknowledged a batch of the current producer id, for an hour', () => {
-    const id = identity(7n, 0);
-    expect(id.isKnownTo('a', 1_000)).toBe(false);
-    id.noteAcknowledged('a', 7n, 1_000);
-    expect(id.isKnownTo('a', 1_000)).toBe(true);
-    expect(id.isKnownTo('b', 1_000)).toBe(false);
-    expect(id.isKnownTo('a', 1_000 + 3_600_000)).toBe(false);
+    const [a, b] = [partition('a'), partition('b')];
+    expect(a.isKnownTo(7n, 1_000)).toBe(false);
+    a.noteAcknowledged(7n, 1_000);
+    expect(a.isKnownTo(7n, 1_000)).toBe(true);
+    expect(b.isKnownTo(7n, 1_000)).toBe(false);
+    expect(a.isKnownTo(7n, 1_000 + 3_600_000)).toBe(false);
   });
 
   it('survives an epoch bump (a leader that knows us requires sequence 0 of a new epoch) but not a new producer id', () => {
     const id = identity(7n, 0);
-    id.noteAcknowledged('a', 7n, 0);
-    id.takeSequence('a', 1);
-    id.restartSequences('a', { producerId: 7n, producerEpoch: 0 });
-    expect(id.isKnownTo('a', 1)).toBe(true);
+    const a = partition('a');
+    a.noteAcknowledged(7n, 0);
+    a.takeSequence(id, 1);
+    restart(id, a, { producerId: 7n, producerEpoch: 0 });
+    expect(a.isKnownTo(id.producerId, 1)).toBe(true);
     id.setIdentity(8n, 0);
-    expect(id.isKnownTo('a', 1)).toBe(false);
+    expect(a.isKnownTo(id.producerId, 1)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 /** Adaptive partitioning on the send path: queue sizes from the produce set reach the sticky partitioner. */
 import { describe, expect, it } from 'vitest';
-import { Accumulator } from '../../../src/producer/accumulator.js';
+import { Partitions } from '../../../src/producer/partition-state.js';
 import type { TopicState } from '../../../src/producer/metadata.js';
 import { PartitionChooser } from '../../../src/producer/partition-chooser.js';
 import type { ProducerBatch } from '../../../src/producer/producer-batch.js';
@@ -21,25 +21,25 @@ function spread(chooser: PartitionChooser, topic: TopicState, n: number): number
   return counts;
 }
 
-function queued(accumulator: Accumulator, sizes: number[]): void {
+function queued(partitions: Partitions, sizes: number[]): void {
   sizes.forEach((size, p) => {
-    const q = accumulator.queue('t', p);
+    const q = partitions.get('t', p);
     for (let i = 0; i < size; i++) q.batches.push({} as ProducerBatch);
   });
 }
 
 describe('adaptive partitioning', () => {
   it('sends fewer keyless records to a partition whose queue is long', () => {
-    const accumulator = new Accumulator(0);
-    queued(accumulator, [20, 0, 0, 0]);
-    const counts = spread(new PartitionChooser(100, undefined, accumulator), topicState(4), 8_000);
+    const partitions = new Partitions();
+    queued(partitions, [20, 0, 0, 0]);
+    const counts = spread(new PartitionChooser(100, undefined, partitions), topicState(4), 8_000);
     // Weights are max + 1 - size: 1 for partition 0 against 21 for each other one.
     expect(counts[0]! / 8_000).toBeLessThan(0.05);
     for (const p of [1, 2, 3]) expect(counts[p]! / 8_000).toBeGreaterThan(0.25);
   });
 
   it('is uniform until every partition has had a batch, and when turned off', () => {
-    const partial = new Accumulator(0);
+    const partial = new Partitions();
     queued(partial, [20, 0]); // partitions 2 and 3 never had a queue
     for (const chooser of [new PartitionChooser(100, undefined, partial), new PartitionChooser(100, undefined)]) {
       const counts = spread(chooser, topicState(4), 8_000);

@@ -14,7 +14,8 @@ import { CONNECT_CHANNEL } from '../../../src/net/connection.js';
 import { AUTHENTICATE_CHANNEL, reauthenticationDelay, type AuthenticateEvent } from '../../../src/net/sasl/index.js';
 import { clientFinal, clientFirstBare, saslName, verifyServerFinal } from '../../../src/net/sasl/scram.js';
 import { resolveTls, SaslConfig } from '../../../src/net/security.js';
-import { NodeConnection } from '../../../src/producer/node-connections.js';
+import { Brokers, dialBroker } from '../../../src/producer/brokers.js';
+import { systemClock } from '../../../src/producer/clock.js';
 import { resolveOptions } from '../../../src/producer/options.js';
 import type { AnyApi } from '../../../src/protocol/api.js';
 import { ApiVersions, SaslAuthenticate, SaslHandshake } from '../../../src/protocol/apis/index.js';
@@ -237,13 +238,13 @@ describe('a producer connection refused by the broker', () => {
     subscribe(CONNECT_CHANNEL.name, onConnect);
     try {
       const options = resolveOptions({ bootstrap: `127.0.0.1:${broker.server.port}`, retryBackoffMaxMs: 300, sasl: { mechanism: 'PLAIN', username: 'u', password: 'wrong' } });
-      const node = new NodeConnection({ host: '127.0.0.1', port: broker.server.port }, -1);
-      const first = await node.open(options).catch((e: unknown) => e);
+      const brokers = new Brokers(options, dialBroker, systemClock, new AbortController().signal, () => new Map());
+      const first = await brokers.any().catch((e: unknown) => e);
       expect(first).toBeInstanceOf(AuthenticationError);
-      for (let i = 0; i < 20; i++) expect(await node.open(options).catch((e: unknown) => e)).toBe(first);
+      for (let i = 0; i < 20; i++) expect(await brokers.any().catch((e: unknown) => e)).toBe(first);
       expect(connects).toBe(1);
       await new Promise((r) => setTimeout(r, 350));
-      expect(await node.open(options).catch((e: unknown) => e)).toBeInstanceOf(AuthenticationError);
+      expect(await brokers.any().catch((e: unknown) => e)).toBeInstanceOf(AuthenticationError);
       expect(connects).toBe(2);
     } finally {
       unsubscribe(CONNECT_CHANNEL.name, onConnect);
