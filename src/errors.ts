@@ -237,12 +237,12 @@ export class ProducerFencedError extends KafkaWireError {
   override readonly code = 'KAFKA_WIRE_PRODUCER_FENCED';
 }
 
-/** A topic name the cluster refuses (INVALID_TOPIC_EXCEPTION): waiting cannot make it valid. */
-export class InvalidTopicError extends KafkaWireError {
-  static override readonly brand = Symbol.for('kafka-wire.error.InvalidTopicError');
-  override readonly code = 'KAFKA_WIRE_INVALID_TOPIC';
+/** The cluster answered a topic's metadata with an error that waiting cannot change. */
+export class TopicError extends KafkaWireError {
+  static override readonly brand: symbol = Symbol.for('kafka-wire.error.TopicError');
+  override readonly code: string = 'KAFKA_WIRE_TOPIC';
   readonly topic: string;
-  /** Kafka's error code (17). */
+  /** Kafka's error code for the topic. */
   readonly errorCode: number;
 
   constructor(topic: string, errorCode: number, message: string, context: ErrorContext = {}) {
@@ -252,19 +252,16 @@ export class InvalidTopicError extends KafkaWireError {
   }
 }
 
-/** The cluster does not let these credentials write to the topic (TOPIC_AUTHORIZATION_FAILED). */
-export class TopicAuthorizationError extends KafkaWireError {
+/** A topic name the cluster refuses (INVALID_TOPIC_EXCEPTION, 17): waiting cannot make it valid. */
+export class InvalidTopicError extends TopicError {
+  static override readonly brand = Symbol.for('kafka-wire.error.InvalidTopicError');
+  override readonly code = 'KAFKA_WIRE_INVALID_TOPIC';
+}
+
+/** The cluster does not let these credentials write to the topic (TOPIC_AUTHORIZATION_FAILED, 29). */
+export class TopicAuthorizationError extends TopicError {
   static override readonly brand = Symbol.for('kafka-wire.error.TopicAuthorizationError');
   override readonly code = 'KAFKA_WIRE_TOPIC_AUTHORIZATION';
-  readonly topic: string;
-  /** Kafka's error code (29). */
-  readonly errorCode: number;
-
-  constructor(topic: string, errorCode: number, message: string, context: ErrorContext = {}) {
-    super(message, context);
-    this.topic = topic;
-    this.errorCode = errorCode;
-  }
 }
 
 /**

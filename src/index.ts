@@ -36,6 +36,7 @@ export {
   RecordDroppedError,
   RecordTooLargeError,
   TopicAuthorizationError,
+  TopicError,
   TransactionAbortableError,
   TransactionAbortedError,
   TransactionStateError,
@@ -47,8 +48,10 @@ export { Producer, type CloseOptions } from './producer/producer.js';
 export type { PartitionerContext, Partitioner } from './producer/partitioners/index.js';
 export type {
   BrokerMetrics,
+  BufferFullPolicy,
   Bytes,
   DeliveryCallback,
+  ProducerCounters,
   ProducerMetrics,
   ProducerOptions,
   ProducerRecord,

@@ -11,21 +11,9 @@ import { debuglog } from 'node:util';
 import type { BufferPool } from './buffer-pool.js';
 import type { Partitions, PartitionState } from './partition-state.js';
 import type { ProducerBatch } from './producer-batch.js';
-import type { DeliveryCallback } from './types.js';
+import type { DeliveryCallback, ProducerCounters } from './types.js';
 
 const debug = debuglog('kafka-wire');
-
-export interface ProducerCounters {
-  recordsSent: number;
-  /** Every record that ended in an error, aborted and dropped ones included. */
-  recordsFailed: number;
-  recordsAborted: number;
-  recordsDropped: number;
-  bytesSent: number;
-  requestsSent: number;
-  retries: number;
-  requestsInFlight: number;
-}
 
 /** Why a record ended without being delivered: counted apart, and only `failed` spoils a transaction. */
 export type FailureKind = 'failed' | 'aborted' | 'dropped';

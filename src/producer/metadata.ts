@@ -227,7 +227,7 @@ export class ClusterMetadata {
     }
     const known = this.topics.get(name);
     if (known && known.partitions.length > 0) {
-      return new UnknownTopicError(name, `partition ${partition} of topic ${JSON.stringify(name)} does not exist (it has ${known.partitions.length}); waited maxBlockMs for it to appear`);
+      return new UnknownTopicError(name, `partition ${partition} of topic ${JSON.stringify(name)} does not exist (it has partitions 0..${known.partitions.length - 1}); waited maxBlockMs for it to appear`);
     }
     const code = this.#topicErrors.get(name);
     const why =

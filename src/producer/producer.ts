@@ -294,13 +294,7 @@ export class Producer {
     const c = this.#completion.counters;
     const now = this.#clock.now();
     return {
-      recordsSent: c.recordsSent,
-      recordsFailed: c.recordsFailed,
-      recordsAborted: c.recordsAborted,
-      recordsDropped: c.recordsDropped,
-      bytesSent: c.bytesSent,
-      requestsSent: c.requestsSent,
-      retries: c.retries,
+      ...c,
       bufferedBytes: this.#pool.used,
       bufferMemory: this.#o.bufferMemory,
       waitingSends: this.#waitingSends,
@@ -308,7 +302,6 @@ export class Producer {
       waitsForMemory: this.#pool.waits,
       poolHits: this.#pool.hits,
       poolMisses: this.#pool.misses,
-      requestsInFlight: c.requestsInFlight,
       brokers: [...this.#brokers.links()]
         .filter((l) => l.nodeId >= 0)
         .map((l) => ({

@@ -5,7 +5,7 @@
  * producer has its own transactional id (`prefix-0` …); one that ends in a fatal state
  * (fenced, unauthorized) is closed and replaced, never handed out again.
  */
-import { ProducerClosedError } from '../errors.js';
+import { ConfigError, ProducerClosedError } from '../errors.js';
 import { Producer } from './producer.js';
 import type { ProducerOptions } from './types.js';
 
@@ -26,7 +26,7 @@ export class TransactionalProducerPool {
   replaced = 0;
 
   constructor(options: TransactionalPoolOptions) {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('size must be a positive integer');
+    if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`size must be a positive integer, got ${JSON.stringify(options.size)}`);
     this.#options = options;
     this.#slots = new Array<Producer | undefined>(options.size).fill(undefined);
     for (let i = options.size - 1; i >= 0; i--) this.#idle.push(i);

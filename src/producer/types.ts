@@ -126,7 +126,8 @@ export interface BrokerMetrics {
   throttledUntil: number;
 }
 
-export interface ProducerMetrics {
+/** What the producer counts as records end and requests go out. */
+export interface ProducerCounters {
   /** Records delivered. */
   recordsSent: number;
   /** Records that ended in an error, the aborted and dropped ones included. */
@@ -138,6 +139,10 @@ export interface ProducerMetrics {
   bytesSent: number;
   requestsSent: number;
   retries: number;
+  requestsInFlight: number;
+}
+
+export interface ProducerMetrics extends ProducerCounters {
   /** Bytes of records held now, against `bufferMemory`. */
   bufferedBytes: number;
   bufferMemory: number;
@@ -148,6 +153,5 @@ export interface ProducerMetrics {
   waitsForMemory: number;
   poolHits: number;
   poolMisses: number;
-  requestsInFlight: number;
   brokers: BrokerMetrics[];
 }
