@@ -78,7 +78,7 @@ export class PartitionState {
     const next = this.nextToSend();
     if (!next || (next.attempts > 0 && this.inFlight > 0)) return Infinity;
     if (next.retryAt > now) return next.retryAt;
-    if (next.closed || flushing || next.attempts > 0) return now;
+    if (next.full || flushing || next.attempts > 0) return now;
     const due = next.createdAt + lingerMs;
     return due <= now ? now : due;
   }

@@ -5,6 +5,7 @@
  * caller may reuse its objects at once). `finish` fills in the header when the batch is
  * drained; a retry sends the very same bytes.
  */
+import { MIN_RECORD_SIZE } from '../protocol/records/layout.js';
 import {
   decodeRecordBatchesSync,
   encodeRecordBatch,
@@ -22,6 +23,9 @@ export interface AppendRecord {
   value: RecordInput['value'];
   headers?: RecordHeadersInput | undefined;
 }
+
+/** A record with no key, value or headers, and its length prefix. */
+const SMALLEST_RECORD_BYTES = MIN_RECORD_SIZE + 1;
 
 const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
 
@@ -116,6 +120,11 @@ export class ProducerBatch {
     this.#callbacks.push(callback);
     this.#timestamps.push(timestamp);
     return true;
+  }
+
+  /** No record fits any more (or the batch was closed): it need not linger. */
+  get full(): boolean {
+    return this.closed || this.buffer.length - this.builder.sizeInBytes < SMALLEST_RECORD_BYTES;
   }
 
   /** Index of the last record appended, for an AbortSignal to refer to it. */

@@ -8,6 +8,8 @@
  *                                  a record  │    └──────── abort ◄──────┤ (error)
  *                                   fails    ▼                           ▼
  *                                     abortable-error ─abort─► aborting ─► ready
+ *                                            ▲                      │ EndTxn (or the new epoch
+ *                                            └──────────────────────┘ after it) failed: abort again
  *   any state ─ fenced, unauthorized ─► fatal-error
  *
  * Transactions v1: the producer adds each partition with AddPartitionsToTxn before
@@ -61,11 +63,11 @@ export type TransactionState =
 /** Every move the state machine allows; transition() refuses any other. */
 export const TRANSITIONS: Readonly<Record<TransactionState, readonly TransactionState[]>> = {
   uninitialized: ['initializing', 'fatal-error'],
-  initializing: ['ready', 'uninitialized', 'fatal-error'],
+  initializing: ['ready', 'uninitialized', 'abortable-error', 'fatal-error'],
   ready: ['in-transaction', 'initializing', 'fatal-error'],
   'in-transaction': ['committing', 'aborting', 'abortable-error', 'fatal-error'],
   committing: ['ready', 'abortable-error', 'fatal-error'],
-  aborting: ['ready', 'initializing', 'fatal-error'],
+  aborting: ['ready', 'initializing', 'abortable-error', 'fatal-error'],
   'abortable-error': ['aborting', 'fatal-error'],
   'fatal-error': [],
 };
@@ -262,8 +264,12 @@ export class TransactionManager {
    */
   maybeAddPartition(partition: PartitionState): boolean {
     if (this.#state === 'fatal-error') return false;
-    this.#started = true;
-    if (this.#v2 || partition.txn === 'added') return true;
+    if (this.#v2) {
+      // The Produce request adds the partition itself (KIP-890).
+      this.#started = true;
+      return true;
+    }
+    if (partition.txn === 'added') return true;
     if (partition.txn === 'none') {
       partition.txn = 'adding';
       this.#members.add(partition);
@@ -298,6 +304,7 @@ export class TransactionManager {
             const p = this.#deps.partitions.find(t.name, r.partitionIndex);
             if (r.partitionErrorCode === ErrorCode.NONE) {
               if (p) p.txn = 'added';
+              this.#started = true;
             } else if (RETRY_SAME_COORDINATOR.has(r.partitionErrorCode)) {
               retry = true;
             } else {
@@ -318,7 +325,6 @@ export class TransactionManager {
 
   async sendOffsets(offsets: readonly OffsetToCommit[], groupId: string): Promise<void> {
     this.#require(['in-transaction'], 'sendOffsetsToTransaction');
-    this.#started = true;
     const identity = this.#deps.identity;
     try {
       if (!this.#v2) {
@@ -329,6 +335,8 @@ export class TransactionManager {
           groupId,
         }));
       }
+      // The coordinator knows of the transaction now (v2: TxnOffsetCommit adds the group itself).
+      this.#started = true;
       const byTopic = new Map<string, OffsetToCommit[]>();
       for (const o of offsets) {
         let list = byTopic.get(o.topic);
@@ -378,11 +386,17 @@ export class TransactionManager {
     this.#transition('aborting');
     this.#deps.dropUnsent(new TransactionAbortedError('the transaction was aborted before this record was sent'));
     await this.#deps.flush();
-    await this.#end(false);
-    if (this.#needsNewEpoch) {
-      // Sequences went astray in this transaction: a new epoch from the coordinator (KIP-360).
-      this.#transition('initializing');
-      await this.#initProducerId();
+    try {
+      await this.#end(false);
+      if (this.#needsNewEpoch) {
+        // Sequences went astray in this transaction: a new epoch from the coordinator (KIP-360).
+        this.#transition('initializing');
+        await this.#initProducerId();
+      }
+    } catch (err) {
+      // Not fatal: the transaction is still open on the coordinator, and abort may be tried again.
+      if (this.#state === 'aborting' || this.#state === 'initializing') this.#transition('abortable-error', err as Error);
+      throw err;
     }
     this.#transition('ready');
   }
