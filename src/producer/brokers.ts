@@ -54,6 +54,8 @@ export class BrokerLink {
   nodeId: number;
   channel: BrokerChannel | undefined;
   #opening: Promise<BrokerChannel> | undefined;
+  /** A channel closing politely, for a second close() to end at once. */
+  #closing: BrokerChannel | undefined;
   /** Epoch ms until which the broker asked us not to send (KIP-219). */
   throttledUntil = 0;
   throttleTimeMs = 0;
@@ -128,15 +130,16 @@ export class BrokerLink {
     return this.lastError && now < this.reconnectAt ? this.lastError : undefined;
   }
 
-  /** Closes gracefully within `graceMs` when nothing is in flight, else at once. */
+  /** Closes gracefully within `graceMs` when nothing is in flight, else (or when called again with 0) at once. */
   async close(graceMs: number): Promise<void> {
-    const channel = this.channel;
+    const channel = this.channel ?? this.#closing;
     this.channel = undefined;
     if (!channel) return;
     if (graceMs <= 0 || this.inFlight > 0) {
       channel.destroy();
       return;
     }
+    this.#closing = channel;
     await channel.close(graceMs);
   }
 }

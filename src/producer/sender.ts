@@ -252,7 +252,9 @@ export class Sender {
 
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(state: PartitionState, now: number): void {
-    for (const b of [...state.batches]) {
+    // Indexed, not copied: this runs for every partition with batches on every run.
+    for (let i = 0; i < state.batches.length; i++) {
+      const b = state.batches[i]!;
       if (b.inFlight) continue;
       // Batches queue in creation order: once one is in time, the rest are too.
       if (b.deadline > now) return;
@@ -261,6 +263,7 @@ export class Sender {
         `${b.liveCount} record(s) for ${state.name} not delivered within deliveryTimeoutMs (${this.#ctx.options.deliveryTimeoutMs} ms)${b.attempts ? ` after ${b.attempts} attempt(s)` : ''}${written}`,
       );
       this.#ctx.completion.batchFailed(state, b, err);
+      if (state.batches[i] !== b) i--;
     }
   }
 
