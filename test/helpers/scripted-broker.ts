@@ -273,6 +273,11 @@ export class ScriptedCluster {
     return this.#topic(topic).partitions.length;
   }
 
+  /** Empties the request log, for a test whose interest starts after its setup. */
+  forgetRequests(): void {
+    this.requests.length = 0;
+  }
+
   requestsOf(api: AnyApi | string): ScriptedRequest[] {
     const name = typeof api === 'string' ? api : api.name;
     return this.requests.filter((r) => r.api.name === name);

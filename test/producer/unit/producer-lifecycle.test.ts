@@ -1,0 +1,345 @@
+/**
+ * The producer's sender, completion path, flush and close on a fake clock against a
+ * scripted cluster: linger, retry backoff, lost answers, aborts, and close() in every
+ * state it can be called in, each checked to the millisecond of fake time and to the
+ * last timer and connection.
+ */
+import { describe, expect, it } from 'vitest';
+import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
+import { Produce } from '../../../src/protocol/apis/index.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, scripted, type Scripted } from '../../helpers/producer-harness.js';
+
+/**
+ * A producer that has delivered a record to t-1, so it has t's metadata, a connection and
+ * its producer id: a test's clock starts with the sender idle, the request log empty, and
+ * t-0 as the partition under test.
+ */
+async function connected(...args: Parameters<typeof scripted>): Promise<Scripted> {
+  const s = scripted(...args);
+  const warmUp = s.sends.produce({ topic: 't', partition: 1, value: 'warm-up' });
+  await s.clock.drive(s.producer.flush(), 10_000);
+  expect(warmUp.error).toBeUndefined();
+  s.sends.putAside();
+  s.cluster.forgetRequests();
+  return s;
+}
+
+/** A lingerMs longer than any test runs, with the delivery timeout Java's rule then asks for. */
+const LONG_LINGER = { lingerMs: 60_000, deliveryTimeoutMs: 120_000 };
+
+const produceRequests = (s: Scripted): number => s.cluster.requestsOf(Produce).length;
+
+describe('sending', () => {
+  it('a batch waits lingerMs, then leaves in one request', async () => {
+    const s = await connected({ lingerMs: 50 });
+    const start = s.clock.now();
+    for (const value of ['a', 'b', 'c']) s.sends.produce({ topic: 't', partition: 0, value });
+    expect(await s.clock.runUntil(() => produceRequests(s) > 0, 49), 'a Produce before lingerMs').toBe(false);
+    expect(await s.clock.runUntil(() => produceRequests(s) > 0, 10)).toBe(true);
+    const request = s.cluster.requestsOf(Produce)[0]!;
+    expect(request.at - start).toBe(50);
+    await s.clock.drive(s.producer.flush(), 100);
+    expect(s.sends.all.map((o) => o.metadata?.offset)).toEqual([0n, 1n, 2n]);
+    expect(s.cluster.log('t', 0)).toEqual(['a', 'b', 'c']);
+    expect(produceRequests(s)).toBe(1);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a record as big as batchSize fills its batch, which does not wait for lingerMs', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 100, maxBatchSize: 100 });
+    const start = s.clock.now();
+    s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(80) });
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 1, 10)).toBe(true);
+    expect(s.clock.now() - start).toBeLessThanOrEqual(5);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a retriable error: the batch is sent again after retryBackoffMs (with its ±20% jitter), and delivered once', async () => {
+    const s = await connected({ retryBackoffMs: 100, retryBackoffMaxMs: 1000 });
+    s.cluster.script(Produce, { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS });
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'v' });
+    await s.clock.drive(s.producer.flush(), 5000);
+    const [first, second] = s.cluster.requestsOf(Produce);
+    expect(produceRequests(s)).toBe(2);
+    // The backoff runs from the answer, which came latencyMs after the request.
+    const backoff = second!.at - (first!.at + 1);
+    expect(backoff).toBeGreaterThanOrEqual(80);
+    expect(backoff).toBeLessThanOrEqual(120);
+    expect(o.error).toBeUndefined();
+    expect(s.cluster.log('t', 0)).toEqual(['v']);
+    expect(s.producer.metrics().retries).toBe(1);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a lost answer: the request times out at requestTimeoutMs, the retry on a new connection is a duplicate, delivered once', async () => {
+    const s = await connected({ requestTimeoutMs: 1000 });
+    s.cluster.script(Produce, 'lose-answer');
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'v' });
+    await s.clock.drive(s.producer.flush(), 10_000);
+    const [first, second] = s.cluster.requestsOf(Produce);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+    expect(second!.channelId).not.toBe(first!.channelId);
+    expect(o).toMatchObject({ error: undefined, metadata: { offset: 0n } });
+    expect(s.cluster.log('t', 0)).toEqual(['v']);
+    expect(s.cluster.partitionLog('t', 0).duplicates).toBe(1);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a lost answer with more batches in flight behind it: all retried, each record once, in send order', async () => {
+    const s = await connected({ requestTimeoutMs: 1000, maxInFlight: 5 });
+    // Until t-0's leader has acknowledged this producer, one batch at a time goes there.
+    s.sends.produce({ topic: 't', partition: 0, value: 'known' });
+    await s.clock.drive(s.producer.flush(), 100);
+    s.sends.putAside();
+    s.cluster.forgetRequests();
+    s.cluster.script(Produce, 'lose-answer');
+    for (let i = 0; i < 4; i++) {
+      s.sends.produce({ topic: 't', partition: 0, value: `r${i}` });
+      // One batch per record: each goes before the next is produced.
+      await s.clock.runUntil(() => produceRequests(s) > i, 5);
+    }
+    expect(s.producer.metrics().requestsInFlight).toBeGreaterThan(1);
+    await s.clock.drive(s.producer.flush(), 20_000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['known', 'r0', 'r1', 'r2', 'r3']);
+    expect(s.sends.all.map((o) => o.metadata?.offset)).toEqual([1n, 2n, 3n, 4n]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a batch answered REQUEST_TIMED_OUT (but written) while the next one is taken: each record delivered once, at its real offset', async () => {
+    const s = await connected({ maxInFlight: 5 });
+    // t-0's leader must know the producer before several batches may be in flight there.
+    s.sends.produce({ topic: 't', partition: 0, value: 'known' });
+    await s.clock.drive(s.producer.flush(), 100);
+    s.cluster.script(Produce, { errorCode: ErrorCode.REQUEST_TIMED_OUT, written: true });
+    s.sends.produce({ topic: 't', partition: 0, value: 'timed-out' });
+    await s.clock.advance(0);
+    s.sends.produce({ topic: 't', partition: 0, value: 'next' });
+    await s.clock.drive(s.producer.flush(), 5000);
+    expect(s.cluster.log('t', 0)).toEqual(['known', 'timed-out', 'next']);
+    // A retry would be answered as a duplicate with the original offset (Kafka keeps five batches).
+    expect(s.sends.all.map((o) => [o.record.value, o.error?.name ?? o.metadata?.offset])).toEqual([
+      ['known', 0n],
+      ['timed-out', 1n],
+      ['next', 2n],
+    ]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a broker that stays frozen: the record fails with DeliveryTimeoutError by deliveryTimeoutMs', async () => {
+    const s = await connected({ requestTimeoutMs: 1000, deliveryTimeoutMs: 3000 });
+    s.cluster.freeze();
+    const start = s.clock.now();
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'v' });
+    await s.clock.drive(s.producer.flush(), 20_000);
+    expect(o.error).toBeInstanceOf(DeliveryTimeoutError);
+    expect(o.at! - start).toBeLessThanOrEqual(3000 + 1000);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
+
+describe('flush()', () => {
+  it('resolves at once when nothing was ever sent', async () => {
+    const s = scripted();
+    expect(await s.clock.settledAfter(s.producer.flush(), 0)).toBe(0);
+    expect(s.cluster.dials).toBe(0);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('sends a lingering batch at once and resolves when it is delivered', async () => {
+    const s = await connected(LONG_LINGER);
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'v' });
+    expect(await s.clock.settledAfter(s.producer.flush(), 100)).toBeLessThanOrEqual(5);
+    expect(o.metadata).toMatchObject({ topic: 't', partition: 0, offset: 0n });
+    expect(await s.clock.settledAfter(s.producer.flush(), 0), 'a second flush, nothing pending').toBe(0);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('after a record of an unsent batch is aborted: resolves, the others are delivered, the aborted one counted as aborted', async () => {
+    const s = await connected(LONG_LINGER);
+    const before = s.producer.metrics();
+    const abort = new AbortController();
+    s.sends.send({ topic: 't', partition: 0, value: 'kept-1' });
+    const cancelled = s.sends.send({ topic: 't', partition: 0, value: 'cancelled' }, abort.signal);
+    s.sends.send({ topic: 't', partition: 0, value: 'kept-2' });
+    abort.abort();
+    expect(await s.clock.settledAfter(s.producer.flush(), 100)).toBeLessThanOrEqual(5);
+    expect(cancelled.error).toBeInstanceOf(AbortedError);
+    expect(s.cluster.log('t', 0)).toEqual(['kept-1', 'kept-2']);
+    const after = s.producer.metrics();
+    expect([after.recordsSent - before.recordsSent, after.recordsAborted, after.recordsFailed], 'sent, aborted, failed').toEqual([2, 1, 1]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('after the only record of an unsent batch is aborted: resolves, nothing is sent, its memory is back', async () => {
+    const s = await connected(LONG_LINGER);
+    const abort = new AbortController();
+    const o = s.sends.send({ topic: 't', partition: 0, value: 'cancelled' }, abort.signal);
+    abort.abort();
+    expect(await s.clock.settledAfter(s.producer.flush(), 100)).toBeLessThanOrEqual(1);
+    expect(o.error).toBeInstanceOf(AbortedError);
+    expect(produceRequests(s)).toBe(0);
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('after a send waiting for its topic is aborted: resolves, and the record is not written once the topic appears', async () => {
+    const s = await connected({ maxBlockMs: 60_000, allowAutoTopicCreation: false });
+    const abort = new AbortController();
+    const o = s.sends.send({ topic: 'late', value: 'cancelled' }, abort.signal);
+    await s.clock.advance(50);
+    abort.abort();
+    expect(await s.clock.settledAfter(s.producer.flush(), 100)).toBeLessThanOrEqual(1);
+    expect(o.error).toBeInstanceOf(AbortedError);
+    s.cluster.createTopic('late', 1);
+    s.sends.produce({ topic: 'late', value: 'after' });
+    await s.clock.drive(s.producer.flush(), 5000);
+    expect(s.cluster.log('late', 0)).toEqual(['after']);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
+
+/**
+ * close({ timeoutMs }) from each state a producer can be in: it settles by the fake
+ * deadline plus CLOSE_SLACK_MS, what it could not deliver fails with ProducerClosedError,
+ * and it leaves nothing behind.
+ */
+describe('close({ timeoutMs: 1000 })', () => {
+  const TIMEOUT = 1000;
+  interface Case {
+    name: string;
+    setup: () => Promise<Scripted>;
+    /** Longest close() may take: the deadline, or near nothing when there is nothing to wait for. */
+    within: number;
+    /** Error names of the records close() failed, in send order. */
+    failed: string[];
+  }
+  const produceThree = (s: Scripted, topic = 't'): void => {
+    for (let i = 0; i < 3; i++) s.sends.produce({ topic, partition: 0, value: `r${i}` });
+  };
+  const closed = Array<string>(3).fill('ProducerClosedError');
+  /** Timeouts longer than the test, so that only close() ends the records. */
+  const PATIENT = { requestTimeoutMs: 30_000, deliveryTimeoutMs: 60_000 };
+  /** Three records that cannot be delivered before close(), because of what `stall` did to the cluster. */
+  const undeliverable = (name: string, make: () => Promise<Scripted>, stall: (s: Scripted) => void, check?: (s: Scripted) => void): Case => ({
+    name,
+    setup: async () => {
+      const s = await make();
+      stall(s);
+      produceThree(s);
+      await s.clock.advance(100);
+      check?.(s);
+      return s;
+    },
+    within: TIMEOUT,
+    failed: closed,
+  });
+  const cases: Case[] = [
+    { name: 'never used', setup: async () => scripted(), within: 0, failed: [] },
+    {
+      name: 'idle after a delivery',
+      setup: async () => {
+        const s = await connected();
+        s.sends.produce({ topic: 't', value: 'v' });
+        await s.clock.drive(s.producer.flush(), 100);
+        return s;
+      },
+      within: 5,
+      failed: [],
+    },
+    undeliverable('connecting to a broker that takes the connection and never answers (no dial timeout)', async () => scripted(), (s) => s.cluster.hangConnects(true)),
+    undeliverable('connecting, ApiVersions unanswered by a frozen broker', async () => scripted(PATIENT), (s) => s.cluster.freeze()),
+    undeliverable(
+      'reconnecting to a broker that refuses connections',
+      () => connected(),
+      (s) => {
+        s.cluster.refuseConnections(true);
+        s.cluster.broker(1).disconnectAll();
+      },
+    ),
+    undeliverable(
+      'connected, requests out to a broker that froze',
+      () => connected(PATIENT),
+      (s) => s.cluster.freeze(),
+      (s) => expect(s.producer.metrics().requestsInFlight).toBeGreaterThan(0),
+    ),
+    {
+      name: 'sends waiting for memory while the broker is frozen',
+      setup: async () => {
+        const s = await connected({ ...PATIENT, bufferMemory: 4096, batchSize: 1024, maxBatchSize: 1024, maxBlockMs: 60_000 });
+        s.cluster.freeze();
+        for (let i = 0; i < 6; i++) s.sends.produce({ topic: 't', partition: i % 2, value: `${i}`.padEnd(900, '.') });
+        await s.clock.advance(100);
+        expect(s.producer.metrics().waitingSends).toBeGreaterThan(0);
+        return s;
+      },
+      within: TIMEOUT,
+      failed: Array<string>(6).fill('ProducerClosedError'),
+    },
+    {
+      name: 'idle, with the broker frozen',
+      setup: async () => {
+        const s = await connected();
+        s.cluster.freeze();
+        return s;
+      },
+      within: 5,
+      failed: [],
+    },
+  ];
+
+  it.each(cases)('$name: settles in time, fails what is left with ProducerClosedError, leaves nothing behind', async ({ setup, within, failed }) => {
+    const s = await setup();
+    const took = await closeWithin(s, TIMEOUT);
+    expect(took).toBeLessThanOrEqual(within + CLOSE_SLACK_MS);
+    expect(s.sends.errorNames()).toEqual(failed);
+    await expectNothingLeft(s);
+  });
+
+  it('a record sent and not answered is "not known to be written"; one never sent was "not sent"', async () => {
+    const s = await connected({ ...PATIENT, maxInFlight: 1 });
+    s.cluster.freeze();
+    const inRequest = s.sends.produce({ topic: 't', partition: 0, value: 'in a request' });
+    await s.clock.runUntil(() => produceRequests(s) === 1, 10);
+    const neverSent = s.sends.produce({ topic: 't', partition: 0, value: 'never sent' });
+    await closeWithin(s, 200);
+    expect(inRequest.error).toBeInstanceOf(ProducerClosedError);
+    expect(inRequest.error!.message).toMatch(/not known to be written/);
+    expect(neverSent.error).toBeInstanceOf(ProducerClosedError);
+    expect(neverSent.error!.message).toMatch(/not sent|before this record was sent/);
+    expect(neverSent.error!.message).not.toMatch(/not known to be written/);
+    await expectNothingLeft(s);
+  });
+
+  it('waits for answers that come before the deadline, and delivers them', async () => {
+    const s = await connected({}, { latencyMs: 300 });
+    produceThree(s);
+    const took = await closeWithin(s, TIMEOUT);
+    expect(took).toBeLessThan(TIMEOUT);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['r0', 'r1', 'r2']);
+    await expectNothingLeft(s);
+  });
+
+  it('twice: the same close, settled once', async () => {
+    const s = await connected();
+    const first = s.producer.close({ timeoutMs: TIMEOUT });
+    expect(s.producer.close({ timeoutMs: 5 })).toBe(first);
+    await s.clock.drive(first, TIMEOUT);
+    await expect(s.producer.send({ topic: 't', value: 'late' })).rejects.toThrow(ProducerClosedError);
+    await expectNothingLeft(s);
+  });
+});
