@@ -75,6 +75,19 @@ describe('sending', () => {
     await expectNothingLeft(s);
   });
 
+  it('leadership moved: the old leader says NOT_LEADER_OR_FOLLOWER, the batch goes to the new one, once', async () => {
+    const s = await connected({}, { brokers: 2 });
+    s.cluster.moveLeader('t', 0, 2);
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'v' });
+    await s.clock.drive(s.producer.flush(), 5000);
+    expect(s.cluster.requestsOf(Produce).map((r) => r.nodeId)).toEqual([1, 2]);
+    expect(o).toMatchObject({ error: undefined, metadata: { offset: 0n } });
+    expect(s.cluster.log('t', 0)).toEqual(['v']);
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a lost answer: the request times out at requestTimeoutMs, the retry on a new connection is a duplicate, delivered once', async () => {
     const s = await connected({ requestTimeoutMs: 1000 });
     s.cluster.script(Produce, 'lose-answer');
