@@ -39,6 +39,7 @@ export class Fifo<T> {
     return items;
   }
 
+  /** What it holds now, oldest first (shifting while iterating would skip items: copy first). */
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
   }

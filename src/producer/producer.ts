@@ -34,7 +34,7 @@ import { Sender } from './sender.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
 import type { DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
-import { ownCopy, TopicWaitQueue, type WaitingSend } from './waiting.js';
+import { ownCopy, TopicWaitQueue, waitingCost, type WaitingSend } from './waiting.js';
 
 const debug = debuglog('kafka-wire');
 
@@ -74,6 +74,7 @@ export class Producer {
   readonly #waiting = new Map<string, TopicWaitQueue>();
   #waitingSends = 0;
   #waitingBytes = 0;
+  #waitingFullError: BufferFullError | undefined;
   #readyWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -281,7 +282,7 @@ export class Producer {
     const notSent = new ProducerClosedError('the producer was closed before this record was sent');
     for (const queue of this.#waiting.values()) {
       queue.headWait?.abort();
-      for (const w of queue.sends) this.#endWaiting(queue, w, notSent);
+      for (const w of [...queue.sends]) this.#endWaiting(queue, w, notSent);
     }
     this.#pool.rejectWaiters(notSent);
     const unknown = new ProducerClosedError('the producer was closed before an answer came for this record: it was sent and is not known to be written');
@@ -438,17 +439,23 @@ export class Producer {
   // ---- waiting sends ---------------------------------------------------------------
 
   #wait(record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): void {
-    const copy = ownCopy(record);
-    if (this.#waitingBytes + copy.bytes > this.#o.bufferMemory) {
-      const err = new BufferFullError(
-        `${this.#waitingSends} sends already wait for metadata or memory, holding ${this.#waitingBytes} bytes of their ${this.#o.bufferMemory}-byte budget (bufferMemory): this one is refused; honour produce()'s backpressure (await ready())`,
-      );
-      this.#completion.pendingFailed({ callback, settled: false }, err);
+    const bytes = waitingCost(record);
+    if (this.#waitingBytes + bytes > this.#o.bufferMemory) {
+      this.#completion.pendingFailed({ callback, settled: false }, this.#waitingFull());
       return;
     }
     let queue = this.#waiting.get(record.topic);
     if (!queue) this.#waiting.set(record.topic, (queue = new TopicWaitQueue(record.topic)));
-    const w: WaitingSend = { ...copy, timestamp, callback, signal, deadline: this.#clock.now() + this.#o.maxBlockMs, settled: false, onAbort: undefined };
+    const w: WaitingSend = {
+      record: ownCopy(record),
+      bytes,
+      timestamp,
+      callback,
+      signal,
+      deadline: this.#clock.now() + this.#o.maxBlockMs,
+      settled: false,
+      onAbort: undefined,
+    };
     if (signal) {
       const q = queue;
       w.onAbort = () => this.#endWaiting(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted');
@@ -459,6 +466,19 @@ export class Producer {
     this.#waitingSends++;
     this.#waitingBytes += w.bytes;
     void this.#serve(queue);
+  }
+
+  /**
+   * The error for a send refused because the waiting budget is full. One object serves
+   * every refusal until the budget has room again: a caller ignoring backpressure may be
+   * refused millions of times, and an error with its stack trace per refusal would cost
+   * more memory than the records it keeps out.
+   */
+  #waitingFull(): BufferFullError {
+    this.#waitingFullError ??= new BufferFullError(
+      `${this.#waitingSends} sends already wait for metadata or memory, holding ${this.#waitingBytes} bytes of their ${this.#o.bufferMemory}-byte budget (bufferMemory): further sends are refused until they drain; honour produce()'s backpressure (await ready())`,
+    );
+    return this.#waitingFullError;
   }
 
   /** Serves one topic's waiting sends in order: metadata first, then memory, then the append. */
@@ -512,6 +532,7 @@ export class Producer {
     queue.live--;
     this.#waitingSends--;
     this.#waitingBytes -= w.bytes;
+    this.#waitingFullError = undefined;
     if (queue.sends.peek() === w) {
       queue.sends.shift();
       if (err) queue.headWait?.abort();
@@ -523,7 +544,7 @@ export class Producer {
 
   /** Fails every record not in a request now (waiting sends, unsent batches, batches waiting to be retried). */
   #dropUnsent(err: Error): void {
-    for (const queue of this.#waiting.values()) for (const w of queue.sends) this.#endWaiting(queue, w, err);
+    for (const queue of this.#waiting.values()) for (const w of [...queue.sends]) this.#endWaiting(queue, w, err);
     for (const [state, b] of [...this.#partitions.unsent()]) this.#completion.batchFailed(state, b, err);
   }
 

@@ -13,8 +13,12 @@ import type { PendingRecord } from './completion.js';
 import { Fifo } from './fifo.js';
 import type { Bytes, DeliveryCallback, ProducerRecord } from './types.js';
 
-/** What a waiting send costs beyond its bytes: the objects that hold it, and its promise. */
-export const WAITING_OVERHEAD_BYTES = 160;
+/**
+ * What a waiting send costs beyond its bytes: the objects that hold it, its abort hook and
+ * the caller's promise. Measured: about 1.4 KB per waiting send() of a 100-byte value on
+ * Node 20 (`.scratch`-style heap diff over 100k sends), of which ~1 KB is not the record.
+ */
+export const WAITING_OVERHEAD_BYTES = 1024;
 
 export interface WaitingSend extends PendingRecord {
   readonly record: ProducerRecord;
@@ -47,21 +51,26 @@ function copyBytes(v: Bytes | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v);
 }
 
-/** A record whose bytes nobody else holds, and what it costs to hold it. */
-export function ownCopy(r: ProducerRecord): { record: ProducerRecord; bytes: number } {
-  const key = copyBytes(r.key);
-  const value = copyBytes(r.value);
-  let bytes = WAITING_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0) + r.topic.length;
-  const copyHeader = (k: string, v: Bytes | null): { key: string; value: Buffer | null } => {
-    const header = { key: k, value: copyBytes(v) };
-    bytes += 48 + k.length * 3 + (header.value?.length ?? 0);
-    return header;
-  };
-  const headers =
-    r.headers === undefined
-      ? undefined
-      : Array.isArray(r.headers)
-        ? (r.headers as ReadonlyArray<{ key: string; value: Bytes | null }>).map((h) => copyHeader(h.key, h.value))
-        : Object.entries(r.headers).map(([k, v]) => copyHeader(k, v as Bytes | null));
-  return { record: { topic: r.topic, key, value, headers, partition: r.partition, timestamp: r.timestamp }, bytes };
+function byteLength(v: Bytes | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength;
+}
+
+function headerList(r: ProducerRecord): Array<[string, Bytes | null]> {
+  if (r.headers === undefined) return [];
+  if (Array.isArray(r.headers)) return (r.headers as ReadonlyArray<{ key: string; value: Bytes | null }>).map((h) => [h.key, h.value]);
+  return Object.entries(r.headers as Readonly<Record<string, Bytes | null>>);
+}
+
+/** What holding a copy of `r` costs against the waiting budget, before making the copy. */
+export function waitingCost(r: ProducerRecord): number {
+  let bytes = WAITING_OVERHEAD_BYTES + byteLength(r.key) + byteLength(r.value) + r.topic.length;
+  for (const [k, v] of headerList(r)) bytes += 48 + Buffer.byteLength(k) + byteLength(v);
+  return bytes;
+}
+
+/** A record whose bytes nobody else holds. */
+export function ownCopy(r: ProducerRecord): ProducerRecord {
+  const headers = r.headers === undefined ? undefined : headerList(r).map(([key, value]) => ({ key, value: copyBytes(value) }));
+  return { topic: r.topic, key: copyBytes(r.key), value: copyBytes(r.value), headers, partition: r.partition, timestamp: r.timestamp };
 }
