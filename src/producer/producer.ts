@@ -8,16 +8,8 @@
  * after that is the sender's (sender.ts); every record ends through Completion.
  */
 import { debuglog } from 'node:util';
-import {
-  AbortedError,
-  BufferFullError,
-  ProducerClosedError,
-  RecordDroppedError,
-  RecordTooLargeError,
-  TransactionStateError,
-} from '../errors.js';
-import { ProduceRequestSize } from '../protocol/produce-size.js';
-import { sizeOfRecordBatch } from '../protocol/records/index.js';
+import { AbortedError, ProducerClosedError, TransactionStateError } from '../errors.js';
+import { Appender } from './appender.js';
 import type { BackoffSettings } from './backoff.js';
 import type { Dialer } from './broker-channel.js';
 import { Brokers, dialBroker } from './brokers.js';
@@ -25,24 +17,17 @@ import { BufferPool } from './buffer-pool.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { Completion } from './completion.js';
 import { ProducerIdentity } from './idempotence.js';
-import { ClusterMetadata, type TopicState } from './metadata.js';
+import { ClusterMetadata } from './metadata.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
-import { Partitions, type PartitionState } from './partition-state.js';
-import { ProducerBatch } from './producer-batch.js';
+import { Partitions } from './partition-state.js';
 import { Sender } from './sender.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
 import type { DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
-import { ownCopy, TopicWaitQueue, waitingCost, type WaitingSend } from './waiting.js';
+import { WaitingSends } from './waiting.js';
 
 const debug = debuglog('kafka-wire');
-
-/** An upper bound on the UTF-8 bytes of a key or value, without encoding it. */
-function roughLength(v: ProducerRecord['key']): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? v.length * 3 : v.byteLength;
-}
 
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered before failing them. Default: deliveryTimeoutMs. */
@@ -69,13 +54,9 @@ export class Producer {
   readonly #completion: Completion;
   readonly #brokers: Brokers;
   readonly #sender: Sender;
-  readonly #chooser: PartitionChooser;
+  readonly #appender: Appender;
+  readonly #waiting: WaitingSends;
   readonly #transactions: TransactionManager | undefined;
-  readonly #waiting = new Map<string, TopicWaitQueue>();
-  #waitingSends = 0;
-  #waitingBytes = 0;
-  #waitingFullError: BufferFullError | undefined;
-  #readyWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
   #metadataTimer: TimerHandle | undefined;
@@ -90,7 +71,19 @@ export class Producer {
     this.#brokers = new Brokers(o, internals.dial ?? dialBroker, clock, signal, () => this.#metadata.brokers);
     const any = (): ReturnType<Brokers['any']> => this.#brokers.any();
     this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, signal });
-    this.#chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
+    const chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
+    const wake = (): void => this.#sender.wake();
+    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, wake });
+    this.#waiting = new WaitingSends({
+      options: o,
+      clock,
+      metadata: this.#metadata,
+      pool: this.#pool,
+      appender: this.#appender,
+      completion: this.#completion,
+      signal,
+      onMetadataUsed: () => this.#startMetadataTimer(),
+    });
     const identity = o.idempotent ? new ProducerIdentity() : undefined;
     if (o.transactionalId !== undefined) {
       const txn = (this.#transactions = new TransactionManager(o.transactionalId, o.transactionTimeoutMs, {
@@ -100,7 +93,7 @@ export class Producer {
         connectTo: (nodeId, host, port) => this.#brokers.connectTo(nodeId, host, port),
         flush: () => this.#sender.flush(),
         dropUnsent: (err) => this.#dropUnsent(err),
-        wake: () => this.#sender.wake(),
+        wake,
         clock,
         backoff,
         timeoutMs: o.maxBlockMs,
@@ -239,8 +232,7 @@ export class Producer {
 
   /** Resolves when no send waits for memory or metadata. */
   ready(): Promise<void> {
-    if (this.#waitingSends === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    return this.#waiting.ready();
   }
 
   /** Sends everything buffered now, without lingering, and waits until all of it has ended. */
@@ -280,10 +272,7 @@ export class Producer {
   /** close() gave up waiting: every record not yet ended fails, saying whether it may be written. */
   #failEverything(): void {
     const notSent = new ProducerClosedError('the producer was closed before this record was sent');
-    for (const queue of this.#waiting.values()) {
-      queue.headWait?.abort();
-      for (const w of [...queue.sends]) this.#endWaiting(queue, w, notSent);
-    }
+    this.#waiting.failAll(notSent);
     this.#pool.rejectWaiters(notSent);
     const unknown = new ProducerClosedError('the producer was closed before an answer came for this record: it was sent and is not known to be written');
     for (const state of [...this.#partitions.active]) {
@@ -298,8 +287,8 @@ export class Producer {
       ...c,
       bufferedBytes: this.#pool.used,
       bufferMemory: this.#o.bufferMemory,
-      waitingSends: this.#waitingSends,
-      waitingBytes: this.#waitingBytes,
+      waitingSends: this.#waiting.count,
+      waitingBytes: this.#waiting.bytes,
       waitsForMemory: this.#pool.waits,
       poolHits: this.#pool.hits,
       poolMisses: this.#pool.misses,
@@ -326,225 +315,27 @@ export class Producer {
     this.#transactions?.assertCanSend();
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
     const timestamp = record.timestamp ?? this.#clock.now();
-    this.#checkSize(record, timestamp);
+    this.#appender.checkSize(record, timestamp);
     this.#completion.accepted();
-    const queue = this.#waiting.get(record.topic);
-    if (queue === undefined || queue.live === 0) {
-      const topic = this.#metadata.topic(record.topic);
-      // A partition beyond what we know may be new: wait for metadata, as Java does.
-      if (topic && (record.partition === undefined || record.partition < topic.partitions.length)) {
-        let need = this.#appendNow(topic, record, timestamp, callback, signal);
-        if (need !== true && this.#o.bufferFullPolicy === 'drop-oldest' && this.#dropOldest(need)) need = this.#appendNow(topic, record, timestamp, callback, signal);
+    const topic = this.#waiting.has(record.topic) ? undefined : this.#metadata.topic(record.topic);
+    // A partition beyond what we know may be new: wait for metadata, as Java does.
+    if (topic && (record.partition === undefined || record.partition < topic.partitions.length)) {
+      try {
+        let need = this.#appender.tryAppend(topic, record, timestamp, callback, signal);
+        if (need !== true && this.#appender.makeRoom(need)) need = this.#appender.tryAppend(topic, record, timestamp, callback, signal);
         if (need === true) return true;
-        if (this.#o.bufferFullPolicy === 'fail') {
-          this.#completion.pendingFailed({ callback, settled: false }, this.#memoryFull());
-          return false;
-        }
+      } catch (err) {
+        this.#completion.pendingFailed({ callback, settled: false }, err as Error);
+        return false;
       }
     }
-    this.#wait(record, timestamp, callback, signal);
+    this.#waiting.add(record, timestamp, callback, signal);
     return false;
-  }
-
-  #memoryFull(): BufferFullError {
-    return new BufferFullError(`the ${this.#o.bufferMemory}-byte memory budget (bufferMemory) is full and bufferFullPolicy is 'fail'`);
-  }
-
-  /** A record too big to ever be sent is refused at once, not after a trip to the broker. */
-  #checkSize(record: ProducerRecord, timestamp: number): void {
-    // Cheap bound first (Java's estimate: 61 + 21 + key + value, plus headers): most
-    // records are nowhere near a limit, and the exact size is only needed near one.
-    const rough = 82 + roughLength(record.key) + roughLength(record.value) + (record.headers ? 4096 : 0) + 3 * record.topic.length;
-    if (rough + 1024 < Math.min(this.#o.maxRequestSize, this.#o.bufferMemory) && record.headers === undefined) return;
-    const alone = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
-    // Produce v3 frames cost the most bytes around a batch: check against the worst case.
-    const request = new ProduceRequestSize(3, this.#o.clientId, null);
-    const requestBytes = request.bytes + request.growth(record.topic, alone);
-    if (requestBytes > this.#o.maxRequestSize || alone > this.#o.bufferMemory) {
-      const limit = requestBytes > this.#o.maxRequestSize ? `maxRequestSize (${this.#o.maxRequestSize})` : `bufferMemory (${this.#o.bufferMemory})`;
-      throw new RecordTooLargeError(`a record of ${alone} bytes as a batch (${requestBytes} as a request) for ${record.topic} is over ${limit}`);
-    }
-  }
-
-  /**
-   * Appends now if a batch has room or memory is free (or `reserved` was set aside for
-   * it); otherwise the bytes of memory a new batch needs.
-   */
-  #appendNow(
-    topic: TopicState,
-    record: ProducerRecord,
-    timestamp: number,
-    callback: DeliveryCallback | undefined,
-    signal: AbortSignal | undefined,
-    reserved?: Buffer,
-  ): true | number {
-    const o = this.#o;
-    const partition = this.#chooser.choose(topic, record);
-    const state = this.#partitions.get(topic.name, partition);
-    let batch = state.open;
-    let sizeBefore = batch?.sizeInBytes ?? 0;
-    if (batch && batch.tryAppend(record, timestamp, callback)) {
-      if (reserved) this.#pool.release(reserved);
-      if (batch.sizeInBytes >= o.batchSize) this.#sender.wake();
-    } else {
-      const need = Math.max(o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
-      // With batches of this partition already queued or in flight, a new one could not
-      // leave before they are answered anyway: let it grow if memory allows, so the next
-      // request carries more records for the same per-request cost (up to maxBatchSize).
-      const grown = !reserved && state.batches.length > 0 && o.maxBatchSize > need ? this.#pool.tryAllocate(o.maxBatchSize) : undefined;
-      const buffer = reserved && reserved.length >= need ? reserved : (grown ?? this.#pool.tryAllocate(need));
-      if (reserved && buffer !== reserved) this.#pool.release(reserved);
-      if (!buffer) return need;
-      const now = this.#clock.now();
-      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs);
-      this.#partitions.add(state, batch);
-      sizeBefore = batch.sizeInBytes;
-      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
-      this.#sender.wake();
-    }
-    this.#chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
-    if (signal) this.#abortableInBatch(state, batch, signal);
-    return true;
-  }
-
-  /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */
-  #abortableInBatch(state: PartitionState, batch: ProducerBatch, signal: AbortSignal): void {
-    const index = batch.lastIndex;
-    const onAbort = (): void => {
-      this.#completion.recordAborted(state, batch, index, new AbortedError('send aborted before its record went into a request', { cause: signal.reason }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    batch.onSettled(index, () => signal.removeEventListener('abort', onAbort));
-  }
-
-  /**
-   * `bufferFullPolicy: 'drop-oldest'`: fails the oldest batches not yet in a request (nor
-   * ever sent) until `need` bytes are free. False when nothing is left to drop.
-   */
-  #dropOldest(need: number): boolean {
-    while (!this.#pool.canAllocate(need)) {
-      let oldest: [PartitionState, ProducerBatch] | undefined;
-      for (const state of this.#partitions.active) {
-        const b = state.batches.find((x) => !x.inFlight && !x.sent && x.baseSequence < 0);
-        if (b && (!oldest || b.createdAt < oldest[1].createdAt)) oldest = [state, b];
-      }
-      if (!oldest) return false;
-      const [state, b] = oldest;
-      const err = new RecordDroppedError(`dropped unsent to make room: the ${this.#o.bufferMemory}-byte memory budget (bufferMemory) was full and bufferFullPolicy is 'drop-oldest'`);
-      this.#completion.batchFailed(state, b, err, 'dropped');
-    }
-    return true;
-  }
-
-  // ---- waiting sends ---------------------------------------------------------------
-
-  #wait(record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): void {
-    const bytes = waitingCost(record);
-    if (this.#waitingBytes + bytes > this.#o.bufferMemory) {
-      this.#completion.pendingFailed({ callback, settled: false }, this.#waitingFull());
-      return;
-    }
-    let queue = this.#waiting.get(record.topic);
-    if (!queue) this.#waiting.set(record.topic, (queue = new TopicWaitQueue(record.topic)));
-    const w: WaitingSend = {
-      record: ownCopy(record),
-      bytes,
-      timestamp,
-      callback,
-      signal,
-      deadline: this.#clock.now() + this.#o.maxBlockMs,
-      settled: false,
-      onAbort: undefined,
-    };
-    if (signal) {
-      const q = queue;
-      w.onAbort = () => this.#endWaiting(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted');
-      signal.addEventListener('abort', w.onAbort, { once: true });
-    }
-    queue.sends.push(w);
-    queue.live++;
-    this.#waitingSends++;
-    this.#waitingBytes += w.bytes;
-    void this.#serve(queue);
-  }
-
-  /**
-   * The error for a send refused because the waiting budget is full. One object serves
-   * every refusal until the budget has room again: a caller ignoring backpressure may be
-   * refused millions of times, and an error with its stack trace per refusal would cost
-   * more memory than the records it keeps out.
-   */
-  #waitingFull(): BufferFullError {
-    this.#waitingFullError ??= new BufferFullError(
-      `${this.#waitingSends} sends already wait for metadata or memory, holding ${this.#waitingBytes} bytes of their ${this.#o.bufferMemory}-byte budget (bufferMemory): further sends are refused until they drain; honour produce()'s backpressure (await ready())`,
-    );
-    return this.#waitingFullError;
-  }
-
-  /** Serves one topic's waiting sends in order: metadata first, then memory, then the append. */
-  async #serve(queue: TopicWaitQueue): Promise<void> {
-    if (queue.serving) return;
-    queue.serving = true;
-    try {
-      for (let w = queue.sends.peek(); w && !this.#lifetime.signal.aborted; w = queue.sends.peek()) {
-        if (w.settled) {
-          queue.sends.shift();
-          continue;
-        }
-        const wait = (queue.headWait = new AbortController());
-        try {
-          await this.#admit(w, wait.signal);
-          this.#endWaiting(queue, w);
-        } catch (err) {
-          this.#endWaiting(queue, w, err as Error);
-        } finally {
-          queue.headWait = undefined;
-        }
-      }
-    } finally {
-      queue.serving = false;
-      if (queue.live === 0 && this.#waiting.get(queue.topic) === queue) this.#waiting.delete(queue.topic);
-    }
-  }
-
-  /** Waits for what the send needs and appends it; throws why it cannot be. */
-  async #admit(w: WaitingSend, signal: AbortSignal): Promise<void> {
-    const { record } = w;
-    let topic = this.#metadata.topic(record.topic);
-    if (!topic || (record.partition !== undefined && record.partition >= topic.partitions.length)) {
-      topic = await this.#metadata.waitForTopic(record.topic, w.deadline, record.partition ?? 0, signal);
-      this.#startMetadataTimer();
-    }
-    for (let reserved: Buffer | undefined; !w.settled; ) {
-      const need = this.#appendNow(topic, record, w.timestamp, w.callback, w.signal, reserved);
-      if (need === true) return;
-      if (this.#o.bufferFullPolicy === 'fail') throw this.#memoryFull();
-      if (this.#o.bufferFullPolicy === 'drop-oldest' && this.#dropOldest(need)) continue;
-      reserved = await this.#pool.allocate(need, w.deadline - this.#clock.now(), signal);
-      if (w.settled) this.#pool.release(reserved);
-    }
-  }
-
-  /** A waiting send leaves its queue: into a batch (no `err`), or ended with `err`. */
-  #endWaiting(queue: TopicWaitQueue, w: WaitingSend, err?: Error, kind: 'failed' | 'aborted' = 'failed'): void {
-    if (w.settled) return;
-    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-    queue.live--;
-    this.#waitingSends--;
-    this.#waitingBytes -= w.bytes;
-    this.#waitingFullError = undefined;
-    if (queue.sends.peek() === w) {
-      queue.sends.shift();
-      if (err) queue.headWait?.abort();
-    }
-    if (err) this.#completion.pendingFailed(w, err, kind);
-    else w.settled = true;
-    if (this.#waitingSends === 0) for (const wake of this.#readyWaiters.splice(0)) wake();
   }
 
   /** Fails every record not in a request now (waiting sends, unsent batches, batches waiting to be retried). */
   #dropUnsent(err: Error): void {
-    for (const queue of this.#waiting.values()) for (const w of [...queue.sends]) this.#endWaiting(queue, w, err);
+    this.#waiting.failAll(err);
     for (const [state, b] of [...this.#partitions.unsent()]) this.#completion.batchFailed(state, b, err);
   }
 

@@ -25,7 +25,10 @@ export interface ProducerRecord {
 export interface RecordMetadata {
   topic: string;
   partition: number;
-  /** -1n with acks=0, where the broker says nothing. */
+  /**
+   * -1n with acks=0, where the broker says nothing, and for a record whose own answer was
+   * lost but which a later answer proved written (see docs/delivery-semantics.md).
+   */
   offset: bigint;
   /** The record's CreateTime, or the broker's LogAppendTime for topics that use it. */
   timestamp: number;

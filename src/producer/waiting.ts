@@ -9,8 +9,14 @@
  * bytes, besides the batches' budget, so a caller that ignores backpressure meets a
  * BufferFullError instead of an out-of-memory crash.
  */
-import type { PendingRecord } from './completion.js';
+import { AbortedError, BufferFullError } from '../errors.js';
+import type { Appender } from './appender.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { Clock } from './clock.js';
+import type { Completion, PendingRecord } from './completion.js';
 import { Fifo } from './fifo.js';
+import type { ClusterMetadata } from './metadata.js';
+import type { ResolvedOptions } from './options.js';
 import type { Bytes, DeliveryCallback, ProducerRecord } from './types.js';
 
 /**
@@ -31,7 +37,7 @@ export interface WaitingSend extends PendingRecord {
   onAbort: (() => void) | undefined;
 }
 
-export class TopicWaitQueue {
+class TopicWaitQueue {
   readonly topic: string;
   readonly sends = new Fifo<WaitingSend>();
   /** Sends in the queue that have not ended or gone into a batch. */
@@ -73,4 +79,157 @@ export function waitingCost(r: ProducerRecord): number {
 export function ownCopy(r: ProducerRecord): ProducerRecord {
   const headers = r.headers === undefined ? undefined : headerList(r).map(([key, value]) => ({ key, value: copyBytes(value) }));
   return { topic: r.topic, key: copyBytes(r.key), value: copyBytes(r.value), headers, partition: r.partition, timestamp: r.timestamp };
+}
+
+export interface WaitingContext {
+  options: ResolvedOptions;
+  clock: Clock;
+  metadata: ClusterMetadata;
+  pool: BufferPool;
+  appender: Appender;
+  completion: Completion;
+  /** Aborted when the producer closes. */
+  signal: AbortSignal;
+  /** A waiting send needed metadata: the producer keeps it fresh from now on. */
+  onMetadataUsed(): void;
+}
+
+export class WaitingSends {
+  readonly #ctx: WaitingContext;
+  readonly #queues = new Map<string, TopicWaitQueue>();
+  #count = 0;
+  #bytes = 0;
+  #fullError: BufferFullError | undefined;
+  #readyWaiters: Array<() => void> = [];
+
+  constructor(ctx: WaitingContext) {
+    this.#ctx = ctx;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether sends to `topic` wait: a new one must queue behind them to keep their order. */
+  has(topic: string): boolean {
+    return (this.#queues.get(topic)?.live ?? 0) > 0;
+  }
+
+  /** Resolves when no send waits. */
+  ready(): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** Queues a send behind its topic's, with a copy of its record; refused at once past the waiting budget. */
+  add(record: ProducerRecord, timestamp: number, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): void {
+    const { options, clock, completion } = this.#ctx;
+    const bytes = waitingCost(record);
+    if (this.#bytes + bytes > options.bufferMemory) {
+      completion.pendingFailed({ callback, settled: false }, this.#full());
+      return;
+    }
+    let queue = this.#queues.get(record.topic);
+    if (!queue) this.#queues.set(record.topic, (queue = new TopicWaitQueue(record.topic)));
+    const w: WaitingSend = { record: ownCopy(record), bytes, timestamp, callback, signal, deadline: clock.now() + options.maxBlockMs, settled: false, onAbort: undefined };
+    if (signal) {
+      const q = queue;
+      w.onAbort = () => this.#end(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted');
+      signal.addEventListener('abort', w.onAbort, { once: true });
+    }
+    queue.sends.push(w);
+    queue.live++;
+    this.#count++;
+    this.#bytes += w.bytes;
+    void this.#serve(queue);
+  }
+
+  /** Ends every waiting send with `err` (close, an aborted or fenced transaction). */
+  failAll(err: Error): void {
+    for (const queue of this.#queues.values()) {
+      queue.headWait?.abort();
+      // A copy: ending the head shifts the queue.
+      for (const w of [...queue.sends]) this.#end(queue, w, err);
+    }
+  }
+
+  /**
+   * The error for a send refused because the waiting budget is full. One object serves
+   * every refusal until the budget has room again: a caller ignoring backpressure may be
+   * refused millions of times, and an error with its stack trace per refusal would cost
+   * more memory than the records it keeps out.
+   */
+  #full(): BufferFullError {
+    this.#fullError ??= new BufferFullError(
+      `${this.#count} sends already wait for metadata or memory, holding ${this.#bytes} bytes of their ${this.#ctx.options.bufferMemory}-byte budget (bufferMemory): further sends are refused until they drain; honour produce()'s backpressure (await ready())`,
+    );
+    return this.#fullError;
+  }
+
+  /** Serves one topic's waiting sends in order: metadata first, then memory, then the append. */
+  async #serve(queue: TopicWaitQueue): Promise<void> {
+    if (queue.serving) return;
+    queue.serving = true;
+    try {
+      for (let w = queue.sends.peek(); w && !this.#ctx.signal.aborted; w = queue.sends.peek()) {
+        if (w.settled) {
+          queue.sends.shift();
+          continue;
+        }
+        const wait = (queue.headWait = new AbortController());
+        try {
+          await this.#admit(w, wait.signal);
+          this.#end(queue, w);
+        } catch (err) {
+          this.#end(queue, w, err as Error);
+        } finally {
+          queue.headWait = undefined;
+        }
+      }
+    } finally {
+      queue.serving = false;
+      if (queue.live === 0 && this.#queues.get(queue.topic) === queue) this.#queues.delete(queue.topic);
+    }
+  }
+
+  /** Waits for what the send needs and appends it; throws why it cannot be. */
+  async #admit(w: WaitingSend, signal: AbortSignal): Promise<void> {
+    const { metadata, appender, pool, clock } = this.#ctx;
+    const { record } = w;
+    let topic = metadata.topic(record.topic);
+    if (!topic || (record.partition !== undefined && record.partition >= topic.partitions.length)) {
+      topic = await metadata.waitForTopic(record.topic, w.deadline, record.partition ?? 0, signal);
+      this.#ctx.onMetadataUsed();
+    }
+    for (let reserved: Buffer | undefined; !w.settled; ) {
+      // A buffer reserved for it is used or given back by tryAppend.
+      const need = appender.tryAppend(topic, record, w.timestamp, w.callback, w.signal, reserved);
+      if (need === true) return;
+      reserved = undefined;
+      if (appender.makeRoom(need)) continue;
+      reserved = await pool.allocate(need, w.deadline - clock.now(), signal);
+      if (w.settled) pool.release(reserved);
+    }
+  }
+
+  /** A waiting send leaves its queue: into a batch (no `err`), or ended with `err`. */
+  #end(queue: TopicWaitQueue, w: WaitingSend, err?: Error, kind: 'failed' | 'aborted' = 'failed'): void {
+    if (w.settled) return;
+    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    queue.live--;
+    this.#count--;
+    this.#bytes -= w.bytes;
+    this.#fullError = undefined;
+    if (queue.sends.peek() === w) {
+      queue.sends.shift();
+      if (err) queue.headWait?.abort();
+    }
+    if (err) this.#ctx.completion.pendingFailed(w, err, kind);
+    else w.settled = true;
+    if (this.#count === 0) for (const wake of this.#readyWaiters.splice(0)) wake();
+  }
 }

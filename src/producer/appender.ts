@@ -1,0 +1,138 @@
+/**
+ * Appends a record to its partition's open batch, or opens a new batch when memory
+ * allows: the step where a record's bytes are written, once, into pooled memory. Also the
+ * size check that refuses at send() a record that could never be sent, and the
+ * drop-oldest policy that makes room when memory is full.
+ */
+import { AbortedError, BufferFullError, RecordDroppedError, RecordTooLargeError } from '../errors.js';
+import { ProduceRequestSize } from '../protocol/produce-size.js';
+import { sizeOfRecordBatch } from '../protocol/records/index.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { Clock } from './clock.js';
+import type { Completion } from './completion.js';
+import type { TopicState } from './metadata.js';
+import type { ResolvedOptions } from './options.js';
+import type { PartitionChooser } from './partition-chooser.js';
+import type { Partitions, PartitionState } from './partition-state.js';
+import { ProducerBatch } from './producer-batch.js';
+import type { DeliveryCallback, ProducerRecord } from './types.js';
+
+/** An upper bound on the UTF-8 bytes of a key or value, without encoding it. */
+function roughLength(v: ProducerRecord['key']): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? v.length * 3 : v.byteLength;
+}
+
+export interface AppenderContext {
+  options: ResolvedOptions;
+  clock: Clock;
+  partitions: Partitions;
+  pool: BufferPool;
+  chooser: PartitionChooser;
+  completion: Completion;
+  /** A batch is full or new: the sender may have work. */
+  wake(): void;
+}
+
+export class Appender {
+  readonly #ctx: AppenderContext;
+
+  constructor(ctx: AppenderContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A record too big to ever be sent is refused at once, not after a trip to the broker. */
+  checkSize(record: ProducerRecord, timestamp: number): void {
+    const o = this.#ctx.options;
+    // Cheap bound first (Java's estimate: 61 + 21 + key + value, plus headers): most
+    // records are nowhere near a limit, and the exact size is only needed near one.
+    const rough = 82 + roughLength(record.key) + roughLength(record.value) + (record.headers ? 4096 : 0) + 3 * record.topic.length;
+    if (rough + 1024 < Math.min(o.maxRequestSize, o.bufferMemory) && record.headers === undefined) return;
+    const alone = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
+    // Produce v3 frames cost the most bytes around a batch: check against the worst case.
+    const request = new ProduceRequestSize(3, o.clientId, null);
+    const requestBytes = request.bytes + request.growth(record.topic, alone);
+    if (requestBytes > o.maxRequestSize || alone > o.bufferMemory) {
+      const limit = requestBytes > o.maxRequestSize ? `maxRequestSize (${o.maxRequestSize})` : `bufferMemory (${o.bufferMemory})`;
+      throw new RecordTooLargeError(`a record of ${alone} bytes as a batch (${requestBytes} as a request) for ${record.topic} is over ${limit}`);
+    }
+  }
+
+  /**
+   * Appends now if a batch has room or memory is free (or `reserved` was set aside for
+   * it; it is used or given back); otherwise the bytes of memory a new batch needs.
+   */
+  tryAppend(
+    topic: TopicState,
+    record: ProducerRecord,
+    timestamp: number,
+    callback: DeliveryCallback | undefined,
+    signal: AbortSignal | undefined,
+    reserved?: Buffer,
+  ): true | number {
+    const { options: o, pool, partitions, chooser } = this.#ctx;
+    const partition = chooser.choose(topic, record);
+    const state = partitions.get(topic.name, partition);
+    let batch = state.open;
+    let sizeBefore = batch?.sizeInBytes ?? 0;
+    if (batch && batch.tryAppend(record, timestamp, callback)) {
+      if (reserved) pool.release(reserved);
+      if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+    } else {
+      const need = Math.max(o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
+      // With batches of this partition already queued or in flight, a new one could not
+      // leave before they are answered anyway: let it grow if memory allows, so the next
+      // request carries more records for the same per-request cost (up to maxBatchSize).
+      const grown = !reserved && state.batches.length > 0 && o.maxBatchSize > need ? pool.tryAllocate(o.maxBatchSize) : undefined;
+      const buffer = reserved && reserved.length >= need ? reserved : (grown ?? pool.tryAllocate(need));
+      if (reserved && buffer !== reserved) pool.release(reserved);
+      if (!buffer) return need;
+      const now = this.#ctx.clock.now();
+      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs);
+      partitions.add(state, batch);
+      sizeBefore = batch.sizeInBytes;
+      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
+      this.#ctx.wake();
+    }
+    chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
+    if (signal) this.#abortableInBatch(state, batch, signal);
+    return true;
+  }
+
+  /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */
+  #abortableInBatch(state: PartitionState, batch: ProducerBatch, signal: AbortSignal): void {
+    const index = batch.lastIndex;
+    const onAbort = (): void => {
+      this.#ctx.completion.recordAborted(state, batch, index, new AbortedError('send aborted before its record went into a request', { cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    batch.onSettled(index, () => signal.removeEventListener('abort', onAbort));
+  }
+
+  /** What `bufferFullPolicy` says when a record needs `need` bytes that are not free: true when it made room. */
+  makeRoom(need: number): boolean {
+    const policy = this.#ctx.options.bufferFullPolicy;
+    if (policy === 'fail') throw this.memoryFull();
+    return policy === 'drop-oldest' && this.#dropOldest(need);
+  }
+
+  memoryFull(): BufferFullError {
+    return new BufferFullError(`the ${this.#ctx.options.bufferMemory}-byte memory budget (bufferMemory) is full and bufferFullPolicy is 'fail'`);
+  }
+
+  /** Fails the oldest batches not yet in a request (nor ever sent) until `need` bytes are free; false when nothing is left to drop. */
+  #dropOldest(need: number): boolean {
+    const { pool, partitions, completion, options } = this.#ctx;
+    while (!pool.canAllocate(need)) {
+      let oldest: [PartitionState, ProducerBatch] | undefined;
+      for (const state of partitions.active) {
+        const b = state.batches.find((x) => !x.inFlight && !x.sent && x.baseSequence < 0);
+        if (b && (!oldest || b.createdAt < oldest[1].createdAt)) oldest = [state, b];
+      }
+      if (!oldest) return false;
+      const err = new RecordDroppedError(`dropped unsent to make room: the ${options.bufferMemory}-byte memory budget (bufferMemory) was full and bufferFullPolicy is 'drop-oldest'`);
+      completion.batchFailed(oldest[0], oldest[1], err, 'dropped');
+    }
+    return true;
+  }
+}
