@@ -24,6 +24,13 @@ import { sleep, type Clock } from './clock.js';
 
 const debug = debuglog('kafka-wire');
 
+/** The innermost cause: for a connection failure, the socket's own error (ECONNREFUSED, ...). */
+function rootCause(err: Error): Error {
+  let e = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e;
+}
+
 export interface PartitionLeader {
   readonly partition: number;
   leader: number;
@@ -183,7 +190,10 @@ export class ClusterMetadata {
       }
       const now = this.topics.get(name);
       if ((now && now.partitions.length > partition) || this.#refusal(name)) continue;
-      const wait = Math.min(deadline - clock.now(), backoffDelay(this.#ctx.backoff, failures));
+      // Unreachable brokers: look again soon, since the registry's reconnect backoff decides
+      // when a dial really happens; waiting out a second backoff here would double it.
+      const unreachable = this.#lastFailure instanceof ConnectionError;
+      const wait = Math.min(deadline - clock.now(), unreachable ? this.#ctx.backoff.base : backoffDelay(this.#ctx.backoff, failures));
       if (wait > 0) await sleep(clock, wait, signal);
       if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
     }
@@ -223,7 +233,7 @@ export class ClusterMetadata {
   #timedOut(name: string, partition: number): Error {
     const failure = this.#lastFailure;
     if (failure instanceof ConnectionError && !this.topics.has(name)) {
-      return new ConnectionError(`no metadata for topic ${JSON.stringify(name)} within maxBlockMs: ${failure.message}`, { cause: failure.cause ?? failure });
+      return new ConnectionError(`no metadata for topic ${JSON.stringify(name)} within maxBlockMs: ${failure.message}`, { cause: rootCause(failure) });
     }
     const known = this.topics.get(name);
     if (known && known.partitions.length > 0) {

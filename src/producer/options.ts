@@ -21,6 +21,7 @@ export interface ResolvedOptions {
   maxBatchSize: number;
   maxRequestSize: number;
   bufferMemory: number;
+  waitingMemory: number;
   maxBlockMs: number;
   bufferFullPolicy: BufferFullPolicy;
   deliveryTimeoutMs: number;
@@ -42,6 +43,13 @@ export interface ResolvedOptions {
   /** Secrets kept out of inspect, JSON and messages. */
   sasl: SaslConfig | undefined;
 }
+
+/**
+ * waitingMemory defaults to this many times bufferMemory: a burst of sends before the
+ * first metadata (100,000 of 100 bytes hold ~43 MB while they wait) must fit, and the
+ * whole producer still stays within 5 × bufferMemory.
+ */
+const WAITING_MEMORY_FACTOR = 4;
 
 export const DEFAULTS = {
   clientId: 'kafka-wire',
@@ -65,7 +73,7 @@ export const DEFAULTS = {
 
 const BUFFER_FULL_POLICIES: readonly BufferFullPolicy[] = ['wait', 'fail', 'drop-oldest'];
 
-const KNOWN = new Set<string>(['bootstrap', 'bufferFullPolicy', 'partitioner', 'adaptivePartitioning', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
+const KNOWN = new Set<string>(['bootstrap', 'bufferFullPolicy', 'waitingMemory', 'partitioner', 'adaptivePartitioning', 'allowAutoTopicCreation', 'idempotent', 'transactionalId', 'mapBrokerAddress', 'tls', 'sasl', ...Object.keys(DEFAULTS)]);
 
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
@@ -112,6 +120,7 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
     maxBatchSize: integer(opts, 'maxBatchSize', 1, 0x7fffffff),
     maxRequestSize: integer(opts, 'maxRequestSize', 1024, 0x7fffffff),
     bufferMemory: integer(opts, 'bufferMemory', 1024),
+    waitingMemory: 0,
     maxBlockMs: integer(opts, 'maxBlockMs', 0),
     // maxBlockMs 0 has always meant "fail at once when memory is full".
     bufferFullPolicy: opts.bufferFullPolicy ?? (opts.maxBlockMs === 0 ? 'fail' : 'wait'),
@@ -153,6 +162,11 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
       `deliveryTimeoutMs (${resolved.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${resolved.lingerMs + resolved.requestTimeoutMs})`,
     );
   }
+  const waitingMemory = opts.waitingMemory ?? WAITING_MEMORY_FACTOR * resolved.bufferMemory;
+  if (typeof waitingMemory !== 'number' || !Number.isSafeInteger(waitingMemory) || waitingMemory < 1024) {
+    throw new ConfigError(`waitingMemory must be an integer of at least 1024 bytes, got ${JSON.stringify(opts.waitingMemory)}`);
+  }
+  resolved.waitingMemory = waitingMemory;
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;
   // A grown batch still has to fit a request, with room for the request's own framing.
   if (opts.maxBatchSize === undefined) resolved.maxBatchSize = Math.min(DEFAULTS.maxBatchSize, Math.max(resolved.batchSize, resolved.maxRequestSize - 1024));

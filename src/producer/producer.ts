@@ -271,7 +271,7 @@ export class Producer {
 
   /** close() gave up waiting: every record not yet ended fails, saying whether it may be written. */
   #failEverything(): void {
-    const notSent = new ProducerClosedError('the producer was closed before this record was sent');
+    const notSent = new ProducerClosedError('the producer was closed and this record was never sent');
     this.#waiting.failAll(notSent);
     this.#pool.rejectWaiters(notSent);
     const unknown = new ProducerClosedError('the producer was closed before an answer came for this record: it was sent and is not known to be written');

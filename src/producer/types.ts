@@ -68,10 +68,15 @@ export interface ProducerOptions {
    * What send() does when the memory budget is full: `'wait'` (up to maxBlockMs, the
    * default), `'fail'` (BufferFullError at once), or `'drop-oldest'` (for telemetry: the
    * oldest records not yet in a request fail with RecordDroppedError to make room; not
-   * with a transactionalId). Sends that wait hold copies of their records, which count
-   * against a second budget of `bufferMemory` bytes: past it, send() fails at once.
+   * with a transactionalId).
    */
   bufferFullPolicy?: BufferFullPolicy;
+  /**
+   * Bytes the copies of waiting sends may hold (records not yet in a batch: waiting for
+   * their topic's metadata or for memory). Past it send() fails at once with
+   * BufferFullError. Default 4 × bufferMemory.
+   */
+  waitingMemory?: number;
   /** Upper bound from send() to the record's success or failure, retries included. Default 120 s. */
   deliveryTimeoutMs?: number;
   requestTimeoutMs?: number;

@@ -2,7 +2,8 @@
  * Checks a record's shape at send(), so a wrong type fails that send alone, at once,
  * with a message naming the field, instead of corrupting a batch shared with others.
  */
-import { InvalidRecordError } from '../errors.js';
+import { InvalidRecordError, InvalidTopicError } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import type { ProducerRecord } from './types.js';
 
 const isBytes = (v: unknown): boolean => typeof v === 'string' || v instanceof Uint8Array;
@@ -13,11 +14,25 @@ function checkBytes(v: unknown, what: string): void {
   }
 }
 
+/** Kafka's rule for topic names (Topic.validate): what no broker would ever accept. */
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Names already checked: a producer writes to few topics, and the check is on every send. */
+const checkedTopics = new Set<string>();
+
+function checkTopicName(topic: string): void {
+  if (checkedTopics.has(topic)) return;
+  if (!LEGAL_TOPIC.test(topic) || topic === '.' || topic === '..') {
+    const why = topic.length === 0 ? 'it is empty' : topic.length > 249 ? `it has ${topic.length} characters, more than 249` : topic === '.' || topic === '..' ? `"${topic}" is reserved` : 'only ASCII letters, digits, ".", "_" and "-" are allowed';
+    throw new InvalidTopicError(topic, ErrorCode.INVALID_TOPIC_EXCEPTION, `topic name ${JSON.stringify(topic)} can never be valid: ${why}`);
+  }
+  if (checkedTopics.size >= 10_000) checkedTopics.clear();
+  checkedTopics.add(topic);
+}
+
 export function validateRecord(record: ProducerRecord): void {
   if (typeof record !== 'object' || record === null) throw new InvalidRecordError('a record must be an object with topic and value');
-  if (typeof record.topic !== 'string' || record.topic.length === 0 || record.topic.length > 249) {
-    throw new InvalidRecordError(`record topic must be a non-empty string of at most 249 characters, got ${JSON.stringify(record.topic)}`);
-  }
+  if (typeof record.topic !== 'string') throw new InvalidRecordError(`record topic must be a string, got ${typeof record.topic}`);
+  checkTopicName(record.topic);
   if (record.key !== undefined) checkBytes(record.key, 'record key');
   if (record.value === undefined) throw new InvalidRecordError('record value is required (use null for a tombstone)');
   checkBytes(record.value, 'record value');

@@ -34,6 +34,8 @@ export async function silentServer(): Promise<SilentServer> {
     accepted++;
     sockets.add(socket);
     clients.add(socket);
+    // Read (and drop) what arrives, or a FIN behind unread bytes is never seen.
+    socket.resume();
     socket.on('end', () => clients.delete(socket));
     socket.on('error', () => clients.delete(socket));
     socket.on('close', () => {

@@ -8,6 +8,7 @@ import {
   AbortedError,
   ConfigError,
   InvalidRecordError,
+  InvalidTopicError,
   Producer,
   ProducerClosedError,
   RecordTooLargeError,
@@ -175,7 +176,7 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     await expect(p.send({ topic, partition: -1, value: 'x' })).rejects.toThrow(/non-negative integer/);
     await expect(p.send({ topic, partition: 2, value: 'x' })).rejects.toThrow(/partitions 0..1/);
     await expect(p.send({ topic, value: Buffer.alloc(200_000) })).rejects.toBeInstanceOf(RecordTooLargeError);
-    await expect(p.send({ topic: '', value: 'x' })).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(p.send({ topic: '', value: 'x' })).rejects.toBeInstanceOf(InvalidTopicError);
     const missing = uniqueTopic('missing');
     const err = await p.send({ topic: missing, value: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownTopicError);
