@@ -79,6 +79,8 @@ export class ProducerBatch {
 
   /** Records appended and not aborted: the ones that still await an answer. */
   #live = 0;
+  /** Set once the batch is finished without its aborted records. */
+  #finishedCount: number | undefined;
 
   constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true) {
     this.topic = topic;
@@ -90,9 +92,9 @@ export class ProducerBatch {
     this.pooled = pooled;
   }
 
-  /** Records in the batch's bytes (aborted ones included until the batch is finished). */
+  /** Records the finished batch holds (or will hold): aborted ones are left out. */
   get recordCount(): number {
-    return this.builder.recordCount;
+    return this.#finishedCount ?? this.builder.recordCount - (this.#aborted?.size ?? 0);
   }
 
   /** Records whose delivery callback has not run yet. */
@@ -163,7 +165,7 @@ export class ProducerBatch {
   }
 
   get allAborted(): boolean {
-    return this.#live === 0 && this.recordCount > 0;
+    return this.#live === 0 && this.builder.recordCount > 0;
   }
 
   /** Whether the broker may have seen it: some attempt went into a request. */
@@ -196,6 +198,7 @@ export class ProducerBatch {
     this.#callbacks.splice(0, Infinity, ...callbacks);
     this.#timestamps.splice(0, Infinity, ...timestamps);
     this.#aborted = undefined;
+    this.#finishedCount = kept.length;
     return (this.bytes = this.#plain = encodeRecordBatch(kept, stamp));
   }
 

@@ -196,6 +196,24 @@ describe('flush()', () => {
     await expectNothingLeft(s);
   });
 
+  it('an aborted record takes no sequence number: the next batch follows on, with no refusal and no new epoch', async () => {
+    const s = await connected(LONG_LINGER);
+    const abort = new AbortController();
+    s.sends.send({ topic: 't', partition: 0, value: 'kept-1' });
+    s.sends.send({ topic: 't', partition: 0, value: 'cancelled' }, abort.signal);
+    s.sends.send({ topic: 't', partition: 0, value: 'kept-2' });
+    abort.abort();
+    await s.clock.settledAfter(s.producer.flush(), 100);
+    s.sends.send({ topic: 't', partition: 0, value: 'next' });
+    await s.clock.settledAfter(s.producer.flush(), 100);
+    expect(s.cluster.log('t', 0)).toEqual(['kept-1', 'kept-2', 'next']);
+    // Every batch was taken the first time: a sequence gap would have been refused and resent.
+    expect(s.producer.metrics().retries).toBe(0);
+    expect(s.cluster.violations).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('after the only record of an unsent batch is aborted: resolves, nothing is sent, its memory is back', async () => {
     const s = await connected(LONG_LINGER);
     const abort = new AbortController();
