@@ -198,10 +198,11 @@ export class TransactionManager {
 
   /**
    * A record of the current transaction failed for good (`batch` if it was in one): only
-   * abort can follow, and after a sent batch failed, with a new epoch.
+   * abort can follow, and once a batch that had taken sequence numbers failed, with a new
+   * epoch: its sequences are a hole (or, if it was written, not).
    */
   recordFailed(err: Error, batch: ProducerBatch | undefined): void {
-    if (batch && batch.sent && batch.baseSequence >= 0) this.#needsNewEpoch = true;
+    if (batch && batch.baseSequence >= 0) this.#needsNewEpoch = true;
     if (err instanceof ProducerFencedError) {
       this.#fatal(err);
       return;
