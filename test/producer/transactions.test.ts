@@ -10,6 +10,7 @@ import { LATEST_KAFKA } from '../../scripts/kafka/versions.js';
 import { Producer, ProducerFencedError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { Produce } from '../../src/protocol/apis/index.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
 import { readPartition } from '../../src/reader/partition-reader.js';
 import { clusters, hasTools, kafkaTools, singleNodeClusters, uniqueTopic, type ProvidedCluster } from '../helpers/kafka.js';
@@ -73,13 +74,18 @@ describe.each(targets)('transactions on $name', (target) => {
       const transactionalId = `${topic}-v${version}`;
       const identity = await initTransactional(broker, transactionalId);
       const records = encodeRecordBatch([{ key: null, value: 'x' }], { ...identity, baseSequence: 0, transactional: true });
-      const response = await broker.connection.send(Produce, version, {
-        transactionalId,
-        acks: -1,
-        timeoutMs: 5_000,
-        topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }],
-      });
-      return response.responses[0]!.partitionResponses[0]!.errorCode;
+      // A new topic's leader may not act as leader yet although metadata names it.
+      for (let attempt = 0; ; attempt++) {
+        const response = await broker.connection.send(Produce, version, {
+          transactionalId,
+          acks: -1,
+          timeoutMs: 5_000,
+          topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }],
+        });
+        const code = response.responses[0]!.partitionResponses[0]!.errorCode;
+        if (code !== ErrorCode.NOT_LEADER_OR_FOLLOWER || attempt >= 50) return code;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     };
     // Verified since 3.6 (KIP-890 part 1): TRANSACTION_ABORTABLE from Produce v11, INVALID_TXN_STATE before.
     expect([120, 48]).toContain(await outcome(11));
