@@ -36,14 +36,23 @@ export interface AppenderContext {
 
 export class Appender {
   readonly #ctx: AppenderContext;
+  // Read on every append: kept as fields rather than looked up in #ctx each time.
+  readonly #o: ResolvedOptions;
+  readonly #pool: BufferPool;
+  readonly #partitions: Partitions;
+  readonly #chooser: PartitionChooser;
 
   constructor(ctx: AppenderContext) {
     this.#ctx = ctx;
+    this.#o = ctx.options;
+    this.#pool = ctx.pool;
+    this.#partitions = ctx.partitions;
+    this.#chooser = ctx.chooser;
   }
 
   /** A record too big to ever be sent is refused at once, not after a trip to the broker. */
   checkSize(record: ProducerRecord, timestamp: number): void {
-    const o = this.#ctx.options;
+    const o = this.#o;
     // Cheap bound first (Java's estimate: 61 + 21 + key + value, plus headers): most
     // records are nowhere near a limit, and the exact size is only needed near one.
     const rough = 82 + roughLength(record.key) + roughLength(record.value) + (record.headers ? 4096 : 0) + 3 * record.topic.length;
@@ -70,7 +79,10 @@ export class Appender {
     signal: AbortSignal | undefined,
     reserved?: Buffer,
   ): true | number {
-    const { options: o, pool, partitions, chooser } = this.#ctx;
+    const o = this.#o;
+    const pool = this.#pool;
+    const partitions = this.#partitions;
+    const chooser = this.#chooser;
     const partition = chooser.choose(topic, record);
     const state = partitions.get(topic.name, partition);
     let batch = state.open;

@@ -19,14 +19,18 @@ const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 /** Names already checked: a producer writes to few topics, and the check is on every send. */
 const checkedTopics = new Set<string>();
 
+/** The last name checked: most sends go to the topic the send before went to. */
+let lastChecked = '';
+
 function checkTopicName(topic: string): void {
-  if (checkedTopics.has(topic)) return;
+  if (topic === lastChecked || checkedTopics.has(topic)) return;
   if (!LEGAL_TOPIC.test(topic) || topic === '.' || topic === '..') {
     const why = topic.length === 0 ? 'it is empty' : topic.length > 249 ? `it has ${topic.length} characters, more than 249` : topic === '.' || topic === '..' ? `"${topic}" is reserved` : 'only ASCII letters, digits, ".", "_" and "-" are allowed';
     throw new InvalidTopicError(topic, ErrorCode.INVALID_TOPIC_EXCEPTION, `topic name ${JSON.stringify(topic)} can never be valid: ${why}`);
   }
   if (checkedTopics.size >= 10_000) checkedTopics.clear();
   checkedTopics.add(topic);
+  lastChecked = topic;
 }
 
 export function validateRecord(record: ProducerRecord): void {

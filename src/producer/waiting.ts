@@ -116,7 +116,8 @@ export class WaitingSends {
 
   /** Whether sends to `topic` wait: a new one must queue behind them to keep their order. */
   has(topic: string): boolean {
-    return (this.#queues.get(topic)?.live ?? 0) > 0;
+    // The send path asks this for every record: no lookup while nothing waits at all.
+    return this.#count > 0 && (this.#queues.get(topic)?.live ?? 0) > 0;
   }
 
   /** Resolves when no send waits. */
