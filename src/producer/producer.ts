@@ -22,6 +22,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
 import { Partitions } from './partition-state.js';
 import { Sender } from './sender.js';
+import { SEND_CHANNEL, traced, withHeaders, type SendTraceContext } from './tracing.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
 import type { DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
@@ -206,7 +207,7 @@ export class Producer {
   send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
     return new Promise((resolve, reject) => {
       try {
-        this.#accept(record, (err, metadata) => (err ? reject(err) : resolve(metadata!)), options.signal);
+        this.#submit(record, (err, metadata) => (err ? reject(err) : resolve(metadata!)), options.signal);
       } catch (err) {
         reject(err);
       }
@@ -227,7 +228,7 @@ export class Producer {
    * asks the caller to `await producer.ready()` before producing more.
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): boolean {
-    return this.#accept(record, callback, undefined);
+    return this.#submit(record, callback, undefined);
   }
 
   /** Resolves when no send waits for memory or metadata. */
@@ -306,6 +307,39 @@ export class Producer {
 
   #assertOpen(): void {
     if (this.#closed) throw new ProducerClosedError('the producer is closed');
+  }
+
+  #submit(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
+    return traced(SEND_CHANNEL) ? this.#acceptTraced(record, callback, signal) : this.#accept(record, callback, signal);
+  }
+
+  /** #accept inside the send tracing channel's events (see tracing.ts). */
+  #acceptTraced(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
+    const ctx: SendTraceContext = { record, clientId: this.#o.clientId, headers: undefined, result: undefined, error: undefined };
+    SEND_CHANNEL.start.publish(ctx);
+    const delivered: DeliveryCallback = (err, metadata) => {
+      if (err) {
+        ctx.error = err;
+        SEND_CHANNEL.error.publish(ctx);
+      } else {
+        ctx.result = metadata ?? undefined;
+      }
+      SEND_CHANNEL.asyncStart.publish(ctx);
+      try {
+        callback?.(err, metadata);
+      } finally {
+        SEND_CHANNEL.asyncEnd.publish(ctx);
+      }
+    };
+    try {
+      return this.#accept(ctx.headers ? withHeaders(record, ctx.headers) : record, delivered, signal);
+    } catch (err) {
+      ctx.error = err as Error;
+      SEND_CHANNEL.error.publish(ctx);
+      throw err;
+    } finally {
+      SEND_CHANNEL.end.publish(ctx);
+    }
   }
 
   /** Takes a record in: synchronously into a batch when it can, else into its topic's queue. */

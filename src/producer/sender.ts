@@ -13,7 +13,6 @@
  * the earliest moment something else becomes possible (a linger ends, a backoff or a
  * throttle expires). Records end only through Completion.
  */
-import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
 import { Produce } from '../protocol/apis/produce.js';
@@ -33,13 +32,21 @@ import type { ResolvedOptions } from './options.js';
 import type { Partitions, PartitionState } from './partition-state.js';
 import type { ProducerBatch } from './producer-batch.js';
 import { earlierAreWritten, isSequenceRefusal, refused, type SequenceOutcomes } from './sequencer.js';
+import {
+  BATCH_CHANNEL,
+  newRequestId,
+  PRODUCE_CHANNEL,
+  REQUEST_CHANNEL,
+  RESPONSE_CHANNEL,
+  traced,
+  type ProduceBatchMessage,
+  type ProduceRequestMessage,
+  type ProduceResponseMessage,
+  type ProduceTraceContext,
+} from './tracing.js';
 import type { TransactionManager } from './transactions.js';
 
 const debug = debuglog('kafka-wire');
-/** diagnostics_channel names, for tracing (what OpenTelemetry instrumentations subscribe to). */
-export const REQUEST_CHANNEL = channel('kafka-wire:produce:request');
-export const RESPONSE_CHANNEL = channel('kafka-wire:produce:response');
-export const BATCH_CHANNEL = channel('kafka-wire:produce:batch');
 
 /** The broker remembers this many batches per producer and partition (and so dedups retries). */
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
@@ -363,30 +370,65 @@ export class Sender {
       };
       completion.counters.requestsSent++;
       completion.counters.bytesSent += bytes;
-      if (REQUEST_CHANNEL.hasSubscribers) {
-        REQUEST_CHANNEL.publish({ broker: link.address, nodeId: link.nodeId, version, acks: options.acks, partitions: chosen.length, bytes });
-      }
+      const trace = this.#traceRequest(link, version, chosen, bytes);
       let answer: Promise<ProduceResponse>;
       try {
         answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
       } finally {
         // In the connection's queue now: the next request may follow.
         turn.written();
+        if (trace) PRODUCE_CHANNEL.end.publish(trace);
       }
       let response: ProduceResponse;
       try {
         response = await answer;
       } catch (err) {
-        this.#requestFailed(link, chosen, err as Error);
+        if (trace) {
+          trace.error = err as Error;
+          PRODUCE_CHANNEL.error.publish(trace);
+        }
+        this.#traced(trace, () => this.#requestFailed(link, chosen, err as Error));
         return;
       }
       this.#requestDone(link);
-      if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, -1n, -1n);
-      else this.#onResponse(link, version, chosen, response);
+      if (trace) trace.throttleTimeMs = response?.throttleTimeMs;
+      this.#traced(trace, () => {
+        if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, -1n, -1n);
+        else this.#onResponse(link, version, chosen, response, trace?.requestId ?? 0);
+      });
     } finally {
       // Whatever happened, the next request must not wait for this one forever.
       turn.written();
       this.wake();
+    }
+  }
+
+  /** Publishes the request's start (and the plain request channel); its context when the tracing channel has subscribers. */
+  #traceRequest(link: BrokerLink, version: number, chosen: Chosen, bytes: number): ProduceTraceContext | undefined {
+    const tracing = traced(PRODUCE_CHANNEL);
+    if (!tracing && !REQUEST_CHANNEL.hasSubscribers) return undefined;
+    const requestId = newRequestId();
+    const { acks } = this.#ctx.options;
+    const partitions = chosen.length;
+    if (REQUEST_CHANNEL.hasSubscribers) {
+      const message: ProduceRequestMessage = { broker: link.address, nodeId: link.nodeId, version, acks, partitions, bytes, requestId };
+      REQUEST_CHANNEL.publish(message);
+    }
+    if (!tracing) return undefined;
+    const records = chosen.reduce((n, [, b]) => n + b.liveCount, 0);
+    const trace: ProduceTraceContext = { requestId, broker: link.address, nodeId: link.nodeId, version, acks, partitions, records, bytes, throttleTimeMs: undefined, error: undefined };
+    PRODUCE_CHANNEL.start.publish(trace);
+    return trace;
+  }
+
+  /** Runs what handles a request's outcome between its asyncStart and asyncEnd events. */
+  #traced(trace: ProduceTraceContext | undefined, handle: () => void): void {
+    if (!trace) return handle();
+    PRODUCE_CHANNEL.asyncStart.publish(trace);
+    try {
+      handle();
+    } finally {
+      PRODUCE_CHANNEL.asyncEnd.publish(trace);
     }
   }
 
@@ -410,14 +452,15 @@ export class Sender {
     this.#ctx.completion.counters.requestsInFlight--;
   }
 
-  #onResponse(link: BrokerLink, version: number, chosen: Chosen, response: ProduceResponse): void {
+  #onResponse(link: BrokerLink, version: number, chosen: Chosen, response: ProduceResponse, requestId: number): void {
     const { metadata, clock } = this.#ctx;
     const now = clock.now();
     if (link.noteThrottle(Produce, version, response.throttleTimeMs, now)) {
       debug('broker %s throttled us for %d ms', link.address, response.throttleTimeMs);
     }
     if (RESPONSE_CHANNEL.hasSubscribers) {
-      RESPONSE_CHANNEL.publish({ broker: link.address, nodeId: link.nodeId, version, throttleTimeMs: response.throttleTimeMs });
+      const message: ProduceResponseMessage = { broker: link.address, nodeId: link.nodeId, version, throttleTimeMs: response.throttleTimeMs, requestId };
+      RESPONSE_CHANNEL.publish(message);
     }
     const endpoints = new Map(response.nodeEndpoints.map((e) => [e.nodeId, { nodeId: e.nodeId, host: e.host, port: e.port }]));
     const unanswered = new Set(chosen.map(([s]) => s));
@@ -464,7 +507,8 @@ export class Sender {
     if (b.done) return; // failed by close() while its request was out
     if (b.baseSequence >= 0) earlierAreWritten(state, b, this.#outcomes);
     if (BATCH_CHANNEL.hasSubscribers) {
-      BATCH_CHANNEL.publish({ topic: state.topic, partition: state.partition, records: b.liveCount, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset });
+      const message: ProduceBatchMessage = { topic: state.topic, partition: state.partition, records: b.liveCount, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset };
+      BATCH_CHANNEL.publish(message);
     }
     this.#ctx.completion.delivered(state, b, baseOffset, logAppendTime);
   }

@@ -10,12 +10,17 @@ export type Bytes = Buffer | Uint8Array | string;
 /** See ProducerOptions.bufferFullPolicy. */
 export type BufferFullPolicy = 'wait' | 'fail' | 'drop-oldest';
 
+export interface RecordHeaderInput {
+  key: string;
+  value: Bytes | null;
+}
+
 export interface ProducerRecord {
   topic: string;
   key?: Bytes | null;
   value: Bytes | null;
   /** An array keeps order and allows repeated keys; an object is the short form. */
-  headers?: ReadonlyArray<{ key: string; value: Bytes | null }> | Readonly<Record<string, Bytes | null>>;
+  headers?: ReadonlyArray<RecordHeaderInput> | Readonly<Record<string, Bytes | null>>;
   /** Chosen by the partitioner when absent. */
   partition?: number;
   /** Milliseconds since the epoch; `Date.now()` at send() when absent. */

@@ -10,7 +10,6 @@ import { setClientQuotas } from '../../scripts/kafka/tools.js';
 import { LATEST_KAFKA } from '../../scripts/kafka/versions.js';
 import { BufferFullError, Producer } from '../../src/index.js';
 import { endOffset } from '../../src/reader/partition-reader.js';
-import { REQUEST_CHANNEL, RESPONSE_CHANNEL } from '../../src/producer/sender.js';
 import { clusters, uniqueTopic } from '../helpers/kafka.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 
@@ -45,8 +44,8 @@ describe.skipIf(external)('backpressure from a broker', () => {
     const events: Array<{ kind: 'request' | 'response'; at: number; throttleTimeMs?: number }> = [];
     const onRequest = (): void => void events.push({ kind: 'request', at: Date.now() });
     const onResponse = (m: unknown): void => void events.push({ kind: 'response', at: Date.now(), throttleTimeMs: (m as { throttleTimeMs: number }).throttleTimeMs });
-    subscribe(REQUEST_CHANNEL.name, onRequest);
-    subscribe(RESPONSE_CHANNEL.name, onResponse);
+    subscribe('kafka-wire:produce:request', onRequest);
+    subscribe('kafka-wire:produce:response', onResponse);
     const p = new Producer({ bootstrap: cluster.bootstrap, clientId, lingerMs: 5 });
     const bytes = 1024 * 1000;
     const value = Buffer.alloc(1000, 1);
@@ -65,8 +64,8 @@ describe.skipIf(external)('backpressure from a broker', () => {
         expect(during, `a request went out inside a ${t.throttleTimeMs} ms throttle`).toEqual([]);
       }
     } finally {
-      unsubscribe(REQUEST_CHANNEL.name, onRequest);
-      unsubscribe(RESPONSE_CHANNEL.name, onResponse);
+      unsubscribe('kafka-wire:produce:request', onRequest);
+      unsubscribe('kafka-wire:produce:response', onResponse);
       await p.close();
     }
     let total = 0n;

@@ -5,7 +5,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { Producer } from '../../src/index.js';
-import { REQUEST_CHANNEL, RESPONSE_CHANNEL } from '../../src/producer/sender.js';
 import { hasTools, kafkaTools, threeNodeCluster, uniqueTopic } from '../helpers/kafka.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 
@@ -31,8 +30,8 @@ describe.skipIf(!cluster || !hasTools(cluster))('throttling on a 3-node cluster'
       const { nodeId, throttleTimeMs } = m as { nodeId: number; throttleTimeMs: number };
       events.push({ kind: 'response', nodeId, at: Date.now(), throttleTimeMs });
     };
-    subscribe(REQUEST_CHANNEL.name, onRequest);
-    subscribe(RESPONSE_CHANNEL.name, onResponse);
+    subscribe('kafka-wire:produce:request', onRequest);
+    subscribe('kafka-wire:produce:response', onResponse);
     const p = new Producer({ bootstrap: c.bootstrap, clientId, lingerMs: 5 });
     try {
       // Well over the quota on the heavy partition's leader, in one burst.
@@ -59,8 +58,8 @@ describe.skipIf(!cluster || !hasTools(cluster))('throttling on a 3-node cluster'
       expect(lightLatencies[Math.floor(lightLatencies.length / 2)]).toBeLessThan(t.throttleTimeMs!);
       await Promise.all(burst);
     } finally {
-      unsubscribe(REQUEST_CHANNEL.name, onRequest);
-      unsubscribe(RESPONSE_CHANNEL.name, onResponse);
+      unsubscribe('kafka-wire:produce:request', onRequest);
+      unsubscribe('kafka-wire:produce:response', onResponse);
       await p.close();
     }
   }, 120_000);
