@@ -39,7 +39,7 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** False for requests the broker does not answer (Produce with acks=0). */
   expectResponse?: boolean;
-  /** Goes out even while the connection is held (the SASL requests of a re-authentication). */
+  /** @internal Goes out even while the connection is held (the SASL requests of a re-authentication). */
   pastHold?: boolean;
 }
 
@@ -221,11 +221,15 @@ export class Connection {
    * re-authentication's SaslHandshake and its last SaslAuthenticate the broker accepts
    * nothing else on the connection (KIP-368); requests already written are answered
    * before the handshake, since the broker answers in order.
+   *
+   * @internal For the SASL session (sasl/index.ts); not part of the public API, which
+   * may change it in any release.
    */
   hold(): void {
     this.#held = true;
   }
 
+  /** @internal Ends hold(); see there. */
   release(): void {
     this.#held = false;
     this.#drainQueue();
