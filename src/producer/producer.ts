@@ -7,6 +7,7 @@
  * memory budget is full) the record waits in its topic's queue (waiting.ts). Everything
  * after that is the sender's (sender.ts); every record ends through Completion.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { debuglog } from 'node:util';
 import { AbortedError, ProducerClosedError, TransactionStateError } from '../errors.js';
 import { Appender } from './appender.js';
@@ -317,7 +318,9 @@ export class Producer {
   #acceptTraced(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
     const ctx: SendTraceContext = { record, clientId: this.#o.clientId, headers: undefined, result: undefined, error: undefined };
     SEND_CHANNEL.start.publish(ctx);
-    const delivered: DeliveryCallback = (err, metadata) => {
+    // The callback runs where send() was called (its async context, and so its span), not
+    // in the context of whichever send first opened the connection that brings the answer.
+    const delivered: DeliveryCallback = AsyncResource.bind((err: Error | null, metadata: RecordMetadata | null) => {
       if (err) {
         ctx.error = err;
         SEND_CHANNEL.error.publish(ctx);
@@ -330,7 +333,7 @@ export class Producer {
       } finally {
         SEND_CHANNEL.asyncEnd.publish(ctx);
       }
-    };
+    });
     try {
       return this.#accept(ctx.headers ? withHeaders(record, ctx.headers) : record, delivered, signal);
     } catch (err) {
