@@ -76,6 +76,13 @@ export function instrumentKafkaWire(options: KafkaWireInstrumentationOptions = {
     span.end();
   };
 
+  // Both contexts carry the error that failed them.
+  const error = (message: unknown): void => {
+    const ctx = message as { error: Error | undefined };
+    const span = spans.get(ctx);
+    if (span && ctx.error) failed(span, ctx.error);
+  };
+
   const send = {
     start(message: unknown): void {
       const ctx = message as SendTraceContext;
@@ -98,11 +105,7 @@ export function instrumentKafkaWire(options: KafkaWireInstrumentationOptions = {
         ctx.headers = [{ key: 'traceparent', value: traceparent(span) }, ...(state ? [{ key: 'tracestate', value: state }] : [])];
       }
     },
-    error(message: unknown): void {
-      const ctx = message as SendTraceContext;
-      const span = spans.get(ctx);
-      if (span && ctx.error) failed(span, ctx.error);
-    },
+    error,
     asyncStart(message: unknown): void {
       const ctx = message as SendTraceContext;
       const span = spans.get(ctx);
@@ -139,11 +142,7 @@ export function instrumentKafkaWire(options: KafkaWireInstrumentationOptions = {
       });
       spans.set(ctx, span);
     },
-    error(message: unknown): void {
-      const ctx = message as ProduceTraceContext;
-      const span = spans.get(ctx);
-      if (span && ctx.error) failed(span, ctx.error);
-    },
+    error,
     asyncStart(message: unknown): void {
       const ctx = message as ProduceTraceContext;
       if (ctx.throttleTimeMs) spans.get(ctx)?.setAttribute('messaging.kafka.throttle_time_ms', ctx.throttleTimeMs);
