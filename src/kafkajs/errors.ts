@@ -114,10 +114,13 @@ export function isKafkaJSError(e: unknown): e is KafkaJSError {
   return e instanceof KafkaJSError;
 }
 
-/** A KafkaJSProtocolError for one of Kafka's error codes, by name. */
-function protocolError(typeName: string, cause: KafkaWireError): KafkaJSProtocolError {
-  const info = errorCodeInfo(errorCode(typeName));
-  return new KafkaJSProtocolError({ message: cause.message, type: info.name, code: info.code, retriable: info.retriable }, { cause });
+/**
+ * A KafkaJSProtocolError for one of Kafka's error codes. Its message is Kafka's own
+ * description of the code, as KafkaJS's is; kafka-wire's fuller message stays on `cause`.
+ */
+function protocolError(code: number, cause: KafkaWireError): KafkaJSProtocolError {
+  const info = errorCodeInfo(code);
+  return new KafkaJSProtocolError({ message: info.message, type: info.name, code: info.code, retriable: info.retriable }, { cause });
 }
 
 /** Authentication refusals from TLS are connection failures in KafkaJS; SASL ones are their own class. */
@@ -130,20 +133,12 @@ const TLS_REASONS = new Set(['certificate', 'hostname', 'tls']);
 export function toKafkaJSError(err: unknown): unknown {
   if (!(err instanceof KafkaWireError)) return err;
   const cause = err;
-  if (err instanceof BrokerError) {
-    return new KafkaJSProtocolError({ message: err.message, type: err.type, code: err.errorCode, retriable: err.retriable }, { cause });
-  }
-  if (err instanceof ProducerFencedError) {
-    const code = err.cause instanceof BrokerError ? err.cause.type : 'PRODUCER_FENCED';
-    return protocolError(code, err);
-  }
-  if (err instanceof UnknownTopicError) return protocolError('UNKNOWN_TOPIC_OR_PARTITION', err);
-  if (err instanceof TopicError) {
-    const info = errorCodeInfo(err.errorCode);
-    return new KafkaJSProtocolError({ message: err.message, type: info.name, code: info.code, retriable: info.retriable }, { cause });
-  }
+  if (err instanceof BrokerError) return protocolError(err.errorCode, err);
+  if (err instanceof ProducerFencedError) return protocolError(err.cause instanceof BrokerError ? err.cause.errorCode : errorCode('PRODUCER_FENCED'), err);
+  if (err instanceof UnknownTopicError) return protocolError(errorCode('UNKNOWN_TOPIC_OR_PARTITION'), err);
+  if (err instanceof TopicError) return protocolError(err.errorCode, err);
   // kafka-wire refuses such a record before sending it; KafkaJS would get this from the broker.
-  if (err instanceof RecordTooLargeError) return protocolError('MESSAGE_TOO_LARGE', err);
+  if (err instanceof RecordTooLargeError) return protocolError(errorCode('MESSAGE_TOO_LARGE'), err);
   if (err instanceof AuthenticationError) {
     if (TLS_REASONS.has(err.reason)) return new KafkaJSConnectionError(err, { broker: err.broker, cause });
     return new KafkaJSSASLAuthenticationError(err, { cause });
