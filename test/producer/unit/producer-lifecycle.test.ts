@@ -104,7 +104,9 @@ describe('sending', () => {
   });
 
   it('a lost answer with more batches in flight behind it: all retried, each record once, in send order', async () => {
-    const s = await connected({ requestTimeoutMs: 1000, maxInFlight: 5 });
+    // Batches of one record each, full at once: only full batches follow a request still out.
+    const s = await connected({ requestTimeoutMs: 1000, maxInFlight: 5, batchSize: 64, maxBatchSize: 64 });
+    const value = (i: number): string => `r${i}`.padEnd(100, '.');
     // Until t-0's leader has acknowledged this producer, one batch at a time goes there.
     s.sends.produce({ topic: 't', partition: 0, value: 'known' });
     await s.clock.drive(s.producer.flush(), 100);
@@ -112,14 +114,14 @@ describe('sending', () => {
     s.cluster.forgetRequests();
     s.cluster.script(Produce, 'lose-answer');
     for (let i = 0; i < 4; i++) {
-      s.sends.produce({ topic: 't', partition: 0, value: `r${i}` });
+      s.sends.produce({ topic: 't', partition: 0, value: value(i) });
       // One batch per record: each goes before the next is produced.
       await s.clock.runUntil(() => produceRequests(s) > i, 5);
     }
     expect(s.producer.metrics().requestsInFlight).toBeGreaterThan(1);
     await s.clock.drive(s.producer.flush(), 20_000);
     expect(s.sends.errorNames()).toEqual([]);
-    expect(s.cluster.log('t', 0)).toEqual(['known', 'r0', 'r1', 'r2', 'r3']);
+    expect(s.cluster.log('t', 0)).toEqual(['known', ...[0, 1, 2, 3].map(value)]);
     expect(s.sends.all.map((o) => o.metadata?.offset)).toEqual([1n, 2n, 3n, 4n]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
