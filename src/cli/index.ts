@@ -93,6 +93,41 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   }),
+  conformance: command({
+    synopsis: ['--bootstrap HOST:PORT [--prefix P] [--keep] [--only CATEGORY]...', '[--json] [--junit FILE] [--record RELEASE [--expected FILE]]'],
+    summary: [
+      'checks that a broker takes what a producer sends and answers as Apache Kafka does;',
+      'creates its topics under a prefix and deletes them after (unless --keep);',
+      'categories: api-versions metadata create-topics produce limits idempotence transactions;',
+      'exit code 1 on any failed check',
+    ],
+    connects: true,
+    options: {
+      bootstrap: { type: 'string', short: 'b' },
+      prefix: { type: 'string' },
+      keep: { type: 'boolean' },
+      only: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+      record: { type: 'string' },
+      expected: { type: 'string' },
+      ...SECURITY_FLAGS,
+    },
+    run: async (values) => {
+      const { conformanceCommand } = await import('../conformance/command.js');
+      return conformanceCommand({
+        bootstrap: required(values.bootstrap, '--bootstrap'),
+        prefix: values.prefix,
+        keep: values.keep ?? false,
+        only: values.only,
+        json: values.json ?? false,
+        junit: values.junit,
+        record: values.record,
+        expected: values.expected,
+        ...securityFromFlags(values),
+      });
+    },
+  }),
   decode: command({
     synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api produce] [--version N] [--json]'],
     summary: ['every field of a record batch, request or response,', 'with its byte offset, length, wire type and value'],

@@ -14,7 +14,6 @@ import { encodeRecordBatch } from '../../src/protocol/records/index.js';
 import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 
-const UNKNOWN_TOPIC_ID = 100;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const MAX_SEQUENCE = 0x7fffffff;
 const INIT_PRODUCER_ID_V6 = 6;
@@ -75,16 +74,6 @@ describe.each(singleNodeClusters().filter((c) => c.version !== 'external'))('bro
   it(kafka4 ? 'closes the connection on Produce v0-v2 although it advertises them (KIP-896), and answers v3' : 'answers Produce v0-v3', async () => {
     for (const version of [0, 1, 2]) expect(await rawEmptyProduce(cluster.bootstrap, version), `v${version}`).toEqual(kafka4 ? null : expect.any(Number));
     expect(await rawEmptyProduce(cluster.bootstrap, 3)).toEqual(expect.any(Number));
-  });
-
-  it.runIf(kafka4)('takes topic ids at Produce v13 and answers UNKNOWN_TOPIC_ID for one it does not know', async () => {
-    const records = encodeRecordBatch([{ key: null, value: 'fact' }]);
-    const response = await broker.connection.send(Produce, 13, {
-      acks: -1,
-      timeoutMs: 5_000,
-      topicData: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionData: [{ index: 0, records }] }],
-    });
-    expect(response.responses[0]!.partitionResponses[0]!.errorCode).toBe(UNKNOWN_TOPIC_ID);
   });
 
   it('wraps sequences after int32 max, and takes any first sequence from a producer it has no state for', async () => {

@@ -1,0 +1,77 @@
+/** `kafka-wire conformance`: the suite against any cluster, from the command line. */
+import { writeFileSync } from 'node:fs';
+import type { SaslOptions, TlsOptions } from '../net/security.js';
+import { UsageError } from '../cli/usage-error.js';
+import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
+import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit } from './report.js';
+import { isCategory, runSuite, type SuiteReport } from './runner.js';
+import { Session } from './session.js';
+import { CATEGORIES, type CategoryName } from './types.js';
+
+export interface ConformanceOptions {
+  bootstrap: string;
+  tls?: TlsOptions;
+  sasl?: SaslOptions;
+  prefix?: string;
+  keep?: boolean;
+  json?: boolean;
+  junit?: string;
+  only?: string[];
+  /** Record this run's answers as those of Apache Kafka RELEASE into the expected file. */
+  record?: string;
+  expected?: string;
+  /** Where the progress lines, the table and the JSON go; the process's streams by default. */
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+export function parseOnly(only: readonly string[] | undefined): CategoryName[] | undefined {
+  if (!only || only.length === 0) return undefined;
+  const names = only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  for (const n of names) if (!isCategory(n)) throw new UsageError(`--only ${JSON.stringify(n)}: categories are ${CATEGORIES.join(', ')}`);
+  return names as CategoryName[];
+}
+
+/** Runs the suite and reports; the report is returned too, for tests. */
+export async function runConformance(opts: ConformanceOptions): Promise<{ exitCode: number; report: SuiteReport }> {
+  const only = parseOnly(opts.only);
+  const out = opts.out ?? process.stdout;
+  // With --json, stdout is the JSON alone; progress goes to stderr.
+  const progress = opts.json ? (opts.err ?? process.stderr) : out;
+  const expected = loadExpected(opts.expected);
+  const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix });
+  const started = Date.now();
+  let results;
+  let cleanupErrors: string[] = [];
+  try {
+    ({ results } = await runSuite(session, { expected, ...(only ? { only } : {}), onResult: (r) => progress.write(`${progressLine(r)}\n`) }));
+  } finally {
+    cleanupErrors = await session.cleanup(opts.keep ?? false).catch((err: Error) => [`cleanup: ${err.message}`]);
+  }
+  const report: SuiteReport = {
+    bootstrap: opts.bootstrap,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    apacheKafka: expected.releases,
+    results,
+    cleanupErrors,
+  };
+  if (opts.json) out.write(toJsonReport(report));
+  else {
+    out.write(formatDetails(results));
+    out.write(`\n${summaryTable(report)}`);
+    if (opts.keep) out.write(`topics kept under ${session.prefix}-*\n`);
+    for (const e of cleanupErrors) out.write(`could not delete ${e}\n`);
+  }
+  if (opts.junit) writeFileSync(opts.junit, toJUnit(report));
+  if (opts.record) {
+    const file = opts.expected ?? DEFAULT_EXPECTED_FILE;
+    saveExpected(recordRelease(expected, opts.record, results), file);
+    progress.write(`recorded the answers of Apache Kafka ${opts.record} into ${file}\n`);
+  }
+  return { exitCode: results.some((r) => r.status === 'fail') ? 1 : 0, report };
+}
+
+export async function conformanceCommand(opts: ConformanceOptions): Promise<number> {
+  return (await runConformance(opts)).exitCode;
+}

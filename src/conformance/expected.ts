@@ -1,0 +1,79 @@
+/**
+ * What Apache Kafka answered, by check and release: expected-answers.ts (JSON in a
+ * module, so the package ships it as JavaScript), written by
+ * `kafka-wire conformance --record RELEASE` against a real Kafka and committed; or a
+ * JSON file of the same shape given with --expected.
+ * A check's observations are compared with every release recorded; matching any is a
+ * pass, since releases differ among themselves too.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { EXPECTED } from './expected-answers.js';
+import { diffJson } from './failure.js';
+import type { CheckResult, Json } from './types.js';
+
+export type Observations = Record<string, Json>;
+
+export interface ExpectedData {
+  /** Releases recorded, e.g. `4.3.1`. */
+  releases: string[];
+  /** check id → release → observations. */
+  checks: Record<string, Record<string, Observations>>;
+}
+
+/** Where --record writes by default: the module next to this one (in src/, run with tsx). */
+export const DEFAULT_EXPECTED_FILE = fileURLToPath(new URL('./expected-answers.ts', import.meta.url));
+
+/** The committed answers (imported, so that the build ships them), or those of `file`. */
+export function loadExpected(file?: string): ExpectedData {
+  if (file === undefined) return structuredClone(EXPECTED);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ExpectedData;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { releases: [], checks: {} };
+    throw err;
+  }
+}
+
+/** Replaces what `release` answered with this run's observations; keeps the other releases. */
+export function recordRelease(data: ExpectedData, release: string, results: readonly CheckResult[]): ExpectedData {
+  const checks: ExpectedData['checks'] = {};
+  for (const [id, byRelease] of Object.entries(data.checks)) {
+    const { [release]: _, ...others } = byRelease;
+    if (Object.keys(others).length > 0) checks[id] = others;
+  }
+  for (const r of results) {
+    if (r.observed === undefined || (r.status !== 'pass' && r.status !== 'differs')) continue;
+    checks[r.id] = { ...checks[r.id], [release]: r.observed };
+  }
+  const sorted = Object.fromEntries(Object.keys(checks).sort().map((id) => [id, sortKeys(checks[id]!)]));
+  return { releases: [...new Set([...data.releases, release])].sort(), checks: sorted };
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
+}
+
+/** A JSON file, or (for the default file) the module that holds the JSON. */
+export function saveExpected(data: ExpectedData, file = DEFAULT_EXPECTED_FILE): void {
+  // One check a line: diffs of a new recording read check by check.
+  const lines = Object.entries(data.checks).map(([id, byRelease]) => `    ${JSON.stringify(id)}: ${JSON.stringify(byRelease)}`);
+  const json = `{\n  "releases": ${JSON.stringify(data.releases)},\n  "checks": {\n${lines.join(',\n')}\n  }\n}`;
+  if (!file.endsWith('.ts')) return writeFileSync(file, `${json}\n`);
+  const head = [
+    '/** What Apache Kafka answered each check: written by `kafka-wire conformance --record RELEASE`; not edited by hand. */',
+    "import type { ExpectedData } from './expected.js';",
+    '',
+  ];
+  writeFileSync(file, `${head.join('\n')}\nexport const EXPECTED: ExpectedData = ${json};\n`);
+}
+
+/** null when the observations match a recorded release (or none is recorded); else the diff against the newest. */
+export function compareWithKafka(data: ExpectedData, id: string, observed: Observations): { release: string; diff: string[] } | null {
+  const byRelease = data.checks[id];
+  if (!byRelease || Object.keys(byRelease).length === 0) return null;
+  if (Object.values(byRelease).some((expected) => isDeepStrictEqual(expected, observed))) return null;
+  const release = Object.keys(byRelease).sort().at(-1)!;
+  return { release, diff: diffJson(byRelease[release], observed) };
+}

@@ -1,0 +1,169 @@
+/**
+ * A one-node "broker" that answers every request the conformance suite sends, as simply
+ * as it can: it stores and hands back batches, and validates nothing (no size limit, no
+ * CRC, no sequences, no transactions: read_committed sees everything). Tests make it give
+ * one wrong answer more with `tamper`, and check that the suite notices. Not a model of
+ * Kafka: for that the suite runs against Kafka.
+ */
+import type { Socket } from 'node:net';
+import type { AnyApi } from '../../../src/protocol/api.js';
+import { API_BY_KEY, ApiVersions } from '../../../src/protocol/apis/index.js';
+import { skipTaggedFields } from '../../../src/protocol/codec.js';
+import { requestHeaderVersion } from '../../../src/protocol/frame.js';
+import { Reader } from '../../../src/protocol/reader.js';
+import { encodeResponse } from '../../../src/conformance/exchange.js';
+import { fakeServer, type FakeServer } from '../../helpers/fake-server.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- bodies are built loosely here; the codecs check them */
+type Body = any;
+
+/** The versions served: Kafka 4.x's ranges, Produce at one version to keep the run short. */
+const SERVED: Record<number, [number, number]> = {
+  0: [9, 9], // Produce
+  1: [4, 12], // Fetch (by topic name)
+  2: [1, 8], // ListOffsets
+  3: [0, 12], // Metadata
+  10: [0, 4], // FindCoordinator
+  18: [0, 4], // ApiVersions
+  19: [2, 7], // CreateTopics
+  20: [1, 6], // DeleteTopics
+  22: [0, 5], // InitProducerId
+  24: [0, 3], // AddPartitionsToTxn
+  25: [0, 4], // AddOffsetsToTxn
+  26: [0, 4], // EndTxn
+  28: [0, 4], // TxnOffsetCommit
+};
+
+/** Changes an answer before it leaves: (api, version, request body, answer) → answer. */
+export type Tamper = (api: AnyApi, version: number, request: Body, response: Body) => Body;
+
+interface Topic {
+  id: string;
+  partitions: Buffer[][];
+}
+
+export class NaiveBroker {
+  readonly topics = new Map<string, Topic>();
+  tamper: Tamper = (_api, _v, _req, res) => res;
+  private constructor(readonly server: FakeServer) {}
+
+  static async start(): Promise<NaiveBroker> {
+    let broker: NaiveBroker | undefined;
+    const server = await fakeServer((req, socket) => broker!.handle(req.frame, socket));
+    broker = new NaiveBroker(server);
+    return broker;
+  }
+
+  get bootstrap(): string {
+    return `${this.server.host}:${this.server.port}`;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  private handle(frame: Buffer, socket: Socket): void {
+    const r = new Reader(frame);
+    const [key, version, correlationId] = [r.int16(), r.int16(), r.int32()];
+    r.nullableString();
+    const api = API_BY_KEY.get(key) as AnyApi;
+    if (key === ApiVersions.key && version > ApiVersions.maxVersion) {
+      // KIP-511: an unknown version is answered in v0, with our range for ApiVersions.
+      const body = this.tamper(ApiVersions, 0, {}, { errorCode: 35, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] });
+      socket.write(encodeResponse(ApiVersions, 0, correlationId, body));
+      return;
+    }
+    if (requestHeaderVersion(api, version) === 2) skipTaggedFields(r);
+    const request = api.requestCodec(version).read(r) as Body;
+    const answer = this.answer(key, version, request);
+    if (answer === null) return; // Produce with acks=0
+    socket.write(encodeResponse(api, version, correlationId, this.tamper(api, version, request, answer)));
+  }
+
+  private answer(key: number, version: number, req: Body): Body {
+    switch (key) {
+      case 18:
+        return { errorCode: 0, apiKeys: Object.entries(SERVED).map(([k, [min, max]]) => ({ apiKey: Number(k), minVersion: min, maxVersion: max })) };
+      case 3:
+        return this.metadata(req);
+      case 19:
+        return { topics: req.topics.map((t: Body) => this.create(t)) };
+      case 20:
+        return { responses: (req.topicNames ?? req.topics.map((t: Body) => t.name)).map((name: string) => ({ name, errorCode: this.topics.delete(name) ? 0 : 3 })) };
+      case 2:
+        return { topics: req.topics.map((t: Body) => ({ name: t.name, partitions: t.partitions.map((p: Body) => ({ partitionIndex: p.partitionIndex, errorCode: 0, offset: this.end(t.name, p.partitionIndex) })) })) };
+      case 0:
+        return this.produce(req);
+      case 1:
+        return this.fetch(req);
+      case 10:
+        return version >= 4 ? { coordinators: req.coordinatorKeys.map((k: string) => ({ key: k, nodeId: 0, host: this.server.host, port: this.server.port, errorCode: 0 })) } : { errorCode: 0, nodeId: 0, host: this.server.host, port: this.server.port };
+      case 22:
+        return { errorCode: 0, producerId: 1000n, producerEpoch: 0 };
+      case 24:
+        return { throttleTimeMs: 0, resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((t: Body) => ({ name: t.name, resultsByPartition: t.partitions.map((p: number) => ({ partitionIndex: p, partitionErrorCode: 0 })) })) };
+      case 25:
+      case 26:
+        return { throttleTimeMs: 0, errorCode: 0 };
+      case 28:
+        return { throttleTimeMs: 0, topics: req.topics.map((t: Body) => ({ name: t.name, partitions: t.partitions.map((p: Body) => ({ partitionIndex: p.partitionIndex, errorCode: 0 })) })) };
+      default:
+        throw new Error(`the naive broker does not answer API ${key}`);
+    }
+  }
+
+  private metadata(req: Body): Body {
+    const names: string[] = req.topics === null ? [...this.topics.keys()] : req.topics.map((t: Body) => t.name ?? [...this.topics].find(([, x]) => x.id === t.topicId)?.[0]);
+    return {
+      brokers: [{ nodeId: 0, host: this.server.host, port: this.server.port }],
+      clusterId: 'naive',
+      controllerId: 0,
+      topics: names.map((name) => {
+        const topic = this.topics.get(name);
+        const partitions = (topic?.partitions ?? []).map((_, i) => ({ errorCode: 0, partitionIndex: i, leaderId: 0, replicaNodes: [0], isrNodes: [0] }));
+        return { errorCode: topic ? 0 : 3, name, topicId: topic?.id ?? 'AAAAAAAAAAAAAAAAAAAAAA', partitions };
+      }),
+    };
+  }
+
+  private create(t: Body): Body {
+    if (this.topics.has(t.name)) return { name: t.name, errorCode: 36, errorMessage: `Topic '${t.name}' already exists.` };
+    const id = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString('base64url');
+    this.topics.set(t.name, { id, partitions: Array.from({ length: t.numPartitions }, () => []) });
+    return { name: t.name, topicId: id, errorCode: 0, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, configs: t.configs.map((c: Body) => ({ ...c, readOnly: false, isSensitive: false })) };
+  }
+
+  private end(topic: string, partition: number): bigint {
+    return (this.topics.get(topic)?.partitions[partition] ?? []).reduce((n, b) => n + BigInt(b.readInt32BE(57)), 0n);
+  }
+
+  private produce(req: Body): Body {
+    const responses = req.topicData.map((t: Body) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p: Body) => {
+        const log = this.topics.get(t.name)?.partitions[p.index];
+        if (!log) return { index: p.index, errorCode: 3, baseOffset: -1n };
+        const baseOffset = this.end(t.name, p.index);
+        const batch = Buffer.from(p.records as Buffer);
+        batch.writeBigInt64BE(baseOffset, 0);
+        log.push(batch);
+        return { index: p.index, errorCode: 0, baseOffset };
+      }),
+    }));
+    return req.acks === 0 ? null : { responses };
+  }
+
+  private fetch(req: Body): Body {
+    return {
+      responses: req.topics.map((t: Body) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p: Body) => {
+          const log = this.topics.get(t.topic)?.partitions[p.partition] ?? [];
+          const high = this.end(t.topic, p.partition);
+          const records = Buffer.concat(log.filter((b) => b.readBigInt64BE(0) + BigInt(b.readInt32BE(57)) > p.fetchOffset));
+          return { partitionIndex: p.partition, errorCode: 0, highWatermark: high, lastStableOffset: high, abortedTransactions: [], records };
+        }),
+      })),
+    };
+  }
+}
