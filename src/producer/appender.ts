@@ -17,13 +17,6 @@ import type { Partitions, PartitionState } from './partition-state.js';
 import { ProducerBatch } from './producer-batch.js';
 import type { DeliveryCallback, ProducerRecord } from './types.js';
 
-/** The smallest buffer a new batch starts in: a few small records' worth. */
-const MIN_FIRST_BUFFER = 1024;
-
-function nextPowerOfTwo(n: number): number {
-  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
-}
-
 /** An upper bound on the UTF-8 bytes of a key or value, without encoding it. */
 function roughLength(v: ProducerRecord['key']): number {
   if (v === null || v === undefined) return 0;
@@ -75,9 +68,8 @@ export class Appender {
   }
 
   /**
-   * Appends now if the open batch has room, can grow, or memory is free for a new batch
-   * (or `reserved` was set aside for it: it is used or given back); otherwise the bytes
-   * of memory the record needs.
+   * Appends now if a batch has room or memory is free (or `reserved` was set aside for
+   * it; it is used or given back); otherwise the bytes of memory a new batch needs.
    */
   tryAppend(
     topic: TopicState,
@@ -89,77 +81,34 @@ export class Appender {
   ): true | number {
     const o = this.#o;
     const pool = this.#pool;
+    const partitions = this.#partitions;
     const chooser = this.#chooser;
     const partition = chooser.choose(topic, record);
-    const state = this.#partitions.get(topic.name, partition);
-    const open = state.open;
-    const sizeBefore = open?.sizeInBytes ?? 0;
-    let batch: ProducerBatch;
-    if (open && open.tryAppend(record, timestamp, callback)) {
-      batch = open;
+    const state = partitions.get(topic.name, partition);
+    let batch = state.open;
+    let sizeBefore = batch?.sizeInBytes ?? 0;
+    if (batch && batch.tryAppend(record, timestamp, callback)) {
       if (reserved) pool.release(reserved);
+      if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
     } else {
-      const alone = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
-      const grown = open?.canGrow ? this.#grow(open, alone, record, timestamp, callback, reserved) : undefined;
-      if (typeof grown === 'number') return grown;
-      if (grown === true) {
-        batch = open!;
-      } else {
-        const created = this.#newBatch(state, topic.name, partition, alone, reserved);
-        if (typeof created === 'number') return created;
-        batch = created;
-        if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
-      }
+      const need = Math.max(o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
+      // With batches of this partition already queued or in flight, a new one could not
+      // leave before they are answered anyway: let it grow if memory allows, so the next
+      // request carries more records for the same per-request cost (up to maxBatchSize).
+      const grown = !reserved && state.batches.length > 0 && o.maxBatchSize > need ? pool.tryAllocate(o.maxBatchSize) : undefined;
+      const buffer = reserved && reserved.length >= need ? reserved : (grown ?? pool.tryAllocate(need));
+      if (reserved && buffer !== reserved) pool.release(reserved);
+      if (!buffer) return need;
+      const now = this.#ctx.clock.now();
+      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs);
+      partitions.add(state, batch);
+      sizeBefore = batch.sizeInBytes;
+      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
       this.#ctx.wake();
     }
-    if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
     chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
-  }
-
-  /**
-   * Moves the open batch to a buffer twice as big (at least enough for the record, at
-   * most its limit) and appends there. True when appended; the bytes needed when memory
-   * is short; undefined when even grown the record would not fit (a new batch it is).
-   */
-  #grow(
-    batch: ProducerBatch,
-    alone: number,
-    record: ProducerRecord,
-    timestamp: number,
-    callback: DeliveryCallback | undefined,
-    reserved: Buffer | undefined,
-  ): true | number | undefined {
-    const wanted = batch.sizeInBytes + alone;
-    if (wanted > batch.limit) return undefined;
-    const size = Math.min(batch.limit, Math.max(batch.buffer.length * 2, wanted));
-    const buffer = reserved && reserved.length >= size ? reserved : this.#pool.tryAllocate(size);
-    if (reserved && buffer !== reserved) this.#pool.release(reserved);
-    if (!buffer) return size;
-    this.#pool.release(batch.grow(buffer));
-    if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch grown for it');
-    return true;
-  }
-
-  /**
-   * A new batch for the partition, in a buffer as big as its last batch needed (so a busy
-   * partition starts at batchSize, and one of a thousand quiet ones does not hold 16 KiB
-   * for two records), or the bytes needed when memory is short.
-   */
-  #newBatch(state: PartitionState, topic: string, partition: number, alone: number, reserved: Buffer | undefined): ProducerBatch | number {
-    const o = this.#o;
-    // Behind queued or in-flight batches a new one could not leave sooner anyway: it may
-    // grow further, so the next request carries more records for the same cost.
-    const limit = state.batches.length > 0 ? Math.max(o.maxBatchSize, alone) : Math.max(o.batchSize, alone);
-    const size = Math.min(limit, Math.max(alone, MIN_FIRST_BUFFER, nextPowerOfTwo(state.lastBatchBytes)));
-    const buffer = reserved && reserved.length >= size ? reserved : this.#pool.tryAllocate(size);
-    if (reserved && buffer !== reserved) this.#pool.release(reserved);
-    if (!buffer) return size;
-    const now = this.#ctx.clock.now();
-    const batch = new ProducerBatch(topic, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
-    this.#partitions.add(state, batch);
-    return batch;
   }
 
   /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */

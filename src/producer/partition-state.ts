@@ -42,8 +42,6 @@ export class PartitionState {
   #acknowledgedAt = 0;
 
   txn: TxnMembership = 'none';
-  /** Bytes of the last batch that went into a request: how big the next one starts. */
-  lastBatchBytes = 0;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;
@@ -81,10 +79,6 @@ export class PartitionState {
     if (!next || (next.attempts > 0 && this.inFlight > 0)) return Infinity;
     if (next.retryAt > now) return next.retryAt;
     if (next.full || flushing || next.attempts > 0) return now;
-    // A batch that is not full waits while an earlier one of its partition is out: it
-    // keeps filling until that answer comes, so a slow broker gets fewer, fuller batches
-    // (with many partitions, linger alone made batches of one or two records).
-    if (this.inFlight > 0) return Infinity;
     const due = next.createdAt + lingerMs;
     return due <= now ? now : due;
   }

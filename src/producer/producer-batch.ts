@@ -32,9 +32,8 @@ const stamped: RecordInput = { key: null, value: null, headers: undefined, times
 export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
+  readonly buffer: Buffer;
   readonly builder: RecordBatchBuilder;
-  /** Bytes the batch may grow to: batchSize, or maxBatchSize when it started behind a backlog. */
-  readonly limit: number;
   readonly createdAt: number;
   readonly deadline: number;
   readonly #callbacks: Array<DeliveryCallback | undefined> = [];
@@ -83,10 +82,10 @@ export class ProducerBatch {
   /** Set once the batch is finished without its aborted records. */
   #finishedCount: number | undefined;
 
-  constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true, limit = buffer.length) {
+  constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true) {
     this.topic = topic;
     this.partition = partition;
-    this.limit = Math.max(limit, buffer.length);
+    this.buffer = buffer;
     this.builder = new RecordBatchBuilder(buffer);
     this.createdAt = now;
     this.deadline = deadline;
@@ -125,24 +124,9 @@ export class ProducerBatch {
     return true;
   }
 
-  /** The buffer the records are written into (it changes when the batch grows). */
-  get buffer(): Buffer {
-    return this.builder.buffer;
-  }
-
-  /** No record fits any more, even grown to its limit (or the batch was closed): it need not linger. */
+  /** No record fits any more (or the batch was closed): it need not linger. */
   get full(): boolean {
-    return this.closed || this.limit - this.builder.sizeInBytes < SMALLEST_RECORD_BYTES;
-  }
-
-  /** Whether it may move to a bigger buffer. */
-  get canGrow(): boolean {
-    return !this.closed && this.bytes === undefined && this.buffer.length < this.limit;
-  }
-
-  /** Moves the batch into `buffer` (bigger); returns the old one, for the pool. */
-  grow(buffer: Buffer): Buffer {
-    return this.builder.moveTo(buffer);
+    return this.closed || this.buffer.length - this.builder.sizeInBytes < SMALLEST_RECORD_BYTES;
   }
 
   /** Index of the last record appended, for an AbortSignal to refer to it. */

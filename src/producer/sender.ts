@@ -173,13 +173,9 @@ export class Sender {
         continue;
       }
       // One request after another while requests may be in flight and batches are ready:
-      // pipelining does not wait for the next wake-up. But a request of only lingering
-      // (not full) batches waits while another to the same broker is out: its answer
-      // comes soon, and meanwhile those batches fill. Many small batches cost the broker
-      // far more than fewer full ones (with 1,000 partitions, linger alone gave ~2 records
-      // a batch).
+      // pipelining does not wait for the next wake-up.
       let ready = states;
-      while (ready.length > 0 && link.inFlight < options.maxInFlight && this.#worthSending(link, ready) && this.#drain(link, ready)) {
+      while (ready.length > 0 && link.inFlight < options.maxInFlight && this.#drain(link, ready)) {
         ready = ready.filter((s) => {
           const at = this.#readyAt(s, now);
           next = Math.min(next, at);
@@ -190,10 +186,6 @@ export class Sender {
 
     if (needMetadata) this.#refreshMetadata();
     this.#arm(next);
-  }
-
-  #worthSending(link: BrokerLink, ready: readonly PartitionState[]): boolean {
-    return link.inFlight === 0 || this.#flushers > 0 || ready.some((s) => s.nextToSend()?.full === true);
   }
 
   /** Starts a metadata refresh (shared with any in progress); the answer wakes the sender. */
@@ -310,7 +302,6 @@ export class Sender {
         batch.finish();
       }
       state.inFlight++;
-      state.lastBatchBytes = length;
       batch.inFlight = true;
       chosen.push([state, batch]);
     }

@@ -16,9 +16,9 @@ export interface RecordBatchBuilderOptions {
 export type FinishOptions = Partial<ProducerStamp>;
 
 export class RecordBatchBuilder {
-  #buffer: Buffer;
+  readonly buffer: Buffer;
   /** The batch may grow to this many bytes, header included. */
-  #capacity: number;
+  readonly capacity: number;
   #offset = RECORD_BATCH_OVERHEAD;
   readonly #headers = new HeaderScratch();
   readonly #clock: () => number;
@@ -38,34 +38,10 @@ export class RecordBatchBuilder {
     if (buffer.length < RECORD_BATCH_OVERHEAD) {
       throw new RangeError(`a record batch needs at least ${RECORD_BATCH_OVERHEAD} bytes; the buffer has ${buffer.length}`);
     }
-    this.#buffer = buffer;
+    this.buffer = buffer;
     // batchLength is an int32.
-    this.#capacity = Math.min(buffer.length, 0x7fffffff);
+    this.capacity = Math.min(buffer.length, 0x7fffffff);
     this.#clock = options.clock ?? Date.now;
-  }
-
-  /** The buffer the batch is written into. */
-  get buffer(): Buffer {
-    return this.#buffer;
-  }
-
-  get capacity(): number {
-    return this.#capacity;
-  }
-
-  /**
-   * Continues the batch in a bigger buffer: what is written so far is copied over, and
-   * the old buffer is the caller's again. A batch can so start small and grow while its
-   * records come (doubling keeps the copying to about one extra byte per byte written).
-   */
-  moveTo(buffer: Buffer): Buffer {
-    if (this.#finished) throw new Error('cannot move a finished record batch');
-    if (buffer.length < this.#offset) throw new RangeError(`a buffer of ${buffer.length} bytes cannot hold the ${this.#offset} bytes written`);
-    const old = this.#buffer;
-    old.copy(buffer, 0, 0, this.#offset);
-    this.#buffer = buffer;
-    this.#capacity = Math.min(buffer.length, 0x7fffffff);
-    return old;
   }
 
   get recordCount(): number {
@@ -119,7 +95,7 @@ export class RecordBatchBuilder {
     if (this.#sizedRecord !== null) this.#sizedRecord = null;
     const index = this.#recordCount;
     const base = index === 0 ? timestamp : this.#baseTimestamp;
-    const end = writeRecord(this.#buffer, this.#offset, this.#capacity, record, timestampDelta(timestamp, base), index, this.#headers);
+    const end = writeRecord(this.buffer, this.#offset, this.capacity, record, timestampDelta(timestamp, base), index, this.#headers);
     if (end < 0) return -1;
     this.#offset = end;
     if (index === 0) {
@@ -138,7 +114,7 @@ export class RecordBatchBuilder {
    * header, e.g. with a new producer epoch and sequence (as `restamp` does on the bytes).
    */
   finish(options: FinishOptions = {}): Buffer {
-    const batch = this.#buffer.subarray(0, this.#offset);
+    const batch = this.buffer.subarray(0, this.#offset);
     writeBatchHeader(batch, {
       baseOffset: 0,
       partitionLeaderEpoch: options.partitionLeaderEpoch ?? NO_PRODUCER.partitionLeaderEpoch,
