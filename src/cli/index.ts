@@ -94,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   conformance: command({
-    synopsis: ['--bootstrap HOST:PORT [--prefix P] [--keep] [--only CATEGORY]...', '[--json] [--junit FILE] [--record RELEASE [--expected FILE]]'],
+    synopsis: ['--bootstrap HOST:PORT [--prefix P] [--keep] [--only CATEGORY]...', '[--json] [--junit FILE] [--markdown [NAME=]FILE] [--record RELEASE [--expected FILE]]'],
     summary: [
       'checks that a broker takes what a producer sends and answers as Apache Kafka does;',
       'creates its topics under a prefix and deletes them after (unless --keep);',
@@ -109,6 +109,7 @@ const COMMANDS: Record<string, Command> = {
       only: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       junit: { type: 'string' },
+      markdown: { type: 'string' },
       record: { type: 'string' },
       expected: { type: 'string' },
       ...SECURITY_FLAGS,
@@ -122,6 +123,7 @@ const COMMANDS: Record<string, Command> = {
         only: values.only,
         json: values.json ?? false,
         junit: values.junit,
+        markdown: values.markdown,
         record: values.record,
         expected: values.expected,
         ...securityFromFlags(values),

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { UsageError } from '../cli/usage-error.js';
 import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
-import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit } from './report.js';
+import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit, toMarkdown } from './report.js';
 import { isCategory, runSuite, type SuiteReport } from './runner.js';
 import { Session } from './session.js';
 import { CATEGORIES, type CategoryName } from './types.js';
@@ -16,6 +16,8 @@ export interface ConformanceOptions {
   keep?: boolean;
   json?: boolean;
   junit?: string;
+  /** A Markdown report, headed with this implementation's name: `FILE` or `NAME=FILE`. */
+  markdown?: string;
   only?: string[];
   /** Record this run's answers as those of Apache Kafka RELEASE into the expected file. */
   record?: string;
@@ -64,6 +66,10 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     for (const e of cleanupErrors) out.write(`could not delete ${e}\n`);
   }
   if (opts.junit) writeFileSync(opts.junit, toJUnit(report));
+  if (opts.markdown) {
+    const [name, file] = opts.markdown.includes('=') ? opts.markdown.split('=', 2) : [opts.bootstrap, opts.markdown];
+    writeFileSync(file!, toMarkdown(report, name!));
+  }
   if (opts.record) {
     const file = opts.expected ?? DEFAULT_EXPECTED_FILE;
     saveExpected(recordRelease(expected, opts.record, results), file);

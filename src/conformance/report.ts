@@ -103,3 +103,31 @@ function xml(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
+
+/** A committed report (docs/conformance/<implementation>.md): the table, then every check that did not pass. */
+export function toMarkdown(report: SuiteReport, implementation: string): string {
+  const total = counts(report.results);
+  const lines = [
+    `# ${implementation}: kafka-wire conformance report`,
+    '',
+    `Written by \`kafka-wire conformance --markdown\` (${report.startedAt.slice(0, 10)}); ${report.results.length} checks in ${(report.durationMs / 1000).toFixed(1)} s,`,
+    `compared with the answers recorded from Apache Kafka ${report.apacheKafka.join(' and ') || '(none)'}.`,
+    '',
+    '| category | pass | fail | differs | not offered | skipped |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const category of CATEGORIES) {
+    const mine = report.results.filter((r) => r.category === category);
+    if (mine.length === 0) continue;
+    const c = counts(mine);
+    lines.push(`| ${category} | ${STATUSES.map((s) => c[s]).join(' | ')} |`);
+  }
+  lines.push(`| **total** | ${STATUSES.map((s) => total[s]).join(' | ')} |`, '');
+  const others = report.results.filter((r) => r.status !== 'pass');
+  if (others.length === 0) lines.push('Every check passed.');
+  for (const r of others) {
+    lines.push(`- **${r.status}** \`${r.id}\`: ${r.message ?? r.title}`);
+    for (const d of r.diff ?? []) lines.push(`  - \`${d}\``);
+  }
+  return `${lines.join('\n')}\n`;
+}
