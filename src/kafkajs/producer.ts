@@ -61,8 +61,7 @@ function summarize(order: readonly string[], records: readonly WireRecord[], res
     if (seen && seen.first <= r.offset) return;
     // Our records carry their CreateTime: a different timestamp back is the broker's LogAppendTime.
     const logAppendTime = r.timestamp === records[i]!.timestamp ? '-1' : String(r.timestamp);
-    // kafka-wire does not keep the Produce answer's log_start_offset: -1 is Kafka's "unknown".
-    byPartition.set(id, { topicName: r.topic, partition: r.partition, errorCode: 0, baseOffset: String(r.offset), logAppendTime, logStartOffset: '-1', first: r.offset });
+    byPartition.set(id, { topicName: r.topic, partition: r.partition, errorCode: 0, baseOffset: String(r.offset), logAppendTime, logStartOffset: String(r.logStartOffset), first: r.offset });
   });
   return [...byPartition.values()]
     .sort((a, b) => order.indexOf(a.topicName) - order.indexOf(b.topicName) || a.partition - b.partition)

@@ -11,7 +11,7 @@ import { debuglog } from 'node:util';
 import type { BufferPool } from './buffer-pool.js';
 import type { Partitions, PartitionState } from './partition-state.js';
 import type { ProducerBatch } from './producer-batch.js';
-import type { DeliveryCallback, ProducerCounters } from './types.js';
+import type { BatchAnswer, DeliveryCallback, ProducerCounters } from './types.js';
 
 const debug = debuglog('kafka-wire');
 
@@ -68,12 +68,12 @@ export class Completion {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  delivered(state: PartitionState, batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+  delivered(state: PartitionState, batch: ProducerBatch, answer: BatchAnswer): void {
     if (batch.done) return;
     const n = batch.liveCount;
     this.#partitions.remove(state, batch);
     this.counters.recordsSent += n;
-    batch.complete(baseOffset, logAppendTime);
+    batch.complete(answer);
     this.#release(batch);
     this.#ended(n);
   }

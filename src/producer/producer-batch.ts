@@ -15,7 +15,7 @@ import {
   type RecordHeadersInput,
   type RecordInput,
 } from '../protocol/records/index.js';
-import type { DeliveryCallback, RecordMetadata } from './types.js';
+import type { BatchAnswer, DeliveryCallback, RecordMetadata } from './types.js';
 
 /** What an append needs of a record; the producer's ProducerRecord fits. */
 export interface AppendRecord {
@@ -221,11 +221,12 @@ export class ProducerBatch {
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */
-  complete(baseOffset: bigint, logAppendTime: bigint): void {
+  complete(answer: BatchAnswer): void {
     if (this.#done) return;
     this.#done = true;
     this.#live = 0;
-    const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
+    const { baseOffset, logStartOffset } = answer;
+    const appendTime = answer.logAppendTimeMs >= 0n ? Number(answer.logAppendTimeMs) : -1;
     const known = baseOffset >= 0n;
     let offset = baseOffset;
     for (let i = 0; i < this.#callbacks.length; i++, offset = known ? offset + 1n : offset) {
@@ -236,6 +237,7 @@ export class ProducerBatch {
         partition: this.partition,
         offset: known ? offset : -1n,
         timestamp: appendTime >= 0 ? appendTime : this.#timestamps[i]!,
+        logStartOffset,
       };
       cb(null, metadata);
     }

@@ -45,8 +45,12 @@ import {
   type ProduceTraceContext,
 } from './tracing.js';
 import type { TransactionManager } from './transactions.js';
+import type { BatchAnswer } from './types.js';
 
 const debug = debuglog('kafka-wire');
+
+/** For a batch delivered without an answer of its own (acks=0, or proven written by a later batch's). */
+const UNKNOWN_ANSWER: BatchAnswer = { baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
 
 /** The broker remembers this many batches per producer and partition (and so dedups retries). */
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
@@ -87,7 +91,7 @@ export class Sender {
     this.#backoff = { base: ctx.options.retryBackoffMs, max: ctx.options.retryBackoffMaxMs };
     this.#perPartition = ctx.identity ? Math.min(ctx.options.maxInFlight, MAX_IDEMPOTENT_IN_FLIGHT) : 1;
     this.#outcomes = {
-      written: (state, b) => this.#delivered(state, b, -1n, -1n),
+      written: (state, b) => this.#delivered(state, b, UNKNOWN_ANSWER),
       failed: (state, b, err) => this.#ctx.completion.batchFailed(state, b, err),
       resequenced: (n) => (this.#ctx.completion.counters.retries += n),
     };
@@ -393,7 +397,7 @@ export class Sender {
       this.#requestDone(link);
       if (trace) trace.throttleTimeMs = response?.throttleTimeMs;
       this.#traced(trace, () => {
-        if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, -1n, -1n);
+        if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, UNKNOWN_ANSWER);
         else this.#onResponse(link, version, chosen, response, trace?.requestId ?? 0);
       });
     } finally {
@@ -481,7 +485,7 @@ export class Sender {
         const taken = p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER;
         if (taken && b.baseSequence >= 0) s.noteAcknowledged(b.producerId, now);
         if (p.errorCode === ErrorCode.NONE) {
-          this.#delivered(s, b, p.baseOffset, p.logAppendTimeMs);
+          this.#delivered(s, b, p);
           continue;
         }
         const leader = p.currentLeader;
@@ -502,15 +506,15 @@ export class Sender {
     state.inFlight--;
   }
 
-  #delivered(state: PartitionState, b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+  #delivered(state: PartitionState, b: ProducerBatch, answer: BatchAnswer): void {
     this.#landed(state, b);
     if (b.done) return; // failed by close() while its request was out
     if (b.baseSequence >= 0) earlierAreWritten(state, b, this.#outcomes);
     if (BATCH_CHANNEL.hasSubscribers) {
-      const message: ProduceBatchMessage = { topic: state.topic, partition: state.partition, records: b.liveCount, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset };
+      const message: ProduceBatchMessage = { topic: state.topic, partition: state.partition, records: b.liveCount, bytes: b.sizeInBytes, attempts: b.attempts, baseOffset: answer.baseOffset };
       BATCH_CHANNEL.publish(message);
     }
-    this.#ctx.completion.delivered(state, b, baseOffset, logAppendTime);
+    this.#ctx.completion.delivered(state, b, answer);
   }
 
   /** A lost connection or a broken answer: every batch it carried fails the same way. */
@@ -531,7 +535,7 @@ export class Sender {
     if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
     if (b.written || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // In the log already (an earlier attempt whose answer was lost): success, offset unknown.
-      this.#delivered(state, b, -1n, -1n);
+      this.#delivered(state, b, UNKNOWN_ANSWER);
       return;
     }
     if (b.overtaken) return completion.batchFailed(state, b, b.overtaken);

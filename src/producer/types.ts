@@ -37,6 +37,15 @@ export interface RecordMetadata {
   offset: bigint;
   /** The record's CreateTime, or the broker's LogAppendTime for topics that use it. */
   timestamp: number;
+  /** The partition's first offset when the broker answered (Produce v5+); -1n when not known. */
+  logStartOffset: bigint;
+}
+
+/** What a broker answered for one batch (the fields of a Produce partition response). */
+export interface BatchAnswer {
+  readonly baseOffset: bigint;
+  readonly logAppendTimeMs: bigint;
+  readonly logStartOffset: bigint;
 }
 
 export interface SendOptions {

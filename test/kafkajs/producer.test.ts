@@ -71,7 +71,7 @@ describe('kafka-wire/kafkajs', () => {
     const producer = track(client().producer({ createPartitioner: Partitioners.DefaultPartitioner }));
     await producer.connect();
     const first = await producer.send({ topic: a, messages: [0, 1, 2].map((p) => ({ value: `v${p}`, partition: p })) });
-    expect(first).toEqual([0, 1, 2].map((partition) => ({ topicName: a, partition, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '-1' })));
+    expect(first).toEqual([0, 1, 2].map((partition) => ({ topicName: a, partition, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' })));
     const batch = await producer.sendBatch({
       topicMessages: [
         { topic: b, messages: [{ key: 'k', value: 'x', headers: { h: ['1', '2'] } }] },
