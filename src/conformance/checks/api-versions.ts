@@ -21,9 +21,10 @@ const ApiVersionsProbe = defineApi({
   key: ApiVersions.key,
   name: 'ApiVersions',
   versions: `0-${UNKNOWN_VERSION}`,
-  // As ApiVersions v3+: a header with tagged fields (brokers parse it before seeing the version is unknown).
+  // Laid out as ApiVersions v3+, as a newer client would send it: a header with tagged
+  // fields and the client software fields (brokers that parse before looking at the version need them).
   flexible: '3+',
-  request: [],
+  request: [field('clientSoftwareName', 'string', '3+'), field('clientSoftwareVersion', 'string', '3+')],
   response: [field('errorCode', 'int16', '0+'), field('apiKeys', arrayOf([field('apiKey', 'int16', '0+'), field('minVersion', 'int16', '0+'), field('maxVersion', 'int16', '0+')]), '0+')],
 });
 
@@ -57,7 +58,7 @@ export const apiVersionsCategory: Category = {
         // A fresh connection: what a broker does after such a request is its own business.
         const conn = await session.open();
         try {
-          const response = await session.call(conn, ApiVersionsProbe, UNKNOWN_VERSION, {});
+          const response = await session.call(conn, ApiVersionsProbe, UNKNOWN_VERSION, { clientSoftwareName: 'kafka-wire', clientSoftwareVersion: 'conformance' });
           expectEqual('error code', errorName(response.errorCode), 'UNSUPPORTED_VERSION');
           const range = response.apiKeys.find((k) => k.apiKey === ApiVersions.key);
           if (!range) throw new CheckFailure('the answer does not list ApiVersions itself, so a client cannot pick a lower version');

@@ -1,0 +1,71 @@
+/**
+ * franz-go's kfake (an in-memory Kafka written independently of Apache Kafka) for the
+ * conformance suite: built once with the Go toolchain from scripts/kfake/ into
+ * .cache/kfake/, rebuilt when main.go, go.mod or go.sum is newer, and started on a free
+ * loopback port. The Go module proxy provides its modules on the first build.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CACHE_DIR, REPO_ROOT } from '../kafka/paths.js';
+
+const SOURCE_DIR = path.join(REPO_ROOT, 'scripts', 'kfake');
+const BINARY = path.join(CACHE_DIR, 'kfake', 'kfake');
+const START_TIMEOUT_MS = 10_000;
+
+export interface RunningKfake {
+  bootstrap: string;
+  stop(): Promise<void>;
+}
+
+/** Whether `go` is on the PATH (the kfake checks are skipped without it). */
+export async function hasGo(): Promise<boolean> {
+  return promisify(execFile)('go', ['version']).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function mtime(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+}
+
+/** Builds .cache/kfake/kfake unless it is newer than its sources. */
+export async function ensureKfake(): Promise<string> {
+  const sources = await Promise.all(['main.go', 'go.mod', 'go.sum'].map((f) => mtime(path.join(SOURCE_DIR, f))));
+  if ((await mtime(BINARY)) > Math.max(...sources)) return BINARY;
+  await mkdir(path.dirname(BINARY), { recursive: true });
+  await promisify(execFile)('go', ['build', '-o', BINARY, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
+  return BINARY;
+}
+
+/** Starts kfake and resolves once it prints its address. */
+export async function startKfake(): Promise<RunningKfake> {
+  const child = spawn(await ensureKfake(), [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kfake did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /^listening (\S+)$/m.exec(out);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`kfake exited with ${code} before listening`)));
+  });
+  return { bootstrap, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
