@@ -151,7 +151,8 @@ export interface InstrumentationEvent<T> {
 
 export type RemoveInstrumentationEventListener = () => void;
 
-export type RequestEvent = InstrumentationEvent<{
+/** What REQUEST and REQUEST_TIMEOUT events both tell of a request. */
+interface RequestEventPayload {
   apiKey: number;
   apiName: string;
   apiVersion: number;
@@ -160,23 +161,13 @@ export type RequestEvent = InstrumentationEvent<{
   /** kafka-wire's request id (unique in the process), not the wire correlation id. */
   correlationId: number;
   createdAt: number;
-  duration: number;
   pendingDuration: number;
   sentAt: number;
-  size: number;
-}>;
+}
 
-export type RequestTimeoutEvent = InstrumentationEvent<{
-  apiKey: number;
-  apiName: string;
-  apiVersion: number;
-  broker: string;
-  clientId: string;
-  correlationId: number;
-  createdAt: number;
-  pendingDuration: number;
-  sentAt: number;
-}>;
+export type RequestEvent = InstrumentationEvent<RequestEventPayload & { duration: number; size: number }>;
+
+export type RequestTimeoutEvent = InstrumentationEvent<RequestEventPayload>;
 
 export type RequestQueueSizeEvent = InstrumentationEvent<{
   broker: string;

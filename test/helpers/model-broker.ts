@@ -21,6 +21,7 @@
  * are in flight. Each connection's answers leave in request order, as Kafka's do.
  */
 import * as net from 'node:net';
+import { encodeResponse } from '../../src/conformance/exchange.js';
 import { ApiVersions, InitProducerId, Metadata, Produce } from '../../src/protocol/apis/index.js';
 import type { AnyApi } from '../../src/protocol/api.js';
 import { skipTaggedFields } from '../../src/protocol/codec.js';
@@ -219,7 +220,7 @@ export class ModelBroker {
         body = produced;
       }
     }
-    return encodeAnswer(api, version, correlationId, body);
+    return encodeResponse(api, version, correlationId, body as never);
   }
 
   #produce(request: { topicData: Array<{ name: string; partitionData: Array<{ index: number; records: Buffer }> }> }): Record<string, unknown> | 'drop' {
@@ -289,19 +290,6 @@ export class ModelBroker {
 
 function partitionAnswer(index: number, errorCode: number, baseOffset: bigint): Record<string, unknown> {
   return { index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null, currentLeader: { leaderId: -1, leaderEpoch: -1 } };
-}
-
-function encodeAnswer(api: AnyApi, version: number, correlationId: number, body: Record<string, unknown>): Buffer {
-  const codec = api.responseCodec(version);
-  // ApiVersions answers with header v0 even when flexible (KIP-511).
-  const taggedHeader = api.isFlexible(version) && api !== ApiVersions;
-  const size = 4 + (taggedHeader ? 1 : 0) + codec.size(body as never);
-  const w = new Writer(4 + size);
-  w.int32(size);
-  w.int32(correlationId);
-  if (taggedHeader) w.uvarint(0);
-  codec.write(w, body as never);
-  return w.finish();
 }
 
 /** A small seeded generator in [0, 1): the same seed, the same fault schedule (timing aside). */
