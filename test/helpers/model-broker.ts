@@ -28,7 +28,6 @@ import { skipTaggedFields } from '../../src/protocol/codec.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { decodeRecordBatchesSync } from '../../src/protocol/records/index.js';
-import { Writer } from '../../src/protocol/writer.js';
 
 const MAX_SEQUENCE = 0x7fffffff;
 
