@@ -1,7 +1,7 @@
 /**
  * A real Kafka cluster in the background, for trying kafka-wire by hand.
  *
- *   npm run broker -- start [--nodes 1|3] [--kafka 4.3.1] [--name NAME] [--config key=value ...]
+ *   npm run broker -- start [--impl kafka|kfake|tansu] [--nodes 1|3] [--kafka 4.3.1] [--name NAME] [--config key=value ...]
  *   npm run broker -- stop [--name NAME]
  *   npm run broker -- status
  *   npm run broker -- fetch [--kafka VERSION]
@@ -10,6 +10,10 @@
  * `BOOTSTRAP=$(npm run -s broker -- start)` works; everything else goes to stderr.
  * The cluster is owned by a detached supervisor process that stops it
  * gracefully on SIGTERM, which is what `stop` sends.
+ *
+ * `--impl` picks the implementation: Apache Kafka (the default), franz-go's kfake (built
+ * from scripts/kfake/ with the Go toolchain) or Tansu (built from crates.io by
+ * scripts/tansu/ with cargo); the last two are one in-memory node each.
  */
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
@@ -33,20 +37,46 @@ import {
 import { startCluster, type KafkaCluster } from './kafka/cluster.js';
 import { DEFAULT_KAFKA, KAFKA_VERSIONS, ensureKafka } from './kafka/dist.js';
 import { REPO_ROOT } from './kafka/paths.js';
+import { KFAKE_BINARY, ensureKfake, startKfake } from './kfake/kfake.js';
+import { TANSU_BINARY, TANSU_VERSION, ensureTansu, startTansu } from './tansu/tansu.js';
 import { delegateSignalHandling } from './kafka/reaper.js';
 import { sleep, tailFile } from './kafka/util.js';
 
 const USAGE = `usage: npm run broker -- <start|stop|status|fetch> [options]
-  start   [--nodes 1|3] [--kafka VERSION] [--name NAME] [--config key=value ...]
+  start   [--impl kafka|kfake|tansu] [--nodes 1|3] [--kafka VERSION] [--name NAME] [--config key=value ...]
   stop    [--name NAME]
   status
   fetch   [--kafka VERSION]   (default: every supported version)
-supported versions: ${KAFKA_VERSIONS.join(', ')}; default name: default`;
+supported versions: ${KAFKA_VERSIONS.join(', ')}; default name: default; default impl: kafka
+(--nodes, --kafka and --config apply to Apache Kafka only)`;
+
+const IMPLS = ['kafka', 'kfake', 'tansu'] as const;
+type Impl = (typeof IMPLS)[number];
+
+/** The state file of a broker: which implementation it runs rides beside the Kafka fields. */
+type ImplState = BrokerState & { impl?: Impl };
+
+/** What a live node's command line contains, so a reused pid is never signalled. */
+function nodeMarker(state: ImplState): string {
+  switch (state.impl ?? 'kafka') {
+    case 'kafka':
+      return BROKER_MARKER;
+    case 'kfake':
+      return KFAKE_BINARY;
+    case 'tansu':
+      return TANSU_BINARY;
+  }
+}
+
+function describe(state: ImplState): string {
+  return state.impl === undefined || state.impl === 'kafka' ? `Kafka ${state.version}` : state.version;
+}
 
 const SUPERVISOR_START_TIMEOUT_MS = 180_000;
 const SUPERVISOR_STOP_TIMEOUT_MS = 60_000;
 
 interface Options {
+  impl: Impl;
   nodes: 1 | 3;
   version: string;
   name: string;
@@ -60,6 +90,7 @@ async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
+      impl: { type: 'string', default: 'kafka' },
       nodes: { type: 'string', default: '1' },
       kafka: { type: 'string' },
       name: { type: 'string', default: 'default' },
@@ -91,7 +122,12 @@ async function main(): Promise<number> {
   }
 }
 
-function parseOptions(values: { nodes: string; kafka?: string; name: string; config: string[] }): Options {
+function parseOptions(values: { impl: string; nodes: string; kafka?: string; name: string; config: string[] }): Options {
+  if (!(IMPLS as readonly string[]).includes(values.impl)) throw new UsageError(`--impl must be one of ${IMPLS.join(', ')}, not ${values.impl}`);
+  const impl = values.impl as Impl;
+  if (impl !== 'kafka' && (values.kafka !== undefined || values.nodes !== '1' || values.config.length > 0)) {
+    throw new UsageError(`--kafka, --nodes and --config apply to --impl kafka only`);
+  }
   if (values.nodes !== '1' && values.nodes !== '3') throw new UsageError(`--nodes must be 1 or 3, not ${values.nodes}`);
   if (!/^[\w.-]+$/.test(values.name)) throw new UsageError(`--name may use letters, digits, '.', '_' and '-' only`);
   const config: Record<string, string> = {};
@@ -101,6 +137,7 @@ function parseOptions(values: { nodes: string; kafka?: string; name: string; con
     config[setting.slice(0, eq)] = setting.slice(eq + 1);
   }
   return {
+    impl,
     nodes: values.nodes === '3' ? 3 : 1,
     version: values.kafka ?? DEFAULT_KAFKA,
     versionGiven: values.kafka !== undefined,
@@ -110,11 +147,12 @@ function parseOptions(values: { nodes: string; kafka?: string; name: string; con
 }
 
 async function start(options: Options): Promise<number> {
-  const existing = await readState(options.name);
+  const existing: ImplState | undefined = await readState(options.name);
   if (existing && isOurProcess(existing.supervisorPid, SUPERVISOR_MARKER)) {
-    if (existing.version !== options.version || existing.nodes.length !== options.nodes) {
+    const sameImpl = (existing.impl ?? 'kafka') === options.impl;
+    if (!sameImpl || (options.impl === 'kafka' && (existing.version !== options.version || existing.nodes.length !== options.nodes))) {
       process.stderr.write(
-        `broker "${options.name}" already runs Kafka ${existing.version} with ${existing.nodes.length} node(s); ` +
+        `broker "${options.name}" already runs ${describe(existing)} with ${existing.nodes.length} node(s); ` +
           `stop it first or pick another --name\n`,
       );
       return 1;
@@ -125,8 +163,11 @@ async function start(options: Options): Promise<number> {
   }
   if (existing) await cleanUpStale(existing);
 
-  // Resolve jars here, in the foreground, so Maven's progress and errors reach the user.
-  await ensureKafka(options.version);
+  // Resolve jars (or build the binary) here, in the foreground, so Maven's, Go's or
+  // cargo's progress and errors reach the user.
+  if (options.impl === 'kafka') await ensureKafka(options.version);
+  else if (options.impl === 'kfake') await ensureKfake();
+  else await ensureTansu({ progress: process.stderr });
 
   await mkdir(BROKERS_DIR, { recursive: true });
   const logFile = supervisorLogFile(options.name);
@@ -135,7 +176,8 @@ async function start(options: Options): Promise<number> {
     ...process.execArgv,
     fileURLToPath(import.meta.url),
     SUPERVISOR_COMMAND,
-    ...['--name', options.name, '--nodes', String(options.nodes), '--kafka', options.version],
+    ...['--impl', options.impl, '--name', options.name],
+    ...(options.impl === 'kafka' ? ['--nodes', String(options.nodes), '--kafka', options.version] : []),
     ...Object.entries(options.config).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
   ];
   const supervisor = spawn(process.execPath, args, {
@@ -173,7 +215,7 @@ async function start(options: Options): Promise<number> {
   const nameOption = options.name === 'default' ? '' : ` --name ${options.name}`;
   process.stdout.write(`${state.bootstrap}\n`);
   process.stderr.write(
-    `Kafka ${state.version}, ${state.nodes.length} node(s), supervisor pid ${state.supervisorPid}\n` +
+    `${describe(state)}, ${state.nodes.length} node(s), supervisor pid ${state.supervisorPid}\n` +
       `node logs: ${state.dir}\nstop with: npm run broker -- stop${nameOption}\n`,
   );
   return 0;
@@ -191,11 +233,9 @@ async function supervise(options: Options): Promise<number> {
   };
   const note = (text: string): void => void process.stderr.write(`[${new Date().toISOString()}] ${text}\n`);
 
-  let cluster: KafkaCluster;
+  let running: { state: ImplState; stop(): Promise<void> };
   try {
-    note(`starting Kafka ${options.version} with ${options.nodes} node(s)`);
-    const { version, nodes, name, config } = options;
-    cluster = await startCluster({ version, nodes, name, config });
+    running = await startImpl(options, note);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     note(`start failed: ${message}`);
@@ -203,17 +243,46 @@ async function supervise(options: Options): Promise<number> {
     return 1;
   }
 
-  const state = brokerState(options.name, cluster);
+  const { state } = running;
   await writeState(state);
-  note(`serving at ${cluster.bootstrap}; cluster folder ${cluster.dir}`);
+  note(`serving at ${state.bootstrap}; logs in ${state.dir}`);
   report({ type: 'ready', state });
   if (process.connected) process.disconnect();
 
-  note(`${await stopRequested}: stopping the cluster`);
-  await cluster.stop();
+  note(`${await stopRequested}: stopping the broker`);
+  await running.stop();
   await removeState(options.name);
   note('stopped');
   return 0;
+}
+
+async function startImpl(
+  options: Options,
+  note: (text: string) => void,
+): Promise<{ state: ImplState; stop(): Promise<void> }> {
+  if (options.impl === 'kafka') {
+    note(`starting Kafka ${options.version} with ${options.nodes} node(s)`);
+    const { version, nodes, name, config } = options;
+    const cluster: KafkaCluster = await startCluster({ version, nodes, name, config });
+    return { state: { ...brokerState(options.name, cluster), impl: 'kafka' }, stop: () => cluster.stop() };
+  }
+  note(`starting ${options.impl}`);
+  const broker = options.impl === 'kfake' ? await startKfake() : await startTansu();
+  const version = options.impl === 'kfake' ? 'kfake' : `tansu ${TANSU_VERSION}`;
+  const logFile = supervisorLogFile(options.name);
+  const port = Number(broker.bootstrap.slice(broker.bootstrap.lastIndexOf(':') + 1));
+  const state: ImplState = {
+    name: options.name,
+    impl: options.impl,
+    version,
+    bootstrap: broker.bootstrap,
+    supervisorPid: process.pid,
+    dir: logFile,
+    supervisorLog: logFile,
+    startedAt: new Date().toISOString(),
+    nodes: [{ id: 0, port, controllerPort: 0, pid: broker.pid, logFile }],
+  };
+  return { state, stop: () => broker.stop() };
 }
 
 async function stop(name: string): Promise<number> {
@@ -233,27 +302,27 @@ async function stop(name: string): Promise<number> {
 }
 
 /** Kills whatever of a broker is still alive after its supervisor is gone or gave up. */
-async function cleanUpStale(state: BrokerState): Promise<void> {
+async function cleanUpStale(state: ImplState): Promise<void> {
   if (isOurProcess(state.supervisorPid, SUPERVISOR_MARKER)) process.kill(state.supervisorPid, 'SIGKILL');
   for (const node of state.nodes) {
-    if (node.pid !== null && isOurProcess(node.pid, BROKER_MARKER)) process.kill(node.pid, 'SIGKILL');
+    if (node.pid !== null && isOurProcess(node.pid, nodeMarker(state))) process.kill(node.pid, 'SIGKILL');
   }
   await removeState(state.name);
 }
 
 async function status(): Promise<number> {
-  const states = await allStates();
+  const states: ImplState[] = await allStates();
   if (states.length === 0) {
     process.stdout.write('no brokers running\n');
     return 0;
   }
   for (const state of states) {
     const supervisorUp = isOurProcess(state.supervisorPid, SUPERVISOR_MARKER);
-    const nodesUp = state.nodes.filter((node) => isOurProcess(node.pid, BROKER_MARKER)).length;
+    const nodesUp = state.nodes.filter((node) => isOurProcess(node.pid, nodeMarker(state))).length;
     const nodes = `${nodesUp}/${state.nodes.length} nodes up`;
     const health = supervisorUp ? nodes : `supervisor gone, ${nodes} (run stop to clean up)`;
     process.stdout.write(
-      `${state.name}: Kafka ${state.version} at ${state.bootstrap} - ${health}, since ${state.startedAt}\n` +
+      `${state.name}: ${describe(state)} at ${state.bootstrap} - ${health}, since ${state.startedAt}\n` +
         `  logs: ${state.dir}\n`,
     );
   }

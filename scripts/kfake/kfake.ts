@@ -9,13 +9,15 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CACHE_DIR, REPO_ROOT } from '../kafka/paths.js';
+import { trackChild } from '../kafka/reaper.js';
 
 const SOURCE_DIR = path.join(REPO_ROOT, 'scripts', 'kfake');
-const BINARY = path.join(CACHE_DIR, 'kfake', 'kfake');
+export const KFAKE_BINARY = path.join(CACHE_DIR, 'kfake', 'kfake');
 const START_TIMEOUT_MS = 10_000;
 
 export interface RunningKfake {
   bootstrap: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -37,15 +39,16 @@ async function mtime(file: string): Promise<number> {
 /** Builds .cache/kfake/kfake unless it is newer than its sources. */
 export async function ensureKfake(): Promise<string> {
   const sources = await Promise.all(['main.go', 'go.mod', 'go.sum'].map((f) => mtime(path.join(SOURCE_DIR, f))));
-  if ((await mtime(BINARY)) > Math.max(...sources)) return BINARY;
-  await mkdir(path.dirname(BINARY), { recursive: true });
-  await promisify(execFile)('go', ['build', '-o', BINARY, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
-  return BINARY;
+  if ((await mtime(KFAKE_BINARY)) > Math.max(...sources)) return KFAKE_BINARY;
+  await mkdir(path.dirname(KFAKE_BINARY), { recursive: true });
+  await promisify(execFile)('go', ['build', '-o', KFAKE_BINARY, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
+  return KFAKE_BINARY;
 }
 
 /** Starts kfake and resolves once it prints its address. */
 export async function startKfake(): Promise<RunningKfake> {
   const child = spawn(await ensureKfake(), [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  trackChild(child);
   const bootstrap = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kfake did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     let out = '';
@@ -59,7 +62,7 @@ export async function startKfake(): Promise<RunningKfake> {
     });
     child.on('exit', (code) => reject(new Error(`kfake exited with ${code} before listening`)));
   });
-  return { bootstrap, stop: () => stopChild(child) };
+  return { bootstrap, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
