@@ -1,13 +1,13 @@
 /**
  * End-to-end producer benchmark: kafka-wire against KafkaJS,
- * @platformatic/kafka, @confluentinc/kafka-javascript (librdkafka) and Kafka's
- * Java ProducerPerformance, on one local 1-node Kafka cluster.
+ * @platformatic/kafka, @confluentinc/kafka-javascript (librdkafka), franz-go,
+ * Sarama and Kafka's Java ProducerPerformance, on one local 1-node Kafka cluster.
  *
  *   npm run bench                                   (everything: bench/setup.sh, both scenarios)
  *   npm run bench -- --clients kafkajs,java --records 100000 --scenario small
  *
  * Options:
- *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, java (default: all)
+ *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java (default: all)
  *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default)
  *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000)
  *   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
@@ -19,13 +19,18 @@
  *   --pause-ms N        idle time between client runs, for the broker to settle (default 2000)
  *   --out DIR           where results go (default bench/results)
  *   --no-setup          do not run bench/setup.sh first
+ *   --no-build          do not compile kafka-wire (tsconfig.build.json) and the Node runners into bench/.bin/ first
  *   --bootstrap H:P     use a broker already running on 127.0.0.1 (its version given by --kafka) instead of starting one
  *
  * Each client runs in its own process (its own CPU and RSS) against a fresh
- * topic; delivered records are counted from the broker's end offsets.
+ * topic; delivered records are counted from the broker's end offsets. Node
+ * runners run compiled (bench/.bin/node/) under plain node, kafka-wire from its
+ * build output (bench/.bin/kafka-wire/, tsconfig.build.json as `npm run build`),
+ * so no TypeScript loader is in any measured process; the Go runners are
+ * binaries built by bench/setup.sh (bench/.bin/franz-go, bench/.bin/sarama).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +49,8 @@ const REPO_ROOT = path.resolve(BENCH_DIR, '..');
 interface ClientSpec {
   id: string;
   label: string;
-  /** Runner file under bench/clients, for Node clients. */
+  /** 'node': bench/clients/<runner>.ts, run compiled from bench/.bin/node/; 'go': the binary bench/.bin/<runner>; 'java': ProducerPerformance. */
+  kind: 'node' | 'go' | 'java';
   runner?: string;
   /** Why it cannot run, checked before spawning. */
   unavailable?: () => string | undefined;
@@ -54,23 +60,41 @@ const benchModule = (name: string): string => path.join(BENCH_DIR, 'node_modules
 const notInstalled = (name: string) => (): string | undefined =>
   existsSync(benchModule(name)) ? undefined : `skipped: ${name} not installed (run bench/setup.sh)`;
 
+const BIN_DIR = path.join(BENCH_DIR, '.bin');
+/** Where kafka-wire is built for the benchmark: tsconfig.build.json's output, as `npm run build` makes dist/. */
+const KAFKA_WIRE_BUILD = path.join(BIN_DIR, 'kafka-wire');
+const goNotBuilt = (binary: string) => (): string | undefined =>
+  existsSync(path.join(BIN_DIR, binary)) ? undefined : `skipped: bench/.bin/${binary} not built by bench/setup.sh (no Go toolchain, or the build failed: bench/.bin/${binary}.build.log)`;
+
 const CLIENTS: readonly ClientSpec[] = [
-  { id: 'kafka-wire', label: 'kafka-wire', runner: 'kafka-wire.ts' },
-  { id: 'kafkajs', label: 'KafkaJS', runner: 'kafkajs.ts', unavailable: notInstalled('kafkajs') },
-  { id: 'platformatic', label: '@platformatic/kafka', runner: 'platformatic.ts', unavailable: notInstalled('@platformatic/kafka') },
+  { id: 'kafka-wire', label: 'kafka-wire', kind: 'node', runner: 'kafka-wire.ts' },
+  { id: 'kafkajs', label: 'KafkaJS', kind: 'node', runner: 'kafkajs.ts', unavailable: notInstalled('kafkajs') },
+  { id: 'platformatic', label: '@platformatic/kafka', kind: 'node', runner: 'platformatic.ts', unavailable: notInstalled('@platformatic/kafka') },
   {
     id: 'confluent',
     label: '@confluentinc/kafka-javascript',
+    kind: 'node',
     runner: 'confluent.ts',
     unavailable: () =>
       existsSync(path.join(BENCH_DIR, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node'))
         ? undefined
         : 'skipped: not installed: its librdkafka build failed or was not run (see bench/.setup.log)',
   },
-  { id: 'java', label: 'Java ProducerPerformance' },
+  { id: 'franz-go', label: 'franz-go', kind: 'go', runner: 'franz-go', unavailable: goNotBuilt('franz-go') },
+  { id: 'sarama', label: 'Sarama', kind: 'go', runner: 'sarama', unavailable: goNotBuilt('sarama') },
+  { id: 'java', label: 'Java ProducerPerformance', kind: 'java' },
 ];
 
-const ALIASES: Record<string, string> = { wire: 'kafka-wire', librdkafka: 'confluent', rdkafka: 'confluent', 'platformatic-kafka': 'platformatic' };
+const ALIASES: Record<string, string> = {
+  wire: 'kafka-wire',
+  librdkafka: 'confluent',
+  rdkafka: 'confluent',
+  'platformatic-kafka': 'platformatic',
+  franz: 'franz-go',
+  franzgo: 'franz-go',
+  kgo: 'franz-go',
+  'ibm-sarama': 'sarama',
+};
 
 interface Scenario {
   name: string;
@@ -98,6 +122,7 @@ interface Options {
   repeat: number;
   outDir: string;
   setup: boolean;
+  build: boolean;
   bootstrap: string | undefined;
 }
 
@@ -125,6 +150,7 @@ function parseOptionsOrThrow(): Options {
       repeat: { type: 'string', default: '1' },
       out: { type: 'string', default: path.join(BENCH_DIR, 'results') },
       'no-setup': { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       bootstrap: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -166,6 +192,7 @@ function parseOptionsOrThrow(): Options {
     repeat: positiveInt('repeat', values.repeat),
     outDir: path.resolve(values.out),
     setup: !values['no-setup'],
+    build: !values['no-build'],
     bootstrap: values.bootstrap === undefined ? undefined : loopbackOnly(values.bootstrap),
   };
 }
@@ -183,7 +210,8 @@ function usage(): string {
   --repeat N          run every client N times (interleaved), report the median run (default 1)
   --pause-ms N        idle time between client runs (default 2000)
   --out DIR           where results go (default bench/results)
-  --no-setup          do not run bench/setup.sh first
+  --no-setup          do not run bench/setup.sh first (it installs the Node clients and builds the Go runners)
+  --no-build          do not compile kafka-wire and the Node runners into bench/.bin/ first (use what is there)
   --bootstrap H:P     use a broker already running on 127.0.0.1 (version per --kafka) instead of starting one
 `;
 }
@@ -211,6 +239,29 @@ function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
+/**
+ * Compiles what the Node clients run, so they run as plain JavaScript under
+ * node: kafka-wire's src/ with the package's own build config
+ * (tsconfig.build.json, which `npm run build` compiles into dist/) into
+ * bench/.bin/kafka-wire/, not dist/ itself, which `npm run build` first
+ * deletes and tests read; and the runners (bench/tsconfig.runners.json) into
+ * bench/.bin/node/.
+ */
+function buildNode(withKafkaWire: boolean): void {
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const steps: Array<[string, string[]]> = [['Node runners → bench/.bin/node', ['-p', path.join(BENCH_DIR, 'tsconfig.runners.json')]]];
+  if (withKafkaWire) {
+    steps.unshift(['kafka-wire (tsconfig.build.json) → bench/.bin/kafka-wire', ['-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', KAFKA_WIRE_BUILD]]);
+  }
+  for (const [what, args] of steps) {
+    log(`building ${what}`);
+    // As `npm run build` does: a clean output, so no file of a since-deleted source lingers.
+    if (what.startsWith('kafka-wire')) rmSync(KAFKA_WIRE_BUILD, { recursive: true, force: true });
+    const result = spawnSync(process.execPath, [tsc, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (result.status !== 0) fail(`building ${what} failed:\n${result.stdout}${result.stderr}`);
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The commit kafka-wire's runner loads src/ from, and whether src/ differs from it. */
@@ -231,6 +282,7 @@ function commitOf(state: { commit: string; srcDirty: boolean }): string {
 function machineInfo(kafka: string): Record<string, unknown> {
   const cpus = os.cpus();
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   const commit = commitOf(gitState());
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
@@ -239,6 +291,7 @@ function machineInfo(kafka: string): Record<string, unknown> {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     java: (java.stderr || java.stdout || 'unknown').split('\n')[0]?.trim(),
+    go: go.status === 0 ? go.stdout.trim() : 'none',
     kafka,
     kafkaWireCommit: commit,
     date: new Date().toISOString(),
@@ -258,6 +311,8 @@ async function main(): Promise<void> {
     const setup = spawnSync('bash', [path.join(BENCH_DIR, 'setup.sh')], { stdio: 'inherit' });
     if (setup.status !== 0) fail(`bench/setup.sh failed (exit ${setup.status ?? setup.signal})`);
   }
+  const nodeClients = options.clients.filter((c) => c.kind === 'node');
+  if (options.build && nodeClients.length > 0) buildNode(nodeClients.some((c) => c.id === 'kafka-wire'));
   await mkdir(options.outDir, { recursive: true });
 
   let cluster: ToolTarget & { stop?: () => Promise<void> };
@@ -388,8 +443,8 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
   }
   const timeoutMs = 120_000 + records * 2;
   const loadBefore = os.loadavg()[0] ?? 0;
-  const run = client.runner
-    ? await runNodeClient(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs)
+  const run = client.kind !== 'java'
+    ? await runChildClient(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs)
     : await runJava(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs);
   // Other work on the machine competes with the broker and the client for the 2 cores: keep a trace of it.
   run.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0] ?? 0) };
@@ -424,7 +479,8 @@ function finishFigures(run: ClientRun, recordSize: number): void {
   if (problems.length > 0 && run.status === 'ok') run.status = problems.join('; ');
 }
 
-async function runNodeClient(
+/** A Node or Go runner: the config as its argument, one BENCH_RESULT line back (bench/lib/child.ts, bench/clients/go/child). */
+async function runChildClient(
   cluster: ToolTarget,
   client: ClientSpec,
   scenario: Scenario,
@@ -448,9 +504,15 @@ async function runNodeClient(
     latencySampleEvery: options.sampleEvery,
     options: options.clientOptions[client.id] ?? {},
   };
-  const runner = path.join(BENCH_DIR, 'clients', client.runner!);
+  if (client.id === 'kafka-wire') config.entry = path.join(KAFKA_WIRE_BUILD, 'index.js');
   const spawnedAt = gitState();
-  const child = await runMeasured(process.execPath, ['--import', 'tsx', runner, JSON.stringify(config)], { cwd: REPO_ROOT, timeoutMs });
+  const [command, args] =
+    client.kind === 'go'
+      ? [path.join(BIN_DIR, client.runner!), [JSON.stringify(config)]]
+      : [process.execPath, [path.join(BIN_DIR, 'node', 'clients', client.runner!.replace(/\.ts$/, '.js')), JSON.stringify(config)]];
+  if (client.kind === 'node' && !existsSync(args[0]!)) return emptyRun(client, topic, records, `skipped: ${path.relative(REPO_ROOT, args[0]!)} not compiled (run without --no-build)`);
+  if (client.id === 'kafka-wire' && !existsSync(config.entry!)) return emptyRun(client, topic, records, `skipped: ${path.relative(REPO_ROOT, config.entry!)} not built (run without --no-build)`);
+  const child = await runMeasured(command, args, { cwd: REPO_ROOT, timeoutMs });
   const run = emptyRun(client, topic, records, 'ok');
   run.process = child.outside ?? null;
   const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
@@ -470,7 +532,10 @@ async function runNodeClient(
   run.elapsedMs = result.elapsedMs;
   run.latency = result.latency;
   run.cpuS = result.cpu.measuredUserS + result.cpu.measuredSystemS;
-  run.cpuMethod = 'process.cpuUsage() in the client, measured phase only (all threads)';
+  run.cpuMethod =
+    client.kind === 'go'
+      ? 'getrusage(RUSAGE_SELF) in the client, measured phase only (all threads)'
+      : 'process.cpuUsage() in the client, measured phase only (all threads)';
   run.peakRssMiB = result.maxRssKiB / 1024;
   run.settings = result.settings;
   run.notes.push(...result.notes);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the benchmark's own dependencies into bench/node_modules (never into
 # the library's): kafkajs, kafkajs-lz4, @platformatic/kafka and
-# @confluentinc/kafka-javascript.
+# @confluentinc/kafka-javascript; and builds the Go runners (franz-go, Sarama;
+# bench/clients/go, modules from the Go module proxy) into bench/.bin/.
 #
 # Idempotent: Debian packages are installed only when missing, and npm runs
 # only when bench/package.json changed since the last install or a package is
@@ -55,4 +56,25 @@ if ((need_install)); then
     echo "bench/setup.sh: @confluentinc/kafka-javascript did not build; see bench/.setup.log" >&2
     grep -E 'ERROR|error|failed' .setup.log | grep -v '^npm warn' | head -20 >&2 || true
   fi
+fi
+
+# The Go runners: one module (bench/clients/go/go.mod pins franz-go and Sarama),
+# one binary per client in bench/.bin/. `go build` is incremental, so this runs
+# every time. A runner that does not build (no Go toolchain, no module proxy) is
+# not fatal: bench/run.ts reports that client as skipped.
+mkdir -p .bin
+go_runners=(franzgo:franz-go sarama:sarama)
+if command -v go >/dev/null 2>&1; then
+  for pair in "${go_runners[@]}"; do
+    dir=${pair%%:*}
+    bin=${pair##*:}
+    if ! (cd clients/go && go build -trimpath -o "../../.bin/$bin" "./$dir") >".bin/$bin.build.log" 2>&1; then
+      rm -f ".bin/$bin"
+      echo "bench/setup.sh: the $bin runner did not build (bench/.bin/$bin.build.log); bench/run.ts will skip it:" >&2
+      tail -5 ".bin/$bin.build.log" >&2
+    fi
+  done
+else
+  for pair in "${go_runners[@]}"; do rm -f ".bin/${pair##*:}"; done
+  echo "bench/setup.sh: no Go toolchain (go) on PATH: franz-go and sarama will be skipped" >&2
 fi

@@ -7,8 +7,11 @@
  * idempotent (true), maxInFlight and maxBatchSize (client defaults), window (records in flight; default
  * 100,000 or what fits 32 MiB, whichever is less).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { benchRequire, numberOption, Pump, runChild, type ClientRunner } from '../lib/child.js';
+import { pathToFileURL } from 'node:url';
+import { benchDir, numberOption, Pump, runChild, type ClientRunner } from '../lib/child.js';
 
 /** The part of the Producer contract this runner uses. */
 interface Producer {
@@ -23,13 +26,15 @@ interface Producer {
 }
 type ProducerConstructor = new (options: Record<string, unknown>) => Producer;
 
-// A computed specifier: the root typecheck must not depend on the Producer
-// being exported yet (it is being written); a missing export fails here, at run time.
-const ENTRY = '../../src/index.js';
-
 await runChild(async (config) => {
-  const module = (await import(ENTRY)) as { Producer?: ProducerConstructor };
-  if (typeof module.Producer !== 'function') throw new Error(`${ENTRY} exports no Producer yet`);
+  // bench/run.ts hands over the built package (bench/.bin/kafka-wire/index.js, compiled with
+  // tsconfig.build.json as `npm run build` does) and runs this file compiled, under plain node.
+  // Run by hand under tsx without an entry, it loads src/. A computed specifier either way, so the
+  // root typecheck does not depend on what the entry exports; a missing export fails here, at run time.
+  const repoRoot = path.dirname(benchDir());
+  const entry = config.entry ?? path.join(repoRoot, 'src', 'index.js');
+  const module = (await import(pathToFileURL(entry).href)) as { Producer?: ProducerConstructor };
+  if (typeof module.Producer !== 'function') throw new Error(`${entry} exports no Producer`);
 
   const options: Record<string, unknown> = {
     bootstrap: config.bootstrap,
@@ -51,10 +56,10 @@ await runChild(async (config) => {
   const producer = new module.Producer(options);
 
   const runner: ClientRunner = {
-    version: (benchRequire('../../package.json') as { version: string }).version,
+    version: (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version,
     idempotent: options['idempotent'] === true,
     latencyKind: 'per-record',
-    settings: { ...options, window, api: 'produce(record, callback)' },
+    settings: { ...options, window, api: 'produce(record, callback)', entry: path.relative(repoRoot, entry) },
     connect: () => producer.connect(),
     produce: (phase) => {
       const pump = new Pump(phase.records, window);

@@ -56,10 +56,29 @@ export function readConfig(): ChildConfig {
  */
 export const benchRequire = createRequire(import.meta.url);
 
+/**
+ * bench/, found from this file upwards (the directory whose package.json is
+ * kafka-wire-bench): the runners run from bench/ under tsx or compiled to
+ * bench/.bin/node/ under plain node.
+ */
+export function benchDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      if ((JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'kafka-wire-bench') return dir;
+    } catch {
+      // No package.json here: go up.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('bench/package.json not found above the runner');
+    dir = parent;
+  }
+}
+
 /** The installed version of a bench dependency (read from disk: some packages' exports hide package.json). */
 export function packageVersion(name: string): string {
   try {
-    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', name, 'package.json');
+    const file = path.join(benchDir(), 'node_modules', name, 'package.json');
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';

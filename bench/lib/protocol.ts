@@ -23,6 +23,8 @@ export interface ChildConfig {
   latencySampleEvery: number;
   /** Client-specific tuning from `--opt client.key=value`. */
   options: Record<string, string>;
+  /** kafka-wire only: the built module to import (bench/.bin/kafka-wire/index.js); src/index.js when absent. */
+  entry?: string;
 }
 
 export interface LatencySummary {

@@ -1,0 +1,351 @@
+// Package child is the Go side of bench/lib/child.ts: the protocol between
+// bench/run.ts and a runner process (the config JSON as the first argument,
+// one "BENCH_RESULT {json}" line on stdout), the warm-up and measured phases,
+// and the measuring (elapsed time, CPU of the measured phase from getrusage of
+// the whole process, i.e. every thread, and the process's peak RSS), done the
+// same way for every Go runner.
+//
+// A runner only knows how to connect, hand records to its client's
+// asynchronous API, and close. The Pump keeps a bounded number of records
+// unacknowledged, as bench/lib/child.ts's Pump does for the Node runners.
+package child
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ResultPrefix starts the result line (bench/lib/protocol.ts RESULT_PREFIX).
+const ResultPrefix = "BENCH_RESULT "
+
+// Config is bench/lib/protocol.ts ChildConfig.
+type Config struct {
+	Client             string            `json:"client"`
+	Bootstrap          string            `json:"bootstrap"`
+	Topic              string            `json:"topic"`
+	WarmupTopic        string            `json:"warmupTopic"`
+	Partitions         int               `json:"partitions"`
+	Records            int               `json:"records"`
+	WarmupRecords      int               `json:"warmupRecords"`
+	RecordSize         int               `json:"recordSize"`
+	Compression        string            `json:"compression"`
+	ClientID           string            `json:"clientId"`
+	LatencySampleEvery int               `json:"latencySampleEvery"`
+	Options            map[string]string `json:"options"`
+}
+
+// IntOption is `--opt client.key=value` as an integer, or fallback.
+func (c *Config) IntOption(key string, fallback int) int {
+	value, ok := c.Options[key]
+	if !ok {
+		return fallback
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		Fail(fmt.Errorf("--opt %s.%s=%s is not an integer", c.Client, key, value))
+	}
+	return n
+}
+
+// DefaultWindow is the Node runners' default bound on unacknowledged records
+// (bench/clients/kafka-wire.ts): librdkafka's queue limit, 100,000, and no
+// more than fit 32 MiB counted with ~64 bytes of overhead per record.
+func (c *Config) DefaultWindow() int {
+	return min(100_000, 32*1024*1024/(c.RecordSize+64))
+}
+
+// Phase is one run of records to one topic.
+type Phase struct {
+	Topic       string
+	Records     int
+	Payload     []byte
+	SampleEvery int
+	// Latencies[i] is the latency of record i*SampleEvery; each slot is written by one delivery callback only.
+	Latencies []time.Duration
+	sampled   atomic.Int64
+}
+
+// Sampled reports whether record index is timed.
+func (p *Phase) Sampled(index int) bool { return index%p.SampleEvery == 0 }
+
+// Record stores the latency of a timed record (index a multiple of SampleEvery).
+func (p *Phase) Record(index int, started time.Time) {
+	p.Latencies[index/p.SampleEvery] = time.Since(started)
+	p.sampled.Add(1)
+}
+
+// Outcome is bench/lib/child.ts PhaseOutcome.
+type Outcome struct {
+	Acked      int
+	Failed     int
+	FirstError string
+}
+
+// Runner is what a client runner provides.
+type Runner interface {
+	Version() string
+	Idempotent() bool
+	Settings() map[string]any
+	Notes() []string
+	Connect() error
+	// Produce hands every record of the phase to the client and returns once each was acknowledged or failed.
+	Produce(phase *Phase) Outcome
+	Close() error
+}
+
+// Fail prints the error on stderr and exits non-zero, as a Node runner that throws.
+func Fail(err error) {
+	fmt.Fprintf(os.Stderr, "error: %v\n", err)
+	os.Exit(1)
+}
+
+// ReadConfig parses the config JSON given as the first argument.
+func ReadConfig() *Config {
+	if len(os.Args) < 2 {
+		Fail(errors.New("usage: <runner> <config JSON>"))
+	}
+	var config Config
+	if err := json.Unmarshal([]byte(os.Args[1]), &config); err != nil {
+		Fail(fmt.Errorf("config: %w", err))
+	}
+	if config.LatencySampleEvery < 1 {
+		config.LatencySampleEvery = 1
+	}
+	if config.Options == nil {
+		config.Options = map[string]string{}
+	}
+	return &config
+}
+
+// MakePayload is random uppercase letters, as ProducerPerformance's --record-size payload.
+func MakePayload(size int) []byte {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(65 + rand.Intn(26))
+	}
+	return payload
+}
+
+// ModuleVersion is the version of a module this binary was built with.
+func ModuleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == path {
+			if dep.Replace != nil {
+				return dep.Replace.Version
+			}
+			return dep.Version
+		}
+	}
+	return "unknown"
+}
+
+func newPhase(topic string, records int, payload []byte, sampleEvery int) *Phase {
+	return &Phase{
+		Topic:       topic,
+		Records:     records,
+		Payload:     payload,
+		SampleEvery: sampleEvery,
+		Latencies:   make([]time.Duration, (records+sampleEvery-1)/sampleEvery),
+	}
+}
+
+type cpuTimes struct{ user, system time.Duration }
+
+func rusage() (cpuTimes, int64) {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		Fail(fmt.Errorf("getrusage: %w", err))
+	}
+	return cpuTimes{time.Duration(usage.Utime.Nano()), time.Duration(usage.Stime.Nano())}, usage.Maxrss
+}
+
+// Run is bench/lib/child.ts runChild: config in, warm-up, measured phase, result line out.
+func Run(create func(config *Config, payload []byte) (Runner, error)) {
+	config := ReadConfig()
+	payload := MakePayload(config.RecordSize)
+	runner, err := create(config, payload)
+	if err != nil {
+		Fail(err)
+	}
+	if err := runner.Connect(); err != nil {
+		Fail(fmt.Errorf("connect: %w", err))
+	}
+	if config.WarmupRecords > 0 {
+		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, config.LatencySampleEvery))
+		if warmup.Failed > 0 {
+			Fail(fmt.Errorf("warm-up: %d records failed: %s", warmup.Failed, warmup.FirstError))
+		}
+	}
+
+	phase := newPhase(config.Topic, config.Records, payload, config.LatencySampleEvery)
+	cpuBefore, _ := rusage()
+	started := time.Now()
+	outcome := runner.Produce(phase)
+	elapsed := time.Since(started)
+	cpuAfter, _ := rusage()
+
+	if err := runner.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "close: %v\n", err)
+	}
+	total, maxRSS := rusage()
+
+	result := map[string]any{
+		"client":      config.Client,
+		"version":     runner.Version(),
+		"idempotent":  runner.Idempotent(),
+		"compression": config.Compression,
+		"records":     config.Records,
+		"acked":       outcome.Acked,
+		"failed":      outcome.Failed,
+		"elapsedMs":   math.Round(float64(elapsed.Nanoseconds())/1e3) / 1e3,
+		"latency":     summary(phase, config.LatencySampleEvery),
+		"cpu": map[string]any{
+			"measuredUserS":   (cpuAfter.user - cpuBefore.user).Seconds(),
+			"measuredSystemS": (cpuAfter.system - cpuBefore.system).Seconds(),
+			"processS":        (total.user + total.system).Seconds(),
+		},
+		// getrusage ru_maxrss: KiB on Linux.
+		"maxRssKiB": maxRSS,
+		"settings":  runner.Settings(),
+		"notes":     append([]string{}, runner.Notes()...),
+	}
+	if outcome.FirstError != "" {
+		result["firstError"] = outcome.FirstError
+	}
+	line, err := json.Marshal(result)
+	if err != nil {
+		Fail(err)
+	}
+	fmt.Printf("%s%s\n", ResultPrefix, line)
+	os.Exit(0)
+}
+
+// summary is bench/lib/latency.ts LatencyRecorder.summary (nearest rank, milliseconds rounded to µs).
+func summary(phase *Phase, recordsPerSample int) map[string]any {
+	n := int(phase.sampled.Load())
+	samples := make([]float64, 0, n)
+	for _, d := range phase.Latencies {
+		if d > 0 {
+			samples = append(samples, float64(d.Nanoseconds())/1e6)
+		}
+	}
+	sort.Float64s(samples)
+	sum := 0.0
+	for _, v := range samples {
+		sum += v
+	}
+	percentile := func(p float64) any {
+		if len(samples) == 0 {
+			return nil
+		}
+		rank := int(math.Ceil(p / 100 * float64(len(samples))))
+		return round(samples[min(len(samples), max(1, rank))-1])
+	}
+	var avg, maxMs any
+	if len(samples) > 0 {
+		avg = round(sum / float64(len(samples)))
+		maxMs = round(samples[len(samples)-1])
+	}
+	return map[string]any{
+		"kind":             "per-record",
+		"samples":          len(samples),
+		"recordsPerSample": recordsPerSample,
+		"avgMs":            avg,
+		"p50Ms":            percentile(50),
+		"p99Ms":            percentile(99),
+		"maxMs":            maxMs,
+	}
+}
+
+func round(ms float64) float64 { return math.Round(ms*1000) / 1000 }
+
+// Pump keeps at most Window records unacknowledged, as bench/lib/child.ts's
+// Pump: it hands records to Submit in chunks of 1,000, and after a chunk,
+// when Window or more are out, waits until half the window came back.
+// Done is called once per record from the client's delivery callback.
+type Pump struct {
+	total    int
+	window   int
+	acked    atomic.Int64
+	failed   atomic.Int64
+	waitFor  atomic.Int64
+	wake     chan struct{}
+	finished chan struct{}
+	errOnce  sync.Once
+	firstErr string
+}
+
+// NewPump makes a pump for total records with at most window unacknowledged.
+func NewPump(total, window int) *Pump {
+	p := &Pump{total: total, window: max(1, window), wake: make(chan struct{}, 1), finished: make(chan struct{})}
+	p.waitFor.Store(math.MaxInt64)
+	return p
+}
+
+// Done settles one record; err nil means acknowledged.
+func (p *Pump) Done(err error) {
+	var settled int64
+	if err != nil {
+		p.errOnce.Do(func() { p.firstErr = err.Error() })
+		settled = p.failed.Add(1) + p.acked.Load()
+	} else {
+		settled = p.acked.Add(1) + p.failed.Load()
+	}
+	if settled == int64(p.total) {
+		close(p.finished)
+	}
+	if settled >= p.waitFor.Load() {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Pump) settled() int64 { return p.acked.Load() + p.failed.Load() }
+
+func (p *Pump) settledAtLeast(count int64) {
+	p.waitFor.Store(count)
+	for p.settled() < count {
+		<-p.wake
+	}
+	p.waitFor.Store(math.MaxInt64)
+}
+
+// Run hands records 0..total-1 to submit (which may block, as a client's own buffer limit does) and waits for every one to settle.
+func (p *Pump) Run(submit func(index int)) Outcome {
+	const chunk = 1000
+	next := 0
+	for next < p.total {
+		end := min(p.total, next+chunk)
+		for ; next < end; next++ {
+			submit(next)
+		}
+		if int64(next)-p.settled() >= int64(p.window) {
+			p.settledAtLeast(int64(next - p.window/2))
+		}
+	}
+	if p.total > 0 {
+		<-p.finished
+	}
+	outcome := Outcome{Acked: int(p.acked.Load()), Failed: int(p.failed.Load())}
+	if outcome.Failed > 0 {
+		outcome.FirstError = p.firstErr
+	}
+	return outcome
+}
