@@ -86,7 +86,7 @@ func main() {
 			"lingerMs":    linger,
 			"compression": config.Compression,
 			"api":         "Client.Produce(ctx, record, promise)",
-			"partitioner": "default (sticky for keyless records)",
+			"partitioner": "default (UniformBytesPartitioner, 64 KiB sticky for keyless records)",
 		}
 		opts := []kgo.Opt{
 			kgo.SeedBrokers(config.Bootstrap),
