@@ -66,18 +66,16 @@ export async function ensureTansu(options: { progress?: NodeJS.WritableStream } 
 
 /**
  * Starts `tansu broker` with memory storage, listening on and advertising a free loopback
- * port, and resolves once that port takes connections. Its other listeners (schema
- * registry, Prometheus) are pointed at free loopback ports too, so two can run at once.
+ * port, and resolves once that port takes connections.
  */
 export async function startTansu(): Promise<RunningTansu> {
   const binary = await ensureTansu();
-  const [port, prometheus] = await freePorts(2);
+  const [port] = await freePorts(1);
   const url = `tcp://${LOOPBACK}:${port}`;
   const args = [
     'broker',
-    '--kafka-listener-url', url,
-    '--kafka-advertised-listener-url', url,
-    '--prometheus-listener-url', `tcp://${LOOPBACK}:${prometheus}`,
+    '--listener-url', url,
+    '--advertised-listener-url', url,
     '--storage-engine', 'memory://tansu/',
   ];
   // Tansu reads a .env from its working folder; start it where there is none.
