@@ -5,7 +5,7 @@
  * loopback port. The Go module proxy provides its modules on the first build.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CACHE_DIR, REPO_ROOT } from '../kafka/paths.js';
@@ -41,7 +41,11 @@ export async function ensureKfake(): Promise<string> {
   const sources = await Promise.all(['main.go', 'go.mod', 'go.sum'].map((f) => mtime(path.join(SOURCE_DIR, f))));
   if ((await mtime(KFAKE_BINARY)) > Math.max(...sources)) return KFAKE_BINARY;
   await mkdir(path.dirname(KFAKE_BINARY), { recursive: true });
-  await promisify(execFile)('go', ['build', '-o', KFAKE_BINARY, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
+  // Built beside and renamed into place: two test files (or a test and `npm run broker`)
+  // may build at once, and neither may start a half-written binary.
+  const temp = `${KFAKE_BINARY}.${process.pid}`;
+  await promisify(execFile)('go', ['build', '-o', temp, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
+  await rename(temp, KFAKE_BINARY);
   return KFAKE_BINARY;
 }
 

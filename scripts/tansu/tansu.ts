@@ -5,7 +5,7 @@
  * `dynostore` feature carries the memory storage engine; without it the broker exits at
  * start), and started with memory storage on a free loopback port.
  *
- * The build takes about 7-8 minutes on two cores; its target folder stays under
+ * The build takes 8-16 minutes on two cores (16 beside other work); its target folder stays under
  * .cache/tansu/target so a rebuild is incremental. CI does not build it: the tests that
  * need it run only when .cache/tansu/bin/tansu already exists.
  *
@@ -43,7 +43,7 @@ export async function ensureTansu(options: { progress?: NodeJS.WritableStream } 
   if (hasTansu()) return TANSU_BINARY;
   await mkdir(ROOT, { recursive: true });
   const args = ['install', 'tansu', '--version', TANSU_VERSION, '--features', 'dynostore', '--root', ROOT];
-  options.progress?.write(`building Tansu ${TANSU_VERSION}: cargo ${args.join(' ')} (about 8 minutes on two cores)\n`);
+  options.progress?.write(`building Tansu ${TANSU_VERSION}: cargo ${args.join(' ')} (8-16 minutes on two cores)\n`);
   const child = spawn('cargo', args, {
     env: { ...process.env, CARGO_TARGET_DIR: path.join(ROOT, 'target') },
     stdio: ['ignore', 'pipe', 'pipe'],
