@@ -181,9 +181,10 @@ export class WaitingSends {
           queue.sends.shift();
           continue;
         }
-        const wait = (queue.headWait = new AbortController());
         try {
-          await this.#admit(w, wait.signal);
+          // Most waiting sends find their metadata and memory there by their turn: no
+          // promise, no abort controller for them.
+          if (!this.#admitNow(w)) await this.#admit(w, queue);
           this.#end(queue, w);
         } catch (err) {
           this.#end(queue, w, err as Error);
@@ -197,10 +198,20 @@ export class WaitingSends {
     }
   }
 
+  /** The send's topic is known and its batch has room (or memory is free): appended at once. */
+  #admitNow(w: WaitingSend): boolean {
+    const { record } = w;
+    const topic = this.#ctx.metadata.topic(record.topic);
+    if (!topic || (record.partition !== undefined && record.partition >= topic.partitions.length)) return false;
+    return this.#ctx.appender.tryAppend(topic, record, w.timestamp, w.callback, w.signal) === true;
+  }
+
   /** Waits for what the send needs and appends it; throws why it cannot be. */
-  async #admit(w: WaitingSend, signal: AbortSignal): Promise<void> {
+  async #admit(w: WaitingSend, queue: TopicWaitQueue): Promise<void> {
     const { metadata, appender, pool, clock } = this.#ctx;
     const { record } = w;
+    // Ended early when the send is aborted or the producer closes (see #end, failAll).
+    const signal = (queue.headWait = new AbortController()).signal;
     let topic = metadata.topic(record.topic);
     if (!topic || (record.partition !== undefined && record.partition >= topic.partitions.length)) {
       topic = await metadata.waitForTopic(record.topic, w.deadline, record.partition ?? 0, signal);
