@@ -3,8 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { decompress } from '../protocol/compression/index.js';
 import { decode, type DecodeKind } from '../decode/index.js';
 import { formatNodes, toJson } from '../decode/format.js';
-import { Metadata, Produce } from '../protocol/apis/index.js';
-import { API_BY_KEY } from '../protocol/apis/index.js';
+import { apiDefinitionByName } from '../protocol/registry.js';
 import { UsageError } from './usage-error.js';
 
 export interface DecodeCommandOptions {
@@ -32,8 +31,9 @@ async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
 function apiKeyOf(name: string | undefined): number | undefined {
   if (name === undefined) return undefined;
   if (/^\d+$/.test(name)) return Number(name);
-  for (const api of API_BY_KEY.values()) if (api.name.toLowerCase() === name.toLowerCase()) return api.key;
-  throw new UsageError(`unknown API ${JSON.stringify(name)}; try ${[Produce.name, Metadata.name].join(', ')} or a number`);
+  const api = apiDefinitionByName(name);
+  if (api) return api.key;
+  throw new UsageError(`unknown API ${JSON.stringify(name)}; try Produce, Metadata, any API name Kafka defines, or a number`);
 }
 
 export async function decodeCommand(opts: DecodeCommandOptions): Promise<number> {

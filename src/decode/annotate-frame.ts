@@ -5,10 +5,10 @@
 import { ProtocolError } from '../errors.js';
 import type { AnyApi } from '../protocol/api.js';
 import { apiName } from '../protocol/api-keys.js';
-import { API_BY_KEY } from '../protocol/apis/index.js';
-import { skipTaggedFields, type TraceNode } from '../protocol/codec.js';
+import { skipTaggedFields, unknownTaggedFields, type TraceNode } from '../protocol/codec.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/frame.js';
 import { Reader } from '../protocol/reader.js';
+import { apiDefinition, REGISTRY_KAFKA_VERSION } from '../protocol/registry.js';
 
 export interface AnnotatedFrame {
   readonly kind: 'request' | 'response';
@@ -34,10 +34,33 @@ function leaf(nodes: TraceNode[], r: Reader, field: string, type: string, read: 
   return value;
 }
 
+/** Every API Kafka defines, at every version it defines (src/protocol/registry.ts). */
 function apiFor(key: number): AnyApi {
-  const api = API_BY_KEY.get(key);
-  if (!api) throw new ProtocolError(`kafka-wire has no definition for API key ${key} (${apiName(key)})`);
+  const api = apiDefinition(key);
+  if (!api) throw new ProtocolError(`API key ${key} (${apiName(key)}) is not one Kafka ${REGISTRY_KAFKA_VERSION} defines`);
   return api;
+}
+
+function checkVersion(api: AnyApi, version: number): void {
+  if (version < api.minVersion || version > api.maxVersion) {
+    throw new ProtocolError(`${api.name} v${version} is outside the versions Kafka ${REGISTRY_KAFKA_VERSION} defines (${api.minVersion}-${api.maxVersion})`);
+  }
+}
+
+/**
+ * Whether every tagged field in the frame (header and body, at any depth) was one its
+ * definition knows: the trace holds an `unknown_tagged_field` node for each one it does not.
+ */
+export function fullyDecoded(frame: AnnotatedFrame): boolean {
+  return frame.trailing === 0 && unknownTaggedFields(frame.nodes).length === 0;
+}
+
+/** A header's tagged-field section: none is defined in Kafka's headers, so any is unknown. */
+function taggedFields(nodes: TraceNode[], r: Reader): void {
+  const offset = r.offset;
+  const children: TraceNode[] = [];
+  skipTaggedFields(r, children);
+  nodes.push({ field: '_tagged_fields', offset, length: r.offset - offset, type: 'tagged_fields', children });
 }
 
 /** A request, with or without its size prefix; the header names the API and version. */
@@ -52,10 +75,8 @@ export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
   leaf(header, r, 'correlation_id', 'int32', () => r.int32());
   leaf(header, r, 'client_id', 'nullable_string', () => r.nullableString());
   const api = apiFor(apiKey);
-  if (version < api.minVersion || version > api.maxVersion) {
-    throw new ProtocolError(`${api.name} v${version} is outside the versions kafka-wire knows (${api.minVersion}-${api.maxVersion})`);
-  }
-  if (requestHeaderVersion(api, version) === 2) leaf(header, r, '_tagged_fields', 'tagged_fields', () => skipTaggedFields(r));
+  checkVersion(api, version);
+  if (requestHeaderVersion(api, version) === 2) taggedFields(header, r);
   nodes.push({ field: `header (request header v${requestHeaderVersion(api, version)})`, offset: headerStart, length: r.offset - headerStart, type: 'struct', children: header });
   const bodyStart = r.offset;
   const body: TraceNode[] = [];
@@ -67,6 +88,7 @@ export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
 /** A response, with or without its size prefix; responses do not say their API or version. */
 export function annotateResponse(bytes: Uint8Array, apiKey: number, version: number): AnnotatedFrame {
   const api = apiFor(apiKey);
+  checkVersion(api, version);
   const r = new Reader(bytes);
   const nodes: TraceNode[] = [];
   if (hasSizePrefix(bytes)) leaf(nodes, r, 'message_size', 'int32', () => r.int32());
@@ -74,7 +96,7 @@ export function annotateResponse(bytes: Uint8Array, apiKey: number, version: num
   const headerStart = r.offset;
   leaf(header, r, 'correlation_id', 'int32', () => r.int32());
   const headerVersion = responseHeaderVersion(api, version);
-  if (headerVersion === 1) leaf(header, r, '_tagged_fields', 'tagged_fields', () => skipTaggedFields(r));
+  if (headerVersion === 1) taggedFields(header, r);
   nodes.push({ field: `header (response header v${headerVersion})`, offset: headerStart, length: r.offset - headerStart, type: 'struct', children: header });
   const bodyStart = r.offset;
   const body: TraceNode[] = [];

@@ -38,7 +38,16 @@ export interface TraceNode {
   readonly type: string;
   readonly value?: unknown;
   readonly children?: TraceNode[];
+  /**
+   * The tag of a tagged field. A tag the definition does not know is traced with type
+   * `unknown_tagged_field`, its raw bytes as value, so a reader of the trace can tell
+   * whether everything was understood (see `unknownTaggedFields`).
+   */
+  readonly tag?: number;
 }
+
+/** The type of the trace node of a tagged field that the definition does not know. */
+export const UNKNOWN_TAGGED_FIELD = 'unknown_tagged_field';
 
 function traced(trace: TraceNode[] | undefined, field: string, offset: number, r: Reader, type: string, value: unknown, children?: TraceNode[]): void {
   if (!trace) return;
@@ -188,7 +197,7 @@ function arrayCodec(element: Codec, flexible: boolean, nullable: boolean): Codec
 function defaultFor(spec: FieldSpec): unknown {
   const d = spec.options.default;
   const type = spec.type;
-  if (typeof type === 'object' && 'struct' in type) return Object.fromEntries(type.struct.map((f) => [f.name, defaultFor(f)]));
+  if (typeof type === 'object' && 'struct' in type) return d === null ? null : Object.fromEntries(type.struct.map((f) => [f.name, defaultFor(f)]));
   if (typeof type === 'object') return d === null ? null : [];
   if (d !== undefined) return type === 'int64' ? BigInt(d as number | bigint) : d;
   switch (type) {
@@ -219,7 +228,7 @@ function isDefault(value: unknown, dflt: unknown): boolean {
 }
 
 function isComposite(codec: Codec): boolean {
-  return codec.typeName === 'struct' || codec.typeName.includes('[]');
+  return codec.typeName.endsWith('struct') || codec.typeName.includes('[]');
 }
 
 function isPlainStruct(v: unknown): v is Record<string, unknown> {
@@ -245,10 +254,39 @@ interface AbsentField {
 
 function typeCodec(type: FieldType, version: number, flexible: boolean, nullable: boolean): Codec {
   if (typeof type === 'string') return primitiveCodec(type, flexible, nullable);
-  if ('struct' in type) return structCodec(type.struct, version, flexible) as Codec;
+  if ('struct' in type) {
+    const codec = structCodec(type.struct, version, flexible) as Codec;
+    return nullable ? nullableStruct(codec) : codec;
+  }
   const element = type.array;
   const elementCodec = typeof element === 'string' ? primitiveCodec(element, flexible, false) : structCodec(element, version, flexible);
   return arrayCodec(elementCodec, flexible, nullable) as Codec;
+}
+
+/**
+ * A struct field that may be null (e.g. ConsumerGroupHeartbeat's Assignment): an int8
+ * marker, -1 for null and 1 before the struct, as Kafka's generated Java code writes it.
+ */
+function nullableStruct(inner: Codec): Codec<unknown> {
+  return {
+    minSize: 1,
+    typeName: 'nullable_struct',
+    size: (v) => (v === null ? 1 : 1 + inner.size(v)),
+    write(w, v) {
+      if (v === null) {
+        w.int8(-1);
+        return;
+      }
+      w.int8(1);
+      inner.write(w, v);
+    },
+    read(r, trace) {
+      const at = r.offset;
+      const marker = r.int8();
+      traced(trace, 'null_marker', at, r, 'int8', marker);
+      return marker < 0 ? null : inner.read(r, trace);
+    },
+  };
 }
 
 /** A codec for a struct (a message body or an array element) at one version. */
@@ -362,14 +400,31 @@ function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<
     const kids = trace && f && isComposite(f.codec) ? [] : undefined;
     if (f) obj[f.name] = f.codec.read(body, kids);
     if (trace) {
-      const name = f ? `${f.name} (tag ${tag})` : `unknown tag ${tag}`;
-      const value = f ? obj[f.name] : body.buf.subarray(bodyAt, bodyAt + size);
-      trace.push(kids ? { field: name, offset: at, length: r.offset - at, type: f!.codec.typeName, children: kids } : { field: name, offset: at, length: r.offset - at, type: f ? f.codec.typeName : 'bytes', value });
+      const length = r.offset - at;
+      if (!f) trace.push({ field: `unknown tag ${tag}`, offset: at, length, type: UNKNOWN_TAGGED_FIELD, tag, value: body.buf.subarray(bodyAt, bodyAt + size) });
+      else if (kids) trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, children: kids });
+      else trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, value: obj[f.name] });
     }
   }
 }
 
-/** Skips a tagged-field section whose contents are not needed (response header v1). */
-export function skipTaggedFields(r: Reader): void {
-  readTaggedFields(r, [], {});
+/**
+ * Skips a tagged-field section whose contents are not needed (response header v1); with
+ * `trace`, records the count and each (unknown) field, as the decode tool shows them.
+ */
+export function skipTaggedFields(r: Reader, trace?: TraceNode[]): void {
+  readTaggedFields(r, [], {}, trace);
+}
+
+/** The trace nodes, at any depth, of tagged fields that the definition did not know. */
+export function unknownTaggedFields(nodes: readonly TraceNode[]): TraceNode[] {
+  const found: TraceNode[] = [];
+  const walk = (list: readonly TraceNode[]): void => {
+    for (const n of list) {
+      if (n.type === UNKNOWN_TAGGED_FIELD) found.push(n);
+      if (n.children) walk(n.children);
+    }
+  };
+  walk(nodes);
+  return found;
 }

@@ -1,0 +1,49 @@
+/**
+ * Regenerates src/protocol/generated/ from a real Kafka release's message definitions
+ * (`common/message/*.json` inside its kafka-clients jar): every request/response pair
+ * Kafka defines becomes one `defineApi` file, at every version Kafka defines, with
+ * Kafka's field descriptions kept as comments. The jar is resolved as the other
+ * generators resolve it (scripts/kafka/dist.ts: Maven into .cache/kafka/<version>/libs).
+ *
+ *   npx tsx scripts/gen/kafka-messages.ts [kafka-version]
+ *
+ * test/protocol/generated-up-to-date.test.ts re-runs the generation in memory and
+ * compares it with the committed files.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureKafka, LATEST_KAFKA } from '../kafka/dist.js';
+import { listJar, readJarEntry } from '../kafka/jar.js';
+import { generateMessages } from './kafka-messages-core.js';
+
+export const GENERATED_DIR = fileURLToPath(new URL('../../src/protocol/generated/', import.meta.url));
+
+/** The message definitions in a kafka-clients jar: file name (e.g. `ProduceRequest.json`) → text. */
+export async function readMessageDefinitions(jarPath: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await listJar(jarPath)) {
+    const m = /^common\/message\/([^/]+\.json)$/.exec(entry.name);
+    if (m) files.set(m[1]!, (await readJarEntry(jarPath, entry)).toString('utf8'));
+  }
+  if (files.size === 0) throw new Error(`${jarPath} has no common/message/*.json`);
+  return files;
+}
+
+/** The kafka-clients jar of a release as the harness resolves it; its path is what the test checks for. */
+export function clientsJarPath(libsDir: string, version: string): string {
+  return path.join(libsDir, `kafka-clients-${version}.jar`);
+}
+
+async function main(): Promise<void> {
+  const version = process.argv[2] ?? LATEST_KAFKA;
+  const dist = await ensureKafka(version);
+  const files = await readMessageDefinitions(clientsJarPath(dist.libsDir, version));
+  const generated = generateMessages(files, version);
+  mkdirSync(GENERATED_DIR, { recursive: true });
+  for (const old of readdirSync(GENERATED_DIR)) if (old.endsWith('.ts') && !generated.has(old)) rmSync(path.join(GENERATED_DIR, old));
+  for (const [name, source] of generated) writeFileSync(path.join(GENERATED_DIR, name), source);
+  console.log(`wrote ${generated.size - 1} APIs from ${files.size} message definitions of Kafka ${version} into ${path.relative(process.cwd(), GENERATED_DIR)}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
