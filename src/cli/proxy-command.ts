@@ -1,0 +1,88 @@
+/** `kafka-wire proxy`: a decoding proxy in front of a broker, until Ctrl-C. */
+import type { SaslOptions, TlsOptions } from '../net/security.js';
+import { jsonLine, matcher, summaryLine, verboseText } from '../proxy/format.js';
+import { startProxy, type ProxyEvent } from '../proxy/proxy.js';
+import { UsageError } from './usage-error.js';
+
+export interface ProxyCommandOptions {
+  listen?: string;
+  upstream: string;
+  verbose: boolean;
+  json: boolean;
+  api?: string[];
+  topic?: string[];
+  errorsOnly: boolean;
+  record?: string;
+  tls?: TlsOptions;
+  sasl?: SaslOptions;
+  /** For tests: resolves to stop the proxy instead of waiting for SIGINT/SIGTERM. */
+  stop?: Promise<void>;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+function address(value: string, flag: string, allowZero = false): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:,]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535 || (port === 0 && !allowZero)) throw new UsageError(`${flag}: bad address ${JSON.stringify(value)} (expected host:port)`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function eventText(e: ProxyEvent): string {
+  switch (e.type) {
+    case 'listening':
+      return `listening on ${e.listen.host}:${e.listen.port} for ${e.upstream.host}:${e.upstream.port}${e.nodeId !== undefined ? ` (broker ${e.nodeId})` : ' (bootstrap)'}`;
+    case 'open':
+      return `#${e.connection} opened from ${e.client} to ${e.broker}`;
+    case 'close':
+      return `#${e.connection} closed`;
+    case 'upstream-error':
+      return `#${e.connection} ${e.broker}: ${e.message}`;
+    case 'unframed':
+      return `#${e.connection} ${e.bytes} ${e.direction} bytes are no Kafka frame (${e.reason}); forwarding this connection's ${e.direction}s untouched, undecoded`;
+    case 'rewrite-error':
+      return `#${e.connection} addresses left as they were: ${e.message}`;
+  }
+}
+
+export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const listen = address(opts.listen ?? '127.0.0.1:19092', '--listen', true);
+  const upstream = address(opts.upstream, '--upstream');
+  let show: ReturnType<typeof matcher>;
+  try {
+    show = matcher({ apis: opts.api, topics: opts.topic, errorsOnly: opts.errorsOnly });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const proxy = await startProxy({
+    listen,
+    upstream,
+    tls: opts.tls,
+    sasl: opts.sasl,
+    record: opts.record,
+    onExchange: (ex) => {
+      if (!show(ex)) return;
+      if (opts.json) out.write(`${jsonLine(ex, opts.verbose)}\n`);
+      else out.write(opts.verbose ? verboseText(ex) : `${summaryLine(ex)}\n`);
+    },
+    onEvent: (e) => {
+      // Events go to stderr, so that stdout stays exchanges only (JSON lines with --json).
+      err.write(`proxy: ${eventText(e)}\n`);
+    },
+  });
+  const stop =
+    opts.stop ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  await stop;
+  await proxy.close();
+  const s = proxy.stats;
+  err.write(
+    `proxy: ${s.exchanges} exchanges, ${s.frames} frames: ${s.decoded} decoded, ${s.undecoded} not decoded, ${s.unknownFields} unknown tagged fields; ${s.rewrites} addresses rewritten${opts.record ? `; recorded in ${opts.record}` : ''}\n`,
+  );
+  return 0;
+}
