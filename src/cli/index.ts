@@ -94,11 +94,12 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   conformance: command({
-    synopsis: ['--bootstrap HOST:PORT [--prefix P] [--keep] [--only CATEGORY]...', '[--json] [--junit FILE] [--markdown [NAME=]FILE] [--record RELEASE [--expected FILE]]'],
+    synopsis: ['--bootstrap HOST:PORT [--prefix P] [--keep] [--admin] [--only CATEGORY]...', '[--json] [--junit FILE] [--markdown [NAME=]FILE] [--record RELEASE [--expected FILE]]'],
     summary: [
       'checks that a broker takes what a producer sends and answers as Apache Kafka does;',
       'creates its topics under a prefix and deletes them after (unless --keep);',
-      'categories: api-versions metadata create-topics produce limits idempotence transactions;',
+      'categories: api-versions metadata create-topics produce limits idempotence transactions throttling;',
+      '--admin lets it set (and remove) a produce quota for its own client id, for the throttling checks;',
       'exit code 1 on any failed check',
     ],
     connects: true,
@@ -106,6 +107,7 @@ const COMMANDS: Record<string, Command> = {
       bootstrap: { type: 'string', short: 'b' },
       prefix: { type: 'string' },
       keep: { type: 'boolean' },
+      admin: { type: 'boolean' },
       only: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       junit: { type: 'string' },
@@ -120,6 +122,7 @@ const COMMANDS: Record<string, Command> = {
         bootstrap: required(values.bootstrap, '--bootstrap'),
         prefix: values.prefix,
         keep: values.keep ?? false,
+        admin: values.admin ?? false,
         only: values.only,
         json: values.json ?? false,
         junit: values.junit,
@@ -165,8 +168,8 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   decode: command({
-    synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api produce] [--version N] [--json]'],
-    summary: ['every field of a record batch, request or response,', 'with its byte offset, length, wire type and value'],
+    synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api produce] [--version N] [--json]', '--replay FILE [--verbose] [--json] [--api NAME]'],
+    summary: ['every field of a record batch, request or response,', 'with its byte offset, length, wire type and value;', '--replay: a proxy --record file, shown as the proxy showed it'],
     connects: false,
     options: {
       hex: { type: 'string' },
@@ -176,6 +179,8 @@ const COMMANDS: Record<string, Command> = {
       api: { type: 'string' },
       version: { type: 'string', short: 'v' },
       json: { type: 'boolean' },
+      replay: { type: 'string' },
+      verbose: { type: 'boolean', short: 'V' },
     },
     run: async (values) => {
       const { decodeCommand } = await import('./decode-command.js');

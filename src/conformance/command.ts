@@ -14,6 +14,8 @@ export interface ConformanceOptions {
   sasl?: SaslOptions;
   prefix?: string;
   keep?: boolean;
+  /** Let the suite change the cluster beyond its topics: the throttling checks set (and remove) a quota. */
+  admin?: boolean;
   json?: boolean;
   junit?: string;
   /** A Markdown report, headed with this implementation's name: `FILE` or `NAME=FILE`. */
@@ -41,7 +43,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   // With --json, stdout is the JSON alone; progress goes to stderr.
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
   const expected = loadExpected(opts.expected);
-  const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix });
+  const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix, admin: opts.admin ?? false });
   const started = Date.now();
   let results;
   let cleanupErrors: string[] = [];
@@ -63,7 +65,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     out.write(formatDetails(results));
     out.write(`\n${summaryTable(report)}`);
     if (opts.keep) out.write(`topics kept under ${session.prefix}-*\n`);
-    for (const e of cleanupErrors) out.write(`could not delete ${e}\n`);
+    for (const e of cleanupErrors) out.write(`could not clean up ${e}\n`);
   }
   if (opts.junit) writeFileSync(opts.junit, toJUnit(report));
   if (opts.markdown) {

@@ -10,6 +10,7 @@ import { idempotenceCategory } from './checks/idempotence.js';
 import { limitsCategory } from './checks/limits.js';
 import { metadataCategory } from './checks/metadata.js';
 import { produceCategory } from './checks/produce.js';
+import { throttlingCategory } from './checks/throttling.js';
 import { transactionsCategory } from './checks/transactions.js';
 import { renderExchange } from './exchange.js';
 import { compareWithKafka, type ExpectedData, type Observations } from './expected.js';
@@ -25,6 +26,7 @@ export const ALL_CATEGORIES: readonly Category[] = [
   limitsCategory,
   idempotenceCategory,
   transactionsCategory,
+  throttlingCategory,
 ];
 
 /** A check that hangs (a broker that never answers) fails after this long. */

@@ -21,6 +21,8 @@ export interface SessionOptions {
   /** Topics are named `<prefix>-<run id>-<what>`. */
   prefix?: string;
   clientId?: string;
+  /** The suite may change the cluster beyond its own topics (quotas, for the throttling checks). */
+  admin?: boolean;
 }
 
 export interface CreatedTopic {
@@ -34,9 +36,11 @@ export const DEFAULT_PREFIX = 'kafka-wire-conformance';
 export class Session {
   readonly clientId: string;
   readonly prefix: string;
+  readonly admin: boolean;
   readonly #opts: SessionOptions;
   readonly #connections = new Map<string, Promise<BrokerConnection>>();
   readonly #created: CreatedTopic[] = [];
+  readonly #undo: (() => Promise<void>)[] = [];
   /** Where each node listens, from Metadata. */
   #nodes = new Map<number, string>();
   /** Requests of the check that runs now; the runner clears it between checks. */
@@ -45,6 +49,7 @@ export class Session {
   constructor(opts: SessionOptions) {
     this.#opts = opts;
     this.clientId = opts.clientId ?? 'kafka-wire-conformance';
+    this.admin = opts.admin ?? false;
     this.prefix = `${opts.prefix ?? DEFAULT_PREFIX}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   }
 
@@ -65,10 +70,10 @@ export class Session {
     return opening;
   }
 
-  /** A new connection that no one else uses, for checks that may make the broker close it. */
-  open(address = this.bootstrapAddress): Promise<BrokerConnection> {
+  /** A new connection that no one else uses, for checks that may make the broker close it (or throttle its client id). */
+  open(address = this.bootstrapAddress, clientId = this.clientId): Promise<BrokerConnection> {
     const [parsed] = parseBootstrap(address);
-    return BrokerConnection.open({ host: parsed!.host, port: parsed!.port, clientId: this.clientId, tls: this.#opts.tls, sasl: this.#opts.sasl });
+    return BrokerConnection.open({ host: parsed!.host, port: parsed!.port, clientId, tls: this.#opts.tls, sasl: this.#opts.sasl });
   }
 
   /** Sends at exactly `version`, remembering the request and answer for the report. */
@@ -91,6 +96,11 @@ export class Session {
     this.#created.push(created);
     await waitUntilServed((p) => this.leader(created, p), name, created.partitions.map((p) => p.partition));
     return created;
+  }
+
+  /** Undoes a change a check made to the cluster (a quota), at cleanup, whatever the check did. */
+  onCleanup(undo: () => Promise<void>): void {
+    this.#undo.push(undo);
   }
 
   /** Deletes a topic a check created itself, at cleanup. */
@@ -132,10 +142,11 @@ export class Session {
     return this.#created;
   }
 
-  /** Deletes the topics this session created (unless kept); returns the names it could not delete. */
+  /** Deletes the topics this session created (unless kept); returns what it could not undo or delete. */
   async cleanup(keep: boolean): Promise<string[]> {
     const failed: string[] = [];
     try {
+      for (const undo of this.#undo.splice(0)) await undo().catch((err: Error) => failed.push(`cluster change: ${err.message}`));
       if (!keep && this.#created.length > 0) failed.push(...(await this.#deleteCreated()));
     } finally {
       for (const opening of this.#connections.values()) await (await opening.catch(() => undefined))?.close();

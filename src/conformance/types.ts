@@ -1,6 +1,6 @@
 /** The vocabulary of the conformance suite: categories, checks, results. */
 
-export const CATEGORIES = ['api-versions', 'metadata', 'create-topics', 'produce', 'limits', 'idempotence', 'transactions'] as const;
+export const CATEGORIES = ['api-versions', 'metadata', 'create-topics', 'produce', 'limits', 'idempotence', 'transactions', 'throttling'] as const;
 export type CategoryName = (typeof CATEGORIES)[number];
 
 /**

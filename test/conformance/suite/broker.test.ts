@@ -1,7 +1,8 @@
 /**
  * The conformance suite, run as `kafka-wire conformance` runs it, against every Apache
  * Kafka cluster the harness started: no check may fail or differ from what Kafka
- * answered when expected.json was recorded, every topic it created is gone afterwards,
+ * answered when expected.json was recorded (with --admin: the throttling checks run too),
+ * every topic it created is gone afterwards,
  * and it stays well under two minutes.
  */
 import { PassThrough } from 'node:stream';
@@ -28,7 +29,7 @@ describe.each(singleNodeClusters().filter((c) => c.version !== 'external'))('kaf
     let printed = '';
     out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     const prefix = `suite-${cluster.version.replace(/\./g, '')}`;
-    const { exitCode, report } = await runConformance({ bootstrap: cluster.bootstrap, prefix, out, err: out });
+    const { exitCode, report } = await runConformance({ bootstrap: cluster.bootstrap, prefix, admin: true, out, err: out });
     const unwanted = report.results.filter((r) => r.status === 'fail' || r.status === 'differs' || r.status === 'skipped');
     expect(unwanted.map((r) => `${r.id}: ${r.message}`), printed).toEqual([]);
     expect(exitCode).toBe(0);

@@ -18,12 +18,12 @@ afterEach(async () => {
   await broker.close();
 });
 
-async function run(only: CategoryName, tamper?: Tamper): Promise<{ exitCode: number; printed: string; result: (id: string) => CheckResult }> {
+async function run(only: CategoryName, tamper?: Tamper, admin = false): Promise<{ exitCode: number; printed: string; result: (id: string) => CheckResult }> {
   if (tamper) broker.tamper = tamper;
   const out = new PassThrough();
   let printed = '';
   out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-  const { exitCode, report } = await runConformance({ bootstrap: broker.bootstrap, only: [only], out, err: out });
+  const { exitCode, report } = await runConformance({ bootstrap: broker.bootstrap, only: [only], admin, out, err: out });
   const result = (id: string): CheckResult => {
     const found = report.results.find((r) => r.id === id);
     if (!found) throw new Error(`no result for ${id}; have ${report.results.map((r) => r.id).join(', ')}`);
@@ -92,6 +92,22 @@ describe('the conformance suite against a broker that answers wrongly', () => {
   it('transactions: aborted records shown to read_committed', async () => {
     const outcome = await run('transactions');
     expectFailure(outcome, 'transactions/v1/abort', ['- read_committed[0]: (absent)', '+ read_committed[0]: "a1"']);
+  });
+
+  it('throttling: a throttled Produce answer held back for the throttle time (before KIP-219), not sent at once', async () => {
+    broker.holdThrottledAnswers = true;
+    const outcome = await run('throttling', undefined, true);
+    expectFailure(outcome, 'throttling/answered-at-once', ['- answered in: less than', '+ answered in:']);
+    expect(outcome.result('throttling/produce-throttled').status).toBe('pass');
+    expect(outcome.result('throttling/unknown-quota-key').status).toBe('pass');
+    expect(broker.quotas.size).toBe(0);
+  });
+
+  it('throttling: skipped without --admin, and a broker that mutes as Kafka does passes', async () => {
+    expect((await run('throttling')).result('throttling/produce-throttled')).toMatchObject({ status: 'skipped', message: expect.stringContaining('needs --admin') });
+    const outcome = await run('throttling', undefined, true);
+    expect(outcome.exitCode, outcome.printed).toBe(0);
+    expect(outcome.result('throttling/channel-muted').status).toBe('pass');
   });
 
   it('a refusal with another error code than Apache Kafka\'s is "differs", not a failure', async () => {

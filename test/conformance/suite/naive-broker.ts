@@ -4,6 +4,9 @@
  * CRC, no sequences, no transactions: read_committed sees everything). Tests make it give
  * one wrong answer more with `tamper`, and check that the suite notices. Not a model of
  * Kafka: for that the suite runs against Kafka.
+ * Quotas: a client id over its producer_byte_rate (counted over one second, from the first
+ * Produce) gets throttle_time_ms in the answer at once and its connection is muted for
+ * that long (KIP-219); with `holdThrottledAnswers` it holds the answer instead (pre-KIP-219).
  */
 import type { Socket } from 'node:net';
 import type { AnyApi } from '../../../src/protocol/api.js';
@@ -13,6 +16,8 @@ import { requestHeaderVersion } from '../../../src/protocol/frame.js';
 import { Reader } from '../../../src/protocol/reader.js';
 import { encodeResponse } from '../../../src/conformance/exchange.js';
 import { fakeServer, type FakeServer } from '../../helpers/fake-server.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- bodies are built loosely here; the codecs check them */
 type Body = any;
@@ -32,7 +37,14 @@ const SERVED: Record<number, [number, number]> = {
   25: [0, 4], // AddOffsetsToTxn
   26: [0, 4], // EndTxn
   28: [0, 4], // TxnOffsetCommit
+  49: [0, 1], // AlterClientQuotas
 };
+
+interface Quota {
+  byteRate: number;
+  bytes: number;
+  since: number;
+}
 
 /** Changes an answer before it leaves: (api, version, request body, answer) → answer. */
 export type Tamper = (api: AnyApi, version: number, request: Body, response: Body) => Body;
@@ -45,11 +57,16 @@ interface Topic {
 export class NaiveBroker {
   readonly topics = new Map<string, Topic>();
   tamper: Tamper = (_api, _v, _req, res) => res;
+  holdThrottledAnswers = false;
+  /** producer_byte_rate by client id. */
+  readonly quotas = new Map<string, Quota>();
+  /** Answers on a socket go out in order, after its mute ends. */
+  readonly #queues = new WeakMap<Socket, Promise<void>>();
   private constructor(readonly server: FakeServer) {}
 
   static async start(): Promise<NaiveBroker> {
     let broker: NaiveBroker | undefined;
-    const server = await fakeServer((req, socket) => broker!.handle(req.frame, socket));
+    const server = await fakeServer((req, socket) => broker!.enqueue(req.frame, socket));
     broker = new NaiveBroker(server);
     return broker;
   }
@@ -62,10 +79,15 @@ export class NaiveBroker {
     return this.server.close();
   }
 
-  private handle(frame: Buffer, socket: Socket): void {
+  private enqueue(frame: Buffer, socket: Socket): void {
+    const queue = (this.#queues.get(socket) ?? Promise.resolve()).then(() => this.handle(frame, socket));
+    this.#queues.set(socket, queue.catch(() => void socket.destroy()));
+  }
+
+  private async handle(frame: Buffer, socket: Socket): Promise<void> {
     const r = new Reader(frame);
     const [key, version, correlationId] = [r.int16(), r.int16(), r.int32()];
-    r.nullableString();
+    const clientId = r.nullableString() ?? '';
     const api = API_BY_KEY.get(key) as AnyApi;
     if (key === ApiVersions.key && version > ApiVersions.maxVersion) {
       // KIP-511: an unknown version is answered in v0, with our range for ApiVersions.
@@ -77,7 +99,36 @@ export class NaiveBroker {
     const request = api.requestCodec(version).read(r) as Body;
     const answer = this.answer(key, version, request);
     if (answer === null) return; // Produce with acks=0
-    socket.write(encodeResponse(api, version, correlationId, this.tamper(api, version, request, answer)));
+    const throttleTimeMs = key === 0 ? this.throttle(clientId, frame.length) : 0;
+    if (throttleTimeMs > 0) answer.throttleTimeMs = throttleTimeMs;
+    const write = (): boolean => socket.write(encodeResponse(api, version, correlationId, this.tamper(api, version, request, answer)));
+    if (throttleTimeMs > 0 && this.holdThrottledAnswers) await sleep(throttleTimeMs);
+    write();
+    if (throttleTimeMs > 0 && !this.holdThrottledAnswers) await sleep(throttleTimeMs);
+  }
+
+  /** Counts a Produce against its client id's quota; the throttle time it earns. */
+  private throttle(clientId: string, bytes: number): number {
+    const quota = this.quotas.get(clientId);
+    if (!quota) return 0;
+    quota.bytes += bytes;
+    const allowed = (quota.byteRate * Math.max(1_000, Date.now() - quota.since)) / 1_000;
+    return quota.bytes > allowed ? Math.round(((quota.bytes - allowed) / quota.byteRate) * 1_000) : 0;
+  }
+
+  private alterQuotas(req: Body): Body {
+    return {
+      throttleTimeMs: 0,
+      entries: req.entries.map((e: Body) => {
+        const name = e.entity[0].entityName as string;
+        for (const op of e.ops) {
+          if (op.key !== 'producer_byte_rate') return { errorCode: 42, errorMessage: `unknown quota key ${op.key}`, entity: e.entity };
+          if (op.remove) this.quotas.delete(name);
+          else this.quotas.set(name, { byteRate: op.value, bytes: 0, since: Date.now() });
+        }
+        return { errorCode: 0, errorMessage: null, entity: e.entity };
+      }),
+    };
   }
 
   private answer(key: number, version: number, req: Body): Body {
@@ -102,6 +153,8 @@ export class NaiveBroker {
         return { errorCode: 0, producerId: 1000n, producerEpoch: 0 };
       case 24:
         return { throttleTimeMs: 0, resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((t: Body) => ({ name: t.name, resultsByPartition: t.partitions.map((p: number) => ({ partitionIndex: p, partitionErrorCode: 0 })) })) };
+      case 49:
+        return this.alterQuotas(req);
       case 25:
       case 26:
         return { throttleTimeMs: 0, errorCode: 0 };

@@ -38,6 +38,8 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   ...Object.fromEntries(
     ['v1', 'v2'].flatMap((tv) => ['commit', 'abort', 'read-committed', 'fencing', 'send-offsets'].map((c) => [`transactions/${tv}/${c}`, 'not offered'])),
   ),
+  // No AlterClientQuotas in its ApiVersions.
+  ...Object.fromEntries(['quota-set', 'produce-throttled', 'answered-at-once', 'channel-muted', 'unknown-quota-key', 'quota-removed'].map((c) => [`throttling/${c}`, 'not offered'])),
 };
 
 describe.runIf(hasTansu())('kafka-wire conformance against Tansu 0.6.0', () => {
