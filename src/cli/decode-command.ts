@@ -14,6 +14,9 @@ export interface DecodeCommandOptions {
   api?: string;
   version?: string;
   json: boolean;
+  /** A `proxy --record` file, shown as the proxy showed it. */
+  replay?: string;
+  verbose?: boolean;
 }
 
 async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
@@ -37,6 +40,11 @@ function apiKeyOf(name: string | undefined): number | undefined {
 }
 
 export async function decodeCommand(opts: DecodeCommandOptions): Promise<number> {
+  if (opts.replay !== undefined) {
+    const { printReplay } = await import('../proxy/replay.js');
+    await printReplay(opts.replay, { json: opts.json, verbose: opts.verbose ?? false, apis: opts.api === undefined ? undefined : [opts.api] });
+    return 0;
+  }
   if (opts.as !== undefined && !['batch', 'request', 'response'].includes(opts.as)) throw new UsageError('--as is batch, request or response');
   const bytes = await readInput(opts);
   const decoded = await decode(bytes, {

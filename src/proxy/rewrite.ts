@@ -40,7 +40,7 @@ export interface FoundAddress {
 const ID_FIELD = /^(node_?id|broker_?id)$/i;
 
 function isTaggedField(node: TraceNode): boolean {
-  return / \(tag \d+\)$/.test(node.field) || node.type === 'unknown_tagged_field';
+  return node.tag !== undefined || / \(tag \d+\)$/.test(node.field) || node.type === 'unknown_tagged_field';
 }
 
 /** Every broker address in an annotated answer (offsets as the trace gives them). */
