@@ -170,6 +170,7 @@ function typeExpr(ctx: Context, f: KafkaField, indent: string): string {
 }
 
 function fieldList(ctx: Context, fields: readonly KafkaField[], indent: string): string {
+  if (fields.length === 0) return '[]';
   const inner = `${indent}  `;
   const lines = fields.map((f) => fieldExpr(ctx, f, inner));
   return `[\n${lines.join('\n')}\n${indent}]`;

@@ -17,10 +17,6 @@ export const ControlledShutdown = defineApi({
   name: 'ControlledShutdown',
   versions: 'none',
   flexible: 'none',
-  request: [
-
-  ],
-  response: [
-
-  ],
+  request: [],
+  response: [],
 });

@@ -17,10 +17,6 @@ export const LeaderAndIsr = defineApi({
   name: 'LeaderAndIsr',
   versions: 'none',
   flexible: 'none',
-  request: [
-
-  ],
-  response: [
-
-  ],
+  request: [],
+  response: [],
 });

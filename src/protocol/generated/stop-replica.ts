@@ -17,10 +17,6 @@ export const StopReplica = defineApi({
   name: 'StopReplica',
   versions: 'none',
   flexible: 'none',
-  request: [
-
-  ],
-  response: [
-
-  ],
+  request: [],
+  response: [],
 });

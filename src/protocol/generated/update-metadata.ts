@@ -17,10 +17,6 @@ export const UpdateMetadata = defineApi({
   name: 'UpdateMetadata',
   versions: 'none',
   flexible: 'none',
-  request: [
-
-  ],
-  response: [
-
-  ],
+  request: [],
+  response: [],
 });
