@@ -309,7 +309,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       // Shown as undecoded when the tracker tries it; the bytes go on as they came.
       return { forwarded: frame, changes: [] };
     }
-    const found = findAddresses(decoded.nodes).filter((a) => a.nodeId >= 0 && a.host !== '' && a.port > 0);
+    const found = findAddresses(decoded.nodes);
     const startingUp: Promise<Listener>[] = [];
     const targets = new Map<string, HostPort>();
     for (const a of found) {

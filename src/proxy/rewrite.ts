@@ -52,7 +52,8 @@ export function findAddresses(nodes: readonly TraceNode[]): FoundAddress[] {
     const host = byName.get('host');
     const port = byName.get('port');
     const id = list.find((n) => ID_FIELD.test(n.field));
-    if (host && port && id && typeof host.value === 'string' && typeof port.value === 'number' && typeof id.value === 'number') {
+    // A node id of -1 (FindCoordinator's answer to a key it has no coordinator for) is no broker.
+    if (host && port && id && typeof host.value === 'string' && typeof port.value === 'number' && typeof id.value === 'number' && id.value >= 0 && host.value !== '' && port.value > 0) {
       found.push({ nodeId: id.value, host: host.value, port: port.value, hostNode: host, portNode: port, taggedAround: tagged });
     }
     for (const n of list) if (n.children) walk(n.children, isTaggedField(n) ? [...tagged, n] : tagged);
