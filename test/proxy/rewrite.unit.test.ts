@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { annotateResponse } from '../../src/decode/annotate-frame.js';
 import type { AnyApi } from '../../src/protocol/api.js';
+import type { Codec } from '../../src/protocol/codec.js';
 import { responseHeaderVersion } from '../../src/protocol/frame.js';
 import { apiDefinition } from '../../src/protocol/registry.js';
 import { inVersions, parseVersions, type FieldSpec } from '../../src/protocol/schema.js';
@@ -32,7 +33,7 @@ function fit(fields: readonly FieldSpec[], v: number, obj: Obj): Obj {
 }
 
 function responseFrame(api: AnyApi, version: number, body: Obj, correlationId = 7): Buffer {
-  const codec = api.responseCodec(version);
+  const codec = api.responseCodec(version) as unknown as Codec<Obj>;
   const fitted = fit(api.response, version, body);
   const flexibleHeader = responseHeaderVersion(api, version) === 1;
   const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(fitted);

@@ -1,0 +1,200 @@
+/**
+ * The proxy against a fake upstream (a plain TCP server, no Kafka): bytes it cannot
+ * decode go through untouched and are shown as undecodable; bytes that are no frame at
+ * all switch the connection to plain forwarding; acks=0 Produce requests are shown with
+ * no answer; closing either side closes the other; recordings replay as shown live.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/index.js';
+import { encodeRequest } from '../../src/protocol/frame.js';
+import { Metadata, Produce } from '../../src/protocol/apis/index.js';
+import { summaryLine, type Exchange, type ProxyEvent } from '../../src/proxy/index.js';
+import { replayRecording } from '../../src/proxy/recording.js';
+import { startProxy, type Proxy } from '../../src/proxy/proxy.js';
+
+interface Fake {
+  server: net.Server;
+  port: number;
+  received: Buffer[];
+  sockets: net.Socket[];
+  onData?: (socket: net.Socket, chunk: Buffer) => void;
+}
+
+async function fakeUpstream(): Promise<Fake> {
+  const fake: Fake = { server: net.createServer(), port: 0, received: [], sockets: [] };
+  fake.server.on('connection', (s) => {
+    fake.sockets.push(s);
+    s.on('data', (chunk) => {
+      fake.received.push(chunk);
+      fake.onData?.(s, chunk);
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+  fake.port = (fake.server.address() as net.AddressInfo).port;
+  return fake;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(record?: string): Promise<{ fake: Fake; proxy: Proxy; exchanges: Exchange[]; events: ProxyEvent[] }> {
+  const fake = await fakeUpstream();
+  const exchanges: Exchange[] = [];
+  const events: ProxyEvent[] = [];
+  const proxy = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 },
+    upstream: { host: '127.0.0.1', port: fake.port },
+    onExchange: (ex) => exchanges.push(ex),
+    onEvent: (e) => events.push(e),
+    ...(record ? { record } : {}),
+  });
+  cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+  cleanups.push(() => {
+    for (const s of fake.sockets) s.destroy();
+  });
+  cleanups.push(() => proxy.close());
+  return { fake, proxy, exchanges, events };
+}
+
+async function connect(proxy: Proxy): Promise<{ socket: net.Socket; received: () => Buffer; closed: Promise<void> }> {
+  const socket = net.connect(proxy.address.port, proxy.address.host);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  cleanups.push(() => void socket.destroy());
+  return { socket, received: () => Buffer.concat(chunks), closed };
+}
+
+function frame(body: Buffer): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length, 0);
+  return Buffer.concat([size, body]);
+}
+
+describe('proxy with a fake upstream', () => {
+  it('forwards a garbage request and a garbage answer untouched, and shows both as undecodable', async () => {
+    const { fake, proxy, exchanges } = await setup();
+    // API key 32000 v1, correlation id 5, then bytes that mean nothing.
+    const request = frame(Buffer.from('7d0000010000000500036162639a9b9c9d9e9f', 'hex'));
+    // A Metadata v12 request whose answer is garbage: the proxy must try to rewrite it, fail, and pass it on.
+    const metadata = encodeRequest(Metadata, 12, 6, 'test', { topics: null });
+    const answer = frame(Buffer.from('00000006ffffffffffff0102030405', 'hex'));
+    fake.onData = (s) => {
+      if (Buffer.concat(fake.received).length === request.length + metadata.length) s.write(answer);
+    };
+    const client = await connect(proxy);
+    client.socket.write(Buffer.concat([request, metadata]));
+    await vi.waitFor(() => expect(client.received().length).toBe(answer.length));
+    expect(Buffer.concat(fake.received).equals(Buffer.concat([request, metadata]))).toBe(true);
+    expect(client.received().equals(answer)).toBe(true);
+    await vi.waitFor(() => expect(exchanges).toHaveLength(1));
+    const ex = exchanges[0]!;
+    expect(ex.api).toBe('Metadata');
+    expect(ex.request?.error).toBeUndefined();
+    expect(ex.response?.error).toMatch(/.+/);
+    expect(summaryLine(ex)).toMatch(/Metadata v12 id=6 .*answer UNDECODED/);
+    expect(proxy.stats.undecoded).toBe(1);
+    // The garbage request is waiting for its answer; on close it is shown, undecoded.
+    client.socket.destroy();
+    await vi.waitFor(() => expect(exchanges).toHaveLength(2));
+    expect(exchanges[1]!.request?.error).toMatch(/32000|not one Kafka/);
+    expect(exchanges[1]!.noResponse).toBe('connection closed');
+    expect(summaryLine(exchanges[1]!)).toMatch(/request UNDECODED/);
+    expect(proxy.stats.undecoded).toBe(2);
+  });
+
+  it('passes bytes that are no Kafka frame through untouched, in both directions', async () => {
+    const { fake, proxy, events } = await setup();
+    const junk = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const reply = Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n');
+    fake.onData = (s) => s.write(reply);
+    const client = await connect(proxy);
+    client.socket.write(junk);
+    await vi.waitFor(() => expect(client.received().equals(reply)).toBe(true));
+    expect(Buffer.concat(fake.received).equals(junk)).toBe(true);
+    expect(events.filter((e) => e.type === 'unframed').map((e) => (e as { direction: string }).direction).sort()).toEqual(['request', 'response']);
+  });
+
+  it('shows a Produce with acks=0 as a request with no answer', async () => {
+    const { fake, proxy, exchanges } = await setup();
+    const client = await connect(proxy);
+    const produce = encodeRequest(Produce, 9, 3, 'test', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 2, records: null }] }] });
+    client.socket.write(produce);
+    await vi.waitFor(() => expect(exchanges).toHaveLength(1));
+    expect(exchanges[0]!.noResponse).toBe('acks=0');
+    expect(summaryLine(exchanges[0]!)).toMatch(/Produce v9 id=3 client=test topics=orders\[2\] \d+B → no answer \(acks=0\)/);
+    await vi.waitFor(() => expect(Buffer.concat(fake.received).equals(produce)).toBe(true));
+  });
+
+  it('closes the client when the upstream closes, and the upstream when the client closes', async () => {
+    const { fake, proxy } = await setup();
+    const a = await connect(proxy);
+    await vi.waitFor(() => expect(fake.sockets).toHaveLength(1));
+    fake.sockets[0]!.destroy();
+    await a.closed;
+    const b = await connect(proxy);
+    await vi.waitFor(() => expect(fake.sockets).toHaveLength(2));
+    const upstreamClosed = new Promise<void>((resolve) => fake.sockets[1]!.once('close', () => resolve()));
+    b.socket.end();
+    await upstreamClosed;
+  });
+
+  it('keeps every byte of a large transfer in order when the client reads slowly', async () => {
+    const { fake, proxy } = await setup();
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const answer = frame(Buffer.concat([Buffer.from([0, 0, 0, 9]), big]));
+    fake.onData = (s) => s.write(answer);
+    const client = await connect(proxy);
+    client.socket.pause();
+    client.socket.write(encodeRequest(Metadata, 1, 9, 'test', { topics: [] }).subarray(0, 10));
+    await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
+    await new Promise((r) => setTimeout(r, 200));
+    client.socket.resume();
+    await vi.waitFor(() => expect(client.received().length).toBe(answer.length), { timeout: 10_000 });
+    expect(client.received().equals(answer)).toBe(true);
+  });
+
+  it('records the conversation so that a replay shows the same exchanges', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'rec.jsonl');
+    const { fake, proxy, exchanges } = await setup(file);
+    const answer = frame(Buffer.from('00000001000000000000', 'hex'));
+    fake.onData = (s) => s.write(answer);
+    const client = await connect(proxy);
+    client.socket.write(encodeRequest(Metadata, 1, 1, 'rec', { topics: [] }));
+    await vi.waitFor(() => expect(exchanges).toHaveLength(1));
+    client.socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    await proxy.close();
+    const replayed: Exchange[] = [];
+    const stats = await replayRecording(file, (ex) => replayed.push(ex));
+    expect(replayed.map(summaryLine)).toEqual(exchanges.map(summaryLine));
+    expect(stats.exchanges).toBe(1);
+  });
+});
+
+describe('kafka-wire proxy --help', () => {
+  it('prints its usage and exits 0', async () => {
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    try {
+      expect(await main(['proxy', '--help'])).toBe(0);
+      expect(await main(['--help'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(out).toMatch(/^usage: kafka-wire proxy --upstream HOST:PORT/m);
+    expect(out).toMatch(/^  proxy --upstream/m);
+  });
+});
