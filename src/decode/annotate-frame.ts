@@ -8,7 +8,7 @@ import { apiName } from '../protocol/api-keys.js';
 import { skipTaggedFields, unknownTaggedFields, type TraceNode } from '../protocol/codec.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/frame.js';
 import { Reader } from '../protocol/reader.js';
-import { apiDefinition, REGISTRY_KAFKA_VERSION } from '../protocol/registry.js';
+import { apiDefinition, apiDefinitionAt, REGISTRY_KAFKA_VERSION } from '../protocol/registry.js';
 
 export interface AnnotatedFrame {
   readonly kind: 'request' | 'response';
@@ -34,17 +34,17 @@ function leaf(nodes: TraceNode[], r: Reader, field: string, type: string, read: 
   return value;
 }
 
-/** Every API Kafka defines, at every version it defines (src/protocol/registry.ts). */
-function apiFor(key: number): AnyApi {
-  const api = apiDefinition(key);
-  if (!api) throw new ProtocolError(`API key ${key} (${apiName(key)}) is not one Kafka ${REGISTRY_KAFKA_VERSION} defines`);
-  return api;
-}
-
-function checkVersion(api: AnyApi, version: number): void {
-  if (version < api.minVersion || version > api.maxVersion) {
-    throw new ProtocolError(`${api.name} v${version} is outside the versions Kafka ${REGISTRY_KAFKA_VERSION} defines (${api.minVersion}-${api.maxVersion})`);
-  }
+/**
+ * Every API Kafka defines, at every version it defines (src/protocol/registry.ts), and the
+ * older versions kafka-wire itself still speaks.
+ */
+function apiFor(key: number, version: number): AnyApi {
+  const api = apiDefinitionAt(key, version);
+  if (api) return api;
+  const known = apiDefinition(key);
+  if (!known) throw new ProtocolError(`API key ${key} (${apiName(key)}) is not one Kafka ${REGISTRY_KAFKA_VERSION} defines`);
+  const range = known.minVersion > known.maxVersion ? 'none' : `${known.minVersion}-${known.maxVersion}`;
+  throw new ProtocolError(`${known.name} v${version} is outside the versions Kafka ${REGISTRY_KAFKA_VERSION} defines (${range})`);
 }
 
 /**
@@ -74,8 +74,7 @@ export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
   const version = leaf(header, r, 'request_api_version', 'int16', () => r.int16()) as number;
   leaf(header, r, 'correlation_id', 'int32', () => r.int32());
   leaf(header, r, 'client_id', 'nullable_string', () => r.nullableString());
-  const api = apiFor(apiKey);
-  checkVersion(api, version);
+  const api = apiFor(apiKey, version);
   if (requestHeaderVersion(api, version) === 2) taggedFields(header, r);
   nodes.push({ field: `header (request header v${requestHeaderVersion(api, version)})`, offset: headerStart, length: r.offset - headerStart, type: 'struct', children: header });
   const bodyStart = r.offset;
@@ -87,8 +86,7 @@ export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
 
 /** A response, with or without its size prefix; responses do not say their API or version. */
 export function annotateResponse(bytes: Uint8Array, apiKey: number, version: number): AnnotatedFrame {
-  const api = apiFor(apiKey);
-  checkVersion(api, version);
+  const api = apiFor(apiKey, version);
   const r = new Reader(bytes);
   const nodes: TraceNode[] = [];
   if (hasSizePrefix(bytes)) leaf(nodes, r, 'message_size', 'int32', () => r.int32());

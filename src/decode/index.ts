@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { TraceNode } from '../protocol/codec.js';
-import { apiDefinition } from '../protocol/registry.js';
+import { apiDefinitionAt } from '../protocol/registry.js';
 import { annotateRecordBatches } from './annotate-batch.js';
 import { annotateRequest, annotateResponse } from './annotate-frame.js';
 
@@ -51,8 +51,7 @@ function guessKind(bytes: Buffer): DecodeKind {
   if (bytes.length >= headerAt + 4) {
     const key = bytes.readInt16BE(headerAt);
     const version = bytes.readInt16BE(headerAt + 2);
-    const api = apiDefinition(key);
-    if (api && version >= api.minVersion && version <= api.maxVersion) return 'request';
+    if (apiDefinitionAt(key, version)) return 'request';
   }
   if (bytes.length >= 17 && bytes[16] === 2) return 'batch';
   throw new ProtocolError('cannot tell what these bytes are: say --as batch, --as request, or --as response --version N');

@@ -9,6 +9,7 @@
  * not include some 90 API definitions.
  */
 import type { AnyApi } from './api.js';
+import { API_BY_KEY } from './apis/index.js';
 import { GENERATED_APIS, GENERATED_KAFKA_VERSION } from './generated/index.js';
 
 /** The Kafka release the definitions come from. */
@@ -28,4 +29,17 @@ export function apiDefinition(key: number): AnyApi | undefined {
 /** The definition of an API by name, case-insensitively (`'Produce'`, `'describeacls'`). */
 export function apiDefinitionByName(name: string): AnyApi | undefined {
   return byName.get(name.toLowerCase());
+}
+
+/**
+ * The definition to read `version` of an API with: Kafka's, or for a version Kafka 4.0
+ * retired that kafka-wire still speaks to 3.x brokers (CreateTopics v0-1, DeleteTopics v0,
+ * KIP-896), the producer's hand-written one. Undefined when neither has that version.
+ */
+export function apiDefinitionAt(key: number, version: number): AnyApi | undefined {
+  const api = byKey.get(key);
+  if (api && version >= api.minVersion && version <= api.maxVersion) return api;
+  const ours = API_BY_KEY.get(key);
+  if (ours && version >= ours.minVersion && version <= ours.maxVersion) return ours;
+  return undefined;
 }

@@ -9,7 +9,8 @@ import { annotateRequest, annotateResponse, fullyDecoded } from '../../src/decod
 import { defineApi, type AnyApi } from '../../src/protocol/api.js';
 import { unknownTaggedFields, type TraceNode } from '../../src/protocol/codec.js';
 import { encodeRequest, responseHeaderVersion } from '../../src/protocol/frame.js';
-import { ALL_APIS, apiDefinition, apiDefinitionByName } from '../../src/protocol/registry.js';
+import { CreateTopics } from '../../src/protocol/apis/index.js';
+import { ALL_APIS, apiDefinition, apiDefinitionAt, apiDefinitionByName } from '../../src/protocol/registry.js';
 import { API_NAMES } from '../../src/protocol/api-keys.js';
 import { field } from '../../src/protocol/schema.js';
 import { Writer } from '../../src/protocol/writer.js';
@@ -43,6 +44,17 @@ describe('the registry', () => {
       expect(api.name).toBe(API_NAMES.get(api.key));
     }
     expect(apiDefinition(-1)).toBeUndefined();
+  });
+
+  it('reads versions Kafka 4.0 retired but kafka-wire still speaks with its own definition', () => {
+    expect(apiDefinitionAt(19, 7)).toBe(apiDefinition(19));
+    expect(apiDefinitionAt(19, 0)).toBe(CreateTopics);
+    expect(apiDefinitionAt(19, 8)).toBeUndefined();
+    const frame = encodeRequest(CreateTopics, 0, 1, 'c', { topics: [{ name: 't', numPartitions: 1, replicationFactor: 1 }], timeoutMs: 5 });
+    const annotated = annotateRequest(frame);
+    expect([annotated.api, annotated.version, fullyDecoded(annotated)]).toEqual(['CreateTopics', 0, true]);
+    expect(() => annotateRequest(Buffer.from([0, 19, 0, 99, 0, 0, 0, 1, 0xff, 0xff]))).toThrow('CreateTopics v99 is outside the versions Kafka 4.3.1 defines (2-7)');
+    expect(() => annotateResponse(Buffer.from([0, 0, 0, 1]), 999, 0)).toThrow(/API key 999 .* is not one Kafka 4\.3\.1 defines/);
   });
 });
 
