@@ -1,7 +1,7 @@
 /**
  * Idempotence under real faults: a TCP proxy between the producer and a real broker cuts
- * every connection every few hundred milliseconds (and now and then mid-frame, and each time
- * once right after a Produce request has reached the broker, unanswered) while 200k
+ * every connection every few hundred milliseconds (now and then mid-frame, and every other
+ * time right after a Produce request has reached the broker, before its answer) while 200k
  * records are produced with 5 requests in flight, and the broker itself is restarted once
  * mid-stream, its answers lost for a moment before it stops (so batches in flight then are
  * written, unacknowledged). Read back directly from the broker: every record exactly once,
@@ -244,12 +244,16 @@ describe.skipIf(external)('idempotence under faults', () => {
     let firstError: Error | undefined;
     let cuts = 0;
     const producesCutBefore = proxy.producesCut;
+    let i = 0;
+    let ticks = 0;
     const chaos = setInterval(() => {
-      // Whatever else happens, the next Produce request reaches the broker and its connection
-      // is cut before the answer: a cut that surely meets a request in flight, written but
-      // unanswered, so retries happen on every run (the cuts below may all land between
-      // requests when the producer keeps up easily).
-      proxy.cutAfterNextProduce();
+      // Every other tick while records are still being produced, the next Produce request
+      // reaches the broker and its connection is cut before the answer: a cut that surely
+      // meets a request in flight, written but unanswered, so retries happen on every run
+      // (the cuts below may all land between requests when the producer keeps up easily).
+      // Not every tick, nor after the last record: when a retry is the only Produce request
+      // to go, it would be the one cut every time, until its delivery timeout.
+      proxy.cutAfterNextProduce(++ticks % 2 === 0 && i < total);
       if (proxy.cutAll() === 0) return;
       // Every third cut, the next answer is cut mid-frame too. Armed only after a cut: armed
       // every tick while the producer backs off, it cut every reconnect's ApiVersions answer.
@@ -258,7 +262,6 @@ describe.skipIf(external)('idempotence under faults', () => {
     let restarted = false;
     try {
       await new Promise<void>((resolve, reject) => {
-        let i = 0;
         let settled = 0;
         const pump = (): void => {
           while (i < total) {
@@ -297,7 +300,7 @@ describe.skipIf(external)('idempotence under faults', () => {
     // Each Produce request cut after it reached the broker held at least one batch, which
     // was delivered (nothing failed) only by being sent again.
     const producesCut = proxy.producesCut - producesCutBefore;
-    expect(producesCut).toBeGreaterThanOrEqual(10);
+    expect(producesCut).toBeGreaterThanOrEqual(5);
     expect(producer.metrics().retries).toBeGreaterThanOrEqual(producesCut);
     await producer.close();
 
