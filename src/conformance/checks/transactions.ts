@@ -3,11 +3,13 @@
  * producing, AddOffsetsToTxn before TxnOffsetCommit, Produce <= v11, EndTxn <= v4) and
  * v2 (KIP-890: partitions and groups added implicitly by Produce v12+ and
  * TxnOffsetCommit v5, EndTxn v5). Commit, abort, read_committed isolation while a
- * transaction is open, fencing by a newer producer, and offsets sent to a transaction.
+ * transaction is open, fencing by a newer producer, and offsets sent to a transaction
+ * (read back with OffsetFetch from the group's coordinator once committed).
  */
 import type { BrokerConnection } from '../../net/broker-connection.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../../protocol/api.js';
 import { AddOffsetsToTxn, AddPartitionsToTxn, EndTxn, Produce, TxnOffsetCommit } from '../../protocol/apis/index.js';
+import { OffsetFetch } from '../../protocol/generated/offset-fetch.js';
 import { encodeRecordBatch } from '../../protocol/records/index.js';
 import { endOffset, readPartition } from '../../reader/partition-reader.js';
 import { initTransactional, sleep } from '../admin.js';
@@ -113,6 +115,27 @@ class Txn {
     }
   }
 
+  /**
+   * The offset the group has committed for this partition, as OffsetFetch answers it, or
+   * the error. With require_stable (v7+) the coordinator answers UNSTABLE_OFFSET_COMMIT
+   * until the commit's markers are written: asked again, as a consumer does.
+   */
+  async committedOffset(groupId: string): Promise<string> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const group = await this.session.coordinator(groupId, 0);
+      const version = group.requireVersion(OffsetFetch);
+      const topics = [{ name: this.topic.name, topicId: this.topic.topicId, partitionIndexes: [this.partition] }];
+      const response = await this.session.call(group, OffsetFetch, version, version >= 8 ? { groups: [{ groupId, topics }], requireStable: true } : { groupId, topics, requireStable: true });
+      const answer = version >= 8 ? response.groups[0] : response;
+      const partition = answer?.topics[0]?.partitions[0];
+      const name = errorName(answer?.errorCode || partition?.errorCode || 0);
+      if (name === 'NONE' && partition) return partition.committedOffset.toString();
+      if (![...COORDINATOR_NOT_READY, 'UNSTABLE_OFFSET_COMMIT'].includes(name) || Date.now() > deadline) return `OffsetFetch v${version}: ${name}`;
+      await sleep(200);
+    }
+  }
+
   async read(isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
     const leader = await this.session.leader(this.topic, this.partition);
     const contents = await readPartition(leader, { topic: this.topic.name, topicId: this.topic.topicId, partition: this.partition, isolation });
@@ -176,9 +199,11 @@ const CHECKS: Array<[string, string, Body]> = [
     'offsets sent to a transaction are committed with it (sendOffsetsToTransaction)',
     async (txn) => {
       expectEqual('Produce', await txn.produce(['s1']), 'NONE');
-      expectEqual('TxnOffsetCommit', await txn.sendOffsets(`${txn.transactionalId}-group`, 1n), 'NONE');
+      const group = `${txn.transactionalId}-group`;
+      expectEqual('TxnOffsetCommit', await txn.sendOffsets(group, 1n), 'NONE');
       expectEqual('EndTxn (commit)', await txn.end(true), 'NONE');
       expectEqual('read_committed', await txn.read('read_committed'), ['s1']);
+      expectEqual("the group's committed offset (OffsetFetch)", await txn.committedOffset(group), '1');
     },
   ],
 ];

@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import type { AnyApi } from '../../../src/protocol/api.js';
 import { API_BY_KEY, ApiVersions } from '../../../src/protocol/apis/index.js';
+import { OffsetFetch } from '../../../src/protocol/generated/offset-fetch.js';
 import { skipTaggedFields } from '../../../src/protocol/codec.js';
 import { requestHeaderVersion } from '../../../src/protocol/frame.js';
 import { Reader } from '../../../src/protocol/reader.js';
@@ -37,6 +38,7 @@ const SERVED: Record<number, [number, number]> = {
   25: [0, 4], // AddOffsetsToTxn
   26: [0, 4], // EndTxn
   28: [0, 4], // TxnOffsetCommit
+  9: [1, 9], // OffsetFetch
   49: [0, 1], // AlterClientQuotas
 };
 
@@ -60,6 +62,8 @@ export class NaiveBroker {
   holdThrottledAnswers = false;
   /** producer_byte_rate by client id. */
   readonly quotas = new Map<string, Quota>();
+  /** Committed offsets by `group topic partition`, at once (transactions or not). */
+  readonly offsets = new Map<string, bigint>();
   /** Answers on a socket go out in order, after its mute ends. */
   readonly #queues = new WeakMap<Socket, Promise<void>>();
   private constructor(readonly server: FakeServer) {}
@@ -88,7 +92,7 @@ export class NaiveBroker {
     const r = new Reader(frame);
     const [key, version, correlationId] = [r.int16(), r.int16(), r.int32()];
     const clientId = r.nullableString() ?? '';
-    const api = API_BY_KEY.get(key) as AnyApi;
+    const api = (key === OffsetFetch.key ? OffsetFetch : API_BY_KEY.get(key)) as AnyApi;
     if (key === ApiVersions.key && version > ApiVersions.maxVersion) {
       // KIP-511: an unknown version is answered in v0, with our range for ApiVersions.
       const body = this.tamper(ApiVersions, 0, {}, { errorCode: 35, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] });
@@ -105,6 +109,16 @@ export class NaiveBroker {
     if (throttleTimeMs > 0 && this.holdThrottledAnswers) await sleep(throttleTimeMs);
     write();
     if (throttleTimeMs > 0 && !this.holdThrottledAnswers) await sleep(throttleTimeMs);
+  }
+
+  private offsetFetch(version: number, req: Body): Body {
+    const topics = (groupId: string, asked: Body[]): Body[] =>
+      asked.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p: number) => ({ partitionIndex: p, committedOffset: this.offsets.get(`${groupId} ${t.name} ${p}`) ?? -1n, metadata: '', errorCode: 0 })),
+      }));
+    if (version < 8) return { throttleTimeMs: 0, topics: topics(req.groupId, req.topics), errorCode: 0 };
+    return { throttleTimeMs: 0, groups: req.groups.map((g: Body) => ({ groupId: g.groupId, topics: topics(g.groupId, g.topics), errorCode: 0 })) };
   }
 
   /** Counts a Produce against its client id's quota; the throttle time it earns. */
@@ -155,10 +169,13 @@ export class NaiveBroker {
         return { throttleTimeMs: 0, resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((t: Body) => ({ name: t.name, resultsByPartition: t.partitions.map((p: number) => ({ partitionIndex: p, partitionErrorCode: 0 })) })) };
       case 49:
         return this.alterQuotas(req);
+      case 9:
+        return this.offsetFetch(version, req);
       case 25:
       case 26:
         return { throttleTimeMs: 0, errorCode: 0 };
       case 28:
+        for (const t of req.topics) for (const p of t.partitions) this.offsets.set(`${req.groupId} ${t.name} ${p.partitionIndex}`, p.committedOffset);
         return { throttleTimeMs: 0, topics: req.topics.map((t: Body) => ({ name: t.name, partitions: t.partitions.map((p: Body) => ({ partitionIndex: p.partitionIndex, errorCode: 0 })) })) };
       default:
         throw new Error(`the naive broker does not answer API ${key}`);
