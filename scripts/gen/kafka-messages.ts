@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   mkdirSync(GENERATED_DIR, { recursive: true });
   for (const old of readdirSync(GENERATED_DIR)) if (old.endsWith('.ts') && !generated.has(old)) rmSync(path.join(GENERATED_DIR, old));
   for (const [name, source] of generated) writeFileSync(path.join(GENERATED_DIR, name), source);
-  console.log(`wrote ${generated.size - 1} APIs from ${files.size} message definitions of Kafka ${version} into ${path.relative(process.cwd(), GENERATED_DIR)}`);
+  const apis = [...generated.keys()].filter((f) => f !== 'index.ts' && f !== 'headers.ts').length;
+  console.log(`wrote ${apis} APIs and the headers from ${files.size} message definitions of Kafka ${version} into ${path.relative(process.cwd(), GENERATED_DIR)}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -13,6 +13,9 @@ import { CreateTopics } from '../../src/protocol/apis/index.js';
 import { ALL_APIS, apiDefinition, apiDefinitionAt, apiDefinitionByName } from '../../src/protocol/registry.js';
 import { API_NAMES } from '../../src/protocol/api-keys.js';
 import { field } from '../../src/protocol/schema.js';
+import { RequestHeader, ResponseHeader } from '../../src/protocol/generated/headers.js';
+import { structCodec } from '../../src/protocol/codec.js';
+import { decodeResponse } from '../../src/protocol/frame.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { decodeWith, encodeWith, project, valueArb } from './generated-values.js';
 
@@ -149,5 +152,34 @@ describe('nullable struct fields', () => {
     expect(given[markerAt]).toBe(1);
     expect(decodeWith(codec as never, absent)['assignment']).toBeNull();
     expect(decodeWith(codec as never, given)['assignment']).toEqual({ topicPartitions: [] });
+  });
+});
+
+describe('the headers frame.ts writes and reads', () => {
+  it('are Kafka\'s RequestHeader v1/v2 (client id with an int16 length even when flexible) and ResponseHeader v0/v1', () => {
+    const produce = apiDefinition(0)!;
+    for (const [version, headerVersion] of [
+      [8, 1],
+      [9, 2],
+    ] as const) {
+      const frame = encodeRequest(produce, version, 42, 'clïent', { acks: 1, timeoutMs: 5, topicData: [] } as never);
+      const header = encodeWith(structCodec(RequestHeader.fields, headerVersion, headerVersion >= 2) as never, {
+        requestApiKey: 0,
+        requestApiVersion: version,
+        correlationId: 42,
+        clientId: 'clïent',
+      });
+      expect(frame.subarray(4, 4 + header.length).toString('hex')).toBe(header.toString('hex'));
+      expect(header[10 + Buffer.byteLength('clïent') - 1]).toBe(0x74); // int16 length then the bytes, flexible or not
+    }
+    const metadata = apiDefinition(3)!;
+    for (const [version, headerVersion] of [
+      [8, 0],
+      [9, 1],
+    ] as const) {
+      const header = encodeWith(structCodec(ResponseHeader.fields, headerVersion, headerVersion >= 1) as never, { correlationId: 42 });
+      const body = encodeWith(metadata.responseCodec(version) as never, {});
+      expect(decodeResponse(metadata, version, Buffer.concat([header, body]))).toEqual(decodeWith(metadata.responseCodec(version) as never, body));
+    }
   });
 });
