@@ -82,7 +82,7 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
   await proxy.close();
   const s = proxy.stats;
   err.write(
-    `proxy: ${s.exchanges} exchanges, ${s.frames} frames: ${s.decoded} decoded, ${s.undecoded} not decoded, ${s.unknownFields} unknown tagged fields; ${s.rewrites} addresses rewritten${opts.record ? `; recorded in ${opts.record}` : ''}\n`,
+    `proxy: ${s.exchanges} exchanges, ${s.frames} frames: ${s.decoded} decoded (${s.beyondDefinitions} as far as Kafka defines them), ${s.undecoded} not decoded, ${s.unknownFields} unknown tagged fields, ${s.withTrailingBytes} with bytes after their last field; ${s.rewrites} addresses rewritten${opts.record ? `; recorded in ${opts.record}` : ''}\n`,
   );
   return 0;
 }

@@ -8,6 +8,7 @@
 import { annotateRequest, annotateResponse, type AnnotatedFrame } from '../decode/annotate-frame.js';
 import { apiName } from '../protocol/api-keys.js';
 import type { TraceNode } from '../protocol/codec.js';
+import { apiDefinition, REGISTRY_KAFKA_VERSION } from '../protocol/registry.js';
 import type { AddressChange } from './rewrite.js';
 
 /** What the proxy reads of a request before forwarding it: its header, and Produce's acks. */
@@ -88,6 +89,16 @@ export interface FrameSide {
   readonly error?: string;
   /** Tagged fields the definitions do not know (their bytes are in the trace). */
   readonly unknownFields: number;
+  /**
+   * Bytes after the last field that no field accounts for. Brokers read the fields and
+   * ignore what follows (librdkafka's Metadata requests carry such bytes); shown, counted.
+   */
+  readonly trailing: number;
+  /**
+   * Decoded as far as Kafka defines it, and why not further: an ApiVersions request at a
+   * version newer than the definitions, whose body no broker reads either (KIP-511).
+   */
+  readonly note?: string;
 }
 
 export interface Exchange {
@@ -114,14 +125,18 @@ export interface Exchange {
 export interface ProxyStats {
   exchanges: number;
   frames: number;
+  /** Frames decoded whole (with `note`: as far as Kafka defines them; counted in `beyondDefinitions` too). */
   decoded: number;
+  beyondDefinitions: number;
   undecoded: number;
   unknownFields: number;
+  /** Frames with bytes after their last field. */
+  withTrailingBytes: number;
   rewrites: number;
 }
 
 export function newStats(): ProxyStats {
-  return { exchanges: 0, frames: 0, decoded: 0, undecoded: 0, unknownFields: 0, rewrites: 0 };
+  return { exchanges: 0, frames: 0, decoded: 0, beyondDefinitions: 0, undecoded: 0, unknownFields: 0, withTrailingBytes: 0, rewrites: 0 };
 }
 
 /** Tagged fields the decoder did not know, in a trace. */
@@ -137,15 +152,38 @@ export function countUnknownFields(nodes: readonly TraceNode[]): number {
 function side(bytes: Buffer, at: number, decode: () => AnnotatedFrame): FrameSide {
   try {
     const decoded = decode();
-    if (decoded.trailing > 0) return { bytes, at, decoded, error: `${decoded.trailing} bytes after the end that no field accounts for`, unknownFields: countUnknownFields(decoded.nodes) };
-    return { bytes, at, decoded, unknownFields: countUnknownFields(decoded.nodes) };
+    return { bytes, at, decoded, unknownFields: countUnknownFields(decoded.nodes), trailing: decoded.trailing };
   } catch (err) {
-    return { bytes, at, error: err instanceof Error ? err.message : String(err), unknownFields: 0 };
+    return { bytes, at, error: err instanceof Error ? err.message : String(err), unknownFields: 0, trailing: 0 };
   }
 }
 
 const API_VERSIONS = 18;
 const UNSUPPORTED_VERSION = 35;
+
+/**
+ * An ApiVersions request at a version newer than Kafka's definitions: clients send their
+ * newest and the broker answers UNSUPPORTED_VERSION in v0 with its range, reading only the
+ * header (KIP-511). The header is annotated; the body stays bytes, as it does for the broker.
+ */
+function apiVersionsProbe(bytes: Buffer, at: number, head: RequestHead): FrameSide {
+  const idLength = bytes.readInt16BE(12);
+  const headerEnd = 14 + Math.max(0, idLength);
+  const header: TraceNode[] = [
+    { field: 'request_api_key', offset: 4, length: 2, type: 'int16', value: head.apiKey },
+    { field: 'request_api_version', offset: 6, length: 2, type: 'int16', value: head.version },
+    { field: 'correlation_id', offset: 8, length: 4, type: 'int32', value: head.correlationId },
+    { field: 'client_id', offset: 12, length: headerEnd - 12, type: 'nullable_string', value: head.clientId },
+  ];
+  const nodes: TraceNode[] = [
+    { field: 'message_size', offset: 0, length: 4, type: 'int32', value: bytes.length - 4 },
+    { field: 'header (request header, as far as every version shares it)', offset: 4, length: headerEnd - 4, type: 'struct', children: header },
+    { field: `body (ApiVersionsRequest v${head.version}, which Kafka ${REGISTRY_KAFKA_VERSION} does not define)`, offset: headerEnd, length: bytes.length - headerEnd, type: 'bytes', value: bytes.subarray(headerEnd) },
+  ];
+  const decoded: AnnotatedFrame = { kind: 'request', api: 'ApiVersions', apiKey: head.apiKey, version: head.version, nodes, trailing: 0 };
+  const note = `ApiVersions v${head.version} is newer than Kafka ${REGISTRY_KAFKA_VERSION} defines; brokers answer it in v0 with their range (KIP-511), so its body is not read`;
+  return { bytes, at, decoded, unknownFields: 0, trailing: 0, note };
+}
 
 /** Decodes an answer; an ApiVersions answer to a version the broker does not know is in v0 (KIP-511). */
 export function decodeResponseSide(bytes: Buffer, at: number, apiKey: number, version: number, decoded?: AnnotatedFrame): FrameSide {
@@ -180,6 +218,8 @@ export class ExchangeTracker {
     this.stats.frames++;
     if (s.decoded && !s.error) this.stats.decoded++;
     else this.stats.undecoded++;
+    if (s.note !== undefined) this.stats.beyondDefinitions++;
+    if (s.trailing > 0) this.stats.withTrailingBytes++;
     this.stats.unknownFields += s.unknownFields;
   }
 
@@ -187,7 +227,7 @@ export class ExchangeTracker {
   request(connection: number, broker: string, bytes: Buffer, at: number): void {
     this.#brokers.set(connection, broker);
     const head = readRequestHead(bytes);
-    const request = side(bytes, at, () => annotateRequest(bytes));
+    const request = head && head.apiKey === API_VERSIONS && head.version > (apiDefinition(API_VERSIONS)?.maxVersion ?? 0) ? apiVersionsProbe(bytes, at, head) : side(bytes, at, () => annotateRequest(bytes));
     if (!head) {
       this.#emit({ connection, broker, apiKey: -1, api: 'unknown', version: -1, correlationId: -1, clientId: null, request, rewrites: [] });
       return;
@@ -215,7 +255,7 @@ export class ExchangeTracker {
     const correlationId = bytes.length >= 8 ? bytes.readInt32BE(4) : -1;
     const pending = this.#pending.get(connection)?.get(correlationId);
     if (!pending) {
-      const response: FrameSide = { bytes, at, error: `an answer with correlation id ${correlationId} to no request the proxy saw`, unknownFields: 0 };
+      const response: FrameSide = { bytes, at, error: `an answer with correlation id ${correlationId} to no request the proxy saw`, unknownFields: 0, trailing: 0 };
       this.#emit({ connection, broker, apiKey: -1, api: 'unknown', version: -1, correlationId, clientId: null, response, rewrites });
       return;
     }

@@ -62,7 +62,7 @@ export function errorsOf(ex: Exchange): Map<string, number> {
 
 /** Whether either side failed to decode or holds fields the definitions do not know. */
 export function hasDecodeProblem(ex: Exchange): boolean {
-  return [ex.request, ex.response].some((s) => s !== undefined && (s.error !== undefined || !s.decoded || s.unknownFields > 0));
+  return [ex.request, ex.response].some((s) => s !== undefined && (s.error !== undefined || !s.decoded || s.unknownFields > 0 || s.trailing > 0));
 }
 
 export interface ExchangeFilter {
@@ -107,6 +107,8 @@ function time(ms: number): string {
 function sideProblem(what: string, s: FrameSide | undefined): string | undefined {
   if (!s) return undefined;
   if (s.error !== undefined) return `${what} UNDECODED (${s.error})`;
+  if (s.note !== undefined) return `(${what}: ${s.note})`;
+  if (s.trailing > 0) return `${what} has ${s.trailing} bytes after its last field that no field accounts for`;
   if (s.unknownFields > 0) return `${what} has ${s.unknownFields} unknown tagged field${s.unknownFields === 1 ? '' : 's'}`;
   return undefined;
 }
@@ -145,7 +147,9 @@ export function verboseText(ex: Exchange): string {
     if (!s) continue;
     if (s.decoded) {
       out += `  ${what}: ${s.decoded.api}${s.decoded.kind === 'request' ? 'Request' : 'Response'} v${s.decoded.version}, ${s.bytes.length} bytes\n`;
-      out += formatNodes(s.decoded.nodes).replace(/^/gm, '    ');
+      out += formatNodes(s.decoded.nodes).replace(/^(?=.)/gm, '    ');
+      if (s.note !== undefined) out += `    (${s.note})\n`;
+      if (s.trailing > 0) out += `    (${s.trailing} bytes after the last field that no field accounts for: ${s.bytes.subarray(s.bytes.length - s.trailing).toString('hex')})\n`;
     }
     if (s.error !== undefined) {
       out += `  ${what}: could not decode: ${s.error}; ${s.bytes.length} bytes: ${s.bytes.subarray(0, 64).toString('hex')}${s.bytes.length > 64 ? '…' : ''}\n`;
@@ -161,6 +165,8 @@ export function jsonLine(ex: Exchange, verbose = false): string {
       at: new Date(s.at).toISOString(),
       bytes: s.bytes.length,
       decoded: s.decoded !== undefined && s.error === undefined,
+      ...(s.note !== undefined ? { note: s.note } : {}),
+      ...(s.trailing > 0 ? { trailingBytes: s.trailing } : {}),
       ...(s.error !== undefined ? { error: s.error } : {}),
       unknownFields: s.unknownFields,
       ...(verbose && s.decoded ? { nodes: s.decoded.nodes } : {}),

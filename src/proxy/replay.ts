@@ -24,6 +24,6 @@ export async function printReplay(path: string, opts: ReplayOptions = {}): Promi
     },
   );
   if (!opts.json) {
-    out.write(`${stats.exchanges} exchanges, ${stats.frames} frames: ${stats.decoded} decoded, ${stats.undecoded} not decoded, ${stats.unknownFields} unknown tagged fields; ${stats.rewrites} addresses rewritten\n`);
+    out.write(`${stats.exchanges} exchanges, ${stats.frames} frames: ${stats.decoded} decoded (${stats.beyondDefinitions} as far as Kafka defines them), ${stats.undecoded} not decoded, ${stats.unknownFields} unknown tagged fields, ${stats.withTrailingBytes} with bytes after their last field; ${stats.rewrites} addresses rewritten\n`);
   }
 }
