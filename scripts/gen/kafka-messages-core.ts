@@ -226,7 +226,13 @@ function commentBlock(lines: readonly string[], indent = ''): string[] {
 }
 
 /** One API's file from its request and response definitions. */
-export function generateApi(request: KafkaMessage, response: KafkaMessage, kafkaVersion: string, sources: readonly string[]): GeneratedApi {
+export function generateApi(
+  request: KafkaMessage,
+  response: KafkaMessage,
+  kafkaVersion: string,
+  sources: readonly string[],
+  clientThrottlesFrom?: number,
+): GeneratedApi {
   const key = request.apiKey!;
   const name = request.name.replace(/Request$/, '');
   if (response.name !== `${name}Response` || response.apiKey !== key) throw new Error(`${request.name} and ${response.name} do not pair`);
@@ -278,6 +284,10 @@ export function generateApi(request: KafkaMessage, response: KafkaMessage, kafka
   body.push(`  name: ${quote(name)},`);
   body.push(`  versions: ${quote(request.validVersions)},`);
   body.push(`  flexible: ${quote(flexible)},`);
+  if (clientThrottlesFrom !== undefined) {
+    body.push(`  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ${name}Response.shouldClientThrottle.`);
+    body.push(`  clientThrottlesFrom: ${clientThrottlesFrom},`);
+  }
   body.push(`  request: ${fieldsSource['request']},`);
   body.push(`  response: ${fieldsSource['response']},`);
   body.push('});');
@@ -311,11 +321,17 @@ function generateHeaders(headers: readonly [string, KafkaMessage][], kafkaVersio
 }
 
 /**
- * Every API from the message files (`name` → text, e.g. `ProduceRequest.json`), plus
+ * Every API from the message files (`name` → text, e.g. `ProduceRequest.json`), with the
+ * first version from which the client throttles itself, by API key (that is in Kafka's
+ * Java code, not in its JSON: see kafka-messages-java.ts), plus
  * `headers.ts` and `index.ts`: relative file name → source. Files that are neither
  * requests, responses nor headers (metadata records and the like) are left out.
  */
-export function generateMessages(files: ReadonlyMap<string, string>, kafkaVersion: string): Map<string, string> {
+export function generateMessages(
+  files: ReadonlyMap<string, string>,
+  kafkaVersion: string,
+  clientThrottlesFrom: ReadonlyMap<number, number> = new Map(),
+): Map<string, string> {
   const byKey = new Map<number, { request?: [string, KafkaMessage]; response?: [string, KafkaMessage] }>();
   const headers: [string, KafkaMessage][] = [];
   for (const [file, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
@@ -333,7 +349,7 @@ export function generateMessages(files: ReadonlyMap<string, string>, kafkaVersio
   for (const key of [...byKey.keys()].sort((a, b) => a - b)) {
     const { request, response } = byKey.get(key)!;
     if (!request || !response) throw new Error(`API key ${key} lacks its ${request ? 'response' : 'request'}`);
-    const api = generateApi(request[1], response[1], kafkaVersion, [request[0], response[0]]);
+    const api = generateApi(request[1], response[1], kafkaVersion, [request[0], response[0]], clientThrottlesFrom.get(key));
     apis.push(api);
     out.set(api.file, api.source);
   }

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureKafka, LATEST_KAFKA } from '../kafka/dist.js';
 import { listJar, readJarEntry } from '../kafka/jar.js';
-import { generateMessages } from './kafka-messages-core.js';
+import { parseVersions } from '../../src/protocol/schema.js';
+import { generateMessages, parseMessage } from './kafka-messages-core.js';
+import { clientThrottleVersions } from './kafka-messages-java.js';
 
 export const GENERATED_DIR = fileURLToPath(new URL('../../src/protocol/generated/', import.meta.url));
 
@@ -35,11 +37,36 @@ export function clientsJarPath(libsDir: string, version: string): string {
   return path.join(libsDir, `kafka-clients-${version}.jar`);
 }
 
+/**
+ * For each API key, the first version whose response Kafka's Java client throttles itself
+ * for (`AbstractResponse.shouldClientThrottle`), asked of the jar's own classes.
+ */
+export async function clientThrottlesFrom(classpath: string, files: ReadonlyMap<string, string>): Promise<Map<number, number>> {
+  const latest = new Map<number, number>();
+  for (const [name, text] of files) {
+    if (!name.endsWith('Response.json')) continue;
+    const m = parseMessage(text);
+    if (m.type === 'response' && m.apiKey !== undefined && m.validVersions !== 'none') latest.set(m.apiKey, parseVersions(m.validVersions).max);
+  }
+  const versions = clientThrottleVersions([...latest.keys()].sort((a, b) => a - b), classpath);
+  const out = new Map<number, number>();
+  for (const [key, list] of versions) {
+    if (list.length === 0) continue;
+    // Kafka's rule is "from version N on": check that it is one unbroken run to the latest version.
+    const from = list[0]!;
+    if (list.some((v, i) => v !== from + i) || list[list.length - 1] !== latest.get(key)) {
+      throw new Error(`API key ${key}: the client throttles itself in versions ${list.join(',')}, not "from ${from} on"`);
+    }
+    out.set(key, from);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const version = process.argv[2] ?? LATEST_KAFKA;
   const dist = await ensureKafka(version);
   const files = await readMessageDefinitions(clientsJarPath(dist.libsDir, version));
-  const generated = generateMessages(files, version);
+  const generated = generateMessages(files, version, await clientThrottlesFrom(dist.classpath, files));
   mkdirSync(GENERATED_DIR, { recursive: true });
   for (const old of readdirSync(GENERATED_DIR)) if (old.endsWith('.ts') && !generated.has(old)) rmSync(path.join(GENERATED_DIR, old));
   for (const [name, source] of generated) writeFileSync(path.join(GENERATED_DIR, name), source);

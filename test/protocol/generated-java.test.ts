@@ -3,6 +3,8 @@
  * every version, request and response, random values encoded by us are read by Kafka's
  * `ApiMessage` of that type without a byte left over, written back by it to the very same
  * bytes, and its JSON converter shows the same values under the same (camelCase) names.
+ * And `clientThrottlesFrom`, generated and hand-written, is where Kafka's Java client starts
+ * to throttle itself (`shouldClientThrottle`).
  * Runs where `java` and the kafka-clients jar are present (.cache/kafka/4.3.1/libs).
  */
 import { execFileSync } from 'node:child_process';
@@ -10,7 +12,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readWithKafkaJava, type JavaCase } from '../../scripts/gen/kafka-messages-java.js';
+import { askKafkaJava, type JavaCase } from '../../scripts/gen/kafka-messages-java.js';
+import type { AnyApi } from '../../src/protocol/api.js';
+import { API_BY_KEY } from '../../src/protocol/apis/index.js';
 import { kafkaDistDir } from '../../scripts/kafka/paths.js';
 import { GENERATED_KAFKA_VERSION } from '../../src/protocol/generated/index.js';
 import { ALL_APIS } from '../../src/protocol/registry.js';
@@ -82,6 +86,7 @@ function structDifference(ours: Record<string, unknown>, java: Record<string, un
 describe(`the generated definitions against Kafka ${GENERATED_KAFKA_VERSION}'s Java message classes`, () => {
   const title = 'read our bytes whole, write them back identically, and hold the same values';
   it.skipIf(!runnable)(runnable ? title : `${title} (skipped: needs java and ${jar})`, () => {
+    const failures: string[] = [];
     const cases: (JavaCase & { value: Record<string, unknown>; fields: readonly FieldSpec[]; label: string })[] = [];
     for (const api of ALL_APIS) {
       for (let version = api.minVersion; version <= api.maxVersion; version++) {
@@ -94,8 +99,13 @@ describe(`the generated definitions against Kafka ${GENERATED_KAFKA_VERSION}'s J
         }
       }
     }
-    const results = readWithKafkaJava(cases, path.join(libs, '*'));
-    const failures: string[] = [];
+    const withVersions = ALL_APIS.filter((api) => api.minVersion <= api.maxVersion);
+    const { results, throttles } = askKafkaJava(cases, withVersions.map((api) => api.key), path.join(libs, '*'));
+    // clientThrottlesFrom, generated and hand-written, is where Kafka's client starts to throttle itself.
+    const throttleFrom = (key: number): number | undefined => throttles.get(key)![0];
+    for (const api of [...withVersions, ...(API_BY_KEY.values() as Iterable<AnyApi>)]) {
+      if (api.clientThrottlesFrom !== throttleFrom(api.key)) failures.push(`${api.name}: clientThrottlesFrom ${api.clientThrottlesFrom}, Kafka's client from ${throttleFrom(api.key)}`);
+    }
     results.forEach((result, i) => {
       const c = cases[i]!;
       if (!result.ok) failures.push(`${c.label}: Java could not read it: ${result.error}`);

@@ -30,6 +30,8 @@ export const AddOffsetsToTxn = defineApi({
   name: 'AddOffsetsToTxn',
   versions: '0-4',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AddOffsetsToTxnResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The transactional id corresponding to the transaction. (entity: transactionalId)
     field('transactionalId', 'string', '0+'),

@@ -57,6 +57,8 @@ export const AddPartitionsToTxn = defineApi({
   name: 'AddPartitionsToTxn',
   versions: '0-5',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AddPartitionsToTxnResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // List of transactions to add partitions to.
     field( // []AddPartitionsToTxnTransaction

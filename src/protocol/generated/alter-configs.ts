@@ -20,6 +20,8 @@ export const AlterConfigs = defineApi({
   name: 'AlterConfigs',
   versions: '0-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AlterConfigsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The updates for each resource.
     field( // []AlterConfigsResource

@@ -18,6 +18,8 @@ export const AlterPartitionReassignments = defineApi({
   name: 'AlterPartitionReassignments',
   versions: '0-1',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AlterPartitionReassignmentsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The time in ms to wait for the request to complete.
     field('timeoutMs', 'int32', '0+', { default: 60000 }),

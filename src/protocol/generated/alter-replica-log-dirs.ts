@@ -23,6 +23,8 @@ export const AlterReplicaLogDirs = defineApi({
   name: 'AlterReplicaLogDirs',
   versions: '1-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AlterReplicaLogDirsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The alterations to make for each directory.
     field( // []AlterReplicaLogDir

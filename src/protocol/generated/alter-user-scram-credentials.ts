@@ -12,6 +12,8 @@ export const AlterUserScramCredentials = defineApi({
   name: 'AlterUserScramCredentials',
   versions: '0',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's AlterUserScramCredentialsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The SCRAM credentials to remove.
     field( // []ScramCredentialDeletion

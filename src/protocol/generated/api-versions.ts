@@ -33,6 +33,8 @@ export const ApiVersions = defineApi({
   name: 'ApiVersions',
   versions: '0-4',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ApiVersionsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The name of the client.
     field('clientSoftwareName', 'string', '3+', { ignorable: true }),

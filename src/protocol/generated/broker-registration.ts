@@ -12,6 +12,8 @@ export const BrokerRegistration = defineApi({
   name: 'BrokerRegistration',
   versions: '0-4',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's BrokerRegistrationResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The broker ID. (entity: brokerId)
     field('brokerId', 'int32', '0+'),

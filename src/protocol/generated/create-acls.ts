@@ -24,6 +24,8 @@ export const CreateAcls = defineApi({
   name: 'CreateAcls',
   versions: '1-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's CreateAclsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The ACLs that we want to create.
     field( // []AclCreation

@@ -30,6 +30,8 @@ export const CreateDelegationToken = defineApi({
   name: 'CreateDelegationToken',
   versions: '1-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's CreateDelegationTokenResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The principal type of the owner of the token. If it's null it defaults to the token request principal.
     field('ownerPrincipalType', 'string', '3+', { nullable: '3+' }),

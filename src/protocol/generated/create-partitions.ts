@@ -28,6 +28,8 @@ export const CreatePartitions = defineApi({
   name: 'CreatePartitions',
   versions: '0-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's CreatePartitionsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // Each topic that we want to create new partitions inside.
     field( // []CreatePartitionsTopic

@@ -46,6 +46,8 @@ export const CreateTopics = defineApi({
   name: 'CreateTopics',
   versions: '2-7',
   flexible: '5+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's CreateTopicsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 3,
   request: [
     // The topics to create.
     field( // []CreatableTopic

@@ -25,6 +25,8 @@ export const DeleteAcls = defineApi({
   name: 'DeleteAcls',
   versions: '1-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DeleteAclsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The filters to use when deleting ACLs.
     field( // []DeleteAclsFilter

@@ -22,6 +22,8 @@ export const DeleteGroups = defineApi({
   name: 'DeleteGroups',
   versions: '0-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DeleteGroupsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The group names to delete. (entity: groupId)
     field('groupsNames', arrayOf('string'), '0+'),

@@ -20,6 +20,8 @@ export const DeleteRecords = defineApi({
   name: 'DeleteRecords',
   versions: '0-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DeleteRecordsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // Each topic that we want to delete records from.
     field( // []DeleteRecordsTopic

@@ -41,6 +41,8 @@ export const DeleteTopics = defineApi({
   name: 'DeleteTopics',
   versions: '1-6',
   flexible: '4+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DeleteTopicsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The name or topic ID of the topic.
     field( // []DeleteTopicState

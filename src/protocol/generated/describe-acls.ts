@@ -25,6 +25,8 @@ export const DescribeAcls = defineApi({
   name: 'DescribeAcls',
   versions: '1-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeAclsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The resource type.
     field('resourceTypeFilter', 'int8', '0+'),

@@ -24,6 +24,8 @@ export const DescribeConfigs = defineApi({
   name: 'DescribeConfigs',
   versions: '1-4',
   flexible: '4+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeConfigsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The resources whose configurations we want to describe.
     field( // []DescribeConfigsResource

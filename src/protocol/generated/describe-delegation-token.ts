@@ -24,6 +24,8 @@ export const DescribeDelegationToken = defineApi({
   name: 'DescribeDelegationToken',
   versions: '1-3',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeDelegationTokenResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // Each owner that we want to describe delegation tokens for, or null to describe all tokens.
     field( // []DescribeDelegationTokenOwner

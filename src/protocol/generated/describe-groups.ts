@@ -36,6 +36,8 @@ export const DescribeGroups = defineApi({
   name: 'DescribeGroups',
   versions: '0-6',
   flexible: '5+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeGroupsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The names of the groups to describe. (entity: groupId)
     field('groups', arrayOf('string'), '0+'),

@@ -28,6 +28,8 @@ export const DescribeLogDirs = defineApi({
   name: 'DescribeLogDirs',
   versions: '1-5',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeLogDirsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // Each topic that we want to describe log directories for, or null for all topics.
     field( // []DescribableLogDirTopic

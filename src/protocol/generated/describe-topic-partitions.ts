@@ -12,6 +12,8 @@ export const DescribeTopicPartitions = defineApi({
   name: 'DescribeTopicPartitions',
   versions: '0',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeTopicPartitionsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The topics to fetch details for.
     field( // []TopicRequest

@@ -12,6 +12,8 @@ export const DescribeUserScramCredentials = defineApi({
   name: 'DescribeUserScramCredentials',
   versions: '0',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's DescribeUserScramCredentialsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The users to describe, or null/empty to describe all users.
     field( // []UserName

@@ -22,6 +22,8 @@ export const ElectLeaders = defineApi({
   name: 'ElectLeaders',
   versions: '0-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ElectLeadersResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // Type of elections to conduct for the partition. A value of '0' elects the preferred replica. A value of '1' elects the first live replica if there are no in-sync replica.
     field('electionType', 'int8', '1+'),

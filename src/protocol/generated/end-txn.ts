@@ -34,6 +34,8 @@ export const EndTxn = defineApi({
   name: 'EndTxn',
   versions: '0-5',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's EndTxnResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The ID of the transaction to end. (entity: transactionalId)
     field('transactionalId', 'string', '0+'),

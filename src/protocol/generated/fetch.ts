@@ -89,6 +89,8 @@ export const Fetch = defineApi({
   name: 'Fetch',
   versions: '4-18',
   flexible: '12+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's FetchResponse.shouldClientThrottle.
+  clientThrottlesFrom: 8,
   request: [
     // The clusterId if known. This is used to validate metadata fetches prior to broker registration.
     field('clusterId', 'string', '12+', { nullable: '12+', tag: 0, taggedVersions: '12+', default: null, ignorable: true }),

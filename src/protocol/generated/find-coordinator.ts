@@ -39,6 +39,8 @@ export const FindCoordinator = defineApi({
   name: 'FindCoordinator',
   versions: '0-6',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's FindCoordinatorResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The coordinator key.
     field('key', 'string', '0-3'),

@@ -28,6 +28,8 @@ export const Heartbeat = defineApi({
   name: 'Heartbeat',
   versions: '0-4',
   flexible: '4+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's HeartbeatResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The group id. (entity: groupId)
     field('groupId', 'string', '0+'),

@@ -18,6 +18,8 @@ export const IncrementalAlterConfigs = defineApi({
   name: 'IncrementalAlterConfigs',
   versions: '0-1',
   flexible: '1+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's IncrementalAlterConfigsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The incremental updates for each resource.
     field( // []AlterConfigsResource

@@ -39,6 +39,8 @@ export const InitProducerId = defineApi({
   name: 'InitProducerId',
   versions: '0-6',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's InitProducerIdResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The transactional id, or null if the producer is not transactional. (entity: transactionalId)
     field('transactionalId', 'string', '0+', { nullable: '0+' }),

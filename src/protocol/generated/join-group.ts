@@ -48,6 +48,8 @@ export const JoinGroup = defineApi({
   name: 'JoinGroup',
   versions: '0-9',
   flexible: '6+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's JoinGroupResponse.shouldClientThrottle.
+  clientThrottlesFrom: 3,
   request: [
     // The group identifier. (entity: groupId)
     field('groupId', 'string', '0+'),

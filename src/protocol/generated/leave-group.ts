@@ -32,6 +32,8 @@ export const LeaveGroup = defineApi({
   name: 'LeaveGroup',
   versions: '0-5',
   flexible: '4+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's LeaveGroupResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The ID of the group to leave. (entity: groupId)
     field('groupId', 'string', '0+'),

@@ -33,6 +33,8 @@ export const ListGroups = defineApi({
   name: 'ListGroups',
   versions: '0-5',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ListGroupsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The states of the groups we want to list. If empty, all groups are returned with their state.
     field('statesFilter', arrayOf('string'), '4+'),

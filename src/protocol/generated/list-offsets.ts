@@ -65,6 +65,8 @@ export const ListOffsets = defineApi({
   name: 'ListOffsets',
   versions: '1-11',
   flexible: '6+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ListOffsetsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 3,
   request: [
     // The broker ID of the requester, or -1 if this request is being made by a normal consumer. (entity: brokerId)
     field('replicaId', 'int32', '0+'),

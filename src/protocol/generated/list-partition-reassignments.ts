@@ -12,6 +12,8 @@ export const ListPartitionReassignments = defineApi({
   name: 'ListPartitionReassignments',
   versions: '0',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ListPartitionReassignmentsResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The time in ms to wait for the request to complete.
     field('timeoutMs', 'int32', '0+', { default: 60000 }),

@@ -39,6 +39,8 @@ export const Metadata = defineApi({
   name: 'Metadata',
   versions: '0-13',
   flexible: '9+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's MetadataResponse.shouldClientThrottle.
+  clientThrottlesFrom: 6,
   request: [
     // In version 0, an empty array indicates "request metadata for all topics."  In version 1 and
     // higher, an empty array indicates "request metadata for no topics," and a null array is used to

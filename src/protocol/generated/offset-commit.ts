@@ -67,6 +67,8 @@ export const OffsetCommit = defineApi({
   name: 'OffsetCommit',
   versions: '2-10',
   flexible: '8+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's OffsetCommitResponse.shouldClientThrottle.
+  clientThrottlesFrom: 4,
   request: [
     // The unique group identifier. (entity: groupId)
     field('groupId', 'string', '0+'),

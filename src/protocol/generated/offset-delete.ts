@@ -12,6 +12,8 @@ export const OffsetDelete = defineApi({
   name: 'OffsetDelete',
   versions: '0',
   flexible: 'none',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's OffsetDeleteResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The unique group identifier. (entity: groupId)
     field('groupId', 'string', '0+'),

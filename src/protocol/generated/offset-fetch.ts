@@ -72,6 +72,8 @@ export const OffsetFetch = defineApi({
   name: 'OffsetFetch',
   versions: '1-10',
   flexible: '6+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's OffsetFetchResponse.shouldClientThrottle.
+  clientThrottlesFrom: 4,
   request: [
     // The group to fetch offsets for. (entity: groupId)
     field('groupId', 'string', '0-7'),

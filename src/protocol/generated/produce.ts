@@ -69,6 +69,8 @@ export const Produce = defineApi({
   name: 'Produce',
   versions: '3-13',
   flexible: '9+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's ProduceResponse.shouldClientThrottle.
+  clientThrottlesFrom: 6,
   request: [
     // The transactional ID, or null if the producer is not transactional. (entity: transactionalId)
     field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),

@@ -22,6 +22,8 @@ export const RenewDelegationToken = defineApi({
   name: 'RenewDelegationToken',
   versions: '1-2',
   flexible: '2+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's RenewDelegationTokenResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The HMAC of the delegation token to be renewed.
     field('hmac', 'bytes', '0+'),

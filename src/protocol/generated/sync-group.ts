@@ -35,6 +35,8 @@ export const SyncGroup = defineApi({
   name: 'SyncGroup',
   versions: '0-5',
   flexible: '4+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's SyncGroupResponse.shouldClientThrottle.
+  clientThrottlesFrom: 2,
   request: [
     // The unique group identifier. (entity: groupId)
     field('groupId', 'string', '0+'),

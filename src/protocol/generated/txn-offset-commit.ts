@@ -37,6 +37,8 @@ export const TxnOffsetCommit = defineApi({
   name: 'TxnOffsetCommit',
   versions: '0-5',
   flexible: '3+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's TxnOffsetCommitResponse.shouldClientThrottle.
+  clientThrottlesFrom: 1,
   request: [
     // The ID of the transaction. (entity: transactionalId)
     field('transactionalId', 'string', '0+'),

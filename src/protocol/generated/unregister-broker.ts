@@ -12,6 +12,8 @@ export const UnregisterBroker = defineApi({
   name: 'UnregisterBroker',
   versions: '0',
   flexible: '0+',
+  // The broker answers at once and the client waits out the throttle (KIP-219): Kafka's UnregisterBrokerResponse.shouldClientThrottle.
+  clientThrottlesFrom: 0,
   request: [
     // The broker ID to unregister. (entity: brokerId)
     field('brokerId', 'int32', '0+'),
