@@ -4,6 +4,9 @@
  * Kafka defines becomes one `defineApi` file, at every version Kafka defines, with
  * Kafka's field descriptions kept as comments. The jar is resolved as the other
  * generators resolve it (scripts/kafka/dist.ts: Maven into .cache/kafka/<version>/libs).
+ * One thing is not in the JSON: from which version the client throttles itself (KIP-219);
+ * that is asked of the jar's Java classes (needs `java`, as resolving the jar does).
+ * Also written: headers.ts, Kafka's RequestHeader and ResponseHeader as field lists.
  *
  *   npx tsx scripts/gen/kafka-messages.ts [kafka-version]
  *
