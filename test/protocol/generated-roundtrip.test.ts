@@ -17,6 +17,7 @@ import { RequestHeader, ResponseHeader } from '../../src/protocol/generated/head
 import { structCodec } from '../../src/protocol/codec.js';
 import { decodeResponse } from '../../src/protocol/frame.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { ProtocolError } from '../../src/errors.js';
 import { decodeWith, encodeWith, project, valueArb } from './generated-values.js';
 
 const RUNS = 3;
@@ -180,6 +181,33 @@ describe('the headers frame.ts writes and reads', () => {
       const header = encodeWith(structCodec(ResponseHeader.fields, headerVersion, headerVersion >= 1) as never, { correlationId: 42 });
       const body = encodeWith(metadata.responseCodec(version) as never, {});
       expect(decodeResponse(metadata, version, Buffer.concat([header, body]))).toEqual(decodeWith(metadata.responseCodec(version) as never, body));
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('fuzzed or cut request and response frames give a ProtocolError or an annotation, never anything else', () => {
+    const expectProtocolError = (f: () => unknown): void => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+      }
+    };
+    for (const api of ALL_APIS) {
+      if (api.minVersion > api.maxVersion) continue;
+      const version = api.maxVersion;
+      const [value] = fc.sample(valueArb(api.response, version), { numRuns: 1, seed: api.key });
+      const valid = responseFrame(api, version, encodeWith(api.responseCodec(version) as never, value!));
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 48 }), fc.nat(), (bytes, cut) => {
+          expectProtocolError(() => annotateResponse(bytes, api.key, version));
+          expectProtocolError(() => annotateResponse(valid.subarray(0, cut % valid.length), api.key, version));
+          const header = Buffer.from([0, api.key, 0, version, 0, 0, 0, 1, 0, 0, ...(api.isFlexible(version) ? [0] : [])]);
+          expectProtocolError(() => annotateRequest(Buffer.concat([header, bytes])));
+        }),
+        { numRuns: 30, seed: api.key },
+      );
     }
   });
 });
