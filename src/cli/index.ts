@@ -168,7 +168,7 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   decode: command({
-    synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api produce] [--version N] [--json]', '--replay FILE [--verbose] [--json] [--api NAME]'],
+    synopsis: ['[--hex H | --base64 B | --file F | stdin] [--as batch|request|response]', '[--api NAME|KEY] [--version N] [--json]', '--replay FILE [--verbose] [--json] [--api NAME]'],
     summary: ['every field of a record batch, request or response,', 'with its byte offset, length, wire type and value;', '--replay: a proxy --record file, shown as the proxy showed it'],
     connects: false,
     options: {

@@ -2,6 +2,8 @@
  * The protocol layer on its own: pure functions from values to bytes and back, with no
  * sockets or timers. `import { ... } from 'kafka-wire/protocol'`.
  *
+ * Every API Kafka defines is there too (`apiDefinition(key)`, `ALL_APIS`: generated from
+ * Kafka 4.3.1's message definitions); the producer's own are exported by name.
  * Enough to define an API (`defineApi` with `field`, `arrayOf`, `struct`), frame its
  * requests and responses, and build or read RecordBatch v2 (`RecordBatchBuilder`,
  * `encodeRecordBatch`, `decodeRecordBatches`), compressed or not.
@@ -26,6 +28,8 @@ export type { Codec, TraceNode } from './codec.js';
 
 // The APIs kafka-wire speaks, and request/response framing.
 export * from './apis/index.js';
+// Every API Kafka 4.3.1 defines, at every version, generated from its message definitions.
+export { ALL_APIS, REGISTRY_KAFKA_VERSION, apiDefinition, apiDefinitionAt, apiDefinitionByName } from './registry.js';
 export { API_NAMES, apiName } from './api-keys.js';
 export { ERROR_TABLE, ErrorCode, errorCode, errorCodeInfo, type ErrorCodeInfo, type ErrorCodeName } from './error-codes.js';
 export { correlationIdOf, decodeResponse, encodeRequest, requestHeaderVersion, responseHeaderVersion } from './frame.js';
