@@ -17,6 +17,7 @@ export interface ProxyCommandOptions {
   sasl?: SaslOptions;
   /** For tests: resolves to stop the proxy instead of waiting for SIGINT/SIGTERM. */
   stop?: Promise<void>;
+  /** For tests: exchanges are written here, decoded on the main thread (else a worker prints them to stdout). */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
 }
@@ -42,11 +43,12 @@ function eventText(e: ProxyEvent): string {
       return `#${e.connection} ${e.bytes} ${e.direction} bytes are no Kafka frame (${e.reason}); forwarding this connection's ${e.direction}s untouched, undecoded`;
     case 'rewrite-error':
       return `#${e.connection} addresses left as they were: ${e.message}`;
+    case 'display-error':
+      return `showing exchanges failed (forwarding goes on): ${e.message}`;
   }
 }
 
 export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
-  const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const listen = address(opts.listen ?? '127.0.0.1:19092', '--listen', true);
   const upstream = address(opts.upstream, '--upstream');
@@ -62,11 +64,16 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
     tls: opts.tls,
     sasl: opts.sasl,
     record: opts.record,
-    onExchange: (ex) => {
-      if (!show(ex)) return;
-      if (opts.json) out.write(`${jsonLine(ex, opts.verbose)}\n`);
-      else out.write(opts.verbose ? verboseText(ex) : `${summaryLine(ex)}\n`);
-    },
+    // Decoded, filtered and printed by a worker thread, out of the forwarding's way.
+    ...(opts.out
+      ? {
+          onExchange: (ex) => {
+            if (!show(ex)) return;
+            if (opts.json) opts.out!.write(`${jsonLine(ex, opts.verbose)}\n`);
+            else opts.out!.write(opts.verbose ? verboseText(ex) : `${summaryLine(ex)}\n`);
+          },
+        }
+      : { print: { format: opts.json ? 'json' : opts.verbose ? 'verbose' : 'summary', verbose: opts.verbose, apis: opts.api, topics: opts.topic, errorsOnly: opts.errorsOnly } }),
     onEvent: (e) => {
       // Events go to stderr, so that stdout stays exchanges only (JSON lines with --json).
       err.write(`proxy: ${eventText(e)}\n`);

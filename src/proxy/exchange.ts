@@ -196,7 +196,7 @@ export function decodeResponseSide(bytes: Buffer, at: number, apiKey: number, ve
 
 interface Pending {
   readonly head: RequestHead;
-  readonly request: FrameSide;
+  readonly request: () => FrameSide;
 }
 
 /**
@@ -227,13 +227,15 @@ export class ExchangeTracker {
   request(connection: number, broker: string, bytes: Buffer, at: number): void {
     this.#brokers.set(connection, broker);
     const head = readRequestHead(bytes);
-    const request = head && head.apiKey === API_VERSIONS && head.version > (apiDefinition(API_VERSIONS)?.maxVersion ?? 0) ? apiVersionsProbe(bytes, at, head) : side(bytes, at, () => annotateRequest(bytes));
+    // Decoded when its exchange is shown, not here: this runs on the forwarding path.
+    const request = (): FrameSide =>
+      head && head.apiKey === API_VERSIONS && head.version > (apiDefinition(API_VERSIONS)?.maxVersion ?? 0) ? apiVersionsProbe(bytes, at, head) : side(bytes, at, () => annotateRequest(bytes));
     if (!head) {
-      this.#emit({ connection, broker, apiKey: -1, api: 'unknown', version: -1, correlationId: -1, clientId: null, request, rewrites: [] });
+      this.#emit({ connection, broker, apiKey: -1, api: 'unknown', version: -1, correlationId: -1, clientId: null, request: request(), rewrites: [] });
       return;
     }
     if (head.apiKey === 0 && head.acks === 0) {
-      this.#emit({ ...this.#identity(connection, broker, head), request, noResponse: 'acks=0', rewrites: [] });
+      this.#emit({ ...this.#identity(connection, broker, head), request: request(), noResponse: 'acks=0', rewrites: [] });
       return;
     }
     let pending = this.#pending.get(connection);
@@ -262,7 +264,8 @@ export class ExchangeTracker {
     this.#pending.get(connection)!.delete(correlationId);
     const { head, request } = pending;
     const response = decodeResponseSide(bytes, at, head.apiKey, head.version, decoded);
-    this.#emit({ ...this.#identity(connection, broker, head), request, response, latencyMs: at - request.at, rewrites });
+    const req = request();
+    this.#emit({ ...this.#identity(connection, broker, head), request: req, response, latencyMs: at - req.at, rewrites });
   }
 
   /** The connection closed: its unanswered requests are shown as such. */
@@ -272,7 +275,7 @@ export class ExchangeTracker {
     const broker = this.#brokers.get(connection) ?? '?';
     this.#brokers.delete(connection);
     for (const { head, request } of pending?.values() ?? []) {
-      this.#emit({ ...this.#identity(connection, broker, head), request, noResponse: 'connection closed', rewrites: [] });
+      this.#emit({ ...this.#identity(connection, broker, head), request: request(), noResponse: 'connection closed', rewrites: [] });
     }
   }
 

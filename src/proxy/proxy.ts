@@ -17,7 +17,8 @@ import * as net from 'node:net';
 import type { AnnotatedFrame } from '../decode/annotate-frame.js';
 import { annotateResponse } from '../decode/annotate-frame.js';
 import { resolveSasl, resolveTls, type SaslOptions, type TlsOptions } from '../net/security.js';
-import { ExchangeTracker, type Exchange, type ProxyStats } from './exchange.js';
+import { inlineDisplay, workerDisplay, type Display, type PrintOptions } from './display.js';
+import { readRequestHead, type Exchange, type ProxyStats, type RequestHead } from './exchange.js';
 import { Framer } from './framer.js';
 import { Recorder } from './recording.js';
 import { carriesAddresses, findAddresses, rewriteAddresses, type AddressChange } from './rewrite.js';
@@ -37,8 +38,16 @@ export interface ProxyOptions {
   tls?: TlsOptions;
   /** SASL to the upstream brokers: the proxy authenticates each of its connections itself. */
   sasl?: SaslOptions;
-  /** Called for each request and its answer (or a request that gets none). */
+  /**
+   * Called for each request and its answer (or a request that gets none), decoded on the
+   * proxy's thread after the I/O at hand.
+   */
   onExchange?: (ex: Exchange) => void;
+  /**
+   * Prints each exchange from a worker thread instead (what the CLI does): decoding and
+   * formatting then never share the forwarding thread. Not together with `onExchange`.
+   */
+  print?: PrintOptions;
   /** Connections opening and closing, listeners added, bytes that are no frame, failures. */
   onEvent?: (event: ProxyEvent) => void;
   /** Writes the conversation to this file (recording.ts), for `decode --replay`. */
@@ -52,7 +61,8 @@ export type ProxyEvent =
   | { type: 'close'; connection: number; broker: string }
   | { type: 'upstream-error'; connection: number; broker: string; message: string }
   | { type: 'unframed'; connection: number; direction: 'request' | 'response'; bytes: number; reason: string }
-  | { type: 'rewrite-error'; connection: number; message: string };
+  | { type: 'rewrite-error'; connection: number; message: string }
+  | { type: 'display-error'; message: string };
 
 export interface ProxyListener {
   readonly listen: HostPort;
@@ -94,7 +104,12 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const sasl = resolveSasl(options.sasl);
   const onEvent = options.onEvent ?? (() => {});
   const recorder = options.record ? new Recorder(options.record, key(options.upstream)) : undefined;
-  const tracker = new ExchangeTracker(options.onExchange ?? (() => {}));
+  if (options.print && options.onExchange) throw new TypeError('startProxy takes onExchange or print, not both');
+  const display: Display = options.print
+    ? workerDisplay(options.print, (err) => onEvent({ type: 'display-error', message: err.message }))
+    : inlineDisplay(options.onExchange ?? (() => {}));
+  /** Requests awaiting their answers, by connection and correlation id: what an answer is. */
+  const awaited = new Map<number, Map<number, RequestHead>>();
   const listeners = new Map<string, Listener>();
   const starting = new Map<string, Promise<Listener>>();
   /** Brokers no listener could be started for: their addresses are left as they are. */
@@ -175,8 +190,9 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       upstreamSocket?.destroy();
       sockets.delete(client);
       if (upstreamSocket) sockets.delete(upstreamSocket);
-      tracker.closed(id);
       recorder?.close(id);
+      awaited.delete(id);
+      display.closed(id);
       onEvent({ type: 'close', connection: id, broker });
     };
     client.once('close', closeBoth);
@@ -225,7 +241,13 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       const { frames, broken } = framer.push(chunk);
       for (const frame of frames) {
         recorder?.frame(id, 'request', frame, at);
-        tracker.request(id, broker, frame, at);
+        const head = readRequestHead(frame);
+        if (head && !(head.apiKey === 0 && head.acks === 0)) {
+          let heads = awaited.get(id);
+          if (!heads) awaited.set(id, (heads = new Map()));
+          heads.set(head.correlationId, head);
+        }
+        display.request(id, broker, frame, at);
       }
       if (broken) {
         framed = false;
@@ -265,9 +287,10 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
           return;
         }
         queue.shift();
+        if (frame.length >= 8) awaited.get(id)?.delete(frame.readInt32BE(4));
         write(prepared.forwarded);
         recorder?.frame(id, 'response', frame, at, prepared.forwarded, prepared.changes);
-        tracker.response(id, frame, at, prepared.changes, prepared.decoded);
+        display.response(id, frame, at, prepared.changes, prepared.decoded);
       }
       if (queue.length === 0) for (const wake of idle.splice(0)) wake();
     };
@@ -300,7 +323,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
    */
   const prepare = (id: number, frame: Buffer): { forwarded: Buffer; changes: AddressChange[]; decoded?: AnnotatedFrame } | Promise<void> => {
     const correlationId = frame.length >= 8 ? frame.readInt32BE(4) : -1;
-    const head = tracker.expected(id, correlationId);
+    const head = awaited.get(id)?.get(correlationId);
     if (!head || !carriesAddresses(head.apiKey, head.version)) return { forwarded: frame, changes: [] };
     let decoded: AnnotatedFrame;
     try {
@@ -340,13 +363,14 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   return {
     address: bootstrap.listen,
     listeners: () => [...listeners.values()].map(({ listen: l, upstream, nodeId }) => ({ listen: l, upstream, ...(nodeId !== undefined ? { nodeId } : {}) })),
-    stats: tracker.stats,
+    stats: display.stats,
     async close() {
       closing = true;
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       const closes = [...listeners.values()].map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
       for (const s of sockets) s.destroy();
       await Promise.all(closes);
+      await display.end();
       await recorder?.end();
     },
   };

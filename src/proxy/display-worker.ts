@@ -1,0 +1,52 @@
+/** The worker thread of `workerDisplay` (display.ts): decodes, formats and writes exchanges. */
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { PrintOptions, WorkerEvent } from './display.js';
+import { ExchangeTracker } from './exchange.js';
+import { jsonLine, matcher, summaryLine, verboseText } from './format.js';
+
+const print = workerData as PrintOptions;
+const fd = print.fd ?? 1;
+const show = matcher(print);
+let out = '';
+const tracker = new ExchangeTracker((ex) => {
+  if (!show(ex)) return;
+  if (print.format === 'json') out += `${jsonLine(ex, print.verbose)}\n`;
+  else if (print.format === 'verbose') out += verboseText(ex);
+  else out += `${summaryLine(ex)}\n`;
+});
+
+function write(): void {
+  let buf = Buffer.from(out);
+  out = '';
+  while (buf.length > 0) {
+    try {
+      const n = writeSync(fd, buf);
+      buf = buf.subarray(n);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
+
+parentPort!.on('message', (events: WorkerEvent[]) => {
+  let done = false;
+  for (const e of events) {
+    switch (e[0]) {
+      case 'req':
+        tracker.request(e[1], e[2], Buffer.from(e[3].buffer, e[3].byteOffset, e[3].byteLength), e[4]);
+        break;
+      case 'resp':
+        tracker.response(e[1], Buffer.from(e[2].buffer, e[2].byteOffset, e[2].byteLength), e[3], e[4]);
+        break;
+      case 'closed':
+        tracker.closed(e[1]);
+        break;
+      case 'end':
+        done = true;
+        break;
+    }
+  }
+  if (out.length > 0) write();
+  parentPort!.postMessage({ stats: tracker.stats, done });
+});
