@@ -115,6 +115,8 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   /** Brokers no listener could be started for: their addresses are left as they are. */
   const failed = new Set<string>();
   const sockets = new Set<net.Socket>();
+  /** Connections not yet closed on both sides, and what resolves when they are. */
+  const connections = new Set<Promise<void>>();
   let nextConnection = 1;
   let nextPort = listen.port === 0 ? 0 : listen.port + 1;
   let closing = false;
@@ -183,9 +185,14 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     client.on('error', () => {});
     let upstreamSocket: net.Socket | undefined;
     let closed = false;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    connections.add(finished);
     const closeBoth = (): void => {
       if (closed) return;
       closed = true;
+      connections.delete(finished);
+      done();
       client.destroy();
       upstreamSocket?.destroy();
       sockets.delete(client);
@@ -369,7 +376,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       const closes = [...listeners.values()].map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
       for (const s of sockets) s.destroy();
-      await Promise.all(closes);
+      await Promise.all([...closes, ...connections]);
       await display.end();
       await recorder?.end();
     },

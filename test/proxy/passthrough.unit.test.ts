@@ -4,7 +4,7 @@
  * all switch the connection to plain forwarding; acks=0 Produce requests are shown with
  * no answer; closing either side closes the other; recordings replay as shown live.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +181,39 @@ describe('proxy with a fake upstream', () => {
     const stats = await replayRecording(file, (ex) => replayed.push(ex));
     expect(replayed.map(summaryLine)).toEqual(exchanges.map(summaryLine));
     expect(stats.exchanges).toBe(1);
+  });
+});
+
+describe('proxy printing from its worker thread', () => {
+  it('decodes, filters and prints exchanges as JSON lines from a worker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'out.jsonl');
+    const fd = openSync(file, 'w');
+    cleanups.push(() => closeSync(fd));
+    const fake = await fakeUpstream();
+    cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+    cleanups.push(() => {
+      for (const s of fake.sockets) s.destroy();
+    });
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: '127.0.0.1', port: fake.port },
+      print: { format: 'json', fd, apis: ['Produce'] },
+    });
+    const client = await connect(proxy);
+    // A Metadata request (filtered out) and an acks=0 Produce (printed).
+    client.socket.write(encodeRequest(Metadata, 1, 1, 'w', { topics: [] }));
+    client.socket.write(encodeRequest(Produce, 9, 2, 'w', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 1, records: null }] }] }));
+    await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
+    await new Promise((r) => setTimeout(r, 100));
+    client.socket.destroy();
+    await proxy.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ api: 'Produce', version: 9, correlationId: 2, clientId: 'w', noResponse: 'acks=0', topics: { orders: [1] }, request: { decoded: true, unknownFields: 0 } });
+    expect(proxy.stats.exchanges).toBe(2);
+    expect(proxy.stats.undecoded).toBe(0); // the Metadata request, never answered, counted on close
   });
 });
 
