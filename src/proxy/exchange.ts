@@ -119,6 +119,8 @@ export interface Exchange {
   readonly latencyMs?: number;
   /** Addresses the proxy replaced in the answer. */
   readonly rewrites: readonly AddressChange[];
+  /** Topic names by topic id, as Metadata answers seen so far gave them (for versions that name topics by id). */
+  readonly topicNames?: ReadonlyMap<string, string>;
 }
 
 /** Counts for the "decoded everything?" question. */
@@ -207,6 +209,7 @@ export class ExchangeTracker {
   readonly stats: ProxyStats = newStats();
   readonly #pending = new Map<number, Map<number, Pending>>();
   readonly #brokers = new Map<number, string>();
+  readonly #topicNames = new Map<string, string>();
   readonly #onExchange: (ex: Exchange) => void;
 
   constructor(onExchange: (ex: Exchange) => void) {
@@ -283,7 +286,20 @@ export class ExchangeTracker {
     return { connection, broker, apiKey: head.apiKey, api: apiName(head.apiKey), version: head.version, correlationId: head.correlationId, clientId: head.clientId };
   }
 
+  /** Learns topic ids from a Metadata answer's topics (name and topic_id side by side). */
+  #learnTopicIds(ex: Exchange): void {
+    const body = ex.response?.decoded?.nodes.find((n) => n.field.startsWith('body'))?.children;
+    const topics = body?.find((n) => n.field === 'topics')?.children ?? [];
+    for (const t of topics) {
+      const name = t.children?.find((n) => n.field === 'name')?.value;
+      const id = t.children?.find((n) => n.field === 'topicId')?.value;
+      if (typeof name === 'string' && typeof id === 'string' && id !== 'AAAAAAAAAAAAAAAAAAAAAA') this.#topicNames.set(id, name);
+    }
+  }
+
   #emit(ex: Exchange): void {
+    if (ex.apiKey === 3) this.#learnTopicIds(ex);
+    ex = { ...ex, topicNames: this.#topicNames };
     this.stats.exchanges++;
     this.#count(ex.request);
     this.#count(ex.response);

@@ -27,7 +27,7 @@ export function topicsOf(ex: Exchange): Map<string, Set<number>> {
   const walk = (nodes: readonly TraceNode[], inTopics: boolean): void => {
     const name = inTopics ? nodes.find((n) => TOPIC_NAME.test(n.field) && typeof n.value === 'string') : undefined;
     const id = inTopics && !name ? nodes.find((n) => TOPIC_ID.test(n.field) && typeof n.value === 'string') : undefined;
-    const topic = (name ?? id)?.value as string | undefined;
+    const topic = name ? (name.value as string) : id ? (ex.topicNames?.get(id.value as string) ?? (id.value as string)) : undefined;
     if (topic !== undefined && topic !== '' && topic !== 'AAAAAAAAAAAAAAAAAAAAAA') {
       let set = topics.get(topic);
       if (!set) topics.set(topic, (set = new Set()));
