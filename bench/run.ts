@@ -8,10 +8,11 @@
  *
  * Options:
  *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java (default: all)
- *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default)
- *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000)
+ *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default: these two),
+ *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all)
+ *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000, partitions 500000)
  *   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
- *   --partitions N      partitions of each run's topic (default 6)
+ *   --partitions N      partitions of each run's topic (default 6; the partitions scenario 1000)
  *   --sample-every N    per-record clients time every N-th record (default 10)
  *   --kafka VERSION     broker version (default 4.3.1)
  *   --opt C.KEY=VALUE   client tuning, repeatable: e.g. kafkajs.chunk=5000, confluent.batch.size=65536
@@ -37,7 +38,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster } from '../scripts/kafka/cluster.js';
-import { createTopic, type ToolTarget } from '../scripts/kafka/tools.js';
+import { createTopic, describeTopic, type ToolTarget } from '../scripts/kafka/tools.js';
 import { endOffsets, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
 import { killLiveGroups, runMeasured } from './lib/measure.js';
 import { RESULT_PREFIX, isCompression, type ChildConfig, type ChildResult, type Compression } from './lib/protocol.js';
@@ -54,6 +55,8 @@ interface ClientSpec {
   runner?: string;
   /** Why it cannot run, checked before spawning. */
   unavailable?: () => string | undefined;
+  /** Its runner sends keys (keyed scenarios); the others are skipped there. */
+  keyed?: boolean;
 }
 
 const benchModule = (name: string): string => path.join(BENCH_DIR, 'node_modules', name, 'package.json');
@@ -67,7 +70,7 @@ const goNotBuilt = (binary: string) => (): string | undefined =>
   existsSync(path.join(BIN_DIR, binary)) ? undefined : `skipped: bench/.bin/${binary} not built by bench/setup.sh (no Go toolchain, or the build failed: bench/.bin/${binary}.build.log)`;
 
 const CLIENTS: readonly ClientSpec[] = [
-  { id: 'kafka-wire', label: 'kafka-wire', kind: 'node', runner: 'kafka-wire.ts' },
+  { id: 'kafka-wire', label: 'kafka-wire', kind: 'node', runner: 'kafka-wire.ts', keyed: true },
   { id: 'kafkajs', label: 'KafkaJS', kind: 'node', runner: 'kafkajs.ts', unavailable: notInstalled('kafkajs') },
   { id: 'platformatic', label: '@platformatic/kafka', kind: 'node', runner: 'platformatic.ts', unavailable: notInstalled('@platformatic/kafka') },
   {
@@ -80,8 +83,8 @@ const CLIENTS: readonly ClientSpec[] = [
         ? undefined
         : 'skipped: not installed: its librdkafka build failed or was not run (see bench/.setup.log)',
   },
-  { id: 'franz-go', label: 'franz-go', kind: 'go', runner: 'franz-go', unavailable: goNotBuilt('franz-go') },
-  { id: 'sarama', label: 'Sarama', kind: 'go', runner: 'sarama', unavailable: goNotBuilt('sarama') },
+  { id: 'franz-go', label: 'franz-go', kind: 'go', runner: 'franz-go', unavailable: goNotBuilt('franz-go'), keyed: true },
+  { id: 'sarama', label: 'Sarama', kind: 'go', runner: 'sarama', unavailable: goNotBuilt('sarama'), keyed: true },
   { id: 'java', label: 'Java ProducerPerformance', kind: 'java' },
 ];
 
@@ -102,19 +105,40 @@ interface Scenario {
   recordSize: number;
   compression: Compression;
   defaultRecords: number;
+  /** Partitions of its topics unless --partitions says otherwise (default 6). */
+  partitions?: number;
+  /** Records carry one of this many distinct keys (see bench/lib/protocol.ts keyIndex). */
+  keys?: number;
+  /** Left out of `--scenario all`. */
+  optIn?: boolean;
 }
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'small', title: '100-byte records, no compression', recordSize: 100, compression: 'none', defaultRecords: 1_000_000 },
   { name: 'lz4', title: '1 KiB records, lz4', recordSize: 1024, compression: 'lz4', defaultRecords: 200_000 },
+  {
+    name: 'partitions',
+    title: 'keyed 100-byte records over 1,000 partitions, no compression',
+    recordSize: 100,
+    compression: 'none',
+    defaultRecords: 500_000,
+    partitions: 1000,
+    keys: 100_000,
+    optIn: true,
+  },
 ];
+
+/** Partitions of a scenario's topics: --partitions, else the scenario's own, else 6. */
+function partitionsOf(scenario: Scenario, options: Options): number {
+  return options.partitions ?? scenario.partitions ?? 6;
+}
 
 interface Options {
   clients: ClientSpec[];
   scenarios: Scenario[];
   records: number | undefined;
   warmup: number;
-  partitions: number;
+  partitions: number | undefined;
   sampleEvery: number;
   kafka: string;
   clientOptions: Record<string, Record<string, string>>;
@@ -142,7 +166,7 @@ function parseOptionsOrThrow(): Options {
       scenario: { type: 'string', default: 'all' },
       records: { type: 'string' },
       warmup: { type: 'string', default: '10000' },
-      partitions: { type: 'string', default: '6' },
+      partitions: { type: 'string' },
       'sample-every': { type: 'string', default: '10' },
       kafka: { type: 'string', default: '4.3.1' },
       opt: { type: 'string', multiple: true, default: [] },
@@ -170,7 +194,7 @@ function parseOptionsOrThrow(): Options {
     if (!spec) fail(`unknown client ${id}; known: ${CLIENTS.map((c) => c.id).join(', ')}`);
     return spec;
   });
-  const scenarios = values.scenario === 'all' ? [...SCENARIOS] : SCENARIOS.filter((s) => s.name === values.scenario);
+  const scenarios = values.scenario === 'all' ? SCENARIOS.filter((s) => !s.optIn) : SCENARIOS.filter((s) => s.name === values.scenario);
   if (scenarios.length === 0) fail(`unknown scenario ${values.scenario}; known: ${SCENARIOS.map((s) => s.name).join(', ')}, all`);
   const clientOptions: Record<string, Record<string, string>> = {};
   for (const opt of values.opt) {
@@ -184,7 +208,7 @@ function parseOptionsOrThrow(): Options {
     scenarios,
     records: values.records === undefined ? undefined : positiveInt('records', values.records),
     warmup: positiveInt('warmup', values.warmup, true),
-    partitions: positiveInt('partitions', values.partitions),
+    partitions: values.partitions === undefined ? undefined : positiveInt('partitions', values.partitions),
     sampleEvery: positiveInt('sample-every', values['sample-every']),
     kafka: values.kafka,
     clientOptions,
@@ -200,10 +224,10 @@ function parseOptionsOrThrow(): Options {
 function usage(): string {
   return `usage: npm run bench -- [options]        (tsx bench/run.ts)
   --clients a,b,...   ${CLIENTS.map((c) => c.id).join(', ')} (default: all)
-  --scenario NAME     ${SCENARIOS.map((s) => `${s.name} (${s.title}, ${s.defaultRecords} records)`).join(', ')}, all (default)
+  --scenario NAME     ${SCENARIOS.map((s) => `${s.name} (${s.title}, ${s.defaultRecords} records)`).join(', ')}, all (default: all but ${SCENARIOS.filter((s) => s.optIn).map((s) => s.name).join(', ')})
   --records N         records per client for every chosen scenario
   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
-  --partitions N      partitions of each run's topic (default 6)
+  --partitions N      partitions of each run's topic (default 6, or the scenario's own)
   --sample-every N    per-record clients time every N-th record (default 10)
   --kafka VERSION     broker version (default 4.3.1)
   --opt C.KEY=VALUE   client tuning, repeatable (kafkajs.chunk=5000, confluent.batch.size=65536, ...)
@@ -334,7 +358,8 @@ async function main(): Promise<void> {
       for (let round = 1; round <= options.repeat; round++) {
         for (const client of options.clients) {
           const of = options.repeat > 1 ? ` (run ${round} of ${options.repeat})` : '';
-          log(`[${scenario.name}] ${client.label}${of}: ${records.toLocaleString('en-US')} records of ${scenario.recordSize} B, ${scenario.compression}`);
+          const keyed = scenario.keys ? `, ${scenario.keys.toLocaleString('en-US')} keys, ${partitionsOf(scenario, options)} partitions` : '';
+          log(`[${scenario.name}] ${client.label}${of}: ${records.toLocaleString('en-US')} records of ${scenario.recordSize} B, ${scenario.compression}${keyed}`);
           const run = await runClient(cluster, client, scenario, records, options);
           log(`[${scenario.name}] ${client.label}: ${summaryLine(run)}`);
           attempts.set(client.id, [...(attempts.get(client.id) ?? []), run]);
@@ -350,7 +375,8 @@ async function main(): Promise<void> {
         compression: scenario.compression,
         records,
         warmupRecords: options.warmup,
-        partitions: options.partitions,
+        partitions: partitionsOf(scenario, options),
+        ...(scenario.keys ? { keys: scenario.keys } : {}),
         latencySampleEvery: options.sampleEvery,
         startedAt,
         finishedAt: new Date().toISOString(),
@@ -432,12 +458,14 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
   const stamp = `${Date.now().toString(36)}${runCounter++}`;
   const topic = `bench-${scenario.name}-${client.id}-${stamp}`;
   const warmupTopic = `${topic}-warmup`;
-  const unavailable = client.unavailable?.();
+  const unavailable = client.unavailable?.() ?? (scenario.keys && !client.keyed ? 'skipped: its runner sends no keys (keyed scenario)' : undefined);
   if (unavailable) return emptyRun(client, topic, records, unavailable);
 
+  const partitions = partitionsOf(scenario, options);
   try {
-    await createTopic(cluster, topic, { partitions: options.partitions });
-    await createTopic(cluster, warmupTopic, { partitions: options.partitions });
+    await createTopic(cluster, topic, { partitions });
+    await createTopic(cluster, warmupTopic, { partitions });
+    if (partitions > 100) await settle(cluster, [warmupTopic, topic]);
   } catch (error) {
     return emptyRun(client, topic, records, `failed: could not create topics: ${firstLine(error)}`);
   }
@@ -452,6 +480,23 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
     run.status = 'failed: could not read end offsets';
   }
   return run;
+}
+
+/**
+ * Waits until every partition of the topics has a leader, and a moment more: a topic of a
+ * thousand partitions takes a while to be hosted everywhere, and a client starting at once
+ * meets UNKNOWN_TOPIC_OR_PARTITION (franz-go gives up on it after a few tries).
+ */
+async function settle(cluster: ToolTarget, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    for (let attempt = 0; attempt < 30; attempt++) {
+      // Just created, it may not be known yet to the broker answering.
+      const description = await describeTopic(cluster, topic).catch(() => undefined);
+      if (description && description.partitions.length === description.partitionCount && description.partitions.every((p) => p.leader >= 0)) break;
+      await sleep(1000);
+    }
+  }
+  await sleep(3000);
 }
 
 async function countDelivered(cluster: ToolTarget, topic: string, run: ClientRun): Promise<number | null> {
@@ -495,11 +540,12 @@ async function runChildClient(
     bootstrap: cluster.bootstrap,
     topic,
     warmupTopic,
-    partitions: options.partitions,
+    partitions: partitionsOf(scenario, options),
     records,
     warmupRecords: options.warmup,
     recordSize: scenario.recordSize,
     compression: scenario.compression,
+    ...(scenario.keys ? { keys: scenario.keys } : {}),
     clientId: `bench-${client.id}`,
     latencySampleEvery: options.sampleEvery,
     options: options.clientOptions[client.id] ?? {},

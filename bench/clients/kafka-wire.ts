@@ -12,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { benchDir, numberOption, Pump, runChild, type ClientRunner } from '../lib/child.js';
+import { keyIndex } from '../lib/protocol.js';
 
 /** The part of the Producer contract this runner uses. */
 interface Producer {
@@ -64,16 +65,17 @@ await runChild(async (config) => {
     produce: (phase) => {
       const pump = new Pump(phase.records, window);
       const { done } = pump;
-      const { topic, payload, latency, sampleEvery } = phase;
+      const { topic, payload, keys, latency, sampleEvery } = phase;
       return pump.run((index) => {
+        const record = keys ? { topic, key: keys[keyIndex(index, keys.length)]!, value: payload } : { topic, value: payload };
         if (index % sampleEvery === 0) {
           const started = performance.now();
-          producer.produce({ topic, value: payload }, (error) => {
+          producer.produce(record, (error) => {
             latency.add(performance.now() - started);
             done(error);
           });
         } else {
-          producer.produce({ topic, value: payload }, done);
+          producer.produce(record, done);
         }
         return true;
       });

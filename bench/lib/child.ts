@@ -11,13 +11,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './latency.js';
-import { RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
+import { keyBytes, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
 
 export interface Phase {
   topic: string;
   records: number;
   /** The same bytes for every record, as in Kafka's ProducerPerformance. */
   payload: Buffer;
+  /** Keyed scenarios: the distinct keys; record i carries keys[keyIndex(i, keys.length)]. */
+  keys: Buffer[] | undefined;
   latency: LatencyRecorder;
   /** Per-record runners time every n-th record. */
   sampleEvery: number;
@@ -104,6 +106,7 @@ export function numberOption(config: ChildConfig, key: string, fallback: number)
 export async function runChild(create: (config: ChildConfig) => Promise<ClientRunner>): Promise<void> {
   const config = readConfig();
   const payload = makePayload(config.recordSize);
+  const keys = config.keys ? Array.from({ length: config.keys }, (_, i) => keyBytes(i)) : undefined;
   const runner = await create(config);
   await runner.connect();
 
@@ -112,6 +115,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
       topic: config.warmupTopic,
       records: config.warmupRecords,
       payload,
+      keys,
       latency: new LatencyRecorder(runner.latencyKind, 1024),
       sampleEvery: config.latencySampleEvery,
     });
@@ -125,6 +129,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
     topic: config.topic,
     records: config.records,
     payload,
+    keys,
     latency,
     sampleEvery: config.latencySampleEvery,
   });

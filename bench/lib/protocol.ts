@@ -15,8 +15,13 @@ export interface ChildConfig {
   partitions: number;
   records: number;
   warmupRecords: number;
-  /** Bytes of each record's value; records have no key and no headers. */
+  /** Bytes of each record's value; records have no headers. */
   recordSize: number;
+  /**
+   * Keyed scenarios: records carry one of this many distinct keys (keyBytes), record i the
+   * key keyIndex(i, keys), the same sequence in every runner; absent, records have no key.
+   */
+  keys?: number;
   compression: Compression;
   clientId: string;
   /** Per-record clients time every n-th record (per-send clients time every send). */
@@ -70,4 +75,18 @@ export const RESULT_PREFIX = 'BENCH_RESULT ';
 
 export function isCompression(value: string): value is Compression {
   return value === 'none' || value === 'lz4';
+}
+
+/**
+ * The key record `index` carries when a scenario has `keys` distinct keys: a multiplicative
+ * hash of the index, so consecutive records spread over the keys and every runner (Node or
+ * Go: bench/clients/go/child KeyIndex) picks the same ones.
+ */
+export function keyIndex(index: number, keys: number): number {
+  return (Math.imul(index, 0x9e3779b1) >>> 0) % keys;
+}
+
+/** Key number i's bytes: `key-` and i in 8 digits (12 bytes). */
+export function keyBytes(i: number): Buffer {
+  return Buffer.from(`key-${String(i).padStart(8, '0')}`);
 }

@@ -58,6 +58,8 @@ export interface ScenarioResult {
   records: number;
   warmupRecords: number;
   partitions: number;
+  /** Keyed scenarios: distinct keys the records carry. */
+  keys?: number;
   latencySampleEvery: number;
   startedAt: string;
   finishedAt: string;
@@ -88,7 +90,7 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
     const m = s.machine;
     lines.push(`## ${s.title}`, '');
     lines.push(
-      `${fmtInt(s.records)} records of ${s.recordSize} bytes (no key), compression ${s.compression}, acks=all, ` +
+      `${fmtInt(s.records)} records of ${s.recordSize} bytes (${s.keys ? `${fmtInt(s.keys)} distinct keys` : 'no key'}), compression ${s.compression}, acks=all, ` +
         `topic of ${s.partitions} partitions on a 1-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
         `warm-up ${fmtInt(s.warmupRecords)} records per client, not counted. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.`,

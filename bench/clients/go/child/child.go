@@ -43,6 +43,8 @@ type Config struct {
 	ClientID           string            `json:"clientId"`
 	LatencySampleEvery int               `json:"latencySampleEvery"`
 	Options            map[string]string `json:"options"`
+	// Keys is the number of distinct keys of a keyed scenario (0: records have no key).
+	Keys int `json:"keys"`
 }
 
 // IntOption is `--opt client.key=value` as an integer, or fallback.
@@ -67,13 +69,28 @@ func (c *Config) DefaultWindow() int {
 
 // Phase is one run of records to one topic.
 type Phase struct {
-	Topic       string
-	Records     int
-	Payload     []byte
+	Topic   string
+	Records int
+	Payload []byte
+	// Keys of a keyed scenario (nil: no key); record i carries Key(i).
+	Keys        [][]byte
 	SampleEvery int
 	// Latencies[i] is the latency of record i*SampleEvery; each slot is written by one delivery callback only.
 	Latencies []time.Duration
 	sampled   atomic.Int64
+}
+
+// KeyIndex is bench/lib/protocol.ts keyIndex: the key record index carries, of keys.
+func KeyIndex(index, keys int) int {
+	return int((uint32(index) * 0x9e3779b1) % uint32(keys))
+}
+
+// Key is record index's key (nil when the scenario has none).
+func (p *Phase) Key(index int) []byte {
+	if p.Keys == nil {
+		return nil
+	}
+	return p.Keys[KeyIndex(index, len(p.Keys))]
 }
 
 // Sampled reports whether record index is timed.
@@ -154,11 +171,12 @@ func ModuleVersion(path string) string {
 	return "unknown"
 }
 
-func newPhase(topic string, records int, payload []byte, sampleEvery int) *Phase {
+func newPhase(topic string, records int, payload []byte, keys [][]byte, sampleEvery int) *Phase {
 	return &Phase{
 		Topic:       topic,
 		Records:     records,
 		Payload:     payload,
+		Keys:        keys,
 		SampleEvery: sampleEvery,
 		Latencies:   make([]time.Duration, (records+sampleEvery-1)/sampleEvery),
 	}
@@ -178,6 +196,10 @@ func rusage() (cpuTimes, int64) {
 func Run(create func(config *Config, payload []byte) (Runner, error)) {
 	config := ReadConfig()
 	payload := MakePayload(config.RecordSize)
+	var keys [][]byte
+	for i := 0; i < config.Keys; i++ {
+		keys = append(keys, []byte(fmt.Sprintf("key-%08d", i)))
+	}
 	runner, err := create(config, payload)
 	if err != nil {
 		Fail(err)
@@ -186,13 +208,13 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 		Fail(fmt.Errorf("connect: %w", err))
 	}
 	if config.WarmupRecords > 0 {
-		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, config.LatencySampleEvery))
+		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, config.LatencySampleEvery))
 		if warmup.Failed > 0 {
 			Fail(fmt.Errorf("warm-up: %d records failed: %s", warmup.Failed, warmup.FirstError))
 		}
 	}
 
-	phase := newPhase(config.Topic, config.Records, payload, config.LatencySampleEvery)
+	phase := newPhase(config.Topic, config.Records, payload, keys, config.LatencySampleEvery)
 	cpuBefore, _ := rusage()
 	started := time.Now()
 	outcome := runner.Produce(phase)

@@ -47,7 +47,7 @@ func (r *runner) Produce(phase *child.Phase) child.Outcome {
 	ctx := context.Background()
 	done := func(_ *kgo.Record, err error) { pump.Done(err) }
 	return pump.Run(func(index int) {
-		record := &kgo.Record{Topic: phase.Topic, Value: phase.Payload}
+		record := &kgo.Record{Topic: phase.Topic, Key: phase.Key(index), Value: phase.Payload}
 		if phase.Sampled(index) {
 			started := time.Now()
 			r.client.Produce(ctx, record, func(_ *kgo.Record, err error) {

@@ -85,6 +85,9 @@ func (r *runner) Produce(phase *child.Phase) child.Outcome {
 	value := sarama.ByteEncoder(phase.Payload)
 	return pump.Run(func(index int) {
 		message := &sarama.ProducerMessage{Topic: phase.Topic, Value: value}
+		if key := phase.Key(index); key != nil {
+			message.Key = sarama.ByteEncoder(key)
+		}
 		if phase.Sampled(index) {
 			message.Metadata = &sample{phase: phase, index: index, started: time.Now()}
 		}
