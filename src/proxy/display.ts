@@ -121,7 +121,10 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
       if (!failed) {
         const done = new Promise<void>((resolve) => (ended = resolve));
         send(['end']);
-        await done;
+        // A worker stuck on a huge backlog must not keep the proxy from stopping.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+        clearTimeout(timer);
       }
       await worker.terminate();
     },
