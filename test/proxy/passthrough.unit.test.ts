@@ -181,6 +181,17 @@ describe('proxy with a fake upstream', () => {
     const stats = await replayRecording(file, (ex) => replayed.push(ex));
     expect(replayed.map(summaryLine)).toEqual(exchanges.map(summaryLine));
     expect(stats.exchanges).toBe(1);
+    // And as `kafka-wire decode --replay FILE` prints it.
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    try {
+      expect(await main(['decode', '--replay', file])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(out).toContain(summaryLine(exchanges[0]!));
+    expect(out).toMatch(/connection #1 opened from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/1 exchanges, 2 frames: 1 decoded .*, 1 not decoded/);
   });
 });
 
