@@ -9,6 +9,7 @@ import { annotateRequest, annotateResponse, type AnnotatedFrame } from '../decod
 import { apiName } from '../protocol/api-keys.js';
 import type { TraceNode } from '../protocol/codec.js';
 import { apiDefinition, REGISTRY_KAFKA_VERSION } from '../protocol/registry.js';
+import { redactFrame, redactTrace, SASL_AUTHENTICATE } from './redact.js';
 import type { AddressChange } from './rewrite.js';
 
 /** What the proxy reads of a request before forwarding it: its header, and Produce's acks. */
@@ -153,9 +154,12 @@ export function countUnknownFields(nodes: readonly TraceNode[]): number {
 
 function side(bytes: Buffer, at: number, decode: () => AnnotatedFrame): FrameSide {
   try {
-    const decoded = decode();
+    const whole = decode();
+    const decoded = redactTrace(whole);
+    if (decoded !== whole) bytes = redactFrame(bytes, whole.kind, whole.apiKey, whole.version);
     return { bytes, at, decoded, unknownFields: countUnknownFields(decoded.nodes), trailing: decoded.trailing };
   } catch (err) {
+    if (bytes.length >= 6 && bytes.readInt16BE(4) === SASL_AUTHENTICATE) bytes = redactFrame(bytes, 'request', SASL_AUTHENTICATE, bytes.readInt16BE(6));
     return { bytes, at, error: err instanceof Error ? err.message : String(err), unknownFields: 0, trailing: 0 };
   }
 }
@@ -193,7 +197,8 @@ export function decodeResponseSide(bytes: Buffer, at: number, apiKey: number, ve
   if (apiKey === API_VERSIONS && version > 0 && bytes.length >= 10 && bytes.readInt16BE(8) === UNSUPPORTED_VERSION) {
     return side(bytes, at, () => annotateResponse(bytes, apiKey, 0));
   }
-  return side(bytes, at, () => annotateResponse(bytes, apiKey, version));
+  const shown = side(bytes, at, () => annotateResponse(bytes, apiKey, version));
+  return apiKey === SASL_AUTHENTICATE && shown.decoded === undefined ? { ...shown, bytes: redactFrame(bytes, 'response', apiKey, version) } : shown;
 }
 
 interface Pending {

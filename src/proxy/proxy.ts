@@ -22,6 +22,7 @@ import { readRequestHead, type Exchange, type ProxyStats, type RequestHead } fro
 import { Framer } from './framer.js';
 import { Recorder } from './recording.js';
 import { carriesAddresses, findAddresses, rewriteAddresses, type AddressChange } from './rewrite.js';
+import { redactFrame } from './redact.js';
 import { openUpstream } from './upstream.js';
 
 export interface HostPort {
@@ -247,8 +248,8 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       }
       const { frames, broken } = framer.push(chunk);
       for (const frame of frames) {
-        recorder?.frame(id, 'request', frame, at);
         const head = readRequestHead(frame);
+        if (recorder) recorder.frame(id, 'request', head ? redactFrame(frame, 'request', head.apiKey, head.version) : frame, at);
         if (head && !(head.apiKey === 0 && head.acks === 0)) {
           let heads = awaited.get(id);
           if (!heads) awaited.set(id, (heads = new Map()));
@@ -294,9 +295,13 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
           return;
         }
         queue.shift();
-        if (frame.length >= 8) awaited.get(id)?.delete(frame.readInt32BE(4));
+        const head = frame.length >= 8 ? awaited.get(id)?.get(frame.readInt32BE(4)) : undefined;
+        if (head) awaited.get(id)!.delete(head.correlationId);
         write(prepared.forwarded);
-        recorder?.frame(id, 'response', frame, at, prepared.forwarded, prepared.changes);
+        if (recorder) {
+          const recorded = head ? redactFrame(frame, 'response', head.apiKey, head.version) : frame;
+          recorder.frame(id, 'response', recorded, at, prepared.forwarded === frame ? undefined : prepared.forwarded, prepared.changes);
+        }
         display.response(id, frame, at, prepared.changes, prepared.decoded);
       }
       if (queue.length === 0) for (const wake of idle.splice(0)) wake();

@@ -9,7 +9,8 @@
  *   {"t":…,"conn":1,"event":"close"}
  *
  * `t` is milliseconds since the epoch; `frame` the frame as its sender sent it, size
- * prefix included; `forwarded` only when the proxy changed it (broker addresses).
+ * prefix included; `forwarded` only when the proxy changed it (broker addresses). The
+ * token bytes of SaslAuthenticate frames are recorded as `*` (redact.ts).
  * `kafka-wire decode --replay FILE` shows it as the proxy did.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -52,7 +53,7 @@ export class Recorder {
       conn,
       dir,
       frame: frame.toString('base64'),
-      ...(forwarded && forwarded !== frame ? { forwarded: forwarded.toString('base64'), rewrites: [...(rewrites ?? [])] } : {}),
+      ...(forwarded ? { forwarded: forwarded.toString('base64'), rewrites: [...(rewrites ?? [])] } : {}),
     });
   }
 

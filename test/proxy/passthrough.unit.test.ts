@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
 import { encodeRequest } from '../../src/protocol/frame.js';
-import { Metadata, Produce } from '../../src/protocol/apis/index.js';
-import { summaryLine, type Exchange, type ProxyEvent } from '../../src/proxy/index.js';
+import { Metadata, Produce, SaslAuthenticate } from '../../src/protocol/apis/index.js';
+import { jsonLine, summaryLine, verboseText, type Exchange, type ProxyEvent } from '../../src/proxy/index.js';
 import { replayRecording } from '../../src/proxy/recording.js';
 import { startProxy, type Proxy } from '../../src/proxy/proxy.js';
 
@@ -240,5 +240,45 @@ describe('kafka-wire proxy --help', () => {
     }
     expect(out).toMatch(/^usage: kafka-wire proxy --upstream HOST:PORT/m);
     expect(out).toMatch(/^  proxy --upstream/m);
+  });
+});
+
+describe('SASL tokens passing through the proxy', () => {
+  it('are forwarded untouched but never shown, printed or recorded in the clear', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'rec.jsonl');
+    const { fake, proxy, exchanges } = await setup(file);
+    const password = 'Very-Secret-Pa55word';
+    const token = Buffer.from(`\0alice\0${password}`);
+    const request = encodeRequest(SaslAuthenticate, 2, 4, 'c', { authBytes: token });
+    // The answer echoes the token back, so that both directions are checked.
+    const answer = frame(Buffer.concat([Buffer.from('0000000400', 'hex'), Buffer.from([0, 0, 0, token.length + 1]), token, Buffer.alloc(8), Buffer.from([0])]));
+    fake.onData = (s) => s.write(answer);
+    const client = await connect(proxy);
+    client.socket.write(request);
+    await vi.waitFor(() => expect(client.received().length).toBe(answer.length));
+    expect(Buffer.concat(fake.received).equals(request)).toBe(true);
+    expect(client.received().equals(answer)).toBe(true);
+    await vi.waitFor(() => expect(exchanges).toHaveLength(1));
+    client.socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    await proxy.close();
+    const ex = exchanges[0]!;
+    expect(ex.api).toBe('SaslAuthenticate');
+    for (const text of [summaryLine(ex), verboseText(ex), jsonLine(ex, true), readFileSync(file, 'utf8')]) {
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(token.toString('hex'));
+      expect(text).not.toContain(Buffer.from(password).toString('hex'));
+    }
+    const recorded = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { frame?: string })
+      .filter((l) => l.frame)
+      .map((l) => Buffer.from(l.frame!, 'base64').toString('latin1'));
+    expect(recorded).toHaveLength(2);
+    for (const r of recorded) expect(r).not.toContain(password);
+    expect(verboseText(ex)).toMatch(/redacted: SASL token/);
   });
 });
