@@ -9,8 +9,11 @@
  * Options:
  *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java (default: all)
  *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default: these two),
- *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all)
- *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000, partitions 500000)
+ *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all),
+ *                       realistic, realistic-zstd (~1.1 KiB JSON order events keyed by customer, from a seed,
+ *                       lz4 or zstd; not in all)
+ *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000,
+ *                       partitions 500000, realistic 200000)
  *   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
  *   --partitions N      partitions of each run's topic (default 6; the partitions scenario 1000)
  *   --sample-every N    per-record clients time every N-th record (default 10)
@@ -31,17 +34,18 @@
  * binaries built by bench/setup.sh (bench/.bin/franz-go, bench/.bin/sarama).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster } from '../scripts/kafka/cluster.js';
-import { createTopic, describeTopic, type ToolTarget } from '../scripts/kafka/tools.js';
+import { createTopic, describeTopic, topics, type ToolTarget } from '../scripts/kafka/tools.js';
 import { endOffsets, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
 import { killLiveGroups, runMeasured } from './lib/measure.js';
 import { RESULT_PREFIX, isCompression, type ChildConfig, type ChildResult, type Compression } from './lib/protocol.js';
+import { realisticRecords, writeRecordsFile } from './lib/realistic.js';
 import { writeMarkdown, writeScenario, type ClientRun, type ScenarioResult } from './lib/report.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -109,9 +113,19 @@ interface Scenario {
   partitions?: number;
   /** Records carry one of this many distinct keys (see bench/lib/protocol.ts keyIndex). */
   keys?: number;
+  /**
+   * Records from bench/lib/realistic.ts (varied JSON values with keys, the same bytes for
+   * every client); recordSize is then their average value size, worked out at run time.
+   */
+  realistic?: boolean;
   /** Left out of `--scenario all`. */
   optIn?: boolean;
 }
+
+/** The realistic scenarios' pool: this many records from this seed, sent round and round. */
+const REALISTIC_SEED = 42;
+const REALISTIC_POOL = 10_000;
+const REALISTIC_KEYS = 100_000;
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'small', title: '100-byte records, no compression', recordSize: 100, compression: 'none', defaultRecords: 1_000_000 },
@@ -126,7 +140,31 @@ const SCENARIOS: readonly Scenario[] = [
     keys: 100_000,
     optIn: true,
   },
+  { name: 'realistic', title: '~1.1 KiB JSON order events keyed by customer, lz4', recordSize: 1024, compression: 'lz4', defaultRecords: 200_000, realistic: true, optIn: true },
+  {
+    name: 'realistic-zstd',
+    title: '~1.1 KiB JSON order events keyed by customer, zstd',
+    recordSize: 1024,
+    compression: 'zstd',
+    defaultRecords: 200_000,
+    realistic: true,
+    optIn: true,
+  },
 ];
+
+/**
+ * Writes the realistic pool to bench/.bin once per run of the benchmark, and gives the
+ * scenario its average value size; the same seed gives the same file every time.
+ */
+function withRealisticRecords(scenario: Scenario): Scenario & { recordsFile?: string } {
+  if (!scenario.realistic) return scenario;
+  const recordsFile = path.join(BIN_DIR, `realistic-${REALISTIC_SEED}-${REALISTIC_POOL}.bin`);
+  const records = realisticRecords(REALISTIC_SEED, REALISTIC_POOL, REALISTIC_KEYS);
+  mkdirSync(BIN_DIR, { recursive: true });
+  writeRecordsFile(recordsFile, records);
+  const average = Math.round(records.reduce((sum, r) => sum + r.value.length, 0) / records.length);
+  return { ...scenario, recordSize: average, recordsFile };
+}
 
 /** Partitions of a scenario's topics: --partitions, else the scenario's own, else 6. */
 function partitionsOf(scenario: Scenario, options: Options): number {
@@ -350,7 +388,8 @@ async function main(): Promise<void> {
   }
   const machine = machineInfo(options.kafka);
   try {
-    for (const scenario of options.scenarios) {
+    for (const chosen of options.scenarios) {
+      const scenario = withRealisticRecords(chosen);
       const records = options.records ?? scenario.defaultRecords;
       const startedAt = new Date().toISOString();
       const attempts = new Map<string, ClientRun[]>();
@@ -377,6 +416,9 @@ async function main(): Promise<void> {
         warmupRecords: options.warmup,
         partitions: partitionsOf(scenario, options),
         ...(scenario.keys ? { keys: scenario.keys } : {}),
+        ...(scenario.realistic
+          ? { recordsNote: `JSON order events from bench/lib/realistic.ts, seed ${REALISTIC_SEED}, a pool of ${fmtCount(REALISTIC_POOL)} sent round and round, keyed by customer id` }
+          : {}),
         latencySampleEvery: options.sampleEvery,
         startedAt,
         finishedAt: new Date().toISOString(),
@@ -454,11 +496,12 @@ function emptyRun(client: ClientSpec, topic: string, records: number, status: st
 
 let runCounter = 0;
 
-async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scenario, records: number, options: Options): Promise<ClientRun> {
+async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scenario & { recordsFile?: string }, records: number, options: Options): Promise<ClientRun> {
   const stamp = `${Date.now().toString(36)}${runCounter++}`;
   const topic = `bench-${scenario.name}-${client.id}-${stamp}`;
   const warmupTopic = `${topic}-warmup`;
-  const unavailable = client.unavailable?.() ?? (scenario.keys && !client.keyed ? 'skipped: its runner sends no keys (keyed scenario)' : undefined);
+  const unavailable =
+    client.unavailable?.() ?? ((scenario.keys || scenario.realistic) && !client.keyed ? 'skipped: its runner sends neither keys nor varied records (keyed and realistic scenarios)' : undefined);
   if (unavailable) return emptyRun(client, topic, records, unavailable);
 
   const partitions = partitionsOf(scenario, options);
@@ -476,6 +519,12 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
     : await runJava(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs);
   // Other work on the machine competes with the broker and the client for the 2 cores: keep a trace of it.
   run.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0] ?? 0) };
+  // A thousand partitions a run soon use up the broker's open files: counted, they go.
+  if (partitions > 100) {
+    for (const name of [warmupTopic, topic]) {
+      await topics(cluster, ['--delete', '--topic', name], { allowFailure: true }).catch((error: unknown) => run.notes.push(`deleting ${name}: ${firstLine(error)}`));
+    }
+  }
   if (run.delivered === null && !run.status.startsWith('failed') && !run.status.startsWith('skipped')) {
     run.status = 'failed: could not read end offsets';
   }
@@ -528,7 +577,7 @@ function finishFigures(run: ClientRun, recordSize: number): void {
 async function runChildClient(
   cluster: ToolTarget,
   client: ClientSpec,
-  scenario: Scenario,
+  scenario: Scenario & { recordsFile?: string },
   records: number,
   options: Options,
   topic: string,
@@ -546,6 +595,7 @@ async function runChildClient(
     recordSize: scenario.recordSize,
     compression: scenario.compression,
     ...(scenario.keys ? { keys: scenario.keys } : {}),
+    ...(scenario.recordsFile ? { recordsFile: scenario.recordsFile } : {}),
     clientId: `bench-${client.id}`,
     latencySampleEvery: options.sampleEvery,
     options: options.clientOptions[client.id] ?? {},
@@ -673,6 +723,10 @@ async function runJava(
   run.delivered = delivered === null ? null : delivered - warmup;
   finishFigures(run, scenario.recordSize);
   return run;
+}
+
+function fmtCount(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 function round2(n: number): number {

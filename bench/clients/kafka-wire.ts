@@ -65,9 +65,13 @@ await runChild(async (config) => {
     produce: (phase) => {
       const pump = new Pump(phase.records, window);
       const { done } = pump;
-      const { topic, payload, keys, latency, sampleEvery } = phase;
+      const { topic, payload, keys, pool, latency, sampleEvery } = phase;
       return pump.run((index) => {
-        const record = keys ? { topic, key: keys[keyIndex(index, keys.length)]!, value: payload } : { topic, value: payload };
+        const record = pool
+          ? { topic, key: pool.keys[index % pool.keys.length]!, value: pool.values[index % pool.values.length]! }
+          : keys
+            ? { topic, key: keys[keyIndex(index, keys.length)]!, value: payload }
+            : { topic, value: payload };
         if (index % sampleEvery === 0) {
           const started = performance.now();
           producer.produce(record, (error) => {

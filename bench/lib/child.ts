@@ -11,6 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './latency.js';
+import { readRecordsFile } from './realistic.js';
 import { keyBytes, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
 
 export interface Phase {
@@ -20,6 +21,8 @@ export interface Phase {
   payload: Buffer;
   /** Keyed scenarios: the distinct keys; record i carries keys[keyIndex(i, keys.length)]. */
   keys: Buffer[] | undefined;
+  /** Realistic scenarios: record i is pool.keys[i % n] and pool.values[i % n] (payload and keys unused). */
+  pool: { keys: Buffer[]; values: Buffer[] } | undefined;
   latency: LatencyRecorder;
   /** Per-record runners time every n-th record. */
   sampleEvery: number;
@@ -107,6 +110,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
   const config = readConfig();
   const payload = makePayload(config.recordSize);
   const keys = config.keys ? Array.from({ length: config.keys }, (_, i) => keyBytes(i)) : undefined;
+  const pool = config.recordsFile ? readRecordsFile(config.recordsFile) : undefined;
   const runner = await create(config);
   await runner.connect();
 
@@ -116,6 +120,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
       records: config.warmupRecords,
       payload,
       keys,
+      pool,
       latency: new LatencyRecorder(runner.latencyKind, 1024),
       sampleEvery: config.latencySampleEvery,
     });
@@ -130,6 +135,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
     records: config.records,
     payload,
     keys,
+    pool,
     latency,
     sampleEvery: config.latencySampleEvery,
   });

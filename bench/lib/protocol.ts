@@ -3,7 +3,7 @@
  * line a runner prints back. Shared by both sides; no dependencies.
  */
 
-export type Compression = 'none' | 'lz4';
+export type Compression = 'none' | 'lz4' | 'zstd';
 
 export interface ChildConfig {
   client: string;
@@ -22,6 +22,12 @@ export interface ChildConfig {
    * key keyIndex(i, keys), the same sequence in every runner; absent, records have no key.
    */
   keys?: number;
+  /**
+   * Realistic scenarios: the file of the records to send (bench/lib/realistic.ts), each
+   * a key and a value; record i is the file's record i % its count. recordSize is then
+   * their average value size.
+   */
+  recordsFile?: string;
   compression: Compression;
   clientId: string;
   /** Per-record clients time every n-th record (per-send clients time every send). */
@@ -74,7 +80,7 @@ export interface ChildResult {
 export const RESULT_PREFIX = 'BENCH_RESULT ';
 
 export function isCompression(value: string): value is Compression {
-  return value === 'none' || value === 'lz4';
+  return value === 'none' || value === 'lz4' || value === 'zstd';
 }
 
 /**

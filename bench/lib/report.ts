@@ -60,6 +60,8 @@ export interface ScenarioResult {
   partitions: number;
   /** Keyed scenarios: distinct keys the records carry. */
   keys?: number;
+  /** Realistic scenarios: what the records are (recordSize is then their average value size). */
+  recordsNote?: string;
   latencySampleEvery: number;
   startedAt: string;
   finishedAt: string;
@@ -90,7 +92,7 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
     const m = s.machine;
     lines.push(`## ${s.title}`, '');
     lines.push(
-      `${fmtInt(s.records)} records of ${s.recordSize} bytes (${s.keys ? `${fmtInt(s.keys)} distinct keys` : 'no key'}), compression ${s.compression}, acks=all, ` +
+      `${fmtInt(s.records)} records of ${s.recordsNote ? `${s.recordSize} bytes on average (${s.recordsNote})` : `${s.recordSize} bytes (${s.keys ? `${fmtInt(s.keys)} distinct keys` : 'no key'})`}, compression ${s.compression}, acks=all, ` +
         `topic of ${s.partitions} partitions on a 1-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
         `warm-up ${fmtInt(s.warmupRecords)} records per client, not counted. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.`,

@@ -11,6 +11,7 @@
 package child
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,47 @@ type Config struct {
 	Options            map[string]string `json:"options"`
 	// Keys is the number of distinct keys of a keyed scenario (0: records have no key).
 	Keys int `json:"keys"`
+	// RecordsFile is a realistic scenario's pool of records (bench/lib/realistic.ts):
+	// record i is the file's record i % its count.
+	RecordsFile string `json:"recordsFile"`
+}
+
+// Pool is a realistic scenario's records, read from Config.RecordsFile.
+type Pool struct {
+	Keys   [][]byte
+	Values [][]byte
+}
+
+// ReadRecordsFile reads bench/lib/realistic.ts writeRecordsFile's format: per record a
+// 4-byte big-endian key length, the key, a 4-byte big-endian value length, the value.
+func ReadRecordsFile(path string) (*Pool, error) {
+	bytes, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := &Pool{}
+	next := func(at int) ([]byte, int, error) {
+		if at+4 > len(bytes) {
+			return nil, 0, fmt.Errorf("%s: truncated at byte %d", path, at)
+		}
+		n := int(binary.BigEndian.Uint32(bytes[at:]))
+		if at+4+n > len(bytes) {
+			return nil, 0, fmt.Errorf("%s: truncated at byte %d", path, at)
+		}
+		return bytes[at+4 : at+4+n], at + 4 + n, nil
+	}
+	for at := 0; at < len(bytes); {
+		var key, value []byte
+		if key, at, err = next(at); err != nil {
+			return nil, err
+		}
+		if value, at, err = next(at); err != nil {
+			return nil, err
+		}
+		pool.Keys = append(pool.Keys, key)
+		pool.Values = append(pool.Values, value)
+	}
+	return pool, nil
 }
 
 // IntOption is `--opt client.key=value` as an integer, or fallback.
@@ -73,7 +115,9 @@ type Phase struct {
 	Records int
 	Payload []byte
 	// Keys of a keyed scenario (nil: no key); record i carries Key(i).
-	Keys        [][]byte
+	Keys [][]byte
+	// Pool of a realistic scenario (nil: none); record i is KeyValue(i).
+	Pool        *Pool
 	SampleEvery int
 	// Latencies[i] is the latency of record i*SampleEvery; each slot is written by one delivery callback only.
 	Latencies []time.Duration
@@ -91,6 +135,15 @@ func (p *Phase) Key(index int) []byte {
 		return nil
 	}
 	return p.Keys[KeyIndex(index, len(p.Keys))]
+}
+
+// KeyValue is record index's key and value: from the pool, or Key(index) and the payload.
+func (p *Phase) KeyValue(index int) ([]byte, []byte) {
+	if p.Pool != nil {
+		i := index % len(p.Pool.Values)
+		return p.Pool.Keys[i], p.Pool.Values[i]
+	}
+	return p.Key(index), p.Payload
 }
 
 // Sampled reports whether record index is timed.
@@ -171,12 +224,13 @@ func ModuleVersion(path string) string {
 	return "unknown"
 }
 
-func newPhase(topic string, records int, payload []byte, keys [][]byte, sampleEvery int) *Phase {
+func newPhase(topic string, records int, payload []byte, keys [][]byte, pool *Pool, sampleEvery int) *Phase {
 	return &Phase{
 		Topic:       topic,
 		Records:     records,
 		Payload:     payload,
 		Keys:        keys,
+		Pool:        pool,
 		SampleEvery: sampleEvery,
 		Latencies:   make([]time.Duration, (records+sampleEvery-1)/sampleEvery),
 	}
@@ -200,6 +254,13 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 	for i := 0; i < config.Keys; i++ {
 		keys = append(keys, []byte(fmt.Sprintf("key-%08d", i)))
 	}
+	var pool *Pool
+	if config.RecordsFile != "" {
+		var err error
+		if pool, err = ReadRecordsFile(config.RecordsFile); err != nil {
+			Fail(err)
+		}
+	}
 	runner, err := create(config, payload)
 	if err != nil {
 		Fail(err)
@@ -208,13 +269,13 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 		Fail(fmt.Errorf("connect: %w", err))
 	}
 	if config.WarmupRecords > 0 {
-		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, config.LatencySampleEvery))
+		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, pool, config.LatencySampleEvery))
 		if warmup.Failed > 0 {
 			Fail(fmt.Errorf("warm-up: %d records failed: %s", warmup.Failed, warmup.FirstError))
 		}
 	}
 
-	phase := newPhase(config.Topic, config.Records, payload, keys, config.LatencySampleEvery)
+	phase := newPhase(config.Topic, config.Records, payload, keys, pool, config.LatencySampleEvery)
 	cpuBefore, _ := rusage()
 	started := time.Now()
 	outcome := runner.Produce(phase)

@@ -47,7 +47,8 @@ func (r *runner) Produce(phase *child.Phase) child.Outcome {
 	ctx := context.Background()
 	done := func(_ *kgo.Record, err error) { pump.Done(err) }
 	return pump.Run(func(index int) {
-		record := &kgo.Record{Topic: phase.Topic, Key: phase.Key(index), Value: phase.Payload}
+		key, value := phase.KeyValue(index)
+		record := &kgo.Record{Topic: phase.Topic, Key: key, Value: value}
 		if phase.Sampled(index) {
 			started := time.Now()
 			r.client.Produce(ctx, record, func(_ *kgo.Record, err error) {
@@ -76,6 +77,8 @@ func main() {
 			compression = kgo.NoCompression()
 		case "lz4":
 			compression = kgo.Lz4Compression()
+		case "zstd":
+			compression = kgo.ZstdCompression()
 		default:
 			return nil, fmt.Errorf("compression %s not supported by this runner", config.Compression)
 		}

@@ -82,11 +82,13 @@ func (r *runner) Produce(phase *child.Phase) child.Outcome {
 	pump := child.NewPump(phase.Records, r.window)
 	r.pump.Store(pump)
 	input := r.producer.Input()
-	value := sarama.ByteEncoder(phase.Payload)
+	payload := sarama.ByteEncoder(phase.Payload)
 	return pump.Run(func(index int) {
-		message := &sarama.ProducerMessage{Topic: phase.Topic, Value: value}
-		if key := phase.Key(index); key != nil {
+		message := &sarama.ProducerMessage{Topic: phase.Topic, Value: payload}
+		if phase.Pool != nil || phase.Keys != nil {
+			key, value := phase.KeyValue(index)
 			message.Key = sarama.ByteEncoder(key)
+			message.Value = sarama.ByteEncoder(value)
 		}
 		if phase.Sampled(index) {
 			message.Metadata = &sample{phase: phase, index: index, started: time.Now()}
@@ -117,6 +119,8 @@ func main() {
 			cfg.Producer.Compression = sarama.CompressionNone
 		case "lz4":
 			cfg.Producer.Compression = sarama.CompressionLZ4
+		case "zstd":
+			cfg.Producer.Compression = sarama.CompressionZSTD
 		default:
 			return nil, fmt.Errorf("compression %s not supported by this runner", config.Compression)
 		}
