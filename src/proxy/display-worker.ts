@@ -1,7 +1,7 @@
 /** The worker thread of `workerDisplay` (display.ts): decodes, formats and writes exchanges. */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PrintOptions, WorkerEvent } from './display.js';
+import type { PrintOptions, WorkerBatch } from './display.js';
 import { ExchangeTracker } from './exchange.js';
 import { jsonLine, matcher, summaryLine, verboseText } from './format.js';
 
@@ -29,15 +29,16 @@ function write(): void {
   }
 }
 
-parentPort!.on('message', (events: WorkerEvent[]) => {
+parentPort!.on('message', ({ events, bytes }: WorkerBatch) => {
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let done = false;
   for (const e of events) {
     switch (e[0]) {
       case 'req':
-        tracker.request(e[1], e[2], Buffer.from(e[3].buffer, e[3].byteOffset, e[3].byteLength), e[4]);
+        tracker.request(e[1], e[2], all.subarray(e[3], e[3] + e[4]), e[5]);
         break;
       case 'resp':
-        tracker.response(e[1], Buffer.from(e[2].buffer, e[2].byteOffset, e[2].byteLength), e[3], e[4]);
+        tracker.response(e[1], all.subarray(e[2], e[2] + e[3]), e[4], e[5]);
         break;
       case 'closed':
         tracker.closed(e[1]);

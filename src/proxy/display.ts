@@ -53,18 +53,25 @@ export interface PrintOptions extends ExchangeFilter {
   fd?: number;
 }
 
-/** What goes to the worker: frames are copies (the proxy's buffers are reused views). */
+/**
+ * What goes to the worker, a batch at a time: events whose frames are [offset, length] in
+ * the batch's one buffer (copies: the proxy's buffers are views it reuses).
+ */
 export type WorkerEvent =
-  | ['req', number, string, Uint8Array, number]
-  | ['resp', number, Uint8Array, number, AddressChange[]]
+  | ['req', number, string, number, number, number]
+  | ['resp', number, number, number, number, AddressChange[]]
   | ['closed', number]
   | ['end'];
 
-function copy(frame: Buffer): Uint8Array {
-  const out = new Uint8Array(frame.length);
-  out.set(frame);
-  return out;
+export interface WorkerBatch {
+  events: WorkerEvent[];
+  bytes: Uint8Array;
 }
+
+/** How long frames wait to be sent to the worker together: one message per batch, not per frame. */
+const BATCH_MS = 20;
+/** ... unless this many bytes are waiting. */
+const BATCH_BYTES = 4 * 1024 * 1024;
 
 /** The worker's entry; from the TypeScript sources (under tsx), through tsx's loader. */
 function startWorker(print: PrintOptions): Worker {
@@ -81,19 +88,35 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
   worker.unref();
   let ended: (() => void) | undefined;
   let failed: Error | undefined;
-  let batch: WorkerEvent[] = [];
-  let transfer: ArrayBuffer[] = [];
+  let events: WorkerEvent[] = [];
+  let frames: Buffer[] = [];
+  let size = 0;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
-    const events = batch;
-    const list = transfer;
-    batch = [];
-    transfer = [];
-    worker.postMessage(events, list);
+    clearTimeout(timer);
+    timer = undefined;
+    // One fresh buffer for the batch, transferred (not a pooled one, which others share).
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const f of frames) {
+      bytes.set(f, at);
+      at += f.length;
+    }
+    const batch: WorkerBatch = { events, bytes };
+    events = [];
+    frames = [];
+    size = 0;
+    worker.postMessage(batch, [bytes.buffer]);
   };
-  const send = (event: WorkerEvent, bytes?: Uint8Array): void => {
+  const send = (event: WorkerEvent, frame?: Buffer): void => {
     if (failed) return;
-    if (bytes) transfer.push(bytes.buffer as ArrayBuffer);
-    if (batch.push(event) === 1) setImmediate(flush);
+    if (frame) {
+      frames.push(frame);
+      size += frame.length;
+    }
+    events.push(event);
+    if (event[0] === 'end' || size >= BATCH_BYTES) flush();
+    else if (timer === undefined) timer = setTimeout(flush, BATCH_MS);
   };
   worker.on('message', (message: { stats: ProxyStats; done?: boolean }) => {
     Object.assign(stats, message.stats);
@@ -108,14 +131,9 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
   worker.on('exit', () => ended?.());
   return {
     stats,
-    request: (connection, broker, frame, at) => {
-      const bytes = copy(frame);
-      send(['req', connection, broker, bytes, at], bytes);
-    },
-    response: (connection, frame, at, changes) => {
-      const bytes = copy(frame);
-      send(['resp', connection, bytes, at, [...changes]], bytes);
-    },
+    // The frame is a view of a socket chunk that stays as it is: it is copied at the flush.
+    request: (connection, broker, frame, at) => send(['req', connection, broker, size, frame.length, at], frame),
+    response: (connection, frame, at, changes) => send(['resp', connection, size, frame.length, at, [...changes]], frame),
     closed: (connection) => send(['closed', connection]),
     end: async () => {
       if (!failed) {
