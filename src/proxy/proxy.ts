@@ -195,7 +195,15 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       connections.delete(finished);
       done();
       client.destroy();
-      upstreamSocket?.destroy();
+      // What the client wrote last (an acks=0 Produce, say) still reaches the broker.
+      if (upstreamSocket && !upstreamSocket.destroyed) {
+        const up = upstreamSocket;
+        // Nobody reads answers any more: they are dropped, not shown against a closed connection.
+        up.removeAllListeners('data');
+        up.resume();
+        up.end();
+        setTimeout(() => up.destroy(), 1000).unref();
+      }
       sockets.delete(client);
       if (upstreamSocket) sockets.delete(upstreamSocket);
       recorder?.close(id);
