@@ -4,15 +4,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PrintOptions, WorkerBatch } from './display.js';
 import { ExchangeTracker } from './exchange.js';
 import { jsonLine, matcher, summaryLine, verboseText } from './format.js';
+import { exchangeWithRecords } from './records.js';
 
 const print = workerData as PrintOptions;
 const fd = print.fd ?? 1;
 const show = matcher(print);
 let out = '';
+/** Verbose output annotates records too, which is asynchronous (decompression): kept in order by this chain. */
+let chain: Promise<void> = Promise.resolve();
 const tracker = new ExchangeTracker((ex) => {
   if (!show(ex)) return;
-  if (print.format === 'json') out += `${jsonLine(ex, print.verbose)}\n`;
-  else if (print.format === 'verbose') out += verboseText(ex);
+  if (print.format === 'verbose' || (print.format === 'json' && print.verbose)) {
+    chain = chain.then(async () => {
+      const full = await exchangeWithRecords(ex);
+      out += print.format === 'json' ? `${jsonLine(full, true)}\n` : verboseText(full);
+    });
+  } else if (print.format === 'json') out += `${jsonLine(ex, print.verbose)}\n`;
   else out += `${summaryLine(ex)}\n`;
 });
 
@@ -48,6 +55,8 @@ parentPort!.on('message', ({ events, bytes }: WorkerBatch) => {
         break;
     }
   }
-  if (out.length > 0) write();
-  parentPort!.postMessage({ stats: tracker.stats, done });
+  void chain.then(() => {
+    if (out.length > 0) write();
+    parentPort!.postMessage({ stats: tracker.stats, done });
+  });
 });

@@ -1,6 +1,7 @@
 /** `kafka-wire decode --replay FILE`: a proxy recording shown as the proxy showed it live. */
 import { jsonLine, matcher, summaryLine, verboseText, type ExchangeFilter } from './format.js';
 import { replayRecording } from './recording.js';
+import { exchangeWithRecords } from './records.js';
 
 export interface ReplayOptions extends ExchangeFilter {
   json?: boolean;
@@ -12,17 +13,25 @@ export interface ReplayOptions extends ExchangeFilter {
 export async function printReplay(path: string, opts: ReplayOptions = {}): Promise<void> {
   const out = opts.out ?? process.stdout;
   const show = matcher(opts);
+  // Verbose output annotates records too (asynchronous: decompression), so lines are kept in order by a chain.
+  let chain: Promise<void> = Promise.resolve();
+  const emit = (text: () => string | Promise<string>): void => {
+    chain = chain.then(async () => {
+      out.write(await text());
+    });
+  };
   const stats = await replayRecording(
     path,
     (ex) => {
       if (!show(ex)) return;
-      if (opts.json) out.write(`${jsonLine(ex, opts.verbose)}\n`);
-      else out.write(opts.verbose ? verboseText(ex) : `${summaryLine(ex)}\n`);
+      if (opts.verbose) emit(async () => (opts.json ? `${jsonLine(await exchangeWithRecords(ex), true)}\n` : verboseText(await exchangeWithRecords(ex))));
+      else emit(() => (opts.json ? `${jsonLine(ex)}\n` : `${summaryLine(ex)}\n`));
     },
     (notice) => {
-      if (!opts.json) out.write(`${new Date(notice.t).toISOString().slice(11, 23)} ${notice.text}\n`);
+      if (!opts.json) emit(() => `${new Date(notice.t).toISOString().slice(11, 23)} ${notice.text}\n`);
     },
   );
+  await chain;
   if (!opts.json) {
     out.write(`${stats.exchanges} exchanges, ${stats.frames} frames: ${stats.decoded} decoded (${stats.beyondDefinitions} as far as Kafka defines them), ${stats.undecoded} not decoded, ${stats.unknownFields} unknown tagged fields, ${stats.withTrailingBytes} with bytes after their last field; ${stats.rewrites} addresses rewritten\n`);
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
 import { encodeRequest } from '../../src/protocol/frame.js';
+import { encodeRecordBatch } from '../../src/protocol/records/builder.js';
 import { Metadata, Produce, SaslAuthenticate } from '../../src/protocol/apis/index.js';
 import { jsonLine, summaryLine, verboseText, type Exchange, type ProxyEvent } from '../../src/proxy/index.js';
 import { replayRecording } from '../../src/proxy/recording.js';
@@ -225,6 +226,42 @@ describe('proxy printing from its worker thread', () => {
     expect(lines[0]).toMatchObject({ api: 'Produce', version: 9, correlationId: 2, clientId: 'w', noResponse: 'acks=0', topics: { orders: [1] }, request: { decoded: true, unknownFields: 0 } });
     expect(proxy.stats.exchanges).toBe(2);
     expect(proxy.stats.undecoded).toBe(0); // the Metadata request, never answered, counted on close
+  });
+});
+
+describe('proxy --verbose', () => {
+  it('annotates the records inside a Produce request, from the worker and in a replay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const outFile = join(dir, 'out.txt');
+    const recFile = join(dir, 'rec.jsonl');
+    const fd = openSync(outFile, 'w');
+    cleanups.push(() => closeSync(fd));
+    const fake = await fakeUpstream();
+    cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+    cleanups.push(() => {
+      for (const s of fake.sockets) s.destroy();
+    });
+    const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: fake.port }, print: { format: 'verbose', fd }, record: recFile });
+    const batch = encodeRecordBatch([{ key: Buffer.from('the-key'), value: Buffer.from('the-value-in-a-record') }]);
+    const client = await connect(proxy);
+    client.socket.write(encodeRequest(Produce, 9, 2, 'v', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch }] }] }));
+    await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
+    client.socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    await proxy.close();
+    const shown = readFileSync(outFile, 'utf8');
+    expect(shown).toMatch(/Produce v9 id=2 client=v topics=orders\[0\]/);
+    expect(shown).toMatch(/"the-value-in-a-record"/);
+    expect(shown).toMatch(/\bkey\b.*"the-key"/);
+    let replayed = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((replayed += String(chunk)), true));
+    try {
+      expect(await main(['decode', '--replay', recFile, '--verbose'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(replayed).toMatch(/"the-value-in-a-record"/);
   });
 });
 
