@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
 
-const COMMANDS = ['api-versions', 'metadata', 'produce', 'decode'];
+const COMMANDS = ['api-versions', 'metadata', 'produce', 'conformance', 'decode', 'proxy'];
 
 let stdout = '';
 let stderr = '';
