@@ -95,7 +95,15 @@ export class Appender {
       // With batches of this partition already queued or in flight, a new one could not
       // leave before they are answered anyway: let it grow if memory allows, so the next
       // request carries more records for the same per-request cost (up to maxBatchSize).
-      const grown = !reserved && state.batches.length > 0 && o.maxBatchSize > need ? pool.tryAllocate(o.maxBatchSize) : undefined;
+      // Only for a busy partition, though (its open batch is full, or its last one got at
+      // least half of batchSize), and only while a batch of batchSize stays left in the
+      // budget for every partition with batches: one of many partitions that gets a few
+      // records at a time would otherwise hold maxBatchSize for them, and a few hundred
+      // such partitions spend the whole budget, leaving the others' records waiting.
+      const last = state.batches[state.batches.length - 1];
+      const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
+      const room = pool.used + o.maxBatchSize + partitions.active.size * o.batchSize <= pool.budget;
+      const grown = !reserved && busy && room && o.maxBatchSize > need ? pool.tryAllocate(o.maxBatchSize) : undefined;
       const buffer = reserved && reserved.length >= need ? reserved : (grown ?? pool.tryAllocate(need));
       if (reserved && buffer !== reserved) pool.release(reserved);
       if (!buffer) return need;

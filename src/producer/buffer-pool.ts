@@ -105,6 +105,21 @@ export class BufferPool {
     this.#serveWaiters();
   }
 
+  /**
+   * Gives `buf` back and holds `bytes` of the budget instead, for a copy of what `buf`
+   * held that lives in memory of its own (no more than `buf`: the budget only shrinks).
+   */
+  exchange(buf: Buffer, bytes: number): void {
+    this.#used += Math.min(bytes, buf.length);
+    this.release(buf);
+  }
+
+  /** Gives back budget held by exchange(). */
+  uncharge(bytes: number): void {
+    this.#used -= bytes;
+    this.#serveWaiters();
+  }
+
   /** Fails every waiter (the producer is closing). */
   rejectWaiters(err: Error): void {
     for (const w of this.#waiters.drain()) {

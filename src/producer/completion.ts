@@ -136,6 +136,16 @@ export class Completion {
 
   #release(batch: ProducerBatch): void {
     if (batch.pooled) this.#pool.release(batch.buffer);
+    else if (batch.charged > 0) {
+      this.#pool.uncharge(batch.charged);
+      batch.charged = 0;
+    }
+  }
+
+  /** A finished batch moves its bytes out of a mostly empty pooled buffer, which is given back now (see ProducerBatch.compact). */
+  compact(batch: ProducerBatch): void {
+    const pooled = batch.compact();
+    if (pooled) this.#pool.exchange(pooled, batch.charged);
   }
 
   #ended(n: number): void {

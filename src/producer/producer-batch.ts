@@ -75,7 +75,12 @@ export class ProducerBatch {
   /** The finished, uncompressed bytes (what a split starts from). */
   #plain: Buffer | undefined;
   /** Whether the buffer came from the pool (split batches own plain memory). */
-  readonly pooled: boolean;
+  pooled: boolean;
+  /**
+   * Bytes of the memory budget held for this batch's own copy of its bytes, once compact()
+   * gave its pooled buffer back; released with the batch, as the buffer would have been.
+   */
+  charged = 0;
 
   /** Records appended and not aborted: the ones that still await an answer. */
   #live = 0;
@@ -218,6 +223,26 @@ export class ProducerBatch {
     // What was known of the old stamp says nothing of the new one.
     this.refused = false;
     this.maybeWritten = false;
+  }
+
+  /**
+   * A finished batch that fills at most half its pooled buffer moves its (uncompressed)
+   * bytes into a buffer of their own size, so the rest of the pooled one is not held until the answer
+   * (with many partitions, batches of a few records each in 16 KiB buffers spend the
+   * memory budget long before the bytes do). Returns the pooled buffer for the caller to
+   * give back, and the batch then holds `charged` bytes of the budget instead; undefined
+   * when nothing was moved.
+   */
+  compact(): Buffer | undefined {
+    const plain = this.#plain;
+    if (!this.pooled || !plain || plain.length * 2 > this.buffer.length) return undefined;
+    const own = Buffer.allocUnsafe(plain.length);
+    plain.copy(own);
+    if (this.bytes === plain) this.bytes = own;
+    this.#plain = own;
+    this.pooled = false;
+    this.charged = own.length;
+    return this.buffer;
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */

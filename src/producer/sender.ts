@@ -305,6 +305,7 @@ export class Sender {
       } else {
         batch.finish();
       }
+      completion.compact(batch);
       state.inFlight++;
       batch.inFlight = true;
       chosen.push([state, batch]);

@@ -1,0 +1,89 @@
+/**
+ * Many partitions, a few records each: a batch that fills little of its pooled buffer holds
+ * only its own bytes of the memory budget once it is in a request, and a batch grows past
+ * batchSize only for a busy partition, and only while the budget keeps a batchSize for
+ * every partition with batches.
+ */
+import { describe, expect, it } from 'vitest';
+import { Produce } from '../../../src/protocol/apis/index.js';
+import { closeWithin, expectNothingLeft, scripted, type Scripted } from '../../helpers/producer-harness.js';
+
+const LATENCY_MS = 50;
+
+/** A producer whose warm-up record was answered (so its broker knows the producer id). */
+async function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Scripted> {
+  const s = scripted(options, { latencyMs: LATENCY_MS, topics: { t: 4 } });
+  const warmUp = s.sends.produce({ topic: 't', partition: 0, value: 'warm-up' });
+  await s.clock.drive(s.producer.flush(), 10_000);
+  expect(warmUp.error).toBeUndefined();
+  s.sends.putAside();
+  s.cluster.forgetRequests();
+  return s;
+}
+
+const produceRequests = (s: Scripted) => s.cluster.requestsOf(Produce);
+
+/** A lingerMs longer than any test runs, with the delivery timeout Java's rule then asks for. */
+const LONG_LINGER = { lingerMs: 60_000, deliveryTimeoutMs: 120_000 };
+
+describe('memory of small batches', () => {
+  it('a batch in a request holds only its own bytes of the budget, and gives them back with its answer', async () => {
+    const s = await connected({ batchSize: 16_384 });
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    s.sends.produce({ topic: 't', partition: 0, value: 'a' });
+    expect(s.producer.metrics().bufferedBytes).toBe(16_384);
+    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
+    const held = s.producer.metrics().bufferedBytes;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(200);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a partition whose batches stay small never holds maxBatchSize buffers', async () => {
+    const s = await connected({ batchSize: 16_384, maxBatchSize: 262_144 });
+    // Each record lands behind a batch of its partition still out: before, such a batch
+    // was given maxBatchSize at once.
+    for (let i = 0; i < 4; i++) {
+      s.sends.produce({ topic: 't', partition: i, value: 'a' });
+      s.sends.produce({ topic: 't', partition: i, value: 'b' });
+    }
+    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
+    for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: i, value: 'c' });
+    expect(s.producer.metrics().bufferedBytes).toBeLessThan(5 * 16_384);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 3)).toEqual(['a', 'b', 'c']);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a busy partition grows its next batch to maxBatchSize when the budget has room for it and a batch for every partition', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
+    const value = 'x'.repeat(300);
+    // Three records fill partition 0's batch of 1 KiB; the fourth starts a grown one.
+    for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: 0, value });
+    expect(s.producer.metrics().bufferedBytes).toBe(1024 + 8192);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a busy partition does not take maxBatchSize when the budget would then lack a batch for the other partitions', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 12_288 });
+    for (const partition of [1, 2, 3]) s.sends.produce({ topic: 't', partition, value: 'a' });
+    const value = 'x'.repeat(300);
+    for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: 0, value });
+    // 3 + 2 batches of 1 KiB: with 8 KiB more, four partitions' batches would not fit.
+    expect(s.producer.metrics().bufferedBytes).toBe(5 * 1024);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', value, value, value, value]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
