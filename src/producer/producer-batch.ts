@@ -231,7 +231,7 @@ export class ProducerBatch {
    * (with many partitions, batches of a few records each in 16 KiB buffers spend the
    * memory budget long before the bytes do). Returns the pooled buffer for the caller to
    * give back, and the batch then holds `charged` bytes of the budget instead; undefined
-   * when nothing was moved.
+   * when nothing was moved. (The sender does it for uncompressed batches only.)
    */
   compact(): Buffer | undefined {
     const plain = this.#plain;
