@@ -6,11 +6,11 @@
  * as a view of that chunk; one spread over several chunks is joined once, when complete.
  */
 import { ProtocolError } from '../errors.js';
+import { ChunkQueue } from './chunk-queue.js';
 
 export class FrameReader {
   readonly #maxFrameBytes: number;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #received = new ChunkQueue();
   /** Size of the frame being assembled, once its 4-byte prefix is in. */
   #frameSize = -1;
 
@@ -20,21 +20,20 @@ export class FrameReader {
 
   /** Bytes received that do not yet make a whole frame. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#received.length;
   }
 
   /** Adds a chunk; returns every frame it completes (without size prefixes). */
   push(chunk: Buffer): Buffer[] {
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    const received = this.#received;
+    received.push(chunk);
     const frames: Buffer[] = [];
     for (;;) {
       if (this.#frameSize < 0) {
-        if (this.#buffered < 4) break;
-        const size = this.#take(4).readInt32BE(0);
+        if (received.length < 4) break;
+        const size = received.take(4).readInt32BE(0);
         if (size < 4 || size > this.#maxFrameBytes) {
-          this.#chunks = [];
-          this.#buffered = 0;
+          received.clear();
           throw new ProtocolError(
             size < 4
               ? `response frame size ${size} is too small to hold a correlation id`
@@ -43,34 +42,10 @@ export class FrameReader {
         }
         this.#frameSize = size;
       }
-      if (this.#buffered < this.#frameSize) break;
-      frames.push(this.#take(this.#frameSize));
+      if (received.length < this.#frameSize) break;
+      frames.push(received.take(this.#frameSize));
       this.#frameSize = -1;
     }
     return frames;
-  }
-
-  #take(n: number): Buffer {
-    const first = this.#chunks[0]!;
-    this.#buffered -= n;
-    if (first.length > n) {
-      this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    if (first.length === n) {
-      this.#chunks.shift();
-      return first;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[0]!;
-      const used = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, used);
-      filled += used;
-      if (used === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(used);
-    }
-    return out;
   }
 }
