@@ -4,10 +4,9 @@
  * .cache/kfake/, rebuilt when main.go, go.mod or go.sum is newer, and started on a free
  * loopback port. The Go module proxy provides its modules on the first build.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { ensureGoBinary, hasGo } from '../go-build.js';
 import { CACHE_DIR, REPO_ROOT } from '../kafka/paths.js';
 import { trackChild } from '../kafka/reaper.js';
 
@@ -21,32 +20,11 @@ export interface RunningKfake {
   stop(): Promise<void>;
 }
 
-/** Whether `go` is on the PATH (the kfake checks are skipped without it). */
-export async function hasGo(): Promise<boolean> {
-  return promisify(execFile)('go', ['version']).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function mtime(file: string): Promise<number> {
-  return stat(file).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-}
+export { hasGo };
 
 /** Builds .cache/kfake/kfake unless it is newer than its sources. */
-export async function ensureKfake(): Promise<string> {
-  const sources = await Promise.all(['main.go', 'go.mod', 'go.sum'].map((f) => mtime(path.join(SOURCE_DIR, f))));
-  if ((await mtime(KFAKE_BINARY)) > Math.max(...sources)) return KFAKE_BINARY;
-  await mkdir(path.dirname(KFAKE_BINARY), { recursive: true });
-  // Built beside and renamed into place: two test files (or a test and `npm run broker`)
-  // may build at once, and neither may start a half-written binary.
-  const temp = `${KFAKE_BINARY}.${process.pid}`;
-  await promisify(execFile)('go', ['build', '-o', temp, '.'], { cwd: SOURCE_DIR, timeout: 600_000 });
-  await rename(temp, KFAKE_BINARY);
-  return KFAKE_BINARY;
+export function ensureKfake(): Promise<string> {
+  return ensureGoBinary(SOURCE_DIR, KFAKE_BINARY);
 }
 
 /** Starts kfake and resolves once it prints its address. */
