@@ -16,10 +16,7 @@ import { SaslAuthenticate } from '../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
 import { errorCodeInfo } from '../protocol/error-codes.js';
 import { decodeResponse, encodeRequest } from '../protocol/frame.js';
-import type { SaslExchange } from '../net/sasl/mechanism.js';
-import { oauthBearerExchange } from '../net/sasl/oauthbearer.js';
-import { plainExchange } from '../net/sasl/plain.js';
-import { scramExchange } from '../net/sasl/scram.js';
+import { exchangeFor } from '../net/sasl/index.js';
 import { tlsFailure, warnIfInsecure, type SaslConfig } from '../net/security.js';
 import { Framer } from './framer.js';
 
@@ -73,18 +70,6 @@ export async function openUpstream(opts: UpstreamOptions): Promise<net.Socket> {
   }
   socket.pause();
   return socket;
-}
-
-function exchangeFor(config: SaslConfig): SaslExchange {
-  switch (config.mechanism) {
-    case 'PLAIN':
-      return plainExchange(config);
-    case 'SCRAM-SHA-256':
-    case 'SCRAM-SHA-512':
-      return scramExchange(config);
-    case 'OAUTHBEARER':
-      return oauthBearerExchange(config);
-  }
 }
 
 /** One request at a time over a socket nobody else reads yet. */

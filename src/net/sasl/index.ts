@@ -49,7 +49,8 @@ export interface AuthenticateEvent {
   error?: Error;
 }
 
-function exchangeFor(config: SaslConfig): SaslExchange {
+/** The client side of the mechanism `config` names. */
+export function exchangeFor(config: SaslConfig): SaslExchange {
   switch (config.mechanism) {
     case 'PLAIN':
       return plainExchange(config);
