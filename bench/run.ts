@@ -11,7 +11,8 @@
  *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default: these two),
  *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all),
  *                       realistic, realistic-zstd (~1.1 KiB JSON order events keyed by customer, from a seed,
- *                       lz4 or zstd; not in all)
+ *                       lz4 or zstd; not in all),
+ *                       latency (100-byte records offered at --rate records/s, p50/p99/p99.9 per record; not in all)
  *   --records N         records per client for every chosen scenario (defaults: small 1000000, lz4 200000,
  *                       partitions 500000, realistic 200000)
  *   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
@@ -25,6 +26,11 @@
  *   --no-setup          do not run bench/setup.sh first
  *   --no-build          do not compile kafka-wire (tsconfig.build.json) and the Node runners into bench/.bin/ first
  *   --bootstrap H:P     use a broker already running on 127.0.0.1 (its version given by --kafka) instead of starting one
+ *   --rate N[,N...]     the latency scenario's offered rates, records/s (default 10000); one table per rate
+ *   --nodes 1|3         brokers of the cluster started (default 1); with 3, topics get replication factor 3, min.insync.replicas 2
+ *   --replication-factor N, --min-insync N
+ *                       replication of each run's topics (defaults: 1 / broker default on 1 node, 3 / 2 on 3 nodes;
+ *                       give them with --bootstrap of a 3-node cluster)
  *
  * Each client runs in its own process (its own CPU and RSS) against a fresh
  * topic; delivered records are counted from the broker's end offsets. Node
@@ -61,6 +67,8 @@ interface ClientSpec {
   unavailable?: () => string | undefined;
   /** Its runner sends keys (keyed scenarios); the others are skipped there. */
   keyed?: boolean;
+  /** false: its runner cannot send at a fixed rate, so it is skipped in the latency scenario. */
+  paced?: boolean;
 }
 
 const benchModule = (name: string): string => path.join(BENCH_DIR, 'node_modules', name, 'package.json');
@@ -120,6 +128,8 @@ interface Scenario {
   realistic?: boolean;
   /** Left out of `--scenario all`. */
   optIn?: boolean;
+  /** Latency scenarios: the measured phase is offered at this many records/s (from --rate). */
+  rate?: number;
 }
 
 /** The realistic scenarios' pool: this many records from this seed, sent round and round. */
@@ -141,6 +151,15 @@ const SCENARIOS: readonly Scenario[] = [
     optIn: true,
   },
   { name: 'realistic', title: '~1.1 KiB JSON order events keyed by customer, lz4', recordSize: 1024, compression: 'lz4', defaultRecords: 200_000, realistic: true, optIn: true },
+  {
+    name: 'latency',
+    title: '100-byte records at a fixed offered rate, no compression',
+    recordSize: 100,
+    compression: 'none',
+    // Set per rate: 20 s of records (see latencyScenarios).
+    defaultRecords: 0,
+    optIn: true,
+  },
   {
     name: 'realistic-zstd',
     title: '~1.1 KiB JSON order events keyed by customer, zstd',
@@ -166,6 +185,21 @@ function withRealisticRecords(scenario: Scenario): Scenario & { recordsFile?: st
   return { ...scenario, recordSize: average, recordsFile };
 }
 
+/** Seconds of records a latency scenario sends by default (--records overrides). */
+const LATENCY_SECONDS = 20;
+
+/** The latency scenario, once per offered rate: its own name, title and results file. */
+function latencyScenarios(rates: readonly number[]): Scenario[] {
+  const base = SCENARIOS.find((s) => s.name === 'latency')!;
+  return rates.map((rate) => ({
+    ...base,
+    name: `latency-${rate}`,
+    title: `100-byte records offered at ${rate.toLocaleString('en-US')} records/s, no compression`,
+    defaultRecords: rate * LATENCY_SECONDS,
+    rate,
+  }));
+}
+
 /** Partitions of a scenario's topics: --partitions, else the scenario's own, else 6. */
 function partitionsOf(scenario: Scenario, options: Options): number {
   return options.partitions ?? scenario.partitions ?? 6;
@@ -186,6 +220,11 @@ interface Options {
   setup: boolean;
   build: boolean;
   bootstrap: string | undefined;
+  nodes: 1 | 3;
+  /** Of every topic a run creates; undefined: the broker's default. */
+  replicationFactor: number | undefined;
+  /** min.insync.replicas of every topic a run creates; undefined: the broker's default. */
+  minInsync: number | undefined;
 }
 
 function parseOptions(): Options {
@@ -205,7 +244,7 @@ function parseOptionsOrThrow(): Options {
       records: { type: 'string' },
       warmup: { type: 'string', default: '10000' },
       partitions: { type: 'string' },
-      'sample-every': { type: 'string', default: '10' },
+      'sample-every': { type: 'string' },
       kafka: { type: 'string', default: '4.3.1' },
       opt: { type: 'string', multiple: true, default: [] },
       'pause-ms': { type: 'string', default: '2000' },
@@ -214,6 +253,10 @@ function parseOptionsOrThrow(): Options {
       'no-setup': { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       bootstrap: { type: 'string' },
+      rate: { type: 'string', default: '10000' },
+      nodes: { type: 'string', default: '1' },
+      'replication-factor': { type: 'string' },
+      'min-insync': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
@@ -232,7 +275,13 @@ function parseOptionsOrThrow(): Options {
     if (!spec) fail(`unknown client ${id}; known: ${CLIENTS.map((c) => c.id).join(', ')}`);
     return spec;
   });
-  const scenarios = values.scenario === 'all' ? SCENARIOS.filter((s) => !s.optIn) : SCENARIOS.filter((s) => s.name === values.scenario);
+  const rates = values.rate.split(',').map((r) => positiveInt('rate', r.trim()));
+  const scenarios =
+    values.scenario === 'all'
+      ? SCENARIOS.filter((s) => !s.optIn)
+      : values.scenario === 'latency'
+        ? latencyScenarios(rates)
+        : SCENARIOS.filter((s) => s.name === values.scenario);
   if (scenarios.length === 0) fail(`unknown scenario ${values.scenario}; known: ${SCENARIOS.map((s) => s.name).join(', ')}, all`);
   const clientOptions: Record<string, Record<string, string>> = {};
   for (const opt of values.opt) {
@@ -241,13 +290,22 @@ function parseOptionsOrThrow(): Options {
     const id = ALIASES[match[1]!] ?? match[1]!;
     (clientOptions[id] ??= {})[match[2]!] = match[3]!;
   }
+  const nodes = positiveInt('nodes', values.nodes);
+  if (nodes !== 1 && nodes !== 3) fail(`--nodes ${nodes}: the harness starts 1 or 3 brokers`);
+  if (nodes === 3 && values.bootstrap !== undefined) fail('--nodes starts a cluster; with --bootstrap give --replication-factor and --min-insync instead');
+  const replicationFactor = values['replication-factor'] === undefined ? (nodes === 3 ? 3 : undefined) : positiveInt('replication-factor', values['replication-factor']);
+  const minInsync =
+    values['min-insync'] === undefined ? (replicationFactor !== undefined && replicationFactor >= 3 ? 2 : undefined) : positiveInt('min-insync', values['min-insync']);
+  if (replicationFactor !== undefined && replicationFactor > nodes && values.bootstrap === undefined) fail(`--replication-factor ${replicationFactor} needs --nodes 3`);
+  if (minInsync !== undefined && minInsync > (replicationFactor ?? 1)) fail(`--min-insync ${minInsync} is more than the replication factor`);
   return {
     clients,
     scenarios,
     records: values.records === undefined ? undefined : positiveInt('records', values.records),
     warmup: positiveInt('warmup', values.warmup, true),
     partitions: values.partitions === undefined ? undefined : positiveInt('partitions', values.partitions),
-    sampleEvery: positiveInt('sample-every', values['sample-every']),
+    // Latency scenarios time every record unless told otherwise; throughput ones every 10th.
+    sampleEvery: positiveInt('sample-every', values['sample-every'] ?? (scenarios.some((s) => s.rate) ? '1' : '10')),
     kafka: values.kafka,
     clientOptions,
     pauseMs: positiveInt('pause-ms', values['pause-ms'], true),
@@ -256,6 +314,9 @@ function parseOptionsOrThrow(): Options {
     setup: !values['no-setup'],
     build: !values['no-build'],
     bootstrap: values.bootstrap === undefined ? undefined : loopbackOnly(values.bootstrap),
+    nodes,
+    replicationFactor,
+    minInsync,
   };
 }
 
@@ -266,7 +327,7 @@ function usage(): string {
   --records N         records per client for every chosen scenario
   --warmup N          warm-up records per client, not counted (default 10000; 0 for none)
   --partitions N      partitions of each run's topic (default 6, or the scenario's own)
-  --sample-every N    per-record clients time every N-th record (default 10)
+  --sample-every N    per-record clients time every N-th record (default 10; 1 in the latency scenario)
   --kafka VERSION     broker version (default 4.3.1)
   --opt C.KEY=VALUE   client tuning, repeatable (kafkajs.chunk=5000, confluent.batch.size=65536, ...)
   --repeat N          run every client N times (interleaved), report the median run (default 1)
@@ -275,6 +336,10 @@ function usage(): string {
   --no-setup          do not run bench/setup.sh first (it installs the Node clients and builds the Go runners)
   --no-build          do not compile kafka-wire and the Node runners into bench/.bin/ first (use what is there)
   --bootstrap H:P     use a broker already running on 127.0.0.1 (version per --kafka) instead of starting one
+  --rate N[,N...]     latency scenario: offered records/s, one run per rate (default 10000; e.g. 10000,100000)
+  --nodes 1|3         brokers of the cluster started (default 1); 3: topics with replication factor 3, min.insync.replicas 2
+  --replication-factor N  replication factor of the runs' topics (default 1, or 3 with --nodes 3); for --bootstrap of a cluster
+  --min-insync N      min.insync.replicas of the runs' topics (default: broker default, or 2 when the replication factor is 3 or more)
 `;
 }
 
@@ -382,8 +447,8 @@ async function main(): Promise<void> {
     cluster = { version: options.kafka, bootstrap: options.bootstrap };
     log(`using the broker at ${cluster.bootstrap} (Kafka ${options.kafka})`);
   } else {
-    log(`starting a 1-node Kafka ${options.kafka} cluster`);
-    cluster = await startCluster({ version: options.kafka, nodes: 1, name: 'bench' });
+    log(`starting a ${options.nodes}-node Kafka ${options.kafka} cluster`);
+    cluster = await startCluster({ version: options.kafka, nodes: options.nodes, name: options.nodes === 3 ? 'bench-3n' : 'bench' });
     log(`cluster up at ${cluster.bootstrap}`);
   }
   const machine = machineInfo(options.kafka);
@@ -423,7 +488,13 @@ async function main(): Promise<void> {
         startedAt,
         finishedAt: new Date().toISOString(),
         machine,
-        cluster: { version: options.kafka, nodes: 1, brokerJvm: options.bootstrap ? 'external broker' : 'harness defaults (scripts/kafka/java.ts BROKER_JVM_OPTIONS)', bootstrap: cluster.bootstrap },
+        ...(scenario.rate ? { rate: scenario.rate } : {}),
+        cluster: {
+          version: options.kafka,
+          nodes: options.bootstrap ? options.bootstrap.split(',').length : options.nodes,
+          replicationFactor: options.replicationFactor ?? 'broker default',
+          minInsyncReplicas: options.minInsync ?? 'broker default',
+          brokerJvm: options.bootstrap ? 'external broker' : 'harness defaults (scripts/kafka/java.ts BROKER_JVM_OPTIONS)', bootstrap: cluster.bootstrap },
         runs,
       };
       log(`wrote ${path.relative(REPO_ROOT, await writeScenario(options.outDir, result))}`);
@@ -450,6 +521,7 @@ function representative(runs: ClientRun[]): ClientRun {
     recordsPerSec: r.recordsPerSec,
     p50Ms: r.latency?.p50Ms ?? null,
     p99Ms: r.latency?.p99Ms ?? null,
+    ...(r.latency?.p999Ms === undefined ? {} : { p999Ms: r.latency.p999Ms }),
     cpuS: r.cpuS,
     peakRssMiB: r.peakRssMiB,
   }));
@@ -463,7 +535,8 @@ function representative(runs: ClientRun[]): ClientRun {
 function summaryLine(run: ClientRun): string {
   if (run.recordsPerSec === null) return run.status;
   return (
-    `${Math.round(run.recordsPerSec).toLocaleString('en-US')} records/s, p50 ${run.latency?.p50Ms ?? '–'} ms, p99 ${run.latency?.p99Ms ?? '–'} ms, ` +
+    `${Math.round(run.recordsPerSec).toLocaleString('en-US')} records/s, p50 ${run.latency?.p50Ms ?? '–'} ms, p99 ${run.latency?.p99Ms ?? '–'} ms, p99.9 ${run.latency?.p999Ms ?? '–'} ms, ` +
+    `${run.cpuUsPerRecord?.toFixed(2) ?? '–'} µs CPU/record, ` +
     `CPU ${run.cpuS?.toFixed(2) ?? '–'} s, RSS ${run.peakRssMiB?.toFixed(0) ?? '–'} MB — ${run.status}`
   );
 }
@@ -502,17 +575,24 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
   const warmupTopic = `${topic}-warmup`;
   const unavailable =
     client.unavailable?.() ?? ((scenario.keys || scenario.realistic) && !client.keyed ? 'skipped: its runner sends neither keys nor varied records (keyed and realistic scenarios)' : undefined);
-  if (unavailable) return emptyRun(client, topic, records, unavailable);
+  // Every runner can be paced now (bench/lib/child.ts Pump and pacedSends, the Go child's Pump, Java's --throughput);
+  // a runner added later without pacing must say so here (paced: false) rather than run unpaced.
+  const unpaced = scenario.rate && client.paced === false ? 'skipped: its runner cannot send at a fixed rate' : undefined;
+  if (unavailable ?? unpaced) return emptyRun(client, topic, records, (unavailable ?? unpaced)!);
 
   const partitions = partitionsOf(scenario, options);
   try {
-    await createTopic(cluster, topic, { partitions });
-    await createTopic(cluster, warmupTopic, { partitions });
+    const replication = {
+      ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
+      ...(options.minInsync !== undefined ? { config: { 'min.insync.replicas': String(options.minInsync) } } : {}),
+    };
+    await createTopic(cluster, topic, { partitions, ...replication });
+    await createTopic(cluster, warmupTopic, { partitions, ...replication });
     if (partitions > 100) await settle(cluster, [warmupTopic, topic]);
   } catch (error) {
     return emptyRun(client, topic, records, `failed: could not create topics: ${firstLine(error)}`);
   }
-  const timeoutMs = 120_000 + records * 2;
+  const timeoutMs = 120_000 + records * 2 + (scenario.rate ? Math.ceil((records / scenario.rate) * 2000) : 0);
   const loadBefore = os.loadavg()[0] ?? 0;
   const run = client.kind !== 'java'
     ? await runChildClient(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs)
@@ -599,6 +679,7 @@ async function runChildClient(
     clientId: `bench-${client.id}`,
     latencySampleEvery: options.sampleEvery,
     options: options.clientOptions[client.id] ?? {},
+    ...(scenario.rate ? { rate: scenario.rate } : {}),
   };
   if (client.id === 'kafka-wire') config.entry = path.join(KAFKA_WIRE_BUILD, 'index.js');
   const spawnedAt = gitState();
@@ -636,8 +717,12 @@ async function runChildClient(
   run.settings = result.settings;
   run.notes.push(...result.notes);
   if (result.firstError) run.notes.push(`first error: ${result.firstError}`);
+  if (result.paced) {
+    run.notes.push(`paced at ${result.paced.rate} records/s: the schedule slipped by ${result.paced.droppedFromSchedule} records' time, passed while the sender was more than a slice late (those records went later, not in a burst)`);
+  }
   run.delivered = await countDelivered(cluster, topic, run);
   finishFigures(run, scenario.recordSize);
+  if (result.paced && result.paced.droppedFromSchedule > 0) run.status += `; schedule slipped ${fmtCount(result.paced.droppedFromSchedule)} records`;
   return run;
 }
 
@@ -664,7 +749,8 @@ async function runJava(
   run.version = `Kafka ${version}`;
   run.idempotent = producerProps['enable.idempotence'] === 'true';
   const warmup = supportsWarmup(version) ? options.warmup : 0;
-  run.settings = { producerProps, recordSize: scenario.recordSize, throughput: -1, warmupRecords: warmup, jvm: PERF_JVM_OPTIONS.join(' ') };
+  const throughput = scenario.rate ?? -1;
+  run.settings = { producerProps, recordSize: scenario.recordSize, throughput, warmupRecords: warmup, jvm: PERF_JVM_OPTIONS.join(' ') };
   if (options.warmup > 0 && warmup === 0) run.notes.push(`Kafka ${version}'s ProducerPerformance has no --warmup-records: no warm-up`);
 
   // The baseline: a JVM that only does the warm-up (start, connect, JIT, `warmup` records).
@@ -686,6 +772,7 @@ async function runJava(
     recordSize: scenario.recordSize,
     producerProps,
     timeoutMs,
+    throughput,
   });
   run.process = main.outside ?? null;
   run.java = {
@@ -704,7 +791,7 @@ async function runJava(
   const steady = main.steady;
   run.acked = steady.records;
   run.elapsedMs = Math.round((steady.records / steady.recordsPerSec) * 1e6) / 1000;
-  run.latency = { kind: 'per-record', samples: steady.records, recordsPerSample: 1, avgMs: steady.avgMs, p50Ms: steady.p50Ms, p99Ms: steady.p99Ms, maxMs: steady.maxMs };
+  run.latency = { kind: 'per-record', samples: steady.records, recordsPerSample: 1, avgMs: steady.avgMs, p50Ms: steady.p50Ms, p99Ms: steady.p99Ms, p999Ms: steady.p999Ms, maxMs: steady.maxMs };
   if (main.outside) {
     run.peakRssMiB = main.outside.maxRssKiB / 1024;
     if (baseline.outside && baseline.exitCode === 0) {

@@ -70,7 +70,7 @@ await runChild(async (config) => {
         }),
       ),
     produce: (phase) => {
-      const pump = new Pump(phase.records, window);
+      const pump = new Pump(phase.records, window, phase.rate);
       const { done } = pump;
       const { topic, payload, latency, sampleEvery } = phase;
       onReport = (error, report) => {

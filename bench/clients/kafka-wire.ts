@@ -63,7 +63,7 @@ await runChild(async (config) => {
     settings: { ...options, window, api: 'produce(record, callback)', entry: path.relative(repoRoot, entry) },
     connect: () => producer.connect(),
     produce: (phase) => {
-      const pump = new Pump(phase.records, window);
+      const pump = new Pump(phase.records, window, phase.rate);
       const { done } = pump;
       const { topic, payload, keys, pool, latency, sampleEvery } = phase;
       return pump.run((index) => {

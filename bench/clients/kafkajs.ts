@@ -8,7 +8,7 @@
  * Options (`--opt kafkajs.KEY=VALUE`): chunk (1000), concurrency (5).
  */
 import { performance } from 'node:perf_hooks';
-import { benchRequire, numberOption, packageVersion, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
+import { benchRequire, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
 
 interface KafkaJsProducer {
   connect(): Promise<void>;
@@ -36,7 +36,7 @@ await runChild(async (config) => {
   const concurrency = numberOption(config, 'concurrency', 5);
   const producerConfig = { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false };
 
-  const kafka = new kafkajs.Kafka({ clientId: config.clientId, brokers: [config.bootstrap], logLevel: kafkajs.logLevel.ERROR });
+  const kafka = new kafkajs.Kafka({ clientId: config.clientId, brokers: config.bootstrap.split(','), logLevel: kafkajs.logLevel.ERROR });
   const producer = kafka.producer(producerConfig);
 
   const runner: ClientRunner = {
@@ -47,7 +47,17 @@ await runChild(async (config) => {
     settings: { ...producerConfig, acks: -1, chunk, concurrency, compression: config.compression, partitioner: 'default (keyless: round-robin)' },
     notes,
     connect: () => producer.connect(),
-    produce: async ({ topic, records, payload, latency }) => {
+    produce: async (phase) => {
+      const { topic, records, payload, latency } = phase;
+      if (phase.rate > 0) {
+        // Paced (latency scenarios): each slice's records in one send(), not awaited.
+        runner.recordsPerSend = 1;
+        return pacedSends(phase, 100_000, (_first, count) => {
+          const messages = new Array<{ value: Buffer }>(count);
+          for (let i = 0; i < count; i++) messages[i] = { value: payload };
+          return producer.send({ topic, messages, acks: -1, compression });
+        });
+      }
       let next = 0;
       const outcome: PhaseOutcome = { acked: 0, failed: 0 };
       const worker = async (): Promise<void> => {

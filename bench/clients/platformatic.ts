@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { benchRequire, numberOption, packageVersion, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
+import { benchRequire, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
 
 interface PlatformaticProducer {
   send(options: { messages: Array<{ topic: string; value: Buffer }> }): Promise<unknown>;
@@ -48,7 +48,7 @@ await runChild(async (config) => {
   const concurrency = numberOption(config, 'concurrency', 5);
   const options: Record<string, unknown> = {
     clientId: config.clientId,
-    bootstrapBrokers: [config.bootstrap],
+    bootstrapBrokers: config.bootstrap.split(','),
     idempotent: true,
     acks: -1,
     compression: config.compression,
@@ -66,7 +66,17 @@ await runChild(async (config) => {
     connect: async () => {
       await producer.metadata({ topics: [config.warmupTopic, config.topic] });
     },
-    produce: async ({ topic, records, payload, latency }) => {
+    produce: async (phase) => {
+      const { topic, records, payload, latency } = phase;
+      if (phase.rate > 0) {
+        // Paced (latency scenarios): each slice's records in one send(), not awaited.
+        runner.recordsPerSend = 1;
+        return pacedSends(phase, 100_000, (_first, count) => {
+          const messages = new Array<{ topic: string; value: Buffer }>(count);
+          for (let i = 0; i < count; i++) messages[i] = { topic, value: payload };
+          return producer.send({ messages });
+        });
+      }
       let next = 0;
       const outcome: PhaseOutcome = { acked: 0, failed: 0 };
       const worker = async (): Promise<void> => {

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './latency.js';
 import { readRecordsFile } from './realistic.js';
-import { keyBytes, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
+import { keyBytes, pacedDue, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
 
 export interface Phase {
   topic: string;
@@ -26,12 +26,16 @@ export interface Phase {
   latency: LatencyRecorder;
   /** Per-record runners time every n-th record. */
   sampleEvery: number;
+  /** Offered rate, records/s, for Pump (0: as fast as the client takes them). The warm-up is never paced. */
+  rate: number;
 }
 
 export interface PhaseOutcome {
   acked: number;
   failed: number;
   firstError?: string;
+  /** Paced phases: records whose send time passed while the sender was more than a slice late, given up by the schedule (pacedDue). */
+  droppedFromSchedule?: number;
 }
 
 export interface ClientRunner {
@@ -123,6 +127,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
       pool,
       latency: new LatencyRecorder(runner.latencyKind, 1024),
       sampleEvery: config.latencySampleEvery,
+      rate: 0,
     });
     if (warmup.failed > 0) throw new Error(`warm-up: ${warmup.failed} records failed: ${warmup.firstError}`);
   }
@@ -138,6 +143,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
     pool,
     latency,
     sampleEvery: config.latencySampleEvery,
+    rate: config.rate ?? 0,
   });
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
@@ -164,6 +170,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
     maxRssKiB: process.resourceUsage().maxRSS,
     settings: runner.settings,
     notes: runner.notes ?? [],
+    ...(config.rate ? { paced: { rate: config.rate, droppedFromSchedule: outcome.droppedFromSchedule ?? 0 } } : {}),
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
   // Some clients keep timers or sockets alive after close; the result is out.
@@ -176,6 +183,11 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
  * run while we produce. `submit(i, sampled)` hands record i to the client and
  * returns false when the client refused it for now (its queue is full); it is
  * retried once some records were acknowledged.
+ *
+ * With a `rate` (records/s) it paces instead: in slices of PACE_SLICE_MS it hands the
+ * client the records due by the end of the slice, then sleeps to the next slice; it
+ * catches up at most one missed slice (bench/lib/protocol.ts pacedDue). The window
+ * still applies, and a client refusing records delays the schedule like a late slice.
  */
 export class Pump {
   private acked = 0;
@@ -188,8 +200,12 @@ export class Pump {
   constructor(
     private readonly total: number,
     private readonly window: number,
+    private readonly rate = 0,
     private readonly chunk = 1000,
   ) {}
+
+  /** Paced runs: records whose time went by while the sender was late (see pacedDue). */
+  droppedFromSchedule = 0;
 
   /** Call from every delivery report. */
   readonly done = (error: unknown): void => {
@@ -201,7 +217,12 @@ export class Pump {
     }
     const settled = this.acked + this.failed;
     if (settled === this.total) {
-      this.finish?.({ acked: this.acked, failed: this.failed, ...(this.firstError ? { firstError: this.firstError } : {}) });
+      this.finish?.({
+        acked: this.acked,
+        failed: this.failed,
+        ...(this.firstError ? { firstError: this.firstError } : {}),
+        ...(this.rate > 0 ? { droppedFromSchedule: this.droppedFromSchedule } : {}),
+      });
       this.finish = undefined;
     }
     if (this.waiter && settled >= this.waitBelow) {
@@ -219,8 +240,18 @@ export class Pump {
 
   private async loop(submit: (index: number) => boolean): Promise<void> {
     let next = 0;
+    const started = performance.now();
     while (next < this.total) {
-      const end = Math.min(this.total, next + this.chunk);
+      let end = Math.min(this.total, next + this.chunk);
+      if (this.rate > 0) {
+        const pace = pacedDue(this.rate, performance.now() - started, next, this.droppedFromSchedule);
+        this.droppedFromSchedule = pace.dropped;
+        if (pace.due === 0) {
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, pace.nextSliceInMs)));
+          continue;
+        }
+        end = Math.min(this.total, next + pace.due);
+      }
       while (next < end) {
         let accepted: boolean;
         try {
@@ -240,7 +271,7 @@ export class Pump {
       }
       const outstanding = next - this.acked - this.failed;
       if (outstanding >= this.window) await this.settledAtLeast(next - Math.floor(this.window / 2));
-      else await new Promise<void>((resolve) => setImmediate(resolve));
+      else if (this.rate === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -249,4 +280,55 @@ export class Pump {
     this.waitBelow = count;
     return new Promise<void>((resolve) => (this.waiter = resolve));
   }
+}
+
+/**
+ * For per-send runners (KafkaJS, @platformatic/kafka) in a paced phase: at each slice of
+ * PACE_SLICE_MS the records due (bench/lib/protocol.ts pacedDue) go in one send() call,
+ * not awaited, as an application handing over what arrived in the last millisecond would
+ * do; at most `maxOutstanding` records are unacknowledged (past that the schedule waits,
+ * like a late slice). Every record of a call is given the call's latency, so the
+ * percentiles are per record.
+ */
+export async function pacedSends(phase: Phase, maxOutstanding: number, send: (first: number, count: number) => Promise<unknown>): Promise<PhaseOutcome> {
+  const outcome: PhaseOutcome = { acked: 0, failed: 0 };
+  const inflight = new Set<Promise<void>>();
+  let next = 0;
+  let dropped = 0;
+  const started = performance.now();
+  while (next < phase.records) {
+    const pace = pacedDue(phase.rate, performance.now() - started, next, dropped);
+    dropped = pace.dropped;
+    if (pace.due === 0) {
+      await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, pace.nextSliceInMs)));
+      continue;
+    }
+    if (next - outcome.acked - outcome.failed >= maxOutstanding && inflight.size > 0) {
+      await Promise.race(inflight);
+      continue;
+    }
+    const count = Math.min(pace.due, phase.records - next);
+    const first = next;
+    next += count;
+    const sentAt = performance.now();
+    const call: Promise<void> = send(first, count)
+      .then(
+        () => {
+          outcome.acked += count;
+        },
+        (error: unknown) => {
+          outcome.failed += count;
+          outcome.firstError ??= error instanceof Error ? error.message : String(error);
+        },
+      )
+      .then(() => {
+        const ms = performance.now() - sentAt;
+        for (let i = 0; i < count; i++) phase.latency.add(ms);
+        inflight.delete(call);
+      });
+    inflight.add(call);
+  }
+  await Promise.all(inflight);
+  outcome.droppedFromSchedule = dropped;
+  return outcome;
 }

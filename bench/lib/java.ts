@@ -60,6 +60,8 @@ export interface PerfOptions {
   recordSize: number;
   producerProps: Record<string, string>;
   timeoutMs: number;
+  /** --throughput: records/s the tool offers (its own throttle, warm-up included); -1 or absent: unthrottled. */
+  throughput?: number;
 }
 
 async function javaPrefix(dist: KafkaDist, jvmOptions: readonly string[]): Promise<string[]> {
@@ -84,7 +86,7 @@ export async function producerPerformance(options: PerfOptions): Promise<PerfRun
     '--record-size',
     String(options.recordSize),
     '--throughput',
-    '-1',
+    String(options.throughput ?? -1),
     '--producer-props',
     ...Object.entries(options.producerProps).map(([key, value]) => `${key}=${value}`),
   ];

@@ -32,6 +32,7 @@ export class LatencyRecorder {
       avgMs: round(this.count ? sum / this.count : Number.NaN),
       p50Ms: round(percentile(sorted, 50)),
       p99Ms: round(percentile(sorted, 99)),
+      p999Ms: round(percentile(sorted, 99.9)),
       maxMs: round(sorted.length ? (sorted[sorted.length - 1] ?? Number.NaN) : Number.NaN),
     };
   }

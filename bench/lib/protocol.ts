@@ -34,6 +34,12 @@ export interface ChildConfig {
   latencySampleEvery: number;
   /** Client-specific tuning from `--opt client.key=value`. */
   options: Record<string, string>;
+  /**
+   * Latency scenarios: the offered rate of the measured phase, records/s (absent or 0: as fast
+   * as the client takes them). Runners send in slices of PACE_SLICE_MS: at each slice the
+   * records due by its end, catching up at most one missed slice (see pacedDue).
+   */
+  rate?: number;
   /** kafka-wire only: the built module to import (bench/.bin/kafka-wire/index.js); src/index.js when absent. */
   entry?: string;
 }
@@ -47,6 +53,8 @@ export interface LatencySummary {
   avgMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** 99.9th percentile (nearest rank); absent from results written before it was added. */
+  p999Ms?: number;
   maxMs: number;
 }
 
@@ -74,6 +82,11 @@ export interface ChildResult {
   /** The settings the runner used, for the record. */
   settings: Record<string, unknown>;
   notes: string[];
+  /**
+   * Paced runs: the offered rate, and the records the schedule gave up because the sender
+   * was more than a slice late (the achieved rate is below the offered one by about that).
+   */
+  paced?: { rate: number; droppedFromSchedule: number };
 }
 
 /** A runner's result line starts with this, so library logging on stdout cannot be mistaken for it. */
@@ -95,4 +108,24 @@ export function keyIndex(index: number, keys: number): number {
 /** Key number i's bytes: `key-` and i in 8 digits (12 bytes). */
 export function keyBytes(i: number): Buffer {
   return Buffer.from(`key-${String(i).padStart(8, '0')}`);
+}
+
+/** The time slice of paced sends, ms. */
+export const PACE_SLICE_MS = 1;
+
+/**
+ * Pacing at `rate` records/s from `startMs`, in slices of PACE_SLICE_MS: how many records
+ * may go now, given `sent` so far and `dropped` (records whose time was given up). At a
+ * slice k (counted from the start) the records due by the end of slice k may go; if the
+ * sender is more than one slice behind (a late timer, a long GC or callback), the records
+ * of the older missed slices are dropped from the schedule instead of sent in a burst,
+ * so no send catches up more than one slice. The schedule is then shifted: the achieved
+ * rate shows the lost time. The same arithmetic as bench/clients/go/child Pacer.
+ */
+export function pacedDue(rate: number, elapsedMs: number, sent: number, dropped: number): { due: number; dropped: number; nextSliceInMs: number } {
+  const slice = Math.floor(elapsedMs / PACE_SLICE_MS);
+  const upTo = (k: number): number => Math.floor((rate * k * PACE_SLICE_MS) / 1000);
+  const floor = upTo(slice - 1) - dropped;
+  if (sent < floor) dropped += floor - sent;
+  return { due: Math.max(0, upTo(slice + 1) - dropped - sent), dropped, nextSliceInMs: (slice + 1) * PACE_SLICE_MS - elapsedMs };
 }

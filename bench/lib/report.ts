@@ -43,6 +43,7 @@ export interface ClientRun {
     recordsPerSec: number | null;
     p50Ms: number | null;
     p99Ms: number | null;
+    p999Ms?: number | null;
     cpuS: number | null;
     peakRssMiB: number | null;
   }>;
@@ -63,6 +64,8 @@ export interface ScenarioResult {
   /** Realistic scenarios: what the records are (recordSize is then their average value size). */
   recordsNote?: string;
   latencySampleEvery: number;
+  /** Latency scenarios: the offered rate of the measured phase, records/s. */
+  rate?: number;
   startedAt: string;
   finishedAt: string;
   machine: Record<string, unknown>;
@@ -93,21 +96,25 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
     lines.push(`## ${s.title}`, '');
     lines.push(
       `${fmtInt(s.records)} records of ${s.recordsNote ? `${s.recordSize} bytes on average (${s.recordsNote})` : `${s.recordSize} bytes (${s.keys ? `${fmtInt(s.keys)} distinct keys` : 'no key'})`}, compression ${s.compression}, acks=all, ` +
-        `topic of ${s.partitions} partitions on a 1-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
+        `${s.rate ? `offered at ${fmtInt(s.rate)} records/s (sent in 1 ms slices), every ${s.latencySampleEvery === 1 ? '' : `${s.latencySampleEvery}th `}record timed; ` : ''}` +
+        `topic of ${s.partitions} partitions${replication(s.cluster)} on a ${String(s.cluster['nodes'] ?? 1)}-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
         `warm-up ${fmtInt(s.warmupRecords)} records per client, not counted. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.`,
       '',
     );
-    lines.push('| client | version | idempotent | records/s (delivered) | MB/s | p50 ms | p99 ms | CPU s | CPU µs/record | peak RSS MB | status |');
-    lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    // Latency scenarios show p99.9 too: at a fixed rate the tail is what they measure.
+    const tail = s.rate !== undefined;
+    lines.push(`| client | version | idempotent | records/s (delivered) | MB/s | p50 ms | p99 ms |${tail ? ' p99.9 ms |' : ''} CPU s | CPU µs/record | peak RSS MB | status |`);
+    lines.push(`| --- | --- | --- | ---: | ---: | ---: | ---: |${tail ? ' ---: |' : ''} ---: | ---: | ---: | --- |`);
     const footnotes = new Map<string, string>();
     for (const r of s.runs) {
       const latencyMark = r.latency?.kind === 'per-send' ? ' ¹' : '';
-      if (latencyMark) footnotes.set('¹', '¹ per send() call of a chunk of records (the client batches by arrays, it has no linger); other latencies are per record, from the produce call to its delivery report.');
+      if (latencyMark && tail) footnotes.set('¹', '¹ each record of a send() call (one call per 1 ms slice) has the call\'s latency; other latencies are per record, from the produce call to its delivery report.');
+      else if (latencyMark) footnotes.set('¹', '¹ per send() call of a chunk of records (the client batches by arrays, it has no linger); other latencies are per record, from the produce call to its delivery report.');
       const cpuMark = r.id === 'java' && r.cpuS !== null ? ' ²' : '';
       if (cpuMark) footnotes.set('²', '² the JVM is measured from outside: CPU of the run minus CPU of a run that only does the warm-up (JVM start, connect, JIT), see README.');
       lines.push(
-        `| ${r.label} | ${r.version ?? '–'} | ${r.idempotent === null ? '–' : r.idempotent ? 'yes' : 'no'} | ${fmtInt(r.recordsPerSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.latency?.p50Ms, 1)}${latencyMark} | ${fmt(r.latency?.p99Ms, 1)}${latencyMark} | ${fmt(r.cpuS, 2)}${cpuMark} | ${fmt(r.cpuUsPerRecord, 2)} | ${fmt(r.peakRssMiB, 0)} | ${r.status.replaceAll('|', '\\|')} |`,
+        `| ${r.label} | ${r.version ?? '–'} | ${r.idempotent === null ? '–' : r.idempotent ? 'yes' : 'no'} | ${fmtInt(r.recordsPerSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.latency?.p50Ms, 1)}${latencyMark} | ${fmt(r.latency?.p99Ms, 1)}${latencyMark} |${tail ? ` ${fmt(r.latency?.p999Ms, 1)}${latencyMark} |` : ''} ${fmt(r.cpuS, 2)}${cpuMark} | ${fmt(r.cpuUsPerRecord, 2)} | ${fmt(r.peakRssMiB, 0)} | ${r.status.replaceAll('|', '\\|')} |`,
       );
     }
     lines.push('');
@@ -117,6 +124,14 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
     }
   }
   return lines.join('\n');
+}
+
+/** ", replication factor 3, min.insync.replicas 2" when the run set them. */
+function replication(cluster: Record<string, unknown>): string {
+  const rf = cluster['replicationFactor'];
+  const isr = cluster['minInsyncReplicas'];
+  const parts = [typeof rf === 'number' ? `replication factor ${rf}` : '', typeof isr === 'number' ? `min.insync.replicas ${isr}` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 function fmt(value: number | null | undefined, digits: number): string {

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,7 +50,12 @@ type Config struct {
 	// RecordsFile is a realistic scenario's pool of records (bench/lib/realistic.ts):
 	// record i is the file's record i % its count.
 	RecordsFile string `json:"recordsFile"`
+	// Rate is a latency scenario's offered rate, records/s, for the measured phase (0: unpaced).
+	Rate int `json:"rate"`
 }
+
+// Brokers is the bootstrap as a list (a 3-node cluster's is comma-separated).
+func (c *Config) Brokers() []string { return strings.Split(c.Bootstrap, ",") }
 
 // Pool is a realistic scenario's records, read from Config.RecordsFile.
 type Pool struct {
@@ -119,6 +125,8 @@ type Phase struct {
 	// Pool of a realistic scenario (nil: none); record i is KeyValue(i).
 	Pool        *Pool
 	SampleEvery int
+	// Rate is the offered rate in records/s for the Pump (0: as fast as the client takes them).
+	Rate int
 	// Latencies[i] is the latency of record i*SampleEvery; each slot is written by one delivery callback only.
 	Latencies []time.Duration
 	sampled   atomic.Int64
@@ -160,6 +168,8 @@ type Outcome struct {
 	Acked      int
 	Failed     int
 	FirstError string
+	// DroppedFromSchedule counts, in a paced phase, records given up by the schedule (PacedDue).
+	DroppedFromSchedule int
 }
 
 // Runner is what a client runner provides.
@@ -224,8 +234,9 @@ func ModuleVersion(path string) string {
 	return "unknown"
 }
 
-func newPhase(topic string, records int, payload []byte, keys [][]byte, pool *Pool, sampleEvery int) *Phase {
+func newPhase(topic string, records int, payload []byte, keys [][]byte, pool *Pool, sampleEvery int, rate int) *Phase {
 	return &Phase{
+		Rate:        rate,
 		Topic:       topic,
 		Records:     records,
 		Payload:     payload,
@@ -269,13 +280,13 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 		Fail(fmt.Errorf("connect: %w", err))
 	}
 	if config.WarmupRecords > 0 {
-		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, pool, config.LatencySampleEvery))
+		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, pool, config.LatencySampleEvery, 0))
 		if warmup.Failed > 0 {
 			Fail(fmt.Errorf("warm-up: %d records failed: %s", warmup.Failed, warmup.FirstError))
 		}
 	}
 
-	phase := newPhase(config.Topic, config.Records, payload, keys, pool, config.LatencySampleEvery)
+	phase := newPhase(config.Topic, config.Records, payload, keys, pool, config.LatencySampleEvery, config.Rate)
 	cpuBefore, _ := rusage()
 	started := time.Now()
 	outcome := runner.Produce(phase)
@@ -309,6 +320,9 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 	}
 	if outcome.FirstError != "" {
 		result["firstError"] = outcome.FirstError
+	}
+	if config.Rate > 0 {
+		result["paced"] = map[string]any{"rate": config.Rate, "droppedFromSchedule": outcome.DroppedFromSchedule}
 	}
 	line, err := json.Marshal(result)
 	if err != nil {
@@ -351,6 +365,7 @@ func summary(phase *Phase, recordsPerSample int) map[string]any {
 		"avgMs":            avg,
 		"p50Ms":            percentile(50),
 		"p99Ms":            percentile(99),
+		"p999Ms":           percentile(99.9),
 		"maxMs":            maxMs,
 	}
 }
@@ -371,6 +386,31 @@ type Pump struct {
 	finished chan struct{}
 	errOnce  sync.Once
 	firstErr string
+	rate     int
+}
+
+// Paced makes the pump send at rate records/s (0: unpaced), as bench/lib/child.ts's Pump
+// with a rate: in slices of PaceSlice, the records due by the end of the slice, catching
+// up at most one missed slice (PacedDue).
+func (p *Pump) Paced(rate int) *Pump {
+	p.rate = rate
+	return p
+}
+
+// PaceSlice is bench/lib/protocol.ts PACE_SLICE_MS.
+const PaceSlice = time.Millisecond
+
+// PacedDue is bench/lib/protocol.ts pacedDue: records that may go now at rate records/s,
+// elapsed after the start, with sent so far and dropped given up; the new dropped count;
+// and the time to the next slice. Records of slices missed by more than one are dropped
+// from the schedule (the schedule shifts) rather than sent in a burst.
+func PacedDue(rate int, elapsed time.Duration, sent, dropped int) (int, int, time.Duration) {
+	slice := int64(elapsed / PaceSlice)
+	upTo := func(k int64) int { return int(int64(rate) * k * int64(PaceSlice) / int64(time.Second)) }
+	if floor := upTo(slice-1) - dropped; sent < floor {
+		dropped += floor - sent
+	}
+	return max(0, upTo(slice+1)-dropped-sent), dropped, time.Duration(slice+1)*PaceSlice - elapsed
 }
 
 // NewPump makes a pump for total records with at most window unacknowledged.
@@ -414,8 +454,20 @@ func (p *Pump) settledAtLeast(count int64) {
 func (p *Pump) Run(submit func(index int)) Outcome {
 	const chunk = 1000
 	next := 0
+	dropped := 0
+	started := time.Now()
 	for next < p.total {
 		end := min(p.total, next+chunk)
+		if p.rate > 0 {
+			var due int
+			var wait time.Duration
+			due, dropped, wait = PacedDue(p.rate, time.Since(started), next, dropped)
+			if due == 0 {
+				time.Sleep(wait)
+				continue
+			}
+			end = min(p.total, next+due)
+		}
 		for ; next < end; next++ {
 			submit(next)
 		}
@@ -426,7 +478,7 @@ func (p *Pump) Run(submit func(index int)) Outcome {
 	if p.total > 0 {
 		<-p.finished
 	}
-	outcome := Outcome{Acked: int(p.acked.Load()), Failed: int(p.failed.Load())}
+	outcome := Outcome{Acked: int(p.acked.Load()), Failed: int(p.failed.Load()), DroppedFromSchedule: dropped}
 	if outcome.Failed > 0 {
 		outcome.FirstError = p.firstErr
 	}

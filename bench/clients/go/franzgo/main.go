@@ -43,7 +43,7 @@ func (r *runner) Connect() error {
 }
 
 func (r *runner) Produce(phase *child.Phase) child.Outcome {
-	pump := child.NewPump(phase.Records, r.window)
+	pump := child.NewPump(phase.Records, r.window).Paced(phase.Rate)
 	ctx := context.Background()
 	done := func(_ *kgo.Record, err error) { pump.Done(err) }
 	return pump.Run(func(index int) {
@@ -92,7 +92,7 @@ func main() {
 			"partitioner": "default (UniformBytesPartitioner, 64 KiB sticky for keyless records)",
 		}
 		opts := []kgo.Opt{
-			kgo.SeedBrokers(config.Bootstrap),
+			kgo.SeedBrokers(config.Brokers()...),
 			kgo.ClientID(config.ClientID),
 			kgo.RequiredAcks(kgo.AllISRAcks()),
 			kgo.ProducerLinger(time.Duration(linger) * time.Millisecond),

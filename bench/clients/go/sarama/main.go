@@ -79,7 +79,7 @@ func (r *runner) Connect() error {
 }
 
 func (r *runner) Produce(phase *child.Phase) child.Outcome {
-	pump := child.NewPump(phase.Records, r.window)
+	pump := child.NewPump(phase.Records, r.window).Paced(phase.Rate)
 	r.pump.Store(pump)
 	input := r.producer.Input()
 	payload := sarama.ByteEncoder(phase.Payload)
@@ -160,6 +160,6 @@ func main() {
 			"api":                "AsyncProducer: Input() <- message, Successes() / Errors()",
 			"window":             window,
 		}
-		return &runner{config: cfg, brokers: []string{config.Bootstrap}, settings: settings, window: window}, nil
+		return &runner{config: cfg, brokers: config.Brokers(), settings: settings, window: window}, nil
 	})
 }
