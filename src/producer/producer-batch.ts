@@ -32,7 +32,7 @@ const stamped: RecordInput = { key: null, value: null, headers: undefined, times
 export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
-  readonly buffer: Buffer;
+  buffer: Buffer;
   readonly builder: RecordBatchBuilder;
   readonly createdAt: number;
   readonly deadline: number;
@@ -240,9 +240,12 @@ export class ProducerBatch {
     plain.copy(own);
     if (this.bytes === plain) this.bytes = own;
     this.#plain = own;
+    const pooled = this.buffer;
+    // The pooled buffer goes back to the pool now: nothing here may point into it after.
+    this.buffer = own;
     this.pooled = false;
     this.charged = own.length;
-    return this.buffer;
+    return pooled;
   }
 
   /** Delivered: each record learns its offset (baseOffset + its index). */
