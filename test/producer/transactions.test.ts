@@ -128,7 +128,7 @@ describe.each(targets)('transactions on $name', (target) => {
     expect(everything.filter((v) => v.startsWith('abort-'))).toHaveLength(9);
 
     if (target.tools) {
-      const consumed = await kafkaTools(target.tools).consoleConsume({ topic, maxMessages: 18, isolationLevel: 'read_committed', timeoutMs: 8000 });
+      const consumed = await kafkaTools(target.tools).consoleConsume({ topic, maxMessages: 18, isolationLevel: 'read_committed', timeoutMs: 30_000 });
       expect(consumed.messages.sort()).toEqual(committed.sort());
     }
   });
