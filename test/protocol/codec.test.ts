@@ -5,38 +5,11 @@ import { decodeBody, encodeBody } from '../../src/protocol/api.js';
 import { ApiVersions, API_BY_KEY, CreateTopics, Metadata } from '../../src/protocol/apis/index.js';
 import { correlationIdOf, decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
 import { Reader } from '../../src/protocol/reader.js';
-import { inVersions, parseVersions, type FieldSpec, type FieldType, type PrimitiveType } from '../../src/protocol/schema.js';
+import { inVersions, parseVersions, type FieldSpec, type FieldType } from '../../src/protocol/schema.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { primitiveArb } from './generated-values.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-function primitiveArbitrary(type: PrimitiveType): fc.Arbitrary<unknown> {
-  switch (type) {
-    case 'int8':
-      return fc.integer({ min: -128, max: 127 });
-    case 'int16':
-      return fc.integer({ min: -32768, max: 32767 });
-    case 'uint16':
-      return fc.integer({ min: 0, max: 65535 });
-    case 'int32':
-      return fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-    case 'uint32':
-      return fc.integer({ min: 0, max: 2 ** 32 - 1 });
-    case 'int64':
-      return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
-    case 'float64':
-      return fc.double({ noNaN: true });
-    case 'bool':
-      return fc.boolean();
-    case 'string':
-      return fc.string({ unit: 'grapheme', maxLength: 20 });
-    case 'uuid':
-      return fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('base64url'));
-    case 'bytes':
-    case 'records':
-      return fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b));
-  }
-}
 
 /** Values for every field a version has, straight from the definitions. */
 function structArbitrary(fields: readonly FieldSpec[], version: number, flexible: boolean, depth = 0): fc.Arbitrary<Record<string, unknown>> {
@@ -53,10 +26,10 @@ function structArbitrary(fields: readonly FieldSpec[], version: number, flexible
 }
 
 function typeArbitrary(type: FieldType, version: number, flexible: boolean, depth: number): fc.Arbitrary<unknown> {
-  if (typeof type === 'string') return primitiveArbitrary(type);
+  if (typeof type === 'string') return primitiveArb(type, 'wide');
   if ('struct' in type) return structArbitrary(type.struct, version, flexible, depth + 1);
   const el = type.array;
-  const element = typeof el === 'string' ? primitiveArbitrary(el) : structArbitrary(el, version, flexible, depth + 1);
+  const element = typeof el === 'string' ? primitiveArb(el, 'wide') : structArbitrary(el, version, flexible, depth + 1);
   return fc.array(element, { maxLength: depth > 1 ? 2 : 4 });
 }
 

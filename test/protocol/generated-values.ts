@@ -13,7 +13,12 @@ type Value = Record<string, unknown>;
 const present = (f: FieldSpec, version: number): boolean => inVersions(parseVersions(f.versions), version);
 const nullableAt = (f: FieldSpec, version: number): boolean => f.options.nullable !== undefined && inVersions(parseVersions(f.options.nullable), version);
 
-function primitive(type: PrimitiveType): fc.Arbitrary<unknown> {
+/**
+ * Values of a primitive type. `small` keeps strings and bytes short (every API and version
+ * of the generated definitions); `wide` draws longer strings of any graphemes.
+ */
+export function primitiveArb(type: PrimitiveType, size: 'small' | 'wide' = 'small'): fc.Arbitrary<unknown> {
+  const max = size === 'small' ? 6 : 40;
   switch (type) {
     case 'int8':
       return fc.integer({ min: -128, max: 127 });
@@ -32,20 +37,20 @@ function primitive(type: PrimitiveType): fc.Arbitrary<unknown> {
     case 'bool':
       return fc.boolean();
     case 'string':
-      return fc.string({ maxLength: 6 });
+      return size === 'small' ? fc.string({ maxLength: max }) : fc.string({ unit: 'grapheme', maxLength: 20 });
     case 'bytes':
     case 'records':
-      return fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b));
+      return fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b));
     case 'uuid':
       return fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('base64url'));
   }
 }
 
 function typeArb(type: FieldType, version: number): fc.Arbitrary<unknown> {
-  if (typeof type === 'string') return primitive(type);
+  if (typeof type === 'string') return primitiveArb(type);
   if ('struct' in type) return valueArb(type.struct, version);
   const element = type.array;
-  return fc.array(typeof element === 'string' ? primitive(element) : valueArb(element, version), { maxLength: 2 });
+  return fc.array(typeof element === 'string' ? primitiveArb(element) : valueArb(element, version), { maxLength: 2 });
 }
 
 /** Random values for every field `version` has; fields it does not have are left out. */
