@@ -182,14 +182,15 @@ export class ProducerBatch {
    * Closes the batch and returns its bytes. Aborted records are dropped here, by
    * re-encoding the survivors, which is rare enough not to burden the append path.
    */
-  finish(stamp?: ProducerStamp): Buffer {
+  finish(stamp?: ProducerStamp, opts: { compressedNext?: boolean } = {}): Buffer {
     this.closed = true;
     if (this.bytes) {
       if (stamp) restamp(this.bytes, stamp);
       return this.bytes;
     }
-    // Stamping as the header is first written computes the CRC once, not twice.
-    if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish(stamp));
+    // Stamping as the header is first written computes the CRC once, not twice; a batch
+    // compressed next gets its CRC from the compression, over the bytes that are sent.
+    if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish({ ...stamp, crc: !opts.compressedNext }));
     const all = decodeRecordBatchesSync(this.builder.finish(), { verifyCrc: false }).batches[0]!.records;
     const kept: RecordInput[] = [];
     const callbacks: Array<DeliveryCallback | undefined> = [];
@@ -208,8 +209,8 @@ export class ProducerBatch {
   }
 
   /** Stamps producer id, epoch and base sequence into the finished bytes (compressed or not). */
-  stamp(producerId: bigint, producerEpoch: number, baseSequence: number, transactional = false): void {
-    this.finish({ producerId, producerEpoch, baseSequence, transactional });
+  stamp(producerId: bigint, producerEpoch: number, baseSequence: number, transactional = false, opts: { compressedNext?: boolean } = {}): void {
+    this.finish({ producerId, producerEpoch, baseSequence, transactional }, opts);
     this.producerId = producerId;
     this.producerEpoch = producerEpoch;
     this.baseSequence = baseSequence;

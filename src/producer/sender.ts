@@ -300,10 +300,11 @@ export class Sender {
       const length = batch.sizeInBytes;
       if (chosen.length > 0 && size.bytes + size.growth(state.topic, length) > options.maxRequestSize) break;
       size.add(state.topic, length);
+      const finishing = { compressedNext: options.codecId !== 0 };
       if (identity && batch.baseSequence < 0) {
-        batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined);
+        batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined, finishing);
       } else {
-        batch.finish();
+        batch.finish(undefined, finishing);
       }
       // Compressed, it would copy the plain bytes only split() needs, for every partly
       // filled batch: measurable in the lz4 benchmark, and kept out.

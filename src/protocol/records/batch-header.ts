@@ -50,7 +50,8 @@ export interface BatchHeader {
 }
 
 /** Writes the header into `batch` (exactly the batch's bytes, records already in place), CRC included. */
-export function writeBatchHeader(batch: Buffer, h: BatchHeader): void {
+/** Writes the header of a batch whose records are in place; with `crc` false the CRC stays zero (see FinishOptions.crc). */
+export function writeBatchHeader(batch: Buffer, h: BatchHeader, crc = true): void {
   const w = new Writer(batch, 0);
   w.int64Number(h.baseOffset);
   w.int32(batch.length - LOG_OVERHEAD); // batchLength
@@ -65,7 +66,7 @@ export function writeBatchHeader(batch: Buffer, h: BatchHeader): void {
   w.int16(h.producerEpoch);
   w.int32(h.baseSequence);
   w.int32(h.recordCount);
-  stampCrc(batch);
+  if (crc) stampCrc(batch);
 }
 
 /**

@@ -13,7 +13,13 @@ export interface RecordBatchBuilderOptions {
   clock?: () => number;
 }
 
-export type FinishOptions = Partial<ProducerStamp>;
+export type FinishOptions = Partial<ProducerStamp> & {
+  /**
+   * false leaves the CRC zero, for a batch that is compressed next: compressing writes
+   * the CRC of what is sent, and one over the uncompressed records would be thrown away.
+   */
+  crc?: boolean;
+};
 
 export class RecordBatchBuilder {
   readonly buffer: Buffer;
@@ -126,7 +132,7 @@ export class RecordBatchBuilder {
       producerEpoch: options.producerEpoch ?? NO_PRODUCER.producerEpoch,
       baseSequence: options.baseSequence ?? NO_PRODUCER.baseSequence,
       recordCount: this.#recordCount,
-    });
+    }, options.crc ?? true);
     this.#finished = true;
     return batch;
   }
