@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../../src/protocol/records/crc32c.js';
+import fc from 'fast-check';
+import { crc32c, crc32cImplementation } from '../../../src/protocol/records/crc32c.js';
 import { encodeRecordBatch, sizeOfRecordBatch } from '../../../src/protocol/records/builder.js';
 import { sizeOfRecord } from '../../../src/protocol/records/record.js';
 import { hex, referenceCrc32c } from './helpers.js';
@@ -17,6 +18,22 @@ describe('crc32c', () => {
     const high = Buffer.from([0xff, 0x01, 0x02]);
     expect(crc32c(high)).toBe(referenceCrc32c(high));
     expect(crc32c(high)).toBeGreaterThan(0);
+  });
+
+  it('gives the reference checksum for every length and offset, on both sides of the native threshold', () => {
+    // On this machine the native @node-rs/crc32 is installed (an optional dependency) and
+    // takes ranges of 512 bytes and more: both implementations are held to the reference.
+    expect(crc32cImplementation).toBe(process.env['KAFKA_WIRE_CRC32C'] === 'js' ? 'javascript (crc-32)' : 'native (@node-rs/crc32)');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+        const start = bytes.length === 0 ? 0 : a % bytes.length;
+        const end = start + (bytes.length === start ? 0 : b % (bytes.length - start + 1));
+        const range = bytes.subarray(start, end);
+        expect(crc32c(bytes, start, end)).toBe(referenceCrc32c(range));
+        expect(crc32c(Buffer.from(range))).toBe(referenceCrc32c(range));
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
