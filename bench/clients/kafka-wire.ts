@@ -48,7 +48,7 @@ await runChild(async (config) => {
     idempotent: config.options['idempotent'] !== 'false',
   };
   if (config.options['maxInFlight'] !== undefined) options['maxInFlight'] = numberOption(config, 'maxInFlight', 5);
-  if (config.options['maxBatchSize'] !== undefined) options['maxBatchSize'] = numberOption(config, 'maxBatchSize', 262144);
+  if (config.options['maxBatchSize'] !== undefined) options['maxBatchSize'] = numberOption(config, 'maxBatchSize', 1047552);
   // Records unacknowledged at most: librdkafka's default queue limit (100,000), and no more than
   // fit the default bufferMemory (32 MiB, counted with ~64 bytes of batch overhead per record).
   // Past its buffer kafka-wire parks records in a waiting queue, which costs CPU a user with a

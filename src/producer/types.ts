@@ -68,8 +68,9 @@ export interface ProducerOptions {
   batchSize?: number;
   /**
    * How big a batch may grow while earlier batches of its partition are queued or in
-   * flight (it could not leave sooner anyway). Default 256 KiB; set it to batchSize for
-   * Java's fixed batches.
+   * flight (it could not leave sooner anyway). Default 1 MiB less 1 KiB (what a request of
+   * the default maxRequestSize holds), at most maxRequestSize - 1024; set it to batchSize
+   * for Java's fixed batches.
    */
   maxBatchSize?: number;
   /** Upper bound on one Produce request. Default 1 MiB. */

@@ -46,7 +46,9 @@ describe.skipIf(external)('backpressure from a broker', () => {
     const onResponse = (m: unknown): void => void events.push({ kind: 'response', at: Date.now(), throttleTimeMs: (m as { throttleTimeMs: number }).throttleTimeMs });
     subscribe('kafka-wire:produce:request', onRequest);
     subscribe('kafka-wire:produce:response', onResponse);
-    const p = new Producer({ bootstrap: cluster.bootstrap, clientId, lingerMs: 5 });
+    // Batches of at most 64 KiB: the megabyte goes in many requests, so the throttle of the
+    // first ones delays the rest (in the default 1 MiB batches it could all go in one or two).
+    const p = new Producer({ bootstrap: cluster.bootstrap, clientId, lingerMs: 5, maxBatchSize: 64 * 1024 });
     const bytes = 1024 * 1000;
     const value = Buffer.alloc(1000, 1);
     const started = Date.now();
