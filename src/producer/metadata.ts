@@ -70,6 +70,7 @@ export class ClusterMetadata {
   /** Why the last refresh failed, if it did: what a wait that times out reports. */
   #lastFailure: Error | undefined;
   readonly #ctx: MetadataContext;
+  #lastAsked: TopicState | undefined;
   /** Called after every successful refresh (the sender may have work for new leaders). */
   onUpdate: () => void = () => {};
 
@@ -77,8 +78,15 @@ export class ClusterMetadata {
     this.#ctx = ctx;
   }
 
+  /**
+   * The send path asks this for every record, most often for the topic it asked before:
+   * that one is remembered (a TopicState, once made, is only ever updated in place).
+   */
   topic(name: string): TopicState | undefined {
-    return this.topics.get(name);
+    if (name === this.#lastAsked?.name) return this.#lastAsked;
+    const state = this.topics.get(name);
+    if (state) this.#lastAsked = state;
+    return state;
   }
 
   /** Marks metadata stale: the sender refreshes it on its next run. */

@@ -31,6 +31,9 @@ export class PartitionChooser {
   readonly #sticky = new Map<string, StickyPartitioner>();
   /** Per topic, its metadata's partition state with queue sizes read on demand. */
   readonly #loadAware = new Map<string, { base: TopicPartitionState; view: TopicPartitionState }>();
+  #lastLoadAware: { base: TopicPartitionState; view: TopicPartitionState } | undefined;
+  #lastStickyTopic: string | undefined;
+  #lastStickyState: StickyPartitioner | undefined;
   #scratch = Buffer.allocUnsafe(256);
   /** The sticky choice of the last choose(), for appended() to count. */
   #lastSticky: StickyPartitionInfo | null = null;
@@ -83,6 +86,7 @@ export class PartitionChooser {
     const partitions = this.#partitions;
     if (!partitions) return topic.partitionState;
     const base = topic.partitionState;
+    if (this.#lastLoadAware?.base === base) return this.#lastLoadAware.view;
     let entry = this.#loadAware.get(topic.name);
     if (entry?.base !== base) {
       const name = topic.name;
@@ -102,12 +106,17 @@ export class PartitionChooser {
       };
       this.#loadAware.set(name, (entry = { base, view }));
     }
+    this.#lastLoadAware = entry;
     return entry.view;
   }
 
   #stickyFor(topic: string): StickyPartitioner {
+    // Asked twice for every keyless record, mostly about the topic of the record before.
+    if (topic === this.#lastStickyTopic) return this.#lastStickyState!;
     let s = this.#sticky.get(topic);
     if (!s) this.#sticky.set(topic, (s = new StickyPartitioner({ batchSize: this.#batchSize })));
+    this.#lastStickyTopic = topic;
+    this.#lastStickyState = s;
     return s;
   }
 }

@@ -148,12 +148,17 @@ export class PartitionState {
 
 export class Partitions {
   readonly #byTopic = new Map<string, PartitionState[]>();
+  #lastTopic: string | undefined;
+  #lastList: PartitionState[] | undefined;
   /** Partitions with at least one batch: all the sender has to look at. */
   readonly active = new Set<PartitionState>();
 
   get(topic: string, partition: number): PartitionState {
-    let list = this.#byTopic.get(topic);
+    // Asked for every record, mostly about the topic of the record before (lists are never replaced).
+    let list = topic === this.#lastTopic ? this.#lastList : this.#byTopic.get(topic);
     if (!list) this.#byTopic.set(topic, (list = []));
+    this.#lastTopic = topic;
+    this.#lastList = list;
     return (list[partition] ??= new PartitionState(topic, partition));
   }
 
