@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../errors.js';
 import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
-import { correlationIdOf, decodeResponse, encodeRequest } from '../protocol/frame.js';
+import { correlationIdOf, decodeResponse, encodeRequestChunks } from '../protocol/frame.js';
 import { FrameReader } from './frame-reader.js';
 import { tlsFailure, warnIfInsecure } from './security.js';
 
@@ -47,7 +47,8 @@ interface Pending {
   readonly correlationId: number;
   readonly api: AnyApi;
   readonly version: number;
-  readonly frame: Buffer;
+  /** The request's bytes, in chunks (encodeRequestChunks). */
+  readonly frame: Uint8Array[];
   readonly expectResponse: boolean;
   readonly timeoutMs: number;
   deadline: number;
@@ -175,7 +176,9 @@ export class Connection {
     }
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1;
-    const frame = encodeRequest(api, version, correlationId, this.#clientId, body);
+    // Record batches are referenced, not copied: they stay as they are until answered, and a
+    // connection that fails is destroyed with whatever it had not written yet.
+    const frame = encodeRequestChunks(api, version, correlationId, this.#clientId, body);
     return new Promise<ResponseOf<A>>((resolve, reject) => {
       const pending: Pending = {
         correlationId,
@@ -203,8 +206,11 @@ export class Connection {
         this.#socket.uncork();
       });
     }
+    const chunks = p.frame;
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.#socket.write(chunks[i]!);
     if (!p.expectResponse) {
-      this.#socket.write(p.frame, (err) => {
+      this.#socket.write(chunks[last]!, (err) => {
         if (err) p.reject(new ConnectionError(`writing to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
         else p.resolve(undefined);
       });
@@ -212,7 +218,7 @@ export class Connection {
     }
     p.deadline = Date.now() + p.timeoutMs;
     this.#inFlight.push(p);
-    this.#socket.write(p.frame);
+    this.#socket.write(chunks[last]!);
     if (p.deadline < this.#timerDeadline) this.#armTimer(p.deadline);
   }
 

@@ -13,7 +13,7 @@ import { skipTaggedFields } from './codec.js';
 import { ErrorCode } from './error-codes.js';
 import { Reader } from './reader.js';
 import { sizeOfNullableString } from './sizes.js';
-import { Writer } from './writer.js';
+import { ChunkedWriter, Writer } from './writer.js';
 
 const API_VERSIONS_KEY = 18;
 
@@ -50,6 +50,38 @@ export function encodeRequest<A extends AnyApi>(
     throw new ProtocolError(`${api.name} v${version}: predicted ${w.buf.length} bytes, wrote ${w.offset}`);
   }
   return w.buf;
+}
+
+/**
+ * The bytes of encodeRequest as chunks (see ChunkedWriter): byte fields of 2 KiB or more,
+ * a Produce request's record batches, are referenced, not copied. For a socket's writev.
+ */
+export function encodeRequestChunks<A extends AnyApi>(
+  api: A,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: RequestOf<A>,
+): Uint8Array[] {
+  const codec = api.requestCodec(version);
+  const flexibleHeader = requestHeaderVersion(api, version) === 2;
+  const headerSize = 2 + 2 + 4 + sizeOfNullableString(clientId) + (flexibleHeader ? 1 : 0);
+  const bodySize = codec.size(body as never);
+  const w = new ChunkedWriter(4 + headerSize + bodySize);
+  w.int32(headerSize + bodySize);
+  w.int16(api.key);
+  w.int16(version);
+  w.int32(correlationId);
+  w.nullableString(clientId);
+  if (flexibleHeader) w.uvarint(0);
+  codec.write(w, body as never);
+  const chunks = w.chunks();
+  let written = 0;
+  for (const c of chunks) written += c.length;
+  if (written !== 4 + headerSize + bodySize) {
+    throw new ProtocolError(`${api.name} v${version}: predicted ${4 + headerSize + bodySize} bytes, wrote ${written}`);
+  }
+  return chunks;
 }
 
 /** The correlation id of a response frame (the bytes after the size prefix). */

@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Metadata, Produce } from '../../src/protocol/apis/index.js';
+import { encodeRequest, encodeRequestChunks } from '../../src/protocol/frame.js';
+import { BY_REFERENCE_FROM } from '../../src/protocol/writer.js';
+
+describe('encodeRequestChunks', () => {
+  it('writes the bytes encodeRequest writes, referencing record batches of 2 KiB and more instead of copying them', () => {
+    const batch = fc.record({
+      topic: fc.constantFrom('a', 'topic-b', 'ünï', 'x'.repeat(200)),
+      partition: fc.nat(50),
+      // Around the threshold, and big enough to need several of the writer's own buffers between them.
+      length: fc.oneof(fc.nat(300), fc.integer({ min: BY_REFERENCE_FROM - 2, max: BY_REFERENCE_FROM + 2 }), fc.integer({ min: 10_000, max: 70_000 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Produce.minVersion, max: Produce.maxVersion }),
+        fc.option(fc.string({ maxLength: 30 }), { nil: null }),
+        fc.array(batch, { maxLength: 400 }),
+        (version, clientId, batches) => {
+          const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
+          const records: Buffer[] = [];
+          for (const b of batches) {
+            let list = topics.get(b.topic);
+            if (!list) topics.set(b.topic, (list = []));
+            const bytes = Buffer.alloc(b.length, b.partition + 1);
+            records.push(bytes);
+            list.push({ index: b.partition, records: bytes });
+          }
+          const body = {
+            transactionalId: null,
+            acks: -1 as const,
+            timeoutMs: 1000,
+            topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: 'Wb2tCz3TRnS0IJ6Ix9JcbQ', partitionData })),
+          };
+          const chunks = encodeRequestChunks(Produce, version, 7, clientId, body);
+          expect(Buffer.concat(chunks)).toEqual(encodeRequest(Produce, version, 7, clientId, body));
+          for (const r of records) {
+            if (r.length >= BY_REFERENCE_FROM) expect(chunks).toContain(r);
+          }
+          // Between referenced batches, the writer's own bytes: never an empty chunk.
+          for (const c of chunks) expect(c.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('is one chunk for a request without big byte fields', () => {
+    const body = { topics: [{ name: 'a' }], allowAutoTopicCreation: false };
+    const chunks = encodeRequestChunks(Metadata, 9, 1, 'c', body);
+    expect(chunks).toHaveLength(1);
+    expect(Buffer.from(chunks[0]!)).toEqual(encodeRequest(Metadata, 9, 1, 'c', body));
+  });
+});
