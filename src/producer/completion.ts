@@ -142,6 +142,12 @@ export class Completion {
     }
   }
 
+  /** A batch's bytes are compressed: its pooled buffer goes back now (see ProducerBatch.compressed). */
+  compressed(batch: ProducerBatch, bytes: Buffer): void {
+    const pooled = batch.compressed(bytes);
+    if (pooled) this.#pool.exchange(pooled, batch.charged);
+  }
+
   /** A finished batch moves its bytes out of a mostly empty pooled buffer, which is given back now (see ProducerBatch.compact). */
   compact(batch: ProducerBatch): void {
     const pooled = batch.compact();

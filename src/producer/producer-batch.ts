@@ -11,6 +11,7 @@ import {
   encodeRecordBatch,
   RecordBatchBuilder,
   restamp,
+  type DecodedRecord,
   type ProducerStamp,
   type RecordHeadersInput,
   type RecordInput,
@@ -249,6 +250,32 @@ export class ProducerBatch {
     return pooled;
   }
 
+  /**
+   * The batch's bytes are now `compressed` (memory of their own): the uncompressed ones
+   * are not needed again (a retry resends the compressed bytes; a split reads them back
+   * from those), so the pooled buffer goes back at once rather than after the answer. A
+   * megabyte of lz4-compressed records then holds a few kilobytes until answered, and the
+   * pool has buffers to reuse (fresh ones cost the kernel's page zeroing on first write).
+   * Returns the pooled buffer for the caller to give back (the batch then holds `charged`
+   * bytes of the budget), or undefined when the batch holds no pooled buffer any more.
+   */
+  compressed(compressed: Buffer): Buffer | undefined {
+    this.bytes = compressed;
+    this.#plain = undefined;
+    if (!this.pooled || this.#done) return undefined;
+    const pooled = this.buffer;
+    // The pooled buffer goes back to the pool now: nothing here may point into it after.
+    this.buffer = compressed;
+    this.pooled = false;
+    this.charged = Math.min(compressed.length, pooled.length);
+    return pooled;
+  }
+
+  /** The finished uncompressed bytes, while the batch has them (see compressed()). */
+  get plain(): Buffer | undefined {
+    return this.#plain;
+  }
+
   /** Delivered: each record learns its offset (baseOffset + its index). */
   complete(answer: BatchAnswer): void {
     if (this.#done) return;
@@ -283,13 +310,18 @@ export class ProducerBatch {
     this.#runSettled();
   }
 
+  /** The records, read back from the uncompressed bytes (compressed ones: the caller decodes them and passes them to split). */
+  #records(): readonly DecodedRecord[] {
+    const plain = this.#plain ?? (this.bytes === undefined ? this.finish() : undefined);
+    if (!plain) throw new Error('kafka-wire bug: a compressed batch split without its records decoded');
+    return decodeRecordBatchesSync(plain, { verifyCrc: false }).batches[0]!.records;
+  }
+
   /**
    * Halves a batch the broker refused as too large (MESSAGE_TOO_LARGE), keeping order
    * and each record's completion. The halves own plain (unpooled) memory.
    */
-  split(now: number): [ProducerBatch, ProducerBatch] {
-    const plain = this.#plain ?? this.finish();
-    const records = decodeRecordBatchesSync(plain, { verifyCrc: false }).batches[0]!.records;
+  split(now: number, records: readonly DecodedRecord[] = this.#records()): [ProducerBatch, ProducerBatch] {
     const middle = Math.ceil(records.length / 2);
     const halves = [records.slice(0, middle), records.slice(middle)].map((part, h) => {
       const inputs: RecordInput[] = part.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));

@@ -17,10 +17,10 @@ import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
 import { Produce } from '../protocol/apis/produce.js';
 import type { ResponseOf } from '../protocol/api.js';
-import { compress } from '../protocol/compression/index.js';
+import { compress, decompress } from '../protocol/compression/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
-import { compressBatch } from '../protocol/records/index.js';
+import { compressBatch, decodeRecordBatches } from '../protocol/records/index.js';
 import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK } from '../protocol/records/layout.js';
 import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
@@ -339,7 +339,9 @@ export class Sender {
         if (options.codecId !== 0) {
           for (const [, b] of chosen) {
             // Compressed once; a retry resends the same compressed bytes.
-            if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) b.bytes = await compressBatch(b.bytes, options.codecId, compress);
+            if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) {
+              completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
+            }
           }
           this.#fitRequest(version, chosen);
         }
@@ -569,7 +571,24 @@ export class Sender {
 
   /** The broker's limit for this topic is below our batch: halve it and try again. */
   #split(state: PartitionState, b: ProducerBatch): void {
-    const halves = b.split(this.#ctx.clock.now());
+    if (b.plain || b.bytes === undefined || (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) return this.#replaceWithHalves(state, b, b.split(this.#ctx.clock.now()));
+    // Compressed, its records are read back from the compressed bytes first. It waits meanwhile
+    // (no retry before that), and whatever ends it in between (its deadline, close) wins.
+    b.retryAt = Number.POSITIVE_INFINITY;
+    const { completion } = this.#ctx;
+    decodeRecordBatches(b.bytes, { decompress, verifyCrc: false }).then(
+      (decoded) => {
+        if (b.done || !state.batches.includes(b)) return;
+        this.#replaceWithHalves(state, b, b.split(this.#ctx.clock.now(), decoded.batches[0]!.records));
+        this.wake();
+      },
+      (err: unknown) => {
+        if (!b.done) completion.batchFailed(state, b, err as Error);
+      },
+    );
+  }
+
+  #replaceWithHalves(state: PartitionState, b: ProducerBatch, halves: [ProducerBatch, ProducerBatch]): void {
     if (b.baseSequence >= 0) {
       // The halves take over the refused batch's sequences, so every later batch keeps its own.
       const transactional = this.#ctx.transactions !== undefined;

@@ -3,6 +3,7 @@
  * concurrent sends, Java-compatible partitions, ownership of record objects, bad input,
  * splitting what the broker refuses as too large, cancellation, and clean close.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
@@ -214,6 +215,27 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     expect(records.map((r) => r.value!.toString().replace(/^\.+/, ''))).toEqual(results.map((_, i) => `${i}`));
     for (const b of batches) expect(b.batchLength + 12).toBeLessThanOrEqual(3000);
   });
+
+  it.each(['gzip', 'lz4', 'zstd', 'snappy'] as const)(
+    'a %s batch refused as MESSAGE_TOO_LARGE is read back from its compressed bytes and split, in order',
+    async (compression) => {
+      // The producer gives a compressed batch's uncompressed buffer back once compressed, so a
+      // split has to decompress what it sent. Random values: compression cannot make them fit.
+      const topic = uniqueTopic(`split-${compression}`);
+      await createTopic(broker, topic, { configs: { 'max.message.bytes': '3000' } });
+      const p = producer({ lingerMs: 100, batchSize: 64 * 1024, compression });
+      const values = Array.from({ length: 120 }, (_, i) => Buffer.concat([Buffer.from(`${i}:`), randomBytes(100)]));
+      const results = await Promise.all(values.map((value) => p.send({ topic, value })));
+      expect(results.map((m) => m.offset)).toEqual(results.map((_, i) => BigInt(i)));
+      expect(p.metrics().retries).toBeGreaterThan(0);
+      expect(p.metrics().bufferedBytes).toBe(0);
+      const { records, batches } = await readPartition(broker, { topic, partition: 0 });
+      expect(records.map((r) => r.value)).toEqual(values);
+      for (const b of batches) expect(b.batchLength + 12).toBeLessThanOrEqual(3000);
+      expect(new Set(batches.map((b) => b.attributes.compression))).toEqual(new Set([compression]));
+      await p.close();
+    },
+  );
 
   it('an AbortSignal cancels a record in an unsent batch, and says when it is too late', async () => {
     const topic = uniqueTopic('abort');
