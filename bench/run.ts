@@ -214,6 +214,8 @@ interface Options {
   sampleEvery: number;
   kafka: string;
   clientOptions: Record<string, Record<string, string>>;
+  /** --batch-bytes: matched batch sizes. */
+  batchBytes: number | undefined;
   pauseMs: number;
   repeat: number;
   outDir: string;
@@ -257,6 +259,7 @@ function parseOptionsOrThrow(): Options {
       nodes: { type: 'string', default: '1' },
       'replication-factor': { type: 'string' },
       'min-insync': { type: 'string' },
+      'batch-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
@@ -290,6 +293,12 @@ function parseOptionsOrThrow(): Options {
     const id = ALIASES[match[1]!] ?? match[1]!;
     (clientOptions[id] ??= {})[match[2]!] = match[3]!;
   }
+  if (values['batch-bytes'] !== undefined) {
+    // Each client's own setting, where the user did not give it with --opt.
+    for (const [id, settings] of Object.entries(matchedBatchOptions(positiveInt('batch-bytes', values['batch-bytes'])))) {
+      clientOptions[id] = { ...settings, ...clientOptions[id] };
+    }
+  }
   const nodes = positiveInt('nodes', values.nodes);
   if (nodes !== 1 && nodes !== 3) fail(`--nodes ${nodes}: the harness starts 1 or 3 brokers`);
   if (nodes === 3 && values.bootstrap !== undefined) fail('--nodes starts a cluster; with --bootstrap give --replication-factor and --min-insync instead');
@@ -317,6 +326,25 @@ function parseOptionsOrThrow(): Options {
     nodes,
     replicationFactor,
     minInsync,
+    batchBytes: values['batch-bytes'] === undefined ? undefined : positiveInt('batch-bytes', values['batch-bytes']),
+  };
+}
+
+/**
+ * `--batch-bytes N`: every client that has a batch size sends batches of (at most) N bytes,
+ * so a table shows what is the client and what is its default setting. KafkaJS and
+ * @platformatic/kafka have no batch size (a send() call's messages make the batch).
+ */
+export function matchedBatchOptions(bytes: number): Record<string, Record<string, string>> {
+  const n = String(bytes);
+  // Requests must hold one such batch: 1 KiB of framing on top, and never below the clients' 1 MiB default.
+  const request = String(Math.max(1_048_576, bytes + 1024));
+  return {
+    'kafka-wire': { batchSize: n, maxBatchSize: n, maxRequestSize: request },
+    'franz-go': { batchMaxBytes: n },
+    sarama: { maxMessageBytes: n },
+    confluent: { 'batch.size': n, 'message.max.bytes': String(Math.max(1_000_000, bytes + 1024)) },
+    java: { 'batch.size': n, 'max.request.size': request },
   };
 }
 
@@ -340,6 +368,9 @@ function usage(): string {
   --nodes 1|3         brokers of the cluster started (default 1); 3: topics with replication factor 3, min.insync.replicas 2
   --replication-factor N  replication factor of the runs' topics (default 1, or 3 with --nodes 3); for --bootstrap of a cluster
   --min-insync N      min.insync.replicas of the runs' topics (default: broker default, or 2 when the replication factor is 3 or more)
+  --batch-bytes N     matched batch sizes: every client with a batch size setting sends batches of at most N bytes
+                      (kafka-wire batchSize=maxBatchSize, franz-go batchMaxBytes, Sarama maxMessageBytes, librdkafka
+                      batch.size, Java batch.size; KafkaJS and @platformatic/kafka have none); --opt overrides
 `;
 }
 
@@ -489,6 +520,7 @@ async function main(): Promise<void> {
         finishedAt: new Date().toISOString(),
         machine,
         ...(scenario.rate ? { rate: scenario.rate } : {}),
+        ...(options.batchBytes ? { batchBytes: options.batchBytes } : {}),
         cluster: {
           version: options.kafka,
           nodes: options.bootstrap ? options.bootstrap.split(',').length : options.nodes,

@@ -4,7 +4,7 @@
  * produce() to its callback (every n-th record is timed).
  *
  * Options (`--opt kafka-wire.KEY=VALUE`): lingerMs (5), batchSize (16384),
- * idempotent (true), maxInFlight and maxBatchSize (client defaults), window (records in flight; default
+ * idempotent (true), maxInFlight, maxBatchSize and maxRequestSize (client defaults), window (records in flight; default
  * 100,000 or what fits 32 MiB, whichever is less).
  */
 import { readFileSync } from 'node:fs';
@@ -49,6 +49,7 @@ await runChild(async (config) => {
   };
   if (config.options['maxInFlight'] !== undefined) options['maxInFlight'] = numberOption(config, 'maxInFlight', 5);
   if (config.options['maxBatchSize'] !== undefined) options['maxBatchSize'] = numberOption(config, 'maxBatchSize', 1047552);
+  if (config.options['maxRequestSize'] !== undefined) options['maxRequestSize'] = numberOption(config, 'maxRequestSize', 1048576);
   // Records unacknowledged at most: librdkafka's default queue limit (100,000), and no more than
   // fit the default bufferMemory (32 MiB, counted with ~64 bytes of batch overhead per record).
   // Past its buffer kafka-wire parks records in a waiting queue, which costs CPU a user with a
