@@ -70,6 +70,7 @@ export class ClusterMetadata {
   /** Why the last refresh failed, if it did: what a wait that times out reports. */
   #lastFailure: Error | undefined;
   readonly #ctx: MetadataContext;
+  #lastName: string | undefined;
   #lastAsked: TopicState | undefined;
   /** Called after every successful refresh (the sender may have work for new leaders). */
   onUpdate: () => void = () => {};
@@ -83,9 +84,14 @@ export class ClusterMetadata {
    * that one is remembered (a TopicState, once made, is only ever updated in place).
    */
   topic(name: string): TopicState | undefined {
-    if (name === this.#lastAsked?.name) return this.#lastAsked;
+    // The name as asked (the caller's string, usually the very same object each time): the
+    // state's own name is another string, and comparing two strings' characters costs more.
+    if (name === this.#lastName) return this.#lastAsked;
     const state = this.topics.get(name);
-    if (state) this.#lastAsked = state;
+    if (state) {
+      this.#lastName = name;
+      this.#lastAsked = state;
+    }
     return state;
   }
 

@@ -48,7 +48,9 @@ export class PartitionChooser {
     this.#lastSticky = null;
     const count = topic.partitions.length;
     const key = record.key;
-    if (record.partition === undefined && this.#partitioner === undefined && typeof key === 'string') {
+    if (record.partition === undefined && this.#partitioner === undefined && key != null) {
+      // The common keyed cases, without building the policy's argument objects.
+      if (typeof key !== 'string') return keyedPartition(key, count);
       const length = Buffer.byteLength(key);
       if (length > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(Math.max(length, this.#scratch.length * 2));
       this.#scratch.write(key, 0, length, 'utf8');

@@ -147,7 +147,8 @@ export class Sender {
     const byLeader = new Map<BrokerLink, PartitionState[]>();
     const sendable = this.#maybeInitProducerId();
 
-    for (const state of [...partitions.active]) {
+    // Not copied: #expire may take the state being visited out of the set, which iteration allows.
+    for (const state of partitions.active) {
       this.#expire(state, now);
       if (!sendable || state.batches.length === 0) continue;
       const at = this.#readyAt(state, now);

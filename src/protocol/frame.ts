@@ -53,7 +53,7 @@ export function encodeRequest<A extends AnyApi>(
 }
 
 /**
- * The bytes of encodeRequest as chunks (see ChunkedWriter): byte fields of 2 KiB or more,
+ * The bytes of encodeRequest as chunks (see ChunkedWriter): byte fields of 32 KiB or more,
  * a Produce request's record batches, are referenced, not copied. For a socket's writev.
  */
 export function encodeRequestChunks<A extends AnyApi>(

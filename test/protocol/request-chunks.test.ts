@@ -5,18 +5,18 @@ import { encodeRequest, encodeRequestChunks } from '../../src/protocol/frame.js'
 import { BY_REFERENCE_FROM } from '../../src/protocol/writer.js';
 
 describe('encodeRequestChunks', () => {
-  it('writes the bytes encodeRequest writes, referencing record batches of 2 KiB and more instead of copying them', () => {
+  it('writes the bytes encodeRequest writes, referencing record batches of 32 KiB and more instead of copying them', () => {
     const batch = fc.record({
       topic: fc.constantFrom('a', 'topic-b', 'ünï', 'x'.repeat(200)),
       partition: fc.nat(50),
       // Around the threshold, and big enough to need several of the writer's own buffers between them.
-      length: fc.oneof(fc.nat(300), fc.integer({ min: BY_REFERENCE_FROM - 2, max: BY_REFERENCE_FROM + 2 }), fc.integer({ min: 10_000, max: 70_000 })),
+      length: fc.oneof(fc.nat(300), fc.integer({ min: 10_000, max: 20_000 }), fc.integer({ min: BY_REFERENCE_FROM - 2, max: BY_REFERENCE_FROM + 2 })),
     });
     fc.assert(
       fc.property(
         fc.integer({ min: Produce.minVersion, max: Produce.maxVersion }),
         fc.option(fc.string({ maxLength: 30 }), { nil: null }),
-        fc.array(batch, { maxLength: 400 }),
+        fc.array(batch, { maxLength: 60 }),
         (version, clientId, batches) => {
           const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
           const records: Buffer[] = [];
@@ -34,7 +34,8 @@ describe('encodeRequestChunks', () => {
             topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: 'Wb2tCz3TRnS0IJ6Ix9JcbQ', partitionData })),
           };
           const chunks = encodeRequestChunks(Produce, version, 7, clientId, body);
-          expect(Buffer.concat(chunks)).toEqual(encodeRequest(Produce, version, 7, clientId, body));
+          // equals(), not toEqual: a deep comparison of megabytes byte by byte takes seconds.
+          expect(Buffer.concat(chunks).equals(encodeRequest(Produce, version, 7, clientId, body))).toBe(true);
           for (const r of records) {
             if (r.length >= BY_REFERENCE_FROM) expect(chunks).toContain(r);
           }
@@ -42,7 +43,7 @@ describe('encodeRequestChunks', () => {
           for (const c of chunks) expect(c.length).toBeGreaterThan(0);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
