@@ -47,6 +47,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster } from '../scripts/kafka/cluster.js';
+import { waitUntilServed } from '../src/conformance/admin.js';
+import { BrokerConnection } from '../src/net/broker-connection.js';
+import { Metadata } from '../src/protocol/apis/index.js';
 import { createTopic, describeTopic, topics, type ToolTarget } from '../scripts/kafka/tools.js';
 import { endOffsets, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
 import { killLiveGroups, runMeasured } from './lib/measure.js';
@@ -657,7 +660,39 @@ async function settle(cluster: ToolTarget, topics: readonly string[]): Promise<v
       await sleep(1000);
     }
   }
-  await sleep(3000);
+  await servedEverywhere(cluster.bootstrap, topics);
+}
+
+/**
+ * Metadata names a new partition's leader before that leader serves it, and a thousand
+ * partitions take the broker seconds: a client started before then gets
+ * NOT_LEADER_OR_FOLLOWER for many of them and spends its run retrying. So the run waits
+ * until every partition's leader answers ListOffsets for it.
+ */
+async function servedEverywhere(bootstrap: string, names: readonly string[]): Promise<void> {
+  const [host, port] = bootstrap.split(',')[0]!.split(':');
+  const any = await BrokerConnection.open({ host: host!, port: Number(port), clientId: 'bench-settle' });
+  const byNode = new Map<number, Promise<BrokerConnection>>();
+  try {
+    const { response } = await any.request(Metadata, { topics: names.map((name) => ({ name })), allowAutoTopicCreation: false });
+    const address = new Map(response.brokers.map((b) => [b.nodeId, b]));
+    const connect = (nodeId: number): Promise<BrokerConnection> => {
+      let conn = byNode.get(nodeId);
+      if (!conn) {
+        const b = address.get(nodeId);
+        if (!b) throw new Error(`no address for node ${nodeId}`);
+        byNode.set(nodeId, (conn = BrokerConnection.open({ host: b.host, port: b.port, clientId: 'bench-settle' })));
+      }
+      return conn;
+    };
+    for (const t of response.topics) {
+      const leaders = new Map(t.partitions.map((p) => [p.partitionIndex, p.leaderId]));
+      await waitUntilServed((partition) => connect(leaders.get(partition) ?? -1), t.name!, [...leaders.keys()], 60_000);
+    }
+  } finally {
+    await any.close();
+    for (const conn of byNode.values()) await conn.then((c) => c.close()).catch(() => {});
+  }
 }
 
 async function countDelivered(cluster: ToolTarget, topic: string, run: ClientRun): Promise<number | null> {
