@@ -33,22 +33,10 @@ export function encodeRequest<A extends AnyApi>(
   clientId: string | null,
   body: RequestOf<A>,
 ): Buffer {
-  const codec = api.requestCodec(version);
-  const flexibleHeader = requestHeaderVersion(api, version) === 2;
-  const headerSize = 2 + 2 + 4 + sizeOfNullableString(clientId) + (flexibleHeader ? 1 : 0);
-  const bodySize = codec.size(body as never);
-  const w = new Writer(4 + headerSize + bodySize);
-  w.int32(headerSize + bodySize);
-  w.int16(api.key);
-  w.int16(version);
-  w.int32(correlationId);
-  w.nullableString(clientId);
-  if (flexibleHeader) w.uvarint(0);
-  codec.write(w, body as never);
-  if (w.offset !== w.buf.length) {
-    // A size function that disagrees with its writer would corrupt the stream: fail loudly.
-    throw new ProtocolError(`${api.name} v${version}: predicted ${w.buf.length} bytes, wrote ${w.offset}`);
-  }
+  const frame = requestFrame(api, version, correlationId, clientId, body);
+  const w = new Writer(frame.size);
+  frame.writeTo(w);
+  checkWritten(api, version, frame.size, w.offset);
   return w.buf;
 }
 
@@ -63,25 +51,45 @@ export function encodeRequestChunks<A extends AnyApi>(
   clientId: string | null,
   body: RequestOf<A>,
 ): Uint8Array[] {
+  const frame = requestFrame(api, version, correlationId, clientId, body);
+  const w = new ChunkedWriter(frame.size);
+  frame.writeTo(w);
+  const chunks = w.chunks();
+  let written = 0;
+  for (const c of chunks) written += c.length;
+  checkWritten(api, version, frame.size, written);
+  return chunks;
+}
+
+/** A request frame's exact size, and how to write it: int32 size, header, body. */
+function requestFrame<A extends AnyApi>(
+  api: A,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: RequestOf<A>,
+): { size: number; writeTo(w: Writer): void } {
   const codec = api.requestCodec(version);
   const flexibleHeader = requestHeaderVersion(api, version) === 2;
   const headerSize = 2 + 2 + 4 + sizeOfNullableString(clientId) + (flexibleHeader ? 1 : 0);
   const bodySize = codec.size(body as never);
-  const w = new ChunkedWriter(4 + headerSize + bodySize);
-  w.int32(headerSize + bodySize);
-  w.int16(api.key);
-  w.int16(version);
-  w.int32(correlationId);
-  w.nullableString(clientId);
-  if (flexibleHeader) w.uvarint(0);
-  codec.write(w, body as never);
-  const chunks = w.chunks();
-  let written = 0;
-  for (const c of chunks) written += c.length;
-  if (written !== 4 + headerSize + bodySize) {
-    throw new ProtocolError(`${api.name} v${version}: predicted ${4 + headerSize + bodySize} bytes, wrote ${written}`);
-  }
-  return chunks;
+  return {
+    size: 4 + headerSize + bodySize,
+    writeTo(w) {
+      w.int32(headerSize + bodySize);
+      w.int16(api.key);
+      w.int16(version);
+      w.int32(correlationId);
+      w.nullableString(clientId);
+      if (flexibleHeader) w.uvarint(0);
+      codec.write(w, body as never);
+    },
+  };
+}
+
+/** A size function that disagrees with its writer would corrupt the stream: fail loudly. */
+function checkWritten(api: AnyApi, version: number, predicted: number, written: number): void {
+  if (written !== predicted) throw new ProtocolError(`${api.name} v${version}: predicted ${predicted} bytes, wrote ${written}`);
 }
 
 /** The correlation id of a response frame (the bytes after the size prefix). */
