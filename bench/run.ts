@@ -506,9 +506,13 @@ async function main(): Promise<void> {
         }
       }
       const runs = options.clients.map((client) => representative(attempts.get(client.id) ?? []));
+      const partitionCount = partitionsOf(scenario, options);
+      // Another partition count than the scenario's own gets its own file and title, so runs
+      // at 6, 100 and 1,000 partitions sit side by side.
+      const otherCount = scenario.partitions !== undefined && partitionCount !== scenario.partitions;
       const result: ScenarioResult = {
-        scenario: scenario.name,
-        title: scenario.title,
+        scenario: otherCount ? `${scenario.name}-${partitionCount}` : scenario.name,
+        title: otherCount ? scenario.title.replace(`over ${fmtCount(scenario.partitions!)} partitions`, `over ${fmtCount(partitionCount)} partitions`) : scenario.title,
         recordSize: scenario.recordSize,
         compression: scenario.compression,
         records,
