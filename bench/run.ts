@@ -625,8 +625,10 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
       ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
       ...(options.minInsync !== undefined ? { config: { 'min.insync.replicas': String(options.minInsync) } } : {}),
     };
-    await createTopic(cluster, topic, { partitions, ...replication });
-    await createTopic(cluster, warmupTopic, { partitions, ...replication });
+    await createBigTopic(cluster, topic, partitions, replication);
+    // Two topics of 10,000 partitions need more open files than this machine gives a process
+    // (20,000): past 5,000 the warm-up (JIT, connections, metadata) goes to 100 partitions.
+    await createBigTopic(cluster, warmupTopic, partitions > PARTITIONS_AT_CREATION ? WARMUP_PARTITIONS_OF_BIG_TOPICS : partitions, replication);
     if (partitions > 100) await settle(cluster, [warmupTopic, topic]);
   } catch (error) {
     return emptyRun(client, topic, records, `failed: could not create topics: ${firstLine(error)}`);
@@ -655,6 +657,25 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
  * thousand partitions takes a while to be hosted everywhere, and a client starting at once
  * meets UNKNOWN_TOPIC_OR_PARTITION (franz-go gives up on it after a few tries).
  */
+/** KRaft refuses to create a topic of more than about 5,000 partitions in one step: bigger ones get the rest added after. */
+const PARTITIONS_AT_CREATION = 5000;
+const WARMUP_PARTITIONS_OF_BIG_TOPICS = 100;
+
+async function createBigTopic(cluster: ToolTarget, name: string, partitions: number, replication: { replicationFactor?: number; config?: Record<string, string> }): Promise<void> {
+  await createTopic(cluster, name, { partitions: Math.min(partitions, PARTITIONS_AT_CREATION), ...replication });
+  if (partitions <= PARTITIONS_AT_CREATION) return;
+  // Just created, the topic is not known yet to every part of the broker ("does not exist as expected").
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await topics(cluster, ['--alter', '--topic', name, '--partitions', String(partitions)]);
+      return;
+    } catch (error) {
+      if (attempt >= 30 || !String(error).includes('does not exist')) throw error;
+      await sleep(1000);
+    }
+  }
+}
+
 async function settle(cluster: ToolTarget, topics: readonly string[]): Promise<void> {
   for (const topic of topics) {
     for (let attempt = 0; attempt < 30; attempt++) {
