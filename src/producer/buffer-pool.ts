@@ -24,7 +24,7 @@ interface Waiter {
 
 export class BufferPool {
   readonly budget: number;
-  /** Free buffers by size: only the batch sizes the producer asks for (batchSize, maxBatchSize). */
+  /** Free buffers by size: only the batch sizes the producer asks for (batchSize and the growth sizes). */
   readonly #free = new Map<number, Buffer[]>();
   /** Bytes sitting in the free lists; they count against the budget too. */
   #freeBytes = 0;

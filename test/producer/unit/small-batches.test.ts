@@ -5,6 +5,7 @@
  * every partition with batches.
  */
 import { describe, expect, it } from 'vitest';
+import { growthSizes } from '../../../src/producer/appender.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { closeWithin, expectNothingLeft, scripted, type Scripted } from '../../helpers/producer-harness.js';
 
@@ -73,17 +74,26 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
-  it('a busy partition does not take maxBatchSize when the budget would then lack a batch for the other partitions', async () => {
+  it('a busy partition takes the biggest growth size that leaves a batch for every other partition, not maxBatchSize', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 12_288 });
     for (const partition of [1, 2, 3]) s.sends.produce({ topic: 't', partition, value: 'a' });
     const value = 'x'.repeat(300);
     for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: 0, value });
-    // 3 + 2 batches of 1 KiB: with 8 KiB more, four partitions' batches would not fit.
-    expect(s.producer.metrics().bufferedBytes).toBe(5 * 1024);
+    // 3 + 1 batches of 1 KiB, then 2 KiB (a quarter of maxBatchSize) for partition 0's
+    // second: with 8 KiB, four partitions' batches would not fit the budget; with 2 KiB they do.
+    expect(s.producer.metrics().bufferedBytes).toBe(4 * 1024 + 2048);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
     expect(s.cluster.log('t', 0)).toEqual(['warm-up', value, value, value, value]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
+  });
+});
+
+describe('growthSizes', () => {
+  it('steps down from maxBatchSize by quarters while above batchSize', () => {
+    expect(growthSizes({ batchSize: 16_384, maxBatchSize: 1_047_552 })).toEqual([1_047_552, 261_888, 65_472]);
+    expect(growthSizes({ batchSize: 16_384, maxBatchSize: 16_384 })).toEqual([]);
+    expect(growthSizes({ batchSize: 1024, maxBatchSize: 8192 })).toEqual([8192, 2048]);
   });
 });
