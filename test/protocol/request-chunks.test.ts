@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Metadata, Produce } from '../../src/protocol/apis/index.js';
 import { encodeRequest, encodeRequestChunks } from '../../src/protocol/frame.js';
-import { BY_REFERENCE_FROM } from '../../src/protocol/writer.js';
+import { BY_REFERENCE_FROM, ChunkedWriter } from '../../src/protocol/writer.js';
 
 describe('encodeRequestChunks', () => {
   it('writes the bytes encodeRequest writes, referencing record batches of 32 KiB and more instead of copying them', () => {
@@ -52,5 +52,18 @@ describe('encodeRequestChunks', () => {
     const chunks = encodeRequestChunks(Metadata, 9, 1, 'c', body);
     expect(chunks).toHaveLength(1);
     expect(Buffer.from(chunks[0]!)).toEqual(encodeRequest(Metadata, 9, 1, 'c', body));
+  });
+});
+
+describe('ChunkedWriter', () => {
+  it('finish() gives everything written, referenced fields included', () => {
+    const big = Buffer.alloc(BY_REFERENCE_FROM, 7);
+    const w = new ChunkedWriter(4 + 4 + big.length + 2);
+    w.int32(1);
+    w.bytes(big);
+    w.int16(2);
+    expect(w.chunks()).toContain(big);
+    const expected = Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from([0, 0, 0x80, 0]), big, Buffer.from([0, 2])]);
+    expect(w.finish().equals(expected)).toBe(true);
   });
 });
