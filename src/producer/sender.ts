@@ -21,7 +21,7 @@ import { compress, decompress } from '../protocol/compression/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { compressBatch, decodeRecordBatches } from '../protocol/records/index.js';
-import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK } from '../protocol/records/layout.js';
+import { isCompressedBatch } from '../protocol/records/layout.js';
 import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -340,7 +340,7 @@ export class Sender {
         if (options.codecId !== 0) {
           for (const [, b] of chosen) {
             // Compressed once; a retry resends the same compressed bytes.
-            if (b.bytes && (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) {
+            if (b.bytes && !isCompressedBatch(b.bytes)) {
               completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
             }
           }
@@ -572,7 +572,7 @@ export class Sender {
 
   /** The broker's limit for this topic is below our batch: halve it and try again. */
   #split(state: PartitionState, b: ProducerBatch): void {
-    if (b.plain || b.bytes === undefined || (b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) === 0) return this.#replaceWithHalves(state, b, b.split(this.#ctx.clock.now()));
+    if (b.plain || b.bytes === undefined || !isCompressedBatch(b.bytes)) return this.#replaceWithHalves(state, b, b.split(this.#ctx.clock.now()));
     // Compressed, its records are read back from the compressed bytes first. It waits meanwhile
     // (no retry before that), and whatever ends it in between (its deadline, close) wins.
     b.retryAt = Number.POSITIVE_INFINITY;

@@ -43,6 +43,11 @@ export const CRC_START = ATTRIBUTES_OFFSET;
 export const CURRENT_MAGIC = 2;
 
 export const COMPRESSION_CODEC_MASK = 0x07;
+
+/** Whether a whole record batch's attributes name a compression codec. */
+export function isCompressedBatch(batch: Buffer): boolean {
+  return (batch.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) !== 0;
+}
 /** Set: LogAppendTime (the broker's clock); clear: CreateTime (the producer's). */
 export const TIMESTAMP_TYPE_MASK = 0x08;
 export const TRANSACTIONAL_FLAG_MASK = 0x10;
