@@ -117,6 +117,23 @@ export class Sends {
 /** How long past its timeoutMs close() may take on the fake clock: its own last timer, no more. */
 export const CLOSE_SLACK_MS = 50;
 
+/** A lingerMs longer than any test runs, with the delivery timeout Java's rule then asks for. */
+export const LONG_LINGER = { lingerMs: 60_000, deliveryTimeoutMs: 120_000 };
+
+/**
+ * `s` once it has delivered a warm-up record to t-`partition`, so it has t's metadata, a
+ * connection and its producer id: a test's clock starts with the sender idle, the request
+ * log empty and the warm-up send put aside.
+ */
+export async function warmedUp(s: Scripted, partition: number): Promise<Scripted> {
+  const warmUp = s.sends.produce({ topic: 't', partition, value: 'warm-up' });
+  await s.clock.drive(s.producer.flush(), 10_000);
+  expect(warmUp.error).toBeUndefined();
+  s.sends.putAside();
+  s.cluster.forgetRequests();
+  return s;
+}
+
 /** Closes the producer on the fake clock; returns how long it took. */
 export async function closeWithin(s: Scripted, timeoutMs: number): Promise<number> {
   return s.clock.settledAfter(s.producer.close({ timeoutMs }), timeoutMs + CLOSE_SLACK_MS + 1);

@@ -8,25 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, scripted, type Scripted } from '../../helpers/producer-harness.js';
+import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
 /**
  * A producer that has delivered a record to t-1, so it has t's metadata, a connection and
  * its producer id: a test's clock starts with the sender idle, the request log empty, and
  * t-0 as the partition under test.
  */
-async function connected(...args: Parameters<typeof scripted>): Promise<Scripted> {
-  const s = scripted(...args);
-  const warmUp = s.sends.produce({ topic: 't', partition: 1, value: 'warm-up' });
-  await s.clock.drive(s.producer.flush(), 10_000);
-  expect(warmUp.error).toBeUndefined();
-  s.sends.putAside();
-  s.cluster.forgetRequests();
-  return s;
+function connected(...args: Parameters<typeof scripted>): Promise<Scripted> {
+  return warmedUp(scripted(...args), 1);
 }
-
-/** A lingerMs longer than any test runs, with the delivery timeout Java's rule then asks for. */
-const LONG_LINGER = { lingerMs: 60_000, deliveryTimeoutMs: 120_000 };
 
 const produceRequests = (s: Scripted): number => s.cluster.requestsOf(Produce).length;
 

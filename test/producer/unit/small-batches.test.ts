@@ -7,25 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import { growthSizes } from '../../../src/producer/appender.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
-import { closeWithin, expectNothingLeft, scripted, type Scripted } from '../../helpers/producer-harness.js';
+import { closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
 const LATENCY_MS = 50;
 
 /** A producer whose warm-up record was answered (so its broker knows the producer id). */
-async function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Scripted> {
-  const s = scripted(options, { latencyMs: LATENCY_MS, topics: { t: 4 } });
-  const warmUp = s.sends.produce({ topic: 't', partition: 0, value: 'warm-up' });
-  await s.clock.drive(s.producer.flush(), 10_000);
-  expect(warmUp.error).toBeUndefined();
-  s.sends.putAside();
-  s.cluster.forgetRequests();
-  return s;
+function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Scripted> {
+  return warmedUp(scripted(options, { latencyMs: LATENCY_MS, topics: { t: 4 } }), 0);
 }
 
 const produceRequests = (s: Scripted) => s.cluster.requestsOf(Produce);
-
-/** A lingerMs longer than any test runs, with the delivery timeout Java's rule then asks for. */
-const LONG_LINGER = { lingerMs: 60_000, deliveryTimeoutMs: 120_000 };
 
 describe('memory of small batches', () => {
   it('a batch in a request holds only its own bytes of the budget, and gives them back with its answer', async () => {
