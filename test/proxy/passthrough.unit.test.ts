@@ -45,8 +45,32 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(record?: string): Promise<{ fake: Fake; proxy: Proxy; exchanges: Exchange[]; events: ProxyEvent[] }> {
+/** A fake upstream, closed with every socket it accepted after the test. */
+async function cleanedUpstream(): Promise<Fake> {
   const fake = await fakeUpstream();
+  cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+  cleanups.push(() => {
+    for (const s of fake.sockets) s.destroy();
+  });
+  return fake;
+}
+
+/** A temporary directory, removed after the test. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A file opened for writing (what the proxy prints to), closed after the test. */
+function outputFd(file: string): number {
+  const fd = openSync(file, 'w');
+  cleanups.push(() => closeSync(fd));
+  return fd;
+}
+
+async function setup(record?: string): Promise<{ fake: Fake; proxy: Proxy; exchanges: Exchange[]; events: ProxyEvent[] }> {
+  const fake = await cleanedUpstream();
   const exchanges: Exchange[] = [];
   const events: ProxyEvent[] = [];
   const proxy = await startProxy({
@@ -55,10 +79,6 @@ async function setup(record?: string): Promise<{ fake: Fake; proxy: Proxy; excha
     onExchange: (ex) => exchanges.push(ex),
     onEvent: (e) => events.push(e),
     ...(record ? { record } : {}),
-  });
-  cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
-  cleanups.push(() => {
-    for (const s of fake.sockets) s.destroy();
   });
   cleanups.push(() => proxy.close());
   return { fake, proxy, exchanges, events };
@@ -166,8 +186,7 @@ describe('proxy with a fake upstream', () => {
   });
 
   it('records the conversation so that a replay shows the same exchanges', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir();
     const file = join(dir, 'rec.jsonl');
     const { fake, proxy, exchanges } = await setup(file);
     const answer = frame(Buffer.from('00000001000000000000', 'hex'));
@@ -198,16 +217,10 @@ describe('proxy with a fake upstream', () => {
 
 describe('proxy printing from its worker thread', () => {
   it('decodes, filters and prints exchanges as JSON lines from a worker', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir();
     const file = join(dir, 'out.jsonl');
-    const fd = openSync(file, 'w');
-    cleanups.push(() => closeSync(fd));
-    const fake = await fakeUpstream();
-    cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
-    cleanups.push(() => {
-      for (const s of fake.sockets) s.destroy();
-    });
+    const fd = outputFd(file);
+    const fake = await cleanedUpstream();
     const proxy = await startProxy({
       listen: { host: '127.0.0.1', port: 0 },
       upstream: { host: '127.0.0.1', port: fake.port },
@@ -231,17 +244,11 @@ describe('proxy printing from its worker thread', () => {
 
 describe('proxy --verbose', () => {
   it('annotates the records inside a Produce request, from the worker and in a replay', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir();
     const outFile = join(dir, 'out.txt');
     const recFile = join(dir, 'rec.jsonl');
-    const fd = openSync(outFile, 'w');
-    cleanups.push(() => closeSync(fd));
-    const fake = await fakeUpstream();
-    cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
-    cleanups.push(() => {
-      for (const s of fake.sockets) s.destroy();
-    });
+    const fd = outputFd(outFile);
+    const fake = await cleanedUpstream();
     const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: fake.port }, print: { format: 'verbose', fd }, record: recFile });
     const batch = encodeRecordBatch([{ key: Buffer.from('the-key'), value: Buffer.from('the-value-in-a-record') }]);
     const client = await connect(proxy);
@@ -282,8 +289,7 @@ describe('kafka-wire proxy --help', () => {
 
 describe('SASL tokens passing through the proxy', () => {
   it('are forwarded untouched but never shown, printed or recorded in the clear', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-wire-proxy-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir();
     const file = join(dir, 'rec.jsonl');
     const { fake, proxy, exchanges } = await setup(file);
     const password = 'Very-Secret-Pa55word';
