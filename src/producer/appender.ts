@@ -26,11 +26,25 @@ function roughLength(v: ProducerRecord['key']): number {
 /**
  * The sizes a busy partition's batch may grow to, biggest first: maxBatchSize, then a
  * quarter of it, and so on while above batchSize. Few sizes, so the pool can reuse them
- * (it keeps free buffers of these sizes and batchSize only).
+ * (it keeps free buffers of these sizes and the start sizes only).
  */
 export function growthSizes(o: Pick<ResolvedOptions, 'batchSize' | 'maxBatchSize'>): number[] {
   const sizes: number[] = [];
   for (let size = o.maxBatchSize; size > o.batchSize; size = Math.floor(size / 4)) sizes.push(size);
+  return sizes;
+}
+
+/** The smallest buffer a batch starts in. */
+const SMALLEST_START_SIZE = 1024;
+
+/**
+ * The sizes a batch starts in and grows through, smallest first, up to and including
+ * batchSize: batchSize, a quarter of it, and so on while at least 1 KiB. Few sizes, so
+ * the pool can reuse them.
+ */
+export function startSizes(o: Pick<ResolvedOptions, 'batchSize'>): number[] {
+  const sizes = [o.batchSize];
+  for (let size = Math.floor(o.batchSize / 4); size >= SMALLEST_START_SIZE; size = Math.floor(size / 4)) sizes.unshift(size);
   return sizes;
 }
 
@@ -53,11 +67,13 @@ export class Appender {
   readonly #partitions: Partitions;
   readonly #chooser: PartitionChooser;
   readonly #growthSizes: readonly number[];
+  readonly #startSizes: readonly number[];
 
   constructor(ctx: AppenderContext) {
     this.#ctx = ctx;
     this.#o = ctx.options;
     this.#growthSizes = growthSizes(ctx.options);
+    this.#startSizes = startSizes(ctx.options);
     this.#pool = ctx.pool;
     this.#partitions = ctx.partitions;
     this.#chooser = ctx.chooser;
@@ -93,18 +109,24 @@ export class Appender {
     reserved?: Buffer,
   ): true | number {
     const o = this.#o;
-    const pool = this.#pool;
     const partitions = this.#partitions;
     const chooser = this.#chooser;
     const partition = chooser.choose(topic, record);
     const state = partitions.get(topic.name, partition);
     let batch = state.open;
     let sizeBefore = batch?.sizeInBytes ?? 0;
+    let size: number | undefined;
     if (batch && batch.tryAppend(record, timestamp, callback)) {
-      if (reserved) pool.release(reserved);
+      if (reserved) this.#pool.release(reserved);
+      if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+    } else if (batch && (size = this.#growthFor(batch, record, timestamp)) !== undefined) {
+      const buffer = this.#take(size, reserved, batch.limit);
+      if (!buffer) return size;
+      this.#pool.release(batch.grow(buffer));
+      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch grown for it');
       if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
     } else {
-      const need = Math.max(o.batchSize, sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp));
+      const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
       // With batches of this partition already queued or in flight, a new one could not
       // leave before they are answered anyway: let it grow if memory allows, so the next
       // request carries more records for the same per-request cost (up to maxBatchSize).
@@ -115,12 +137,14 @@ export class Appender {
       // such partitions spend the whole budget, leaving the others' records waiting.
       const last = state.batches[state.batches.length - 1];
       const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
-      const grown = !reserved && busy ? this.#grown(need) : undefined;
-      const buffer = reserved && reserved.length >= need ? reserved : (grown ?? pool.tryAllocate(need));
-      if (reserved && buffer !== reserved) pool.release(reserved);
-      if (!buffer) return need;
+      const grown = !reserved && busy ? this.#grown(exact) : undefined;
+      // A partition that is not busy starts small and grows as records come (up to
+      // batchSize): one that gets a record now and then does not hold batchSize for each.
+      size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact);
+      const buffer = grown ?? this.#take(size, reserved);
+      if (!buffer) return size;
       const now = this.#ctx.clock.now();
-      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs);
+      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, Math.max(o.batchSize, exact));
       partitions.add(state, batch);
       sizeBefore = batch.sizeInBytes;
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
@@ -129,6 +153,32 @@ export class Appender {
     chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
+  }
+
+  /** The bigger buffer the open batch, which has no room for `record`, can move into to take it; undefined when none can. */
+  #growthFor(batch: ProducerBatch, record: ProducerRecord, timestamp: number): number | undefined {
+    if (!batch.pooled || batch.buffer.length >= batch.limit) return undefined;
+    const bytes = batch.sizeWith(record, timestamp);
+    return bytes <= batch.limit ? this.#sizeFor(bytes) : undefined;
+  }
+
+  /** The buffer size for a batch of `bytes`: the smallest start size that holds them, batchSize, or `bytes` when more. */
+  #sizeFor(bytes: number): number {
+    for (const size of this.#startSizes) if (size >= bytes) return size;
+    return Math.max(bytes, this.#o.batchSize);
+  }
+
+  /**
+   * A buffer of at least `size` (and at most `max`) bytes: `reserved` when it is one (it
+   * was set aside for this record), otherwise from the pool, `reserved` going back;
+   * undefined when memory does not allow it now.
+   */
+  #take(size: number, reserved: Buffer | undefined, max = Infinity): Buffer | undefined {
+    if (reserved) {
+      if (reserved.length >= size && reserved.length <= max) return reserved;
+      this.#pool.release(reserved);
+    }
+    return this.#pool.tryAllocate(size);
   }
 
   /**

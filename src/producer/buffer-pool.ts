@@ -145,7 +145,9 @@ export class BufferPool {
     for (const list of this.#free.values()) {
       while (list.length > 0 && this.#used + this.#freeBytes > this.budget) this.#freeBytes -= list.pop()!.length;
     }
-    return Buffer.allocUnsafe(size);
+    // Memory of its own: below 4 KiB allocUnsafe hands out slices of a shared slab, and
+    // a pooled slice would keep the whole slab alive for as long as the pool keeps it.
+    return Buffer.allocUnsafeSlow(size);
   }
 
   #serveWaiters(): void {

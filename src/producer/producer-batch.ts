@@ -30,6 +30,22 @@ const SMALLEST_RECORD_BYTES = MIN_RECORD_SIZE + 1;
 
 const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
 
+/** `record` stamped `timestamp`, in the one scratch object: the builder copies its bytes at once. */
+function scratch(record: AppendRecord, timestamp: number): RecordInput {
+  stamped.key = record.key ?? null;
+  stamped.value = record.value;
+  stamped.headers = record.headers;
+  stamped.timestamp = timestamp;
+  return stamped;
+}
+
+/** Passes `result` through, letting go of the scratch record's buffers. */
+function cleared<T>(result: T): T {
+  stamped.key = stamped.value = null;
+  stamped.headers = undefined;
+  return result;
+}
+
 export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
@@ -83,15 +99,22 @@ export class ProducerBatch {
    */
   charged = 0;
 
+  /**
+   * The size the batch may grow to: it may start in a smaller buffer (most batches of a
+   * producer writing to many partitions hold a few records) and move into a bigger one.
+   */
+  readonly limit: number;
+
   /** Records appended and not aborted: the ones that still await an answer. */
   #live = 0;
   /** Set once the batch is finished without its aborted records. */
   #finishedCount: number | undefined;
 
-  constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true) {
+  constructor(topic: string, partition: number, buffer: Buffer, now: number, deadline: number, pooled = true, limit = buffer.length) {
     this.topic = topic;
     this.partition = partition;
     this.buffer = buffer;
+    this.limit = Math.max(limit, buffer.length);
     this.builder = new RecordBatchBuilder(buffer);
     this.createdAt = now;
     this.deadline = deadline;
@@ -115,14 +138,7 @@ export class ProducerBatch {
   /** Appends a record stamped `timestamp`; false (nothing written) when the buffer has no room. */
   tryAppend(record: AppendRecord, timestamp: number, callback: DeliveryCallback | undefined): boolean {
     if (this.closed) return false;
-    // The builder copies the record's bytes at once, so one scratch object serves every append.
-    stamped.key = record.key ?? null;
-    stamped.value = record.value;
-    stamped.headers = record.headers;
-    stamped.timestamp = timestamp;
-    const index = this.builder.append(stamped);
-    stamped.key = stamped.value = null;
-    stamped.headers = undefined;
+    const index = cleared(this.builder.append(scratch(record, timestamp)));
     if (index < 0) return false;
     this.#live++;
     this.#callbacks.push(callback);
@@ -130,9 +146,26 @@ export class ProducerBatch {
     return true;
   }
 
-  /** No record fits any more (or the batch was closed): it need not linger. */
+  /** The batch's exact size with `record` appended, or Infinity when it is closed. */
+  sizeWith(record: AppendRecord, timestamp: number): number {
+    if (this.closed) return Infinity;
+    return cleared(this.builder.sizeWith(scratch(record, timestamp)));
+  }
+
+  /**
+   * Moves the open batch into `bigger` (up to `limit`); returns the buffer it leaves, for
+   * the caller to give back.
+   */
+  grow(bigger: Buffer): Buffer {
+    if (this.closed || !this.pooled || bigger.length > this.limit) throw new Error('kafka-wire bug: growing a batch that may not grow');
+    const before = this.builder.grow(bigger);
+    this.buffer = bigger;
+    return before;
+  }
+
+  /** No record fits any more, however it grows (or the batch was closed): it need not linger. */
   get full(): boolean {
-    return this.closed || this.buffer.length - this.builder.sizeInBytes < SMALLEST_RECORD_BYTES;
+    return this.closed || this.limit - this.builder.sizeInBytes < SMALLEST_RECORD_BYTES;
   }
 
   /** Index of the last record appended, for an AbortSignal to refer to it. */

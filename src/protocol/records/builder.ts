@@ -22,9 +22,9 @@ export type FinishOptions = Partial<ProducerStamp> & {
 };
 
 export class RecordBatchBuilder {
-  readonly buffer: Buffer;
-  /** The batch may grow to this many bytes, header included. */
-  readonly capacity: number;
+  #buffer: Buffer;
+  /** The batch may grow to this many bytes, header included (until grow() gives it more room). */
+  #capacity: number;
   #offset = RECORD_BATCH_OVERHEAD;
   readonly #headers = new HeaderScratch();
   readonly #clock: () => number;
@@ -44,10 +44,32 @@ export class RecordBatchBuilder {
     if (buffer.length < RECORD_BATCH_OVERHEAD) {
       throw new RangeError(`a record batch needs at least ${RECORD_BATCH_OVERHEAD} bytes; the buffer has ${buffer.length}`);
     }
-    this.buffer = buffer;
-    // batchLength is an int32.
-    this.capacity = Math.min(buffer.length, 0x7fffffff);
+    this.#buffer = buffer;
+    this.#capacity = capacityOf(buffer);
     this.#clock = options.clock ?? Date.now;
+  }
+
+  /** The buffer records are written into (replaced by grow()). */
+  get buffer(): Buffer {
+    return this.#buffer;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Moves the batch so far into `bigger` and goes on writing there; returns the buffer it
+   * used before, which nothing here points into any more.
+   */
+  grow(bigger: Buffer): Buffer {
+    if (this.#finished) throw new Error('cannot grow a finished record batch');
+    if (bigger.length < this.#offset) throw new RangeError(`a batch of ${this.#offset} bytes cannot move into ${bigger.length}`);
+    const before = this.#buffer;
+    before.copy(bigger, 0, 0, this.#offset);
+    this.#buffer = bigger;
+    this.#capacity = capacityOf(bigger);
+    return before;
   }
 
   get recordCount(): number {
@@ -101,7 +123,7 @@ export class RecordBatchBuilder {
     if (this.#sizedRecord !== null) this.#sizedRecord = null;
     const index = this.#recordCount;
     const base = index === 0 ? timestamp : this.#baseTimestamp;
-    const end = writeRecord(this.buffer, this.#offset, this.capacity, record, timestampDelta(timestamp, base), index, this.#headers);
+    const end = writeRecord(this.#buffer, this.#offset, this.#capacity, record, timestampDelta(timestamp, base), index, this.#headers);
     if (end < 0) return -1;
     this.#offset = end;
     if (index === 0) {
@@ -120,7 +142,7 @@ export class RecordBatchBuilder {
    * header, e.g. with a new producer epoch and sequence (as `restamp` does on the bytes).
    */
   finish(options: FinishOptions = {}): Buffer {
-    const batch = this.buffer.subarray(0, this.#offset);
+    const batch = this.#buffer.subarray(0, this.#offset);
     writeBatchHeader(batch, {
       baseOffset: 0,
       partitionLeaderEpoch: options.partitionLeaderEpoch ?? NO_PRODUCER.partitionLeaderEpoch,
@@ -142,6 +164,11 @@ export class RecordBatchBuilder {
     const base = this.#recordCount === 0 ? timestamp : this.#baseTimestamp;
     return measureRecord(record, timestampDelta(timestamp, base), this.#recordCount, this.#headers);
   }
+}
+
+/** batchLength is an int32. */
+function capacityOf(buffer: Buffer): number {
+  return Math.min(buffer.length, 0x7fffffff);
 }
 
 /** Deltas are written without BigInt, which is exact only for safe integers. */

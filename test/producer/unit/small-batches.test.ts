@@ -1,11 +1,12 @@
 /**
- * Many partitions, a few records each: a batch that fills little of its pooled buffer holds
- * only its own bytes of the memory budget once it is in a request, and a batch grows past
+ * Many partitions, a few records each: a batch starts in a small buffer and grows as
+ * records come, up to batchSize; one that fills little of its pooled buffer holds only its
+ * own bytes of the memory budget once it is in a request; and a batch grows past
  * batchSize only for a busy partition, and only while the budget keeps a batchSize for
  * every partition with batches.
  */
 import { describe, expect, it } from 'vitest';
-import { growthSizes } from '../../../src/producer/appender.js';
+import { growthSizes, startSizes } from '../../../src/producer/appender.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
@@ -23,7 +24,7 @@ describe('memory of small batches', () => {
     const s = await connected({ batchSize: 16_384 });
     expect(s.producer.metrics().bufferedBytes).toBe(0);
     s.sends.produce({ topic: 't', partition: 0, value: 'a' });
-    expect(s.producer.metrics().bufferedBytes).toBe(16_384);
+    expect(s.producer.metrics().bufferedBytes).toBe(1024);
     expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
     const held = s.producer.metrics().bufferedBytes;
     expect(held).toBeGreaterThan(0);
@@ -78,6 +79,69 @@ describe('memory of small batches', () => {
     expect(s.cluster.log('t', 0)).toEqual(['warm-up', value, value, value, value]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
+  });
+});
+
+describe('batches that start small', () => {
+  it('a batch moves into the next start size when a record does not fit, up to batchSize, and its records arrive in order', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 16_384 });
+    const value = 'x'.repeat(200);
+    const sizes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      s.sends.produce({ topic: 't', partition: 1, value: `${i} ${value}` });
+      sizes.push(s.producer.metrics().bufferedBytes);
+    }
+    // 1 KiB holds 4 of these records, 4 KiB 19, 16 KiB 76: one buffer at a time, the smaller given back.
+    expect([...new Set(sizes)]).toEqual([1024, 4096, 16_384]);
+    expect(sizes.indexOf(4096)).toBe(4);
+    expect(sizes.indexOf(16_384)).toBe(19);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    // One batch: growing did not close it.
+    expect(produceRequests(s).map((r) => r.body.topicData.flatMap((t) => t.partitionData.map((p) => p.index)))).toEqual([[1]]);
+    expect(s.cluster.log('t', 1)).toEqual(Array.from({ length: 60 }, (_, i) => `${i} ${value}`));
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('many partitions with a record each fit a budget of a few batchSizes, none waiting for memory', async () => {
+    const s = await warmedUp(scripted({ ...LONG_LINGER, batchSize: 16_384, bufferMemory: 65_536 }, { latencyMs: LATENCY_MS, topics: { t: 4, many: 48 } }), 0);
+    for (let partition = 0; partition < 48; partition++) s.sends.produce({ topic: 'many', partition, value: 'a' });
+    // Once the topic's metadata is in.
+    expect(await s.clock.runUntil(() => s.producer.metrics().bufferedBytes > 0, 500)).toBe(true);
+    expect(s.producer.metrics().bufferedBytes).toBe(48 * 1024);
+    expect(s.producer.metrics().waitingSends).toBe(0);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    for (let partition = 0; partition < 48; partition++) expect(s.cluster.log('many', partition)).toEqual(['a']);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a batch that cannot grow for want of memory waits with its record, which lands in it, in order, once memory is free', async () => {
+    // Growing takes the bigger buffer before it gives the smaller one back.
+    const s = await connected({ ...LONG_LINGER, batchSize: 16_384, bufferMemory: 16_384 + 4096 + 1024 });
+    const value = 'y'.repeat(200);
+    // Partition 2 holds most of the budget; partition 3's batch reaches 4 KiB and must wait to grow.
+    s.sends.produce({ topic: 't', partition: 2, value: 'x'.repeat(5000) });
+    for (let i = 0; i < 8; i++) s.sends.produce({ topic: 't', partition: 3, value: `${i} ${value}` });
+    expect(s.producer.metrics().bufferedBytes).toBe(16_384 + 4096);
+    for (let i = 8; i < 20; i++) s.sends.produce({ topic: 't', partition: 3, value: `${i} ${value}` });
+    expect(s.producer.metrics().waitingSends).toBeGreaterThan(0);
+    await s.clock.drive(s.producer.flush(), 5000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 3)).toEqual(Array.from({ length: 20 }, (_, i) => `${i} ${value}`));
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
+
+describe('startSizes', () => {
+  it('steps down from batchSize by quarters while at least 1 KiB, smallest first', () => {
+    expect(startSizes({ batchSize: 16_384 })).toEqual([1024, 4096, 16_384]);
+    expect(startSizes({ batchSize: 1024 })).toEqual([1024]);
+    expect(startSizes({ batchSize: 100 })).toEqual([100]);
+    expect(startSizes({ batchSize: 1_000_000 })).toEqual([3906, 15_625, 62_500, 250_000, 1_000_000]);
   });
 });
 
