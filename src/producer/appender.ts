@@ -55,8 +55,10 @@ export interface AppenderContext {
   pool: BufferPool;
   chooser: PartitionChooser;
   completion: Completion;
-  /** A batch is full or new: the sender may have work. */
+  /** A batch is full: the sender has work. */
   wake(): void;
+  /** A batch was opened: it is ready at `readyAt` (when it has lingered), or once full. */
+  opened(state: PartitionState, readyAt: number): void;
 }
 
 export class Appender {
@@ -148,7 +150,8 @@ export class Appender {
       partitions.add(state, batch);
       sizeBefore = batch.sizeInBytes;
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
-      this.#ctx.wake();
+      if (batch.full || batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+      else this.#ctx.opened(state, now + o.lingerMs);
     }
     chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);

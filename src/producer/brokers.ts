@@ -153,6 +153,12 @@ export class Brokers {
   readonly #known: () => ReadonlyMap<number, BrokerInfo>;
   /** Links by `host:port`; the bootstrap ones become brokers' once metadata names them. */
   readonly #links = new Map<string, BrokerLink>();
+  /**
+   * The link last found for each node, with the metadata entry it was found for: the
+   * sender asks for every partition with batches on every run, and a refresh or a leader
+   * hint replaces the entry (and so the answer) with a new object.
+   */
+  readonly #byNode = new Map<number, { info: BrokerInfo; link: BrokerLink }>();
   #rotation = 0;
 
   constructor(options: ResolvedOptions, dial: Dialer, clock: Clock, signal: AbortSignal, known: () => ReadonlyMap<number, BrokerInfo>) {
@@ -178,7 +184,12 @@ export class Brokers {
   /** The link to broker `nodeId` as metadata names it; undefined when metadata does not know it. */
   forNode(nodeId: number): BrokerLink | undefined {
     const info = this.#known().get(nodeId);
-    return info ? this.#link(info, nodeId) : undefined;
+    if (!info) return undefined;
+    const last = this.#byNode.get(nodeId);
+    if (last?.info === info) return last.link;
+    const link = this.#link(info, nodeId);
+    this.#byNode.set(nodeId, { info, link });
+    return link;
   }
 
   /**
@@ -235,5 +246,6 @@ export class Brokers {
   async close(graceMs: number): Promise<void> {
     await Promise.all([...this.#links.values()].map((l) => l.close(graceMs)));
     this.#links.clear();
+    this.#byNode.clear();
   }
 }

@@ -21,7 +21,7 @@ import { ProducerIdentity } from './idempotence.js';
 import { ClusterMetadata } from './metadata.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
-import { Partitions } from './partition-state.js';
+import { Partitions, type PartitionState } from './partition-state.js';
 import { Sender } from './sender.js';
 import { SEND_CHANNEL, traced, withHeaders, type SendTraceContext } from './tracing.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
@@ -75,7 +75,8 @@ export class Producer {
     this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, signal });
     const chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
     const wake = (): void => this.#sender.wake();
-    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, wake });
+    const opened = (state: PartitionState, readyAt: number): void => this.#sender.opened(state, readyAt);
+    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, wake, opened });
     this.#waiting = new WaitingSends({
       options: o,
       clock,

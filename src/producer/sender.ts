@@ -107,6 +107,26 @@ export class Sender {
     });
   }
 
+  /**
+   * A batch was opened and is ready at `readyAt` unless it fills first (which wakes the
+   * sender). A run now would look at every partition with batches and most likely find
+   * none ready (with thousands of partitions, that look is most of what the sender costs),
+   * so the timer is armed for it instead, unless a run has something to start first:
+   * metadata, a producer id, a connection to the partition's leader.
+   */
+  opened(state: PartitionState, readyAt: number): void {
+    if (this.#flushers > 0 || readyAt <= this.#ctx.clock.now() || !this.#canWait(state)) return this.wake();
+    this.#arm(readyAt);
+  }
+
+  /** Whether nothing needs doing for `state` before its batch is ready: its leader is known and connected, the producer id in hand. */
+  #canWait(state: PartitionState): boolean {
+    const { metadata, brokers, identity } = this.#ctx;
+    if (metadata.stale || (identity !== undefined && !identity.ready)) return false;
+    const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
+    return leader >= 0 && brokers.forNode(leader)?.ready === true;
+  }
+
   /** Sends everything buffered without lingering, until every accepted record has ended. */
   async flush(): Promise<void> {
     this.#flushers++;

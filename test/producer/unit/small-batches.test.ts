@@ -97,8 +97,8 @@ describe('batches that start small', () => {
     expect(sizes.indexOf(16_384)).toBe(19);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
-    // One batch: growing did not close it.
-    expect(produceRequests(s).map((r) => r.body.topicData.flatMap((t) => t.partitionData.map((p) => p.index)))).toEqual([[1]]);
+    // One request, with one batch: growing did not close it.
+    expect(produceRequests(s)).toHaveLength(1);
     expect(s.cluster.log('t', 1)).toEqual(Array.from({ length: 60 }, (_, i) => `${i} ${value}`));
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
