@@ -21,12 +21,16 @@ export type FinishOptions = Partial<ProducerStamp> & {
   crc?: boolean;
 };
 
+/** Passed for a record without headers, which leaves the scratch alone. */
+const NOT_USED = new HeaderScratch();
+
 export class RecordBatchBuilder {
   #buffer: Buffer;
   /** The batch may grow to this many bytes, header included (until grow() gives it more room). */
   #capacity: number;
   #offset = RECORD_BATCH_OVERHEAD;
-  readonly #headers = new HeaderScratch();
+  /** Made for the first record with headers: most batches have none, and many batches hold a record or two. */
+  #headers: HeaderScratch | undefined;
   readonly #clock: () => number;
   #recordCount = 0;
   #baseTimestamp = NO_TIMESTAMP;
@@ -123,7 +127,7 @@ export class RecordBatchBuilder {
     if (this.#sizedRecord !== null) this.#sizedRecord = null;
     const index = this.#recordCount;
     const base = index === 0 ? timestamp : this.#baseTimestamp;
-    const end = writeRecord(this.#buffer, this.#offset, this.#capacity, record, timestampDelta(timestamp, base), index, this.#headers);
+    const end = writeRecord(this.#buffer, this.#offset, this.#capacity, record, timestampDelta(timestamp, base), index, this.#scratchFor(record));
     if (end < 0) return -1;
     this.#offset = end;
     if (index === 0) {
@@ -159,10 +163,14 @@ export class RecordBatchBuilder {
     return batch;
   }
 
+  #scratchFor(record: RecordInput): HeaderScratch {
+    return record.headers === undefined ? NOT_USED : (this.#headers ??= new HeaderScratch());
+  }
+
   /** Size of `record` at the end of this batch, after checking its timestamp. */
   #measure(record: RecordInput, timestamp: number): number {
     const base = this.#recordCount === 0 ? timestamp : this.#baseTimestamp;
-    return measureRecord(record, timestampDelta(timestamp, base), this.#recordCount, this.#headers);
+    return measureRecord(record, timestampDelta(timestamp, base), this.#recordCount, this.#scratchFor(record));
   }
 }
 
