@@ -25,6 +25,13 @@ export interface AppendRecord {
   headers?: RecordHeadersInput | undefined;
 }
 
+/**
+ * A batch in a buffer this small is not compacted: batches start in such buffers (see
+ * startSizes), and moving a few hundred bytes out of one would cost an allocation and a
+ * copy for every batch of a producer writing to many partitions, to free a kilobyte or two.
+ */
+const SMALL_BUFFER_BYTES = 4096;
+
 /** A record with no key, value or headers, and its length prefix. */
 const SMALLEST_RECORD_BYTES = MIN_RECORD_SIZE + 1;
 
@@ -261,17 +268,19 @@ export class ProducerBatch {
   }
 
   /**
-   * A finished batch that fills at most half its pooled buffer moves its (uncompressed)
-   * bytes into a buffer of their own size, so the rest of the pooled one is not held until the answer
-   * (with many partitions, batches of a few records each in 16 KiB buffers spend the
-   * memory budget long before the bytes do). Returns the pooled buffer for the caller to
+   * A finished batch that fills at most half its pooled buffer (of more than 4 KiB) moves
+   * its (uncompressed) bytes into a buffer of their own size, so the rest of the pooled one
+   * is not held until the answer (a busy partition's grown buffer drained with a few
+   * records would hold the budget long after the bytes are gone). Returns the pooled buffer for the caller to
    * give back, and the batch then holds `charged` bytes of the budget instead; undefined
    * when nothing was moved. (The sender does it for uncompressed batches only.)
    */
   compact(): Buffer | undefined {
     const plain = this.#plain;
-    if (!this.pooled || !plain || plain.length * 2 > this.buffer.length) return undefined;
-    const own = Buffer.allocUnsafe(plain.length);
+    if (!this.pooled || !plain || plain.length * 2 > this.buffer.length || this.buffer.length <= SMALL_BUFFER_BYTES) return undefined;
+    // Memory of its own: a slice of Node's shared slab would keep the whole slab alive
+    // until this batch is answered.
+    const own = Buffer.allocUnsafeSlow(plain.length);
     plain.copy(own);
     if (this.bytes === plain) this.bytes = own;
     this.#plain = own;
