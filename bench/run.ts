@@ -481,9 +481,7 @@ async function main(): Promise<void> {
     cluster = { version: options.kafka, bootstrap: options.bootstrap };
     log(`using the broker at ${cluster.bootstrap} (Kafka ${options.kafka})`);
   } else {
-    log(`starting a ${options.nodes}-node Kafka ${options.kafka} cluster`);
-    cluster = await startCluster({ version: options.kafka, nodes: options.nodes, name: options.nodes === 3 ? 'bench-3n' : 'bench' });
-    log(`cluster up at ${cluster.bootstrap}`);
+    cluster = await startBenchCluster(options);
   }
   const machine = machineInfo(options.kafka);
   try {
@@ -497,7 +495,14 @@ async function main(): Promise<void> {
       // meets a broker that has not yet run this scenario's requests (with 1,000 partitions the
       // first run can be half as fast), and that must not always be the same client.
       for (let round = 1; round <= options.repeat; round++) {
-        for (const client of rotated(options.clients, round - 1)) {
+        for (const [i, client] of rotated(options.clients, round - 1).entries()) {
+          // A broker that had a topic of more than 5,000 partitions is not given another: two
+          // such topics need more open files than this machine allows a process, and deleting
+          // the first frees them only some time later. Each client run gets a fresh broker.
+          if (cluster.stop && partitionsOf(scenario, options) > PARTITIONS_AT_CREATION && (round > 1 || i > 0)) {
+            await cluster.stop();
+            cluster = await startBenchCluster(options);
+          }
           const of = options.repeat > 1 ? ` (run ${round} of ${options.repeat})` : '';
           const keyed = scenario.keys ? `, ${scenario.keys.toLocaleString('en-US')} keys, ${partitionsOf(scenario, options)} partitions` : '';
           log(`[${scenario.name}] ${client.label}${of}: ${records.toLocaleString('en-US')} records of ${scenario.recordSize} B, ${scenario.compression}${keyed}`);
@@ -550,6 +555,13 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
   }
+}
+
+async function startBenchCluster(options: Options): Promise<ToolTarget & { stop: () => Promise<void> }> {
+  log(`starting a ${options.nodes}-node Kafka ${options.kafka} cluster`);
+  const cluster = await startCluster({ version: options.kafka, nodes: options.nodes, name: options.nodes === 3 ? 'bench-3n' : 'bench' });
+  log(`cluster up at ${cluster.bootstrap}`);
+  return cluster;
 }
 
 /** `list` starting at index `by` (modulo its length), wrapping around. */

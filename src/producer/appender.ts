@@ -68,14 +68,13 @@ export class Appender {
   readonly #pool: BufferPool;
   readonly #partitions: Partitions;
   readonly #chooser: PartitionChooser;
-  readonly #growthSizes: readonly number[];
-  readonly #startSizes: readonly number[];
+  /** The sizes a batch starts in and grows through, smallest first. */
+  readonly #sizes: readonly number[];
 
   constructor(ctx: AppenderContext) {
     this.#ctx = ctx;
     this.#o = ctx.options;
-    this.#growthSizes = growthSizes(ctx.options);
-    this.#startSizes = startSizes(ctx.options);
+    this.#sizes = [...startSizes(ctx.options), ...growthSizes(ctx.options).reverse()];
     this.#pool = ctx.pool;
     this.#partitions = ctx.partitions;
     this.#chooser = ctx.chooser;
@@ -130,23 +129,20 @@ export class Appender {
     } else {
       const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
       // With batches of this partition already queued or in flight, a new one could not
-      // leave before they are answered anyway: let it grow if memory allows, so the next
-      // request carries more records for the same per-request cost (up to maxBatchSize).
-      // Only for a busy partition, though (its open batch is full, or its last one got at
-      // least half of batchSize), and only while a batch of batchSize stays left in the
-      // budget for every partition with batches: one of many partitions that gets a few
-      // records at a time would otherwise hold maxBatchSize for them, and a few hundred
-      // such partitions spend the whole budget, leaving the others' records waiting.
+      // leave before they are answered anyway: it may grow past batchSize (up to
+      // maxBatchSize), so the next request carries more records for the same per-request
+      // cost. Only for a busy partition, though: its open batch is full, or its last one
+      // got at least half of batchSize. Any other starts small and grows as records come
+      // (up to batchSize): a partition that gets a record now and then does not hold
+      // batchSize for each. Either way memory is taken as the batch grows, not up front.
       const last = state.batches[state.batches.length - 1];
       const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
-      const grown = !reserved && busy ? this.#grown(exact) : undefined;
-      // A partition that is not busy starts small and grows as records come (up to
-      // batchSize): one that gets a record now and then does not hold batchSize for each.
-      size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact);
-      const buffer = grown ?? this.#take(size, reserved);
+      const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
+      size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
+      const buffer = this.#take(size, reserved);
       if (!buffer) return size;
       const now = this.#ctx.clock.now();
-      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, Math.max(o.batchSize, exact));
+      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
       partitions.add(state, batch);
       sizeBefore = batch.sizeInBytes;
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
@@ -158,17 +154,32 @@ export class Appender {
     return true;
   }
 
-  /** The bigger buffer the open batch, which has no room for `record`, can move into to take it; undefined when none can. */
+  /**
+   * The bigger buffer the open batch, which has no room for `record`, can move into to
+   * take it; undefined when none can (the batch is then closed and a new one started).
+   * Past batchSize (a busy partition's batch) only while a batchSize stays left in the
+   * budget for every partition with batches: one partition's growth must not leave the
+   * others' records waiting for memory.
+   */
   #growthFor(batch: ProducerBatch, record: ProducerRecord, timestamp: number): number | undefined {
     if (!batch.pooled || batch.buffer.length >= batch.limit) return undefined;
     const bytes = batch.sizeWith(record, timestamp);
-    return bytes <= batch.limit ? this.#sizeFor(bytes) : undefined;
+    if (bytes > batch.limit) return undefined;
+    const size = this.#sizeFor(bytes, batch.limit);
+    if (size <= this.#o.batchSize) return size;
+    const pool = this.#pool;
+    const othersNeed = this.#partitions.active.size * this.#o.batchSize;
+    return pool.used + size + othersNeed <= pool.budget ? size : undefined;
   }
 
-  /** The buffer size for a batch of `bytes`: the smallest start size that holds them, batchSize, or `bytes` when more. */
-  #sizeFor(bytes: number): number {
-    for (const size of this.#startSizes) if (size >= bytes) return size;
-    return Math.max(bytes, this.#o.batchSize);
+  /**
+   * The buffer size for a batch of `bytes` that may grow to `limit`: the smallest of the
+   * sizes a batch starts in and grows through (startSizes, then growthSizes) that holds
+   * them, or `bytes` when none up to `limit` does.
+   */
+  #sizeFor(bytes: number, limit: number): number {
+    for (const size of this.#sizes) if (size >= bytes && size <= limit) return size;
+    return bytes;
   }
 
   /**
@@ -182,24 +193,6 @@ export class Appender {
       this.#pool.release(reserved);
     }
     return this.#pool.tryAllocate(size);
-  }
-
-  /**
-   * The biggest of the growth sizes (growthSizes) above `need` that leaves a batchSize in
-   * the budget for every partition with batches, allocated; undefined when none does. With
-   * the budget nearly spent a busy partition still gets a quarter or a sixteenth of
-   * maxBatchSize rather than falling back to batchSize at once (which, with 1 MiB
-   * batches, made a budget-bound producer send ten times the batches it did with 256 KiB).
-   */
-  #grown(need: number): Buffer | undefined {
-    const o = this.#o;
-    const pool = this.#pool;
-    const reservedForOthers = this.#partitions.active.size * o.batchSize;
-    for (const size of this.#growthSizes) {
-      if (size <= need) return undefined;
-      if (pool.used + size + reservedForOthers <= pool.budget) return pool.tryAllocate(size);
-    }
-    return undefined;
   }
 
   /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */

@@ -64,7 +64,11 @@ export interface ProducerOptions {
   compression?: CompressionName;
   /** How long a batch waits for more records before it is sent. Default 5 ms (Java 4.0+). */
   lingerMs?: number;
-  /** Bytes per partition batch. Default 16384. */
+  /**
+   * Bytes per partition batch: a full one is sent without lingering. Default 16384. A
+   * batch starts in a smaller buffer (1 KiB, then 4 KiB) and grows to this as records
+   * come, so a partition with a record or two does not hold batchSize of bufferMemory.
+   */
   batchSize?: number;
   /**
    * How big a batch may grow while earlier batches of its partition are queued or in

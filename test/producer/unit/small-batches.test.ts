@@ -2,8 +2,8 @@
  * Many partitions, a few records each: a batch starts in a small buffer and grows as
  * records come, up to batchSize; one that fills little of a pooled buffer over 4 KiB holds
  * only its own bytes of the memory budget once it is in a request; and a batch grows past
- * batchSize only for a busy partition, and only while the budget keeps a batchSize for
- * every partition with batches.
+ * batchSize only for a busy partition, as records come, and only while the budget keeps a
+ * batchSize for every partition with batches.
  */
 import { describe, expect, it } from 'vitest';
 import { growthSizes, startSizes } from '../../../src/producer/appender.js';
@@ -67,29 +67,40 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
-  it('a busy partition grows its next batch to maxBatchSize when the budget has room for it and a batch for every partition', async () => {
+  it('a busy partition\'s next batch grows past batchSize as records come, up to maxBatchSize, taking memory as it grows', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
     const value = 'x'.repeat(300);
-    // Three records fill partition 0's batch of 1 KiB; the fourth starts a grown one.
-    for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: 0, value });
-    expect(s.producer.metrics().bufferedBytes).toBe(1024 + 8192);
+    const held: number[] = [];
+    // Three records fill partition 0's first batch of 1 KiB; the fourth starts a second
+    // one, which may grow (the first is full): 1 KiB, then 2 KiB, then 8 KiB.
+    for (let i = 0; i < 14; i++) {
+      s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
+      held.push(s.producer.metrics().bufferedBytes);
+    }
+    expect(held.slice(0, 4)).toEqual([1024, 1024, 1024, 2048]);
+    expect([...new Set(held.slice(3))]).toEqual([2048, 3072, 9216]);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
+    // Two batches: growing did not close the second.
+    expect(produceRequests(s)).toHaveLength(2);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 14 }, (_, i) => `${i}${value}`)]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
 
-  it('a busy partition takes the biggest growth size that leaves a batch for every other partition, not maxBatchSize', async () => {
+  it('a busy partition\'s batch grows past batchSize only while the budget keeps a batchSize for every partition with batches', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 12_288 });
     for (const partition of [1, 2, 3]) s.sends.produce({ topic: 't', partition, value: 'a' });
     const value = 'x'.repeat(300);
-    for (let i = 0; i < 4; i++) s.sends.produce({ topic: 't', partition: 0, value });
-    // 3 + 1 batches of 1 KiB, then 2 KiB (a quarter of maxBatchSize) for partition 0's
-    // second: with 8 KiB, four partitions' batches would not fit the budget; with 2 KiB they do.
-    expect(s.producer.metrics().bufferedBytes).toBe(4 * 1024 + 2048);
+    for (let i = 0; i < 11; i++) s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
+    // 3 + 1 batches of 1 KiB; partition 0's second grew to 2 KiB (6 records); 8 KiB would
+    // leave less than 1 KiB for each of the four partitions, so it was closed and a third
+    // of 1 KiB took the last two records.
+    expect(s.producer.metrics().bufferedBytes).toBe(3 * 1024 + 1024 + 2048 + 1024);
+    expect(s.producer.metrics().waitingSends).toBe(0);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
-    expect(s.cluster.log('t', 0)).toEqual(['warm-up', value, value, value, value]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 11 }, (_, i) => `${i}${value}`)]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
