@@ -110,9 +110,9 @@ export class Sender {
   /**
    * A batch was opened and is ready at `readyAt` unless it fills first (which wakes the
    * sender). A run now would look at every partition with batches and most likely find
-   * none ready (with thousands of partitions, that look is most of what the sender costs),
-   * so the timer is armed for it instead, unless a run has something to start first:
-   * metadata, a producer id, a connection to the partition's leader.
+   * none ready (with thousands of partitions, a run per new batch was a good part of what
+   * the sender cost), so the timer is armed for it instead, unless a run has something to
+   * start first: metadata, a producer id, a connection to the partition's leader.
    */
   opened(state: PartitionState, readyAt: number): void {
     if (this.#flushers > 0 || readyAt <= this.#ctx.clock.now() || !this.#canWait(state)) return this.wake();

@@ -124,6 +124,37 @@ describe('RecordBatchBuilder', () => {
   });
 });
 
+describe('growing a batch into a bigger buffer', () => {
+  it('writes the same batch as one built in the big buffer from the start, whatever the records and the moment it grows', () => {
+    fc.assert(
+      fc.property(arbRecords, fc.nat(), (records, at) => {
+        const whole = sizeOfRecordBatch(records, 0);
+        // Starts with room for the header only, so it grows before the first record or at `growAt`.
+        const grown = new RecordBatchBuilder(poolBuffer(61), { clock: () => 0 });
+        const growAt = at % (records.length + 1);
+        for (let i = 0; i < records.length; i++) {
+          if (i === growAt || grown.append(records[i]!) < 0) {
+            const before = grown.buffer;
+            expect(grown.grow(poolBuffer(whole))).toBe(before);
+            expect(grown.capacity).toBe(whole);
+            expect(grown.append(records[i]!)).toBe(i);
+          }
+        }
+        const reference = encodeRecordBatch(records, { timestamp: 0 });
+        expect(grown.finish({ crc: true }).equals(reference)).toBe(true);
+      }),
+    );
+  });
+
+  it('refuses a buffer smaller than the batch so far, and a finished batch', () => {
+    const b = new RecordBatchBuilder(poolBuffer(200));
+    b.append({ key: null, value: 'x'.repeat(50), timestamp: 1 });
+    expect(() => b.grow(Buffer.alloc(b.sizeInBytes - 1))).toThrow(RangeError);
+    b.finish();
+    expect(() => b.grow(Buffer.alloc(1000))).toThrow(/finished/);
+  });
+});
+
 describe('re-stamping a finished batch', () => {
   const records: RecordInput[] = [
     { key: 'a', value: 'x', timestamp: 10 },
