@@ -1,5 +1,5 @@
 import { KafkaWireError, ProtocolError } from '../../errors.js';
-import { checkOutputSize, SYNC_COMPRESS_LIMIT } from './limits.js';
+import { checkOutputSize, FAST_CODEC_SYNC_COMPRESS_LIMIT } from './limits.js';
 import { fn, type OptionalPackage } from './loader.js';
 import { xxhash32 } from './xxhash32.js';
 
@@ -40,7 +40,7 @@ export interface Lz4Api {
   compress(data: Uint8Array): Promise<Buffer>;
   /** Takes that same layout; the prefix is the output capacity, an error if too small. */
   uncompress(data: Uint8Array): Promise<Buffer>;
-  /** compress on the calling thread, for small inputs (see SYNC_COMPRESS_LIMIT). */
+  /** compress on the calling thread, for small inputs (see FAST_CODEC_SYNC_COMPRESS_LIMIT). */
   compressSync?: (data: Uint8Array) => Buffer;
 }
 
@@ -115,7 +115,7 @@ export async function lz4Compress(lz4: Lz4Api, data: Buffer): Promise<Buffer> {
       ? { size: compressed.length, data: compressed }
       : { size: (slice.length | UNCOMPRESSED_BIT) >>> 0, data: slice };
   };
-  const sync = data.length <= SYNC_COMPRESS_LIMIT ? lz4.compressSync : undefined;
+  const sync = data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT ? lz4.compressSync : undefined;
   let blocks: Array<{ size: number; data: Buffer }>;
   try {
     blocks = sync

@@ -1,5 +1,5 @@
 import { KafkaWireError, ProtocolError } from '../../errors.js';
-import { checkOutputSize, SYNC_COMPRESS_LIMIT } from './limits.js';
+import { checkOutputSize, FAST_CODEC_SYNC_COMPRESS_LIMIT } from './limits.js';
 import { fn, type OptionalPackage } from './loader.js';
 
 /**
@@ -19,7 +19,7 @@ import { fn, type OptionalPackage } from './loader.js';
 /** The functions we use from the `snappy` npm package (napi-rs; async work runs on the libuv pool). */
 export interface SnappyApi {
   compress(input: Uint8Array): Promise<Buffer>;
-  /** compress on the calling thread, for small inputs (see SYNC_COMPRESS_LIMIT). */
+  /** compress on the calling thread, for small inputs (see FAST_CODEC_SYNC_COMPRESS_LIMIT). */
   compressSync?: (input: Uint8Array) => Buffer;
   uncompress(input: Uint8Array, options: { asBuffer: true }): Promise<Buffer | string>;
 }
@@ -56,7 +56,7 @@ export async function snappyCompress(snappy: SnappyApi, data: Buffer): Promise<B
   }
   let blocks: Buffer[];
   try {
-    const sync = data.length <= SYNC_COMPRESS_LIMIT ? snappy.compressSync : undefined;
+    const sync = data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT ? snappy.compressSync : undefined;
     blocks = sync ? slices.map((slice) => sync(slice)) : await Promise.all(slices.map((slice) => snappy.compress(slice)));
   } catch (cause) {
     throw new KafkaWireError('snappy compression failed', { cause });
