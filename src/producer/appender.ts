@@ -48,6 +48,14 @@ export function startSizes(o: Pick<ResolvedOptions, 'batchSize'>): number[] {
   return sizes;
 }
 
+/**
+ * Every size a batch buffer comes in, smallest first: the start sizes, then the growth
+ * sizes. The appender picks from these and the pool keeps free buffers of these only.
+ */
+export function batchBufferSizes(o: Pick<ResolvedOptions, 'batchSize' | 'maxBatchSize'>): number[] {
+  return [...startSizes(o), ...growthSizes(o).reverse()];
+}
+
 export interface AppenderContext {
   options: ResolvedOptions;
   clock: Clock;
@@ -74,7 +82,7 @@ export class Appender {
   constructor(ctx: AppenderContext) {
     this.#ctx = ctx;
     this.#o = ctx.options;
-    this.#sizes = [...startSizes(ctx.options), ...growthSizes(ctx.options).reverse()];
+    this.#sizes = batchBufferSizes(ctx.options);
     this.#pool = ctx.pool;
     this.#partitions = ctx.partitions;
     this.#chooser = ctx.chooser;
@@ -174,7 +182,7 @@ export class Appender {
 
   /**
    * The buffer size for a batch of `bytes` that may grow to `limit`: the smallest of the
-   * sizes a batch starts in and grows through (startSizes, then growthSizes) that holds
+   * sizes a batch starts in and grows through (batchBufferSizes) that holds
    * them, or `bytes` when none up to `limit` does.
    */
   #sizeFor(bytes: number, limit: number): number {

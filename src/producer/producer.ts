@@ -10,7 +10,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { debuglog } from 'node:util';
 import { AbortedError, ProducerClosedError, TransactionStateError } from '../errors.js';
-import { Appender, growthSizes, startSizes } from './appender.js';
+import { Appender, batchBufferSizes } from './appender.js';
 import type { BackoffSettings } from './backoff.js';
 import type { Dialer } from './broker-channel.js';
 import { Brokers, dialBroker } from './brokers.js';
@@ -68,7 +68,7 @@ export class Producer {
     const clock = (this.#clock = internals.clock ?? systemClock);
     const signal = this.#lifetime.signal;
     const backoff: BackoffSettings = { base: o.retryBackoffMs, max: o.retryBackoffMaxMs };
-    this.#pool = new BufferPool(o.bufferMemory, [...startSizes(o), ...growthSizes(o)], clock);
+    this.#pool = new BufferPool(o.bufferMemory, batchBufferSizes(o), clock);
     this.#completion = new Completion(this.#pool, this.#partitions);
     this.#brokers = new Brokers(o, internals.dial ?? dialBroker, clock, signal, () => this.#metadata.brokers);
     const any = (): ReturnType<Brokers['any']> => this.#brokers.any();
