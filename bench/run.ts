@@ -647,23 +647,26 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
       ...(options.minInsync !== undefined ? { config: { 'min.insync.replicas': String(options.minInsync) } } : {}),
     };
     await createBigTopic(cluster, topic, partitions, replication);
-    // Two topics of 10,000 partitions need more open files than this machine gives a process
-    // (20,000): past 5,000 the warm-up (JIT, connections, metadata) goes to 100 partitions.
-    await createBigTopic(cluster, warmupTopic, partitions > PARTITIONS_AT_CREATION ? WARMUP_PARTITIONS_OF_BIG_TOPICS : partitions, replication);
-    if (partitions > 100) await settle(cluster, [warmupTopic, topic]);
+    // Only Java's CPU baseline (a JVM that does nothing but the warm-up) writes elsewhere. Two
+    // topics of 10,000 partitions need more open files than this machine gives a process
+    // (20,000): past 5,000 that baseline's topic gets 100 partitions.
+    if (client.kind === 'java') {
+      await createBigTopic(cluster, warmupTopic, partitions > PARTITIONS_AT_CREATION ? WARMUP_PARTITIONS_OF_BIG_TOPICS : partitions, replication);
+    }
+    if (partitions > 100) await settle(cluster, client.kind === 'java' ? [warmupTopic, topic] : [topic]);
   } catch (error) {
     return emptyRun(client, topic, records, `failed: could not create topics: ${firstLine(error)}`);
   }
   const timeoutMs = 120_000 + records * 2 + (scenario.rate ? Math.ceil((records / scenario.rate) * 2000) : 0);
   const loadBefore = os.loadavg()[0] ?? 0;
   const run = client.kind !== 'java'
-    ? await runChildClient(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs)
+    ? await runChildClient(cluster, client, scenario, records, options, topic, timeoutMs)
     : await runJava(cluster, client, scenario, records, options, topic, warmupTopic, timeoutMs);
   // Other work on the machine competes with the broker and the client for the 2 cores: keep a trace of it.
   run.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0] ?? 0) };
   // A thousand partitions a run soon use up the broker's open files: counted, they go.
   if (partitions > 100) {
-    for (const name of [warmupTopic, topic]) {
+    for (const name of client.kind === 'java' ? [warmupTopic, topic] : [topic]) {
       await topics(cluster, ['--delete', '--topic', name], { allowFailure: true }).catch((error: unknown) => run.notes.push(`deleting ${name}: ${firstLine(error)}`));
     }
   }
@@ -741,11 +744,13 @@ async function servedEverywhere(bootstrap: string, names: readonly string[]): Pr
   }
 }
 
-async function countDelivered(cluster: ToolTarget, topic: string, run: ClientRun): Promise<number | null> {
+/** Records the measured phase delivered: the topic's end offsets less the warm-up written before it. */
+async function countMeasured(cluster: ToolTarget, topic: string, warmupRecords: number, run: ClientRun): Promise<number | null> {
   try {
     const offsets = await endOffsets(cluster, topic);
-    run.notes.push(`end offsets: ${JSON.stringify(offsets.partitions)}`);
-    return offsets.total;
+    run.notes.push(`end offsets: ${JSON.stringify(offsets.partitions)}${warmupRecords > 0 ? ` (${warmupRecords} of them the warm-up's)` : ''}`);
+    // A run that failed inside its warm-up has fewer; nothing of the measured phase, then.
+    return Math.max(0, offsets.total - warmupRecords);
   } catch (error) {
     run.notes.push(`end offsets: ${firstLine(error)}`);
     return null;
@@ -774,14 +779,16 @@ async function runChildClient(
   records: number,
   options: Options,
   topic: string,
-  warmupTopic: string,
   timeoutMs: number,
 ): Promise<ClientRun> {
   const config: ChildConfig = {
     client: client.id,
     bootstrap: cluster.bootstrap,
     topic,
-    warmupTopic,
+    // As ProducerPerformance's --warmup-records: the warm-up writes to the measured topic, so
+    // the measured phase meets a topic the client already knows (its metadata, its batches,
+    // code already compiled for them), and its records are subtracted from the end offsets.
+    warmupTopic: topic,
     partitions: partitionsOf(scenario, options),
     records,
     warmupRecords: options.warmup,
@@ -810,7 +817,7 @@ async function runChildClient(
     const why = child.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : lastErrorLine(child.stderr) || `exit ${child.exitCode ?? child.signal}`;
     run.status = `failed: ${why}`;
     run.notes.push(`stderr tail: ${child.stderr.trim().split('\n').slice(-15).join('\n')}`);
-    run.delivered = await countDelivered(cluster, topic, run);
+    run.delivered = await countMeasured(cluster, topic, options.warmup, run);
     return run;
   }
   const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult;
@@ -833,7 +840,7 @@ async function runChildClient(
   if (result.paced) {
     run.notes.push(`paced at ${result.paced.rate} records/s: the schedule slipped by ${result.paced.droppedFromSchedule} records' time, passed while the sender was more than a slice late (those records went later, not in a burst)`);
   }
-  run.delivered = await countDelivered(cluster, topic, run);
+  run.delivered = await countMeasured(cluster, topic, options.warmup, run);
   finishFigures(run, scenario.recordSize);
   if (result.paced && result.paced.droppedFromSchedule > 0) run.status += `; schedule slipped ${fmtCount(result.paced.droppedFromSchedule)} records`;
   return run;
@@ -919,8 +926,7 @@ async function runJava(
     }
   }
   run.notes.push('elapsed = steady-state records / ProducerPerformance steady-state records/sec');
-  const delivered = await countDelivered(cluster, topic, run);
-  run.delivered = delivered === null ? null : delivered - warmup;
+  run.delivered = await countMeasured(cluster, topic, warmup, run);
   finishFigures(run, scenario.recordSize);
   return run;
 }

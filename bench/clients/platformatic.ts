@@ -64,7 +64,7 @@ await runChild(async (config) => {
     settings: { ...options, chunk, concurrency, maxInflights: '1 (forced by idempotent)', partitioner: 'default (keyless: round-robin)' },
     notes,
     connect: async () => {
-      await producer.metadata({ topics: [config.warmupTopic, config.topic] });
+      await producer.metadata({ topics: [...new Set([config.warmupTopic, config.topic])] });
     },
     produce: async (phase) => {
       const { topic, records, payload, latency } = phase;

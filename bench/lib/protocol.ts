@@ -10,7 +10,11 @@ export interface ChildConfig {
   bootstrap: string;
   /** The measured records go here; the orchestrator counts its end offsets. */
   topic: string;
-  /** Warm-up records go to their own topic so they never count. */
+  /**
+   * Where the warm-up records go: the measured topic itself (as ProducerPerformance's
+   * --warmup-records), so the measured phase starts on a topic the client already writes to;
+   * the orchestrator subtracts warmupRecords from its end offsets.
+   */
   warmupTopic: string;
   partitions: number;
   records: number;
