@@ -16,6 +16,7 @@ import type { Dialer } from './broker-channel.js';
 import { Brokers, dialBroker } from './brokers.js';
 import { BufferPool } from './buffer-pool.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { recordTime } from './record-time.js';
 import { Completion } from './completion.js';
 import { ProducerIdentity } from './idempotence.js';
 import { ClusterMetadata } from './metadata.js';
@@ -48,6 +49,8 @@ const CLOSE_GRACE_MS = 1000;
 export class Producer {
   readonly #o: ResolvedOptions;
   readonly #clock: Clock;
+  /** The timestamp of a record sent without one (see record-time.ts). */
+  readonly #recordTime: () => number;
   /** Aborted when close() gives up waiting: every wait, dial and retry loop ends. */
   readonly #lifetime = new AbortController();
   readonly #metadata: ClusterMetadata;
@@ -66,6 +69,7 @@ export class Producer {
   constructor(options: ProducerOptions, internals: ProducerInternals = {}) {
     const o = (this.#o = resolveOptions(options));
     const clock = (this.#clock = internals.clock ?? systemClock);
+    this.#recordTime = recordTime(clock);
     const signal = this.#lifetime.signal;
     const backoff: BackoffSettings = { base: o.retryBackoffMs, max: o.retryBackoffMaxMs };
     this.#pool = new BufferPool(o.bufferMemory, batchBufferSizes(o), clock);
@@ -352,7 +356,7 @@ export class Producer {
     validateRecord(record);
     this.#transactions?.assertCanSend();
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
-    const timestamp = record.timestamp ?? this.#clock.now();
+    const timestamp = record.timestamp ?? this.#recordTime();
     this.#appender.checkSize(record, timestamp);
     this.#completion.accepted();
     const topic = this.#waiting.has(record.topic) ? undefined : this.#metadata.topic(record.topic);

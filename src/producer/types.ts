@@ -23,7 +23,10 @@ export interface ProducerRecord {
   headers?: ReadonlyArray<RecordHeaderInput> | Readonly<Record<string, Bytes | null>>;
   /** Chosen by the partitioner when absent. */
   partition?: number;
-  /** Milliseconds since the epoch; `Date.now()` at send() when absent. */
+  /**
+   * Milliseconds since the epoch. When absent, the time of send(): the clock is read once
+   * for up to 8 records sent in one synchronous stretch (see src/producer/record-time.ts).
+   */
   timestamp?: number;
 }
 
