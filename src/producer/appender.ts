@@ -63,8 +63,8 @@ export interface AppenderContext {
   pool: BufferPool;
   chooser: PartitionChooser;
   completion: Completion;
-  /** A batch is full: the sender has work. */
-  wake(): void;
+  /** The partition's batch is full: the sender has work. */
+  ready(state: PartitionState): void;
   /** A batch was opened: it is ready at `readyAt` (when it has lingered), or once full. */
   opened(state: PartitionState, readyAt: number): void;
 }
@@ -127,13 +127,13 @@ export class Appender {
     let size: number | undefined;
     if (batch && batch.tryAppend(record, timestamp, callback)) {
       if (reserved) this.#pool.release(reserved);
-      if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+      if (batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
     } else if (batch && (size = this.#growthFor(batch, record, timestamp)) !== undefined) {
       const buffer = this.#take(size, reserved, batch.limit);
       if (!buffer) return size;
       this.#pool.release(batch.grow(buffer));
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch grown for it');
-      if (batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+      if (batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
     } else {
       const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
       // With batches of this partition already queued or in flight, a new one could not
@@ -154,7 +154,7 @@ export class Appender {
       partitions.add(state, batch);
       sizeBefore = batch.sizeInBytes;
       if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
-      if (batch.full || batch.sizeInBytes >= o.batchSize) this.#ctx.wake();
+      if (batch.full || batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
       else this.#ctx.opened(state, now + o.lingerMs);
     }
     chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);

@@ -43,6 +43,11 @@ export class PartitionState {
 
   txn: TxnMembership = 'none';
 
+  /** The earliest time the sender's DueQueue holds this partition for; Infinity when none. */
+  dueAt = Infinity;
+  /** In the sender's list of partitions to look at on its next run. */
+  woken = false;
+
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;

@@ -41,6 +41,8 @@ export interface CloseOptions {
 export interface ProducerInternals {
   clock?: Clock;
   dial?: Dialer;
+  /** The sender's safety-net run over every partition (sender.ts); tests turn it off with Infinity. */
+  fullRunEveryMs?: number;
 }
 
 /** How long close() gives connections to close politely once nothing is in flight, at most. */
@@ -80,7 +82,8 @@ export class Producer {
     const chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
     const wake = (): void => this.#sender.wake();
     const opened = (state: PartitionState, readyAt: number): void => this.#sender.opened(state, readyAt);
-    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, wake, opened });
+    const ready = (state: PartitionState): void => this.#sender.ready(state);
+    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, ready, opened });
     this.#waiting = new WaitingSends({
       options: o,
       clock,
@@ -118,6 +121,7 @@ export class Producer {
       brokers: this.#brokers,
       completion: this.#completion,
       signal,
+      ...(internals.fullRunEveryMs !== undefined ? { fullRunEveryMs: internals.fullRunEveryMs } : {}),
     });
     this.#metadata.onUpdate = () => this.#sender.wake();
   }

@@ -12,6 +12,12 @@
  * It never blocks the event loop: a run does what is possible now and arms one timer for
  * the earliest moment something else becomes possible (a linger ends, a backoff or a
  * throttle expires). Records end only through Completion.
+ *
+ * A run looks only at the partitions something happened to: a batch filled, an answer
+ * came, or the time they were queued for came (due-queue.ts). Rarer events that may
+ * change many partitions at once (metadata, a connection, a producer id, a transaction's
+ * partitions, flush) ask for a run over every partition with batches instead, and so
+ * does a run more than FULL_RUN_EVERY_MS after the last such one, as a safety net.
  */
 import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
@@ -26,6 +32,7 @@ import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Completion } from './completion.js';
+import { DueQueue } from './due-queue.js';
 import { addSequence, type ProducerIdentity } from './idempotence.js';
 import type { ClusterMetadata } from './metadata.js';
 import type { ResolvedOptions } from './options.js';
@@ -55,6 +62,9 @@ const UNKNOWN_ANSWER: BatchAnswer = { baseOffset: -1n, logAppendTimeMs: -1n, log
 /** The broker remembers this many batches per producer and partition (and so dedups retries). */
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
+/** A run over every partition with batches at least this often, whatever else happens. */
+export const FULL_RUN_EVERY_MS = 1000;
+
 export interface SenderContext {
   options: ResolvedOptions;
   clock: Clock;
@@ -68,6 +78,8 @@ export interface SenderContext {
   completion: Completion;
   /** Aborted when the producer closes. */
   signal: AbortSignal;
+  /** Tests set it to Infinity, so only the events themselves make the sender look at a partition. */
+  fullRunEveryMs?: number;
 }
 
 type ProduceResponse = ResponseOf<typeof Produce>;
@@ -77,6 +89,16 @@ export class Sender {
   readonly #ctx: SenderContext;
   readonly #backoff: BackoffSettings;
   #scheduled = false;
+  /** The next run looks at every partition with batches (see the header). */
+  #fullRun = true;
+  #lastFullRun = -Infinity;
+  readonly #fullRunEveryMs: number;
+  /** Partitions the next run looks at: a batch filled, or an answer came. */
+  #woken: PartitionState[] = [];
+  /** Partitions to look at later, by time. */
+  readonly #due = new DueQueue<PartitionState>();
+  /** Per broker, partitions that were ready while its requests in flight were at the limit. */
+  readonly #blocked = new Map<BrokerLink, Set<PartitionState>>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   /** flush() calls waiting: everything goes without lingering. */
@@ -90,6 +112,7 @@ export class Sender {
     this.#ctx = ctx;
     this.#backoff = { base: ctx.options.retryBackoffMs, max: ctx.options.retryBackoffMaxMs };
     this.#perPartition = ctx.identity ? Math.min(ctx.options.maxInFlight, MAX_IDEMPOTENT_IN_FLIGHT) : 1;
+    this.#fullRunEveryMs = ctx.fullRunEveryMs ?? FULL_RUN_EVERY_MS;
     this.#outcomes = {
       written: (state, b) => this.#delivered(state, b, UNKNOWN_ANSWER),
       failed: (state, b, err) => this.#ctx.completion.batchFailed(state, b, err),
@@ -97,8 +120,22 @@ export class Sender {
     };
   }
 
-  /** Asks for a run soon; many wakes in one tick make one run. */
+  /** Asks for a run over every partition with batches soon; many wakes in one tick make one run. */
   wake(): void {
+    this.#fullRun = true;
+    this.#schedule();
+  }
+
+  /** Asks for a run soon that looks at `state`: its batch filled. */
+  ready(state: PartitionState): void {
+    if (!state.woken) {
+      state.woken = true;
+      this.#woken.push(state);
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#scheduled || this.#stopped) return;
     this.#scheduled = true;
     this.#ctx.clock.soon(() => {
@@ -115,7 +152,9 @@ export class Sender {
    * start first: metadata, a producer id, a connection to the partition's leader.
    */
   opened(state: PartitionState, readyAt: number): void {
-    if (this.#flushers > 0 || readyAt <= this.#ctx.clock.now() || !this.#canWait(state)) return this.wake();
+    if (this.#flushers > 0 || !this.#canWait(state)) return this.wake();
+    if (readyAt <= this.#ctx.clock.now()) return this.ready(state);
+    this.#due.add(readyAt, state);
     this.#arm(readyAt);
   }
 
@@ -160,41 +199,71 @@ export class Sender {
 
   #run(): void {
     if (this.#stopped) return;
-    const { partitions, metadata, options, brokers } = this.#ctx;
-    const now = this.#ctx.clock.now();
-    let next = Infinity;
+    const { partitions, metadata, options, brokers, clock } = this.#ctx;
+    const now = clock.now();
     let needMetadata = metadata.stale;
     const byLeader = new Map<BrokerLink, PartitionState[]>();
     const sendable = this.#maybeInitProducerId();
+    const due = this.#due;
 
-    // Not copied: #expire may take the state being visited out of the set, which iteration allows.
-    for (const state of partitions.active) {
+    const visit = (state: PartitionState): void => {
       this.#expire(state, now);
-      if (!sendable || state.batches.length === 0) continue;
+      if (state.batches.length === 0) return;
       const at = this.#readyAt(state, now);
       if (at > now) {
-        next = Math.min(next, at);
-        continue;
+        due.add(this.#lookAgainAt(state, at), state);
+        return;
       }
       const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
       const link = leader >= 0 ? brokers.forNode(leader) : undefined;
       if (!link) {
         needMetadata = true;
-        next = Math.min(next, now + options.retryBackoffMs);
-        continue;
+        due.add(now + options.retryBackoffMs, state);
+        return;
       }
       let list = byLeader.get(link);
       if (!list) byLeader.set(link, (list = []));
       list.push(state);
+    };
+
+    const woken = this.#woken;
+    this.#woken = [];
+    if (!sendable || this.#fullRun || this.#flushers > 0 || now - this.#lastFullRun >= this.#fullRunEveryMs) {
+      for (const state of woken) state.woken = false;
+      // Whatever is due by now is looked at below, with everything else.
+      due.takeDue(now, () => {});
+      if (!sendable) {
+        // Nothing goes before the producer id; once it is there, a run looks at everything.
+        this.#fullRun = true;
+        for (const state of partitions.active) this.#expire(state, now);
+      } else {
+        this.#fullRun = false;
+        this.#lastFullRun = now;
+        this.#blocked.clear();
+        // Not copied: #expire may take the state being visited out of the set, which iteration allows.
+        for (const state of partitions.active) visit(state);
+      }
+    } else {
+      due.takeDue(now, (state) => {
+        if (state.woken) return;
+        state.woken = true;
+        woken.push(state);
+      });
+      // Each once: a second visit could put a partition into a request twice.
+      for (const state of woken) {
+        state.woken = false;
+        visit(state);
+      }
     }
 
     for (const [link, states] of byLeader) {
       if (link.throttledUntil > now) {
-        next = Math.min(next, link.throttledUntil);
+        for (const s of states) due.add(link.throttledUntil, s);
         continue;
       }
       if (!link.ready) {
-        next = Math.min(next, this.#maybeConnect(link, states, now));
+        const retryAt = this.#maybeConnect(link, states, now);
+        for (const s of states) due.add(retryAt, s);
         continue;
       }
       // One request after another while requests may be in flight and batches are ready:
@@ -203,14 +272,39 @@ export class Sender {
       while (ready.length > 0 && link.inFlight < options.maxInFlight && this.#drain(link, ready)) {
         ready = ready.filter((s) => {
           const at = this.#readyAt(s, now);
-          next = Math.min(next, at);
+          if (at > now) due.add(this.#lookAgainAt(s, at), s);
           return at <= now;
         });
+      }
+      // Ready, but the broker has as many requests as it may: the next answer from it lets them go.
+      if (ready.length > 0) {
+        const blocked = this.#blocked.get(link) ?? new Set<PartitionState>();
+        for (const state of ready) blocked.add(state);
+        this.#blocked.set(link, blocked);
       }
     }
 
     if (needMetadata) this.#refreshMetadata();
-    this.#arm(next);
+    const safetyNet = partitions.active.size > 0 && this.#lastFullRun > -Infinity ? this.#lastFullRun + this.#fullRunEveryMs : Infinity;
+    this.#arm(Math.min(due.next, safetyNet));
+  }
+
+  /** When to look at a partition not ready now: when it will be, or when its next unsent batch times out, whichever is first. */
+  #lookAgainAt(state: PartitionState, readyAt: number): number {
+    if (readyAt !== Infinity) return readyAt;
+    for (const b of state.batches) if (!b.inFlight) return b.deadline;
+    return Infinity;
+  }
+
+  /** A request to `link` is over: its partitions, and those that waited for room on the link, are looked at next. */
+  #requestOver(link: BrokerLink, chosen: Chosen): void {
+    for (const [state] of chosen) this.ready(state);
+    const blocked = this.#blocked.get(link);
+    if (blocked) {
+      this.#blocked.delete(link);
+      for (const state of blocked) this.ready(state);
+    }
+    this.#schedule();
   }
 
   /** Starts a metadata refresh (shared with any in progress); the answer wakes the sender. */
@@ -430,7 +524,7 @@ export class Sender {
     } finally {
       // Whatever happened, the next request must not wait for this one forever.
       turn.written();
-      this.wake();
+      this.#requestOver(link, chosen);
     }
   }
 

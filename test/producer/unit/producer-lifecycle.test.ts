@@ -153,6 +153,49 @@ describe('sending', () => {
   });
 });
 
+// The harness turns the sender's safety-net run off: each partition must be looked at
+// because its time came, its batch filled or an answer came, or its records never end.
+describe('the sender looks at the partitions something happened to', () => {
+  /** Sends one record to each of `partitions` partitions, a millisecond apart; returns when each was sent. */
+  async function staggered(s: Scripted, partitions: number): Promise<number[]> {
+    const sentAt: number[] = [];
+    for (let p = 0; p < partitions; p++) {
+      sentAt.push(s.clock.now());
+      s.sends.produce({ topic: 't', partition: p, value: `v${p}` });
+      await s.clock.advance(1);
+    }
+    return sentAt;
+  }
+
+  /** When the Produce request carrying partition `p` of t went out. */
+  const requestedAt = (s: Scripted, p: number): number => s.cluster.requestsOf(Produce).find((q) => q.partitions.some((x) => x.partition === p))!.at;
+
+  it('batches opened a millisecond apart over many partitions each leave the moment they have lingered', async () => {
+    const s = await warmedUp(scripted({ lingerMs: 20 }, { topics: { t: 64 } }), 0);
+    const sentAt = await staggered(s, 64);
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 200)).toBe(true);
+    for (let p = 0; p < 64; p++) expect(requestedAt(s, p) - sentAt[p]!, `partition ${p}`).toBe(20);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('partitions ready while the broker has maxInFlight requests go with its next answer', async () => {
+    const s = await warmedUp(scripted({ lingerMs: 2, maxInFlight: 1 }, { topics: { t: 64 }, latencyMs: 5 }), 0);
+    const sentAt = await staggered(s, 64);
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 500)).toBe(true);
+    for (let p = 0; p < 64; p++) {
+      const waited = requestedAt(s, p) - sentAt[p]!;
+      // Lingered 2 ms, then at most one request's round trip (5 ms) for the broker to have room.
+      expect(waited, `partition ${p}`).toBeGreaterThanOrEqual(2);
+      expect(waited, `partition ${p}`).toBeLessThanOrEqual(2 + 5);
+    }
+    // One request at a time, each with what became ready meanwhile.
+    expect(s.cluster.requestsOf(Produce).length).toBeLessThan(64 / 2);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
+
 describe('flush()', () => {
   it('resolves at once when nothing was ever sent', async () => {
     const s = scripted();
