@@ -99,6 +99,8 @@ export class Sender {
   readonly #due = new DueQueue<PartitionState>();
   /** Per broker, partitions that were ready while its requests in flight were at the limit. */
   readonly #blocked = new Map<BrokerLink, Set<PartitionState>>();
+  /** Links being dialled whose end this sender waits for. */
+  readonly #awaitingOpen = new Set<BrokerLink>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   /** flush() calls waiting: everything goes without lingering. */
@@ -199,6 +201,19 @@ export class Sender {
 
   #run(): void {
     if (this.#stopped) return;
+    try {
+      this.#look();
+    } catch (err) {
+      // A delivery callback threw out of the run (through #expire): partitions it had taken
+      // from the woken list or the queue would be forgotten, so the next run looks at all.
+      this.#fullRun = true;
+      this.#schedule();
+      throw err;
+    }
+  }
+
+  /** One run: looks at the partitions due (or all), sends what is ready, arms the timer. */
+  #look(): void {
     const { partitions, metadata, options, brokers, clock } = this.#ctx;
     const now = clock.now();
     let needMetadata = metadata.stale;
@@ -285,15 +300,21 @@ export class Sender {
     }
 
     if (needMetadata) this.#refreshMetadata();
-    const safetyNet = partitions.active.size > 0 && this.#lastFullRun > -Infinity ? this.#lastFullRun + this.#fullRunEveryMs : Infinity;
+    // Not while waiting for a producer id: its arrival asks for a full run (and a past time would spin).
+    const safetyNet = sendable && partitions.active.size > 0 && this.#lastFullRun > -Infinity ? Math.max(this.#lastFullRun + this.#fullRunEveryMs, now + 1) : Infinity;
     this.#arm(Math.min(due.next, safetyNet));
   }
 
-  /** When to look at a partition not ready now: when it will be, or when its next unsent batch times out, whichever is first. */
+  /**
+   * When to look at a partition not ready now: when it will be, or when its next unsent
+   * batch times out, whichever is first. While some of its batches are in a request, the
+   * end of that request looks at it anyway (a request times out before any batch's delivery
+   * timeout), and queueing the deadline would leave an entry behind for every request.
+   */
   #lookAgainAt(state: PartitionState, readyAt: number): number {
-    if (readyAt !== Infinity) return readyAt;
-    for (const b of state.batches) if (!b.inFlight) return b.deadline;
-    return Infinity;
+    if (state.inFlight > 0) return readyAt;
+    for (const b of state.batches) if (!b.inFlight) return Math.min(readyAt, b.deadline);
+    return readyAt;
   }
 
   /** A request to `link` is over: its partitions, and those that waited for room on the link, are looked at next. */
@@ -322,7 +343,18 @@ export class Sender {
 
   /** Dials the leader unless a dial is under way or backing off; returns when to look again. */
   #maybeConnect(link: BrokerLink, states: PartitionState[], now: number): number {
-    if (link.opening) return Infinity;
+    if (link.opening) {
+      // Dialled by another part of the producer (a coordinator, metadata): its end must bring a run too.
+      if (!this.#awaitingOpen.has(link)) {
+        this.#awaitingOpen.add(link);
+        const opened = (): void => {
+          this.#awaitingOpen.delete(link);
+          this.wake();
+        };
+        this.#ctx.brokers.open(link).then(opened, opened);
+      }
+      return Infinity;
+    }
     if (link.reconnectAt > now) return link.reconnectAt;
     this.#ctx.brokers.open(link).then(
       () => this.wake(),
@@ -370,7 +402,7 @@ export class Sender {
     const { options, identity, transactions } = this.#ctx;
     const perPartition = identity && !state.isKnownTo(identity.producerId, now) ? 1 : this.#perPartition;
     const at = state.readyAt(now, options.lingerMs, this.#flushers > 0, perPartition);
-    if (at > now) return Math.min(at, state.nextToSend()?.deadline ?? Infinity);
+    if (at > now) return at;
     if (transactions && !transactions.maybeAddPartition(state)) return Infinity;
     if (identity && !state.maySequence(identity)) return Infinity;
     return now;
@@ -569,7 +601,12 @@ export class Sender {
       for (const [s, b] of chosen) size.add(s.topic, b.sizeInBytes);
       return size.bytes <= options.maxRequestSize;
     };
-    while (chosen.length > 1 && !fits()) this.#landed(...chosen.pop()!);
+    while (chosen.length > 1 && !fits()) {
+      const [state, batch] = chosen.pop()!;
+      this.#landed(state, batch);
+      // Left out of `chosen`, so the end of this request would not name it.
+      this.ready(state);
+    }
   }
 
   #requestDone(link: BrokerLink): void {
@@ -699,6 +736,8 @@ export class Sender {
       },
       (err: unknown) => {
         if (!b.done) completion.batchFailed(state, b, err as Error);
+        // The batches behind it may go now.
+        this.ready(state);
       },
     );
   }
