@@ -155,7 +155,7 @@ export class Brokers {
   readonly #links = new Map<string, BrokerLink>();
   /**
    * The link last found for each node, with the metadata entry it was found for: the
-   * sender asks for every partition with batches on every run, and a refresh or a leader
+   * sender asks for every partition it looks at on every run, and a refresh or a leader
    * hint replaces the entry (and so the answer) with a new object.
    */
   readonly #byNode = new Map<number, { info: BrokerInfo; link: BrokerLink }>();
