@@ -6,7 +6,8 @@
  * on the wire.
  *
  * The brokers answer ApiVersions, Metadata, InitProducerId, Produce (with Kafka's
- * idempotent sequence rules, scripted-log.ts) and, for transactions v1, FindCoordinator,
+ * idempotent sequence rules, scripted-log.ts; uncompressed or gzip batches) and, for
+ * transactions v1, FindCoordinator,
  * AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn. Answers come
  * `latencyMs` after the request, in request order per channel, as Kafka's do.
  *
@@ -15,6 +16,7 @@
  * times out at requestTimeoutMs as the real connection does), or a dropped connection;
  * per broker: freeze()/thaw(), refused connections, connects that hang until aborted.
  */
+import { gunzipSync } from 'node:zlib';
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from '../../src/errors.js';
 import type { BrokerFeatures } from '../../src/net/broker-connection.js';
 import { decodeBody, encodeBody, type AnyApi, type RequestOf, type ResponseOf } from '../../src/protocol/api.js';
@@ -31,7 +33,10 @@ import {
 } from '../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { Reader } from '../../src/protocol/reader.js';
-import { decodeRecordBatchesSync, type RecordBatch } from '../../src/protocol/records/index.js';
+import { CODEC_ID } from '../../src/protocol/compression/codecs.js';
+import { stampCrc } from '../../src/protocol/records/batch-header.js';
+import { crc32c, decodeRecordBatchesSync, type RecordBatch } from '../../src/protocol/records/index.js';
+import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, CRC_OFFSET, CRC_START, LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../../src/protocol/records/layout.js';
 import { uuidFromBytes, ZERO_UUID } from '../../src/protocol/uuid.js';
 import { Writer } from '../../src/protocol/writer.js';
 import type { BrokerChannel, ChannelRequestOptions, DialTarget, Dialer } from '../../src/producer/broker-channel.js';
@@ -463,7 +468,7 @@ export class ScriptedCluster {
   #append(log: PartitionLog, records: Buffer | null, transactionalId: string | null): { errorCode: number; baseOffset: bigint } {
     let batches: RecordBatch[];
     try {
-      batches = records ? decodeRecordBatchesSync(records).batches : [];
+      batches = records ? decodeRecordBatchesSync(inflated(records)).batches : [];
     } catch (err) {
       this.violations.push(`Produce to ${log.topic}-${log.partition}: undecodable records (${(err as Error).message})`);
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n };
@@ -909,4 +914,27 @@ function encodeResponse(api: AnyApi, version: number, body: Body): Buffer {
   const w = new Writer(codec.size(body as never));
   codec.write(w, body as never);
   return w.finish();
+}
+
+/**
+ * A gzip-compressed batch (the one batch a producer sends) as the same batch uncompressed,
+ * so the scripted log can read its records, as a broker inflates them to validate; an
+ * uncompressed one as it is. Only gzip: node:zlib inflates it synchronously, and the
+ * harness answers on its own schedule. Its CRC is checked first, over the bytes as sent.
+ */
+function inflated(bytes: Buffer): Buffer {
+  if (bytes.length < RECORDS_OFFSET) return bytes;
+  const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
+  const codec = attributes & COMPRESSION_CODEC_MASK;
+  if (codec === CODEC_ID.none) return bytes;
+  if (codec !== CODEC_ID.gzip) throw new Error(`the scripted broker inflates gzip batches only, not codec ${codec}`);
+  if (crc32c(bytes.subarray(CRC_START)) !== bytes.readUInt32BE(CRC_OFFSET)) throw new Error('CRC mismatch in a compressed batch');
+  const records = gunzipSync(bytes.subarray(RECORDS_OFFSET));
+  const out = Buffer.alloc(RECORDS_OFFSET + records.length);
+  bytes.copy(out, 0, 0, RECORDS_OFFSET);
+  records.copy(out, RECORDS_OFFSET);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, LENGTH_OFFSET);
+  out.writeInt16BE(attributes & ~COMPRESSION_CODEC_MASK, ATTRIBUTES_OFFSET);
+  stampCrc(out);
+  return out;
 }

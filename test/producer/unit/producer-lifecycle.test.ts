@@ -4,10 +4,13 @@
  * state it can be called in, each checked to the millisecond of fake time and to the
  * last timer and connection.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { ProduceRequestSize } from '../../../src/protocol/produce-size.js';
+import { sizeOfRecordBatch } from '../../../src/protocol/records/index.js';
 import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
 /**
@@ -191,6 +194,27 @@ describe('the sender looks at the partitions something happened to', () => {
     }
     // One request at a time, each with what became ready meanwhile.
     expect(s.cluster.requestsOf(Produce).length).toBeLessThan(64 / 2);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a batch left out of a request that compression took over maxRequestSize goes in the next one', async () => {
+    // Incompressible: gzip adds a few bytes to each batch, and a request sized exactly for
+    // both batches uncompressed no longer holds the second.
+    const value = randomBytes(1000);
+    const batch = sizeOfRecordBatch([{ key: null, value, headers: undefined, timestamp: 0 }], 0);
+    const request = new ProduceRequestSize(9, 'fit', null);
+    request.add('t', batch);
+    request.add('t', batch);
+    const limit = request.bytes - 1024;
+    const options = { clientId: 'fit', compression: 'gzip' as const, maxRequestSize: request.bytes, batchSize: limit, maxBatchSize: limit };
+    const s = await warmedUp(scripted(options, { versions: { Produce: { max: 9 } } }), 0);
+    s.sends.produce({ topic: 't', partition: 0, value });
+    s.sends.produce({ topic: 't', partition: 1, value });
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 2, 200)).toBe(true);
+    // Two requests of one partition each (which went first depends on the drain's rotation).
+    expect(s.cluster.requestsOf(Produce).map((r) => r.partitions.map((p) => p.partition)).sort()).toEqual([[0], [1]]);
+    expect(s.cluster.log('t', 1)).toEqual([value.toString()]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
