@@ -199,17 +199,27 @@ export class Brokers {
    */
   open(link: BrokerLink): Promise<BrokerChannel> {
     if (this.#signal.aborted) return Promise.reject(new ProducerClosedError('the producer is closed'));
-    const backingOff = link.opening ? undefined : link.backingOff(this.#clock.now());
+    const starting = !link.opening;
+    const backingOff = starting ? link.backingOff(this.#clock.now()) : undefined;
     if (backingOff) return Promise.reject(backingOff);
     const target = { host: link.host, port: link.port, nodeId: link.nodeId };
-    return link.open(() => this.#dial(target, this.#options, this.#signal), this.#clock, this.#options).then((channel) => {
+    const opened = link.open(() => this.#dial(target, this.#options, this.#signal), this.#clock, this.#options).then((channel) => {
       // Opened just as the producer closed: it must not outlive close().
       if (!this.#signal.aborted) return channel;
       channel.destroy();
       link.channel = undefined;
       throw new ProducerClosedError('the producer is closed');
     });
+    if (starting) opened.then(this.#dialEnded, this.#dialEnded);
+    return opened;
   }
+
+  /**
+   * Called once each dial ends, connected or not, whoever started it: a coordinator call
+   * or a metadata refresh may open the link a partition's leader is on.
+   */
+  onDialEnded: (() => void) | undefined;
+  readonly #dialEnded = (): void => this.onDialEnded?.();
 
   /** A connection to a broker named by FindCoordinator. */
   connectTo(nodeId: number, host: string, port: number): Promise<BrokerChannel> {

@@ -124,6 +124,7 @@ export class Producer {
       ...(internals.fullRunEveryMs !== undefined ? { fullRunEveryMs: internals.fullRunEveryMs } : {}),
     });
     this.#metadata.onUpdate = () => this.#sender.wake();
+    this.#brokers.onDialEnded = () => this.#sender.wake();
   }
 
   // ---- transactions ----------------------------------------------------------------

@@ -99,8 +99,6 @@ export class Sender {
   readonly #due = new DueQueue<PartitionState>();
   /** Per broker, partitions that were ready while its requests in flight were at the limit. */
   readonly #blocked = new Map<BrokerLink, Set<PartitionState>>();
-  /** Links being dialled whose end this sender waits for. */
-  readonly #awaitingOpen = new Set<BrokerLink>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   /** flush() calls waiting: everything goes without lingering. */
@@ -343,18 +341,8 @@ export class Sender {
 
   /** Dials the leader unless a dial is under way or backing off; returns when to look again. */
   #maybeConnect(link: BrokerLink, states: PartitionState[], now: number): number {
-    if (link.opening) {
-      // Dialled by another part of the producer (a coordinator, metadata): its end must bring a run too.
-      if (!this.#awaitingOpen.has(link)) {
-        this.#awaitingOpen.add(link);
-        const opened = (): void => {
-          this.#awaitingOpen.delete(link);
-          this.wake();
-        };
-        this.#ctx.brokers.open(link).then(opened, opened);
-      }
-      return Infinity;
-    }
+    // Whoever dials, the dial's end wakes the sender (Brokers.onDialEnded).
+    if (link.opening) return Infinity;
     if (link.reconnectAt > now) return link.reconnectAt;
     this.#ctx.brokers.open(link).then(
       () => this.wake(),
