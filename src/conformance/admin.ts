@@ -38,11 +38,21 @@ export async function createTopic(broker: BrokerConnection, name: string, opts: 
   });
   const result = response.topics[0];
   if (!result || result.errorCode !== 0) throw new BrokerError(result?.errorCode ?? -1, { api: `CreateTopics v${version}`, detail: result?.errorMessage ?? 'no answer for the topic' });
-  return waitForLeaders(broker, name, partitions);
+  const { topicId, partitions: list, servedHere } = await leadersOf(broker, name, partitions);
+  // A Produce right after this must find the partition served (see waitUntilServed); this
+  // connection can check the partitions its own broker leads, the others are the caller's.
+  await waitServedBy(broker, name, servedHere);
+  return { topicId, partitions: list };
 }
 
 /** A new topic's leaders take a moment to be elected and to reach every broker's cache. */
 export async function waitForLeaders(broker: BrokerConnection, topic: string, partitions: number, timeoutMs = 30_000): Promise<{ topicId: string; partitions: PartitionInfo[] }> {
+  const { topicId, partitions: list } = await leadersOf(broker, topic, partitions, timeoutMs);
+  return { topicId, partitions: list };
+}
+
+/** waitForLeaders, plus the partitions led by the broker at the other end of `broker`. */
+async function leadersOf(broker: BrokerConnection, topic: string, partitions: number, timeoutMs = 30_000): Promise<{ topicId: string; partitions: PartitionInfo[]; servedHere: number[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { response } = await broker.request(Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false });
@@ -51,7 +61,8 @@ export async function waitForLeaders(broker: BrokerConnection, topic: string, pa
       const list = t.partitions
         .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes }))
         .sort((a, b) => a.partition - b.partition);
-      return { topicId: t.topicId, partitions: list };
+      const here = response.brokers.find((b) => `${b.host}:${b.port}` === broker.address)?.nodeId;
+      return { topicId: t.topicId, partitions: list, servedHere: list.filter((p) => p.leader === here).map((p) => p.partition) };
     }
     if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after ${timeoutMs / 1000} s`);
     await sleep(100);
@@ -109,4 +120,21 @@ export function initTransactional(broker: BrokerConnection, transactionalId: str
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** waitUntilServed for partitions that `broker` leads, all asked in one request a round. */
+async function waitServedBy(broker: BrokerConnection, topic: string, partitions: number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = partitions;
+  while (waiting.length > 0) {
+    const { response } = await broker.request(ListOffsets, {
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: waiting.map((partitionIndex) => ({ partitionIndex, timestamp: LATEST_TIMESTAMP })) }],
+    });
+    const served = new Set(response.topics[0]?.partitions.filter((p) => p.errorCode === 0).map((p) => p.partitionIndex));
+    waiting = waiting.filter((p) => !served.has(p));
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${topic}: partitions ${waiting.join(', ')} not served after ${timeoutMs / 1000} s`);
+    await sleep(20); // usually served within tens of milliseconds of the leader's election
+  }
 }
