@@ -85,6 +85,12 @@ export interface SenderContext {
 type ProduceResponse = ResponseOf<typeof Produce>;
 type Chosen = Array<[PartitionState, ProducerBatch]>;
 
+/** A request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
+interface WriteTurn {
+  before: Promise<void> | undefined;
+  written: () => void;
+}
+
 export class Sender {
   readonly #ctx: SenderContext;
   readonly #backoff: BackoffSettings;
@@ -456,7 +462,7 @@ export class Sender {
   }
 
   /** The request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
-  #writeTurn(link: BrokerLink): { before: Promise<void> | undefined; written: () => void } {
+  #writeTurn(link: BrokerLink): WriteTurn {
     const before = link.lastWrite;
     let written!: () => void;
     const mine = new Promise<void>((resolve) => (written = resolve));
@@ -467,37 +473,68 @@ export class Sender {
     return { before, written };
   }
 
-  async #send(link: BrokerLink, version: number, chosen: Chosen, turn: { before: Promise<void> | undefined; written: () => void }): Promise<void> {
-    const { options, metadata, completion, transactions } = this.#ctx;
+  /**
+   * Sends `chosen` as one request in the link's write order. Only compression and waiting
+   * for an earlier request's turn need to wait, and only they are async: the request's
+   * write and its answer run as plain calls (a large async function is the most costly
+   * thing TurboFan compiles here, and it compiled late, as it runs once per request).
+   */
+  #send(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): void {
+    if (this.#ctx.options.codecId !== 0 || turn.before) void this.#prepare(link, version, chosen, turn);
+    else this.#write(link, version, chosen, turn);
+  }
+
+  async #prepare(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): Promise<void> {
+    const { options, completion } = this.#ctx;
     try {
-      try {
-        if (options.codecId !== 0) {
-          for (const [, b] of chosen) {
-            // Compressed once; a retry resends the same compressed bytes.
-            if (b.bytes && !isCompressedBatch(b.bytes)) {
-              completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
-            }
+      if (options.codecId !== 0) {
+        for (const [, b] of chosen) {
+          // Compressed once; a retry resends the same compressed bytes.
+          if (b.bytes && !isCompressedBatch(b.bytes)) {
+            completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
           }
-          this.#fitRequest(version, chosen);
         }
-        if (turn.before) await turn.before;
-      } catch (err) {
-        // Compression failed: nothing was sent, and the same bytes would fail again.
-        this.#requestDone(link);
-        for (const [s, b] of chosen) {
-          this.#landed(s, b);
-          completion.batchFailed(s, b, err as Error);
-        }
-        return;
+        this.#fitRequest(version, chosen);
       }
-      const channel = link.channel;
-      if (!channel || !channel.isOpen) {
-        // Never written: the batches simply go again, with what they were (not) before.
+      if (turn.before) await turn.before;
+    } catch (err) {
+      // Compression failed: nothing was sent, and the same bytes would fail again.
+      this.#notSent(link, chosen, turn, err as Error);
+      return;
+    }
+    this.#write(link, version, chosen, turn);
+  }
+
+  /** Batches that could not be made into a request (compressed, encoded) fail as they are. */
+  #notSent(link: BrokerLink, chosen: Chosen, turn: WriteTurn, err: Error): void {
+    try {
+      this.#requestDone(link);
+      for (const [s, b] of chosen) {
+        this.#landed(s, b);
+        this.#ctx.completion.batchFailed(s, b, err);
+      }
+    } finally {
+      this.#over(link, chosen, turn);
+    }
+  }
+
+  #write(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): void {
+    const { options, metadata, completion, transactions } = this.#ctx;
+    const channel = link.channel;
+    if (!channel || !channel.isOpen) {
+      // Never written: the batches simply go again, with what they were (not) before.
+      try {
         this.#requestDone(link);
-        this.#ctx.metadata.invalidate();
+        metadata.invalidate();
         for (const [s, b] of chosen) this.#landed(s, b);
-        return;
+      } finally {
+        this.#over(link, chosen, turn);
       }
+      return;
+    }
+    let trace: ProduceTraceContext | undefined;
+    let answer: Promise<ProduceResponse> | undefined;
+    try {
       const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
       let bytes = 0;
       for (const [s, b] of chosen) {
@@ -513,39 +550,58 @@ export class Sender {
         timeoutMs: options.requestTimeoutMs,
         topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: metadata.topicId(name), partitionData })),
       };
+      trace = this.#traceRequest(link, version, chosen, bytes);
+      answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
       completion.counters.requestsSent++;
       completion.counters.bytesSent += bytes;
-      const trace = this.#traceRequest(link, version, chosen, bytes);
-      let answer: Promise<ProduceResponse>;
-      try {
-        answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
-      } finally {
-        // In the connection's queue now: the next request may follow.
-        turn.written();
-        if (trace) PRODUCE_CHANNEL.end.publish(trace);
+    } catch (err) {
+      // Not encodable (a bug): never written, and the same batches would fail again.
+      if (trace) {
+        trace.error = err as Error;
+        PRODUCE_CHANNEL.error.publish(trace);
+        PRODUCE_CHANNEL.end.publish(trace);
       }
-      let response: ProduceResponse;
-      try {
-        response = await answer;
-      } catch (err) {
-        if (trace) {
-          trace.error = err as Error;
-          PRODUCE_CHANNEL.error.publish(trace);
-        }
-        this.#traced(trace, () => this.#requestFailed(link, chosen, err as Error));
-        return;
-      }
+      this.#notSent(link, chosen, turn, err as Error);
+      return;
+    }
+    // In the connection's queue now: the next request may follow.
+    turn.written();
+    if (trace) PRODUCE_CHANNEL.end.publish(trace);
+    answer.then(
+      (response) => this.#answered(link, version, chosen, trace, response),
+      (err: unknown) => this.#unanswered(link, chosen, trace, err as Error),
+    );
+  }
+
+  #answered(link: BrokerLink, version: number, chosen: Chosen, trace: ProduceTraceContext | undefined, response: ProduceResponse): void {
+    try {
       this.#requestDone(link);
       if (trace) trace.throttleTimeMs = response?.throttleTimeMs;
       this.#traced(trace, () => {
-        if (options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, UNKNOWN_ANSWER);
+        if (this.#ctx.options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, UNKNOWN_ANSWER);
         else this.#onResponse(link, version, chosen, response, trace?.requestId ?? 0);
       });
     } finally {
-      // Whatever happened, the next request must not wait for this one forever.
-      turn.written();
       this.#requestOver(link, chosen);
     }
+  }
+
+  #unanswered(link: BrokerLink, chosen: Chosen, trace: ProduceTraceContext | undefined, err: Error): void {
+    try {
+      if (trace) {
+        trace.error = err;
+        PRODUCE_CHANNEL.error.publish(trace);
+      }
+      this.#traced(trace, () => this.#requestFailed(link, chosen, err));
+    } finally {
+      this.#requestOver(link, chosen);
+    }
+  }
+
+  /** Whatever happened, the next request must not wait for this one forever. */
+  #over(link: BrokerLink, chosen: Chosen, turn: WriteTurn): void {
+    turn.written();
+    this.#requestOver(link, chosen);
   }
 
   /** Publishes the request's start (and the plain request channel); its context when the tracing channel has subscribers. */

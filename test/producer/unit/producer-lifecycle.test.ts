@@ -5,12 +5,13 @@
  * last timer and connection.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceRequestSize } from '../../../src/protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../../../src/protocol/records/index.js';
+import { ScriptedChannel } from '../../helpers/scripted-broker.js';
 import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
 /**
@@ -139,6 +140,28 @@ describe('sending', () => {
       ['timed-out', -1n],
       ['next', 2n],
     ]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a request that cannot be encoded fails its records at once, and the next request goes out', async () => {
+    const s = await connected();
+    // What a bug in the request's encoding would do: the channel throws where it encodes.
+    const bug = new RangeError('value out of range');
+    const send = vi.spyOn(ScriptedChannel.prototype, 'send').mockImplementationOnce(() => {
+      throw bug;
+    });
+    try {
+      const broken = s.sends.produce({ topic: 't', partition: 0, value: 'a' });
+      expect(await s.clock.runUntil(() => broken.calls > 0, 100)).toBe(true);
+      expect(broken.error).toBe(bug);
+      const next = s.sends.produce({ topic: 't', partition: 0, value: 'b' });
+      await s.clock.drive(s.producer.flush(), 100);
+      expect(next.metadata?.offset).toBe(0n);
+      expect(s.cluster.log('t', 0)).toEqual(['b']);
+    } finally {
+      send.mockRestore();
+    }
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
