@@ -221,6 +221,36 @@ describe('the sender looks at the partitions something happened to', () => {
     await expectNothingLeft(s);
   });
 
+  it('batches that only lingered wait for the answer to the request in flight, then go together', async () => {
+    const s = await warmedUp(scripted({ lingerMs: 2, maxInFlight: 5 }, { topics: { t: 64 }, latencyMs: 5 }), 0);
+    const sentAt = await staggered(s, 64);
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 500)).toBe(true);
+    const requests = s.cluster.requestsOf(Produce);
+    const answeredAt = (p: number): number => s.sends.all.find((o) => o.record.partition === p && o.record.value === `v${p}`)!.at!;
+    // One request at a time: the next leaves once the one before it is answered.
+    for (let i = 1; i < requests.length; i++) {
+      const before = Math.max(...requests[i - 1]!.partitions.map((x) => answeredAt(x.partition)));
+      expect(requests[i]!.at, `request ${i}`).toBeGreaterThanOrEqual(before);
+    }
+    expect(requests.length).toBeLessThan(64 / 4);
+    // Each waited its linger and at most the round trip of the request before it.
+    for (let p = 0; p < 64; p++) expect(requestedAt(s, p) - sentAt[p]!, `partition ${p}`).toBeLessThanOrEqual(2 + 2 * 5);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a full batch goes beside a request in flight', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 100, maxBatchSize: 100 }, { latencyMs: 10 });
+    s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(80) });
+    await s.clock.advance(1);
+    s.sends.produce({ topic: 't', partition: 1, value: 'y'.repeat(80) });
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 2, 100)).toBe(true);
+    const [first, second] = s.cluster.requestsOf(Produce);
+    expect(second!.at - first!.at).toBe(1);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a batch left out of a request that compression took over maxRequestSize goes in the next one', async () => {
     // Incompressible: gzip adds a few bytes to each batch, and a request sized exactly for
     // both batches uncompressed no longer holds the second.
