@@ -23,10 +23,10 @@ import { debuglog } from 'node:util';
 import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
 import { Produce } from '../protocol/apis/produce.js';
 import type { ResponseOf } from '../protocol/api.js';
-import { compress, decompress } from '../protocol/compression/index.js';
+import { compress, compressSync, decompress } from '../protocol/compression/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
-import { compressBatch, decodeRecordBatches } from '../protocol/records/index.js';
+import { compressBatch, compressBatchSync, decodeRecordBatches } from '../protocol/records/index.js';
 import { isCompressedBatch } from '../protocol/records/layout.js';
 import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
@@ -493,28 +493,55 @@ export class Sender {
   }
 
   /**
-   * Sends `chosen` as one request in the link's write order. Only compression and waiting
-   * for an earlier request's turn need to wait, and only they are async: the request's
-   * write and its answer run as plain calls (a large async function is the most costly
-   * thing TurboFan compiles here, and it compiled late, as it runs once per request).
+   * Sends `chosen` as one request in the link's write order. Only compression on the
+   * thread pool needs an async function (#prepare); lz4 and snappy batches up to 1 MiB are
+   * compressed here, and the write and its answer are plain calls: async functions were
+   * the costliest TurboFan compiles of the request path, and they compiled late, as they
+   * run once per request or batch.
    */
   #send(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): void {
-    if (this.#ctx.options.codecId !== 0 || turn.before) void this.#prepare(link, version, chosen, turn);
+    if (this.#ctx.options.codecId !== 0) {
+      let compressed: boolean;
+      try {
+        compressed = this.#compressNow(chosen);
+      } catch (err) {
+        // Compression failed: nothing was sent, and the same bytes would fail again.
+        this.#notSent(link, chosen, turn, err as Error);
+        return;
+      }
+      if (!compressed) return void this.#prepare(link, version, chosen, turn);
+      this.#fitRequest(version, chosen);
+    }
+    if (turn.before) void turn.before.then(() => this.#write(link, version, chosen, turn));
     else this.#write(link, version, chosen, turn);
   }
 
+  /**
+   * Compresses on this thread what the codec compresses on this thread anyway (lz4 and
+   * snappy up to 1 MiB); false when a batch needs the async path (#prepare).
+   */
+  #compressNow(chosen: Chosen): boolean {
+    const { options, completion } = this.#ctx;
+    for (const [, b] of chosen) {
+      // Compressed once; a retry resends the same compressed bytes.
+      if (!b.bytes || isCompressedBatch(b.bytes)) continue;
+      const compressed = compressBatchSync(b.bytes, options.codecId, compressSync);
+      if (!compressed) return false;
+      completion.compressed(b, compressed);
+    }
+    return true;
+  }
+
+  /** #send for batches the codec compresses on the thread pool (gzip, zstd, big lz4 or snappy batches). */
   async #prepare(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): Promise<void> {
     const { options, completion } = this.#ctx;
     try {
-      if (options.codecId !== 0) {
-        for (const [, b] of chosen) {
-          // Compressed once; a retry resends the same compressed bytes.
-          if (b.bytes && !isCompressedBatch(b.bytes)) {
-            completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
-          }
+      for (const [, b] of chosen) {
+        if (b.bytes && !isCompressedBatch(b.bytes)) {
+          completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
         }
-        this.#fitRequest(version, chosen);
       }
+      this.#fitRequest(version, chosen);
       if (turn.before) await turn.before;
     } catch (err) {
       // Compression failed: nothing was sent, and the same bytes would fail again.

@@ -24,8 +24,8 @@ import { UnsupportedCodecError } from './errors.js';
 import { gzipCompress, gzipDecompress } from './gzip.js';
 import { checkOutputSize, outputLimit, type DecompressOptions } from './limits.js';
 import { OptionalPackages, type ModuleImporter } from './loader.js';
-import { LZ4_PACKAGE, lz4Compress, lz4Decompress } from './lz4.js';
-import { SNAPPY_PACKAGE, snappyCompress, snappyDecompress } from './snappy.js';
+import { LZ4_PACKAGE, lz4Compress, lz4CompressSync, lz4Decompress } from './lz4.js';
+import { SNAPPY_PACKAGE, snappyCompress, snappyCompressSync, snappyDecompress } from './snappy.js';
 import { packageBackend, ZSTD_PACKAGE, zlibBackend, zlibZstd, zstdCompress, zstdDecompress, type ZlibZstd, type ZstdBackend } from './zstd.js';
 
 export { CODEC_ID, CODEC_NAME, type CompressionName } from './codecs.js';
@@ -40,6 +40,12 @@ export interface CompressionCodecs {
    * (none) returns `data` itself, not a copy.
    */
   compress(codecId: number, data: Buffer): Promise<Buffer>;
+  /**
+   * compress on the calling thread, when that is how compress would do it anyway: none,
+   * and lz4 or snappy up to 1 MiB once their package is loaded. Undefined otherwise (gzip
+   * and zstd, a bigger input, a package not loaded yet): call compress.
+   */
+  compressSync(codecId: number, data: Buffer): Buffer | undefined;
   /** The inverse of compress, for data from any Kafka client; see DecompressOptions for the output bound. */
   decompress(codecId: number, data: Buffer, options?: DecompressOptions): Promise<Buffer>;
   /**
@@ -82,6 +88,23 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
           return lz4Compress(await packages.load(LZ4_PACKAGE), data);
         case 'zstd':
           return zstdCompress(await zstd(), data);
+      }
+    },
+
+    compressSync(codecId, data) {
+      switch (codecName(codecId)) {
+        case 'none':
+          return data;
+        case 'snappy': {
+          const snappy = packages.ready(SNAPPY_PACKAGE);
+          return snappy && snappyCompressSync(snappy, data);
+        }
+        case 'lz4': {
+          const lz4 = packages.ready(LZ4_PACKAGE);
+          return lz4 && lz4CompressSync(lz4, data);
+        }
+        default:
+          return undefined;
       }
     },
 
@@ -132,6 +155,8 @@ const shared = createCompressionCodecs();
 
 /** Compresses `data` with codec `codecId` (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
 export const compress: CompressionCodecs['compress'] = shared.compress;
+/** compress on the calling thread where compress would do the same; undefined where it cannot (see CompressionCodecs). */
+export const compressSync: CompressionCodecs['compressSync'] = shared.compressSync;
 /** Decompresses `data` written with codec `codecId`, producing at most `options.maxOutputLength` bytes. */
 export const decompress: CompressionCodecs['decompress'] = shared.decompress;
 /** Whether codec `name` works in this process (its optional package, if any, loads). */

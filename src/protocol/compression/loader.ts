@@ -32,6 +32,8 @@ export interface OptionalPackage<Api> {
 export class OptionalPackages {
   readonly #importModule: ModuleImporter;
   readonly #loaded = new Map<OptionalPackage<unknown>, Promise<unknown>>();
+  /** The packages whose import succeeded, for callers that cannot wait (see `ready`). */
+  readonly #ready = new Map<OptionalPackage<unknown>, unknown>();
 
   constructor(importer: ModuleImporter = importModule) {
     this.#importModule = importer;
@@ -43,10 +45,18 @@ export class OptionalPackages {
       pending = this.#import(pkg);
       // Rejections are handled by whoever awaits load(); this keeps a failure that nobody
       // is waiting on yet from being reported as unhandled.
-      pending.catch(() => {});
+      pending.then(
+        (api) => this.#ready.set(pkg, api),
+        () => {},
+      );
       this.#loaded.set(pkg, pending);
     }
     return pending as Promise<Api>;
+  }
+
+  /** The package's API if an earlier load() has finished importing it; undefined until then. */
+  ready<Api>(pkg: OptionalPackage<Api>): Api | undefined {
+    return this.#ready.get(pkg) as Api | undefined;
   }
 
   /** Whether the package loads and has the API we need; never throws. */

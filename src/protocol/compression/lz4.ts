@@ -98,35 +98,67 @@ const HEADER = (() => {
 /**
  * An LZ4 frame with 64 KiB independent blocks. A block that does not shrink is stored
  * as is (high bit of its size set), as Java does, so incompressible input grows by only
- * 4 bytes per 64 KiB plus 11 for the frame. Blocks are compressed concurrently.
+ * 4 bytes per 64 KiB plus 11 for the frame. Blocks are compressed concurrently on the
+ * thread pool, or on this thread when lz4Compressor says so.
  */
 export async function lz4Compress(lz4: Lz4Api, data: Buffer): Promise<Buffer> {
+  const now = lz4CompressSync(lz4, data);
+  if (now) return now;
+  let blocks: StoredBlock[];
+  try {
+    blocks = await Promise.all(slicesOf(data).map(async (slice) => storedBlock(slice, await lz4.compress(slice))));
+  } catch (cause) {
+    throw compressionFailure(cause);
+  }
+  return assembleFrame(blocks);
+}
+
+/**
+ * lz4Compress on the calling thread, for data up to FAST_CODEC_SYNC_COMPRESS_LIMIT when
+ * the package can; undefined otherwise (then lz4Compress uses the thread pool).
+ */
+export function lz4CompressSync(lz4: Lz4Api, data: Buffer): Buffer | undefined {
+  const sync = lz4.compressSync;
+  if (!sync || data.length > FAST_CODEC_SYNC_COMPRESS_LIMIT) return undefined;
+  const blocks: StoredBlock[] = [];
+  try {
+    for (const slice of slicesOf(data)) blocks.push(storedBlock(slice, sync(slice)));
+  } catch (cause) {
+    throw compressionFailure(cause);
+  }
+  return assembleFrame(blocks);
+}
+
+interface StoredBlock {
+  /** The block's size field: its length, high bit set when stored uncompressed. */
+  size: number;
+  data: Buffer;
+}
+
+function slicesOf(data: Buffer): Buffer[] {
   const slices: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += BLOCK_SIZE) slices.push(data.subarray(offset, offset + BLOCK_SIZE));
+  return slices;
+}
 
-  const frameBlock = (slice: Buffer, prefixed: Buffer): { size: number; data: Buffer } => {
-    // Check the layout we rely on (lz4_flex's compress_prepend_size) instead of writing a
-    // broken frame should a future lz4-napi change it.
-    if (prefixed.length < 4 || prefixed.readUInt32LE(0) !== slice.length) {
-      throw new KafkaWireError('lz4-napi returned a block in an unexpected layout; this lz4-napi version is not supported');
-    }
-    const compressed = prefixed.subarray(4);
-    return compressed.length < slice.length
-      ? { size: compressed.length, data: compressed }
-      : { size: (slice.length | UNCOMPRESSED_BIT) >>> 0, data: slice };
-  };
-  const sync = data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT ? lz4.compressSync : undefined;
-  let blocks: Array<{ size: number; data: Buffer }>;
-  try {
-    blocks = sync
-      ? slices.map((slice) => frameBlock(slice, sync(slice)))
-      : await Promise.all(slices.map(async (slice) => frameBlock(slice, await lz4.compress(slice))));
-  } catch (cause) {
-    if (cause instanceof KafkaWireError) throw cause;
-    throw new KafkaWireError('lz4 compression failed', { cause });
+function storedBlock(slice: Buffer, prefixed: Buffer): StoredBlock {
+  // Check the layout we rely on (lz4_flex's compress_prepend_size) instead of writing a
+  // broken frame should a future lz4-napi change it.
+  if (prefixed.length < 4 || prefixed.readUInt32LE(0) !== slice.length) {
+    throw new KafkaWireError('lz4-napi returned a block in an unexpected layout; this lz4-napi version is not supported');
   }
+  const compressed = prefixed.subarray(4);
+  return compressed.length < slice.length ? { size: compressed.length, data: compressed } : { size: (slice.length | UNCOMPRESSED_BIT) >>> 0, data: slice };
+}
 
-  const out = Buffer.allocUnsafe(HEADER.length + blocks.reduce((sum, block) => sum + 4 + block.data.length, 0) + 4);
+function compressionFailure(cause: unknown): KafkaWireError {
+  return cause instanceof KafkaWireError ? cause : new KafkaWireError('lz4 compression failed', { cause });
+}
+
+function assembleFrame(blocks: StoredBlock[]): Buffer {
+  let length = HEADER.length + 4;
+  for (const block of blocks) length += 4 + block.data.length;
+  const out = Buffer.allocUnsafe(length);
   let at = HEADER.copy(out, 0);
   for (const block of blocks) {
     at = out.writeUInt32LE(block.size, at);

@@ -50,18 +50,40 @@ const XERIAL_BLOCK_SIZE = 32 * 1024;
  * stream produces when closed without writes.
  */
 export async function snappyCompress(snappy: SnappyApi, data: Buffer): Promise<Buffer> {
-  const slices: Buffer[] = [];
-  for (let offset = 0; offset < data.length; offset += XERIAL_BLOCK_SIZE) {
-    slices.push(data.subarray(offset, offset + XERIAL_BLOCK_SIZE));
-  }
+  const now = snappyCompressSync(snappy, data);
+  if (now) return now;
   let blocks: Buffer[];
   try {
-    const sync = data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT ? snappy.compressSync : undefined;
-    blocks = sync ? slices.map((slice) => sync(slice)) : await Promise.all(slices.map((slice) => snappy.compress(slice)));
+    blocks = await Promise.all(slicesOf(data).map((slice) => snappy.compress(slice)));
   } catch (cause) {
     throw new KafkaWireError('snappy compression failed', { cause });
   }
+  return assembleXerial(blocks);
+}
 
+/**
+ * snappyCompress on the calling thread, for data up to FAST_CODEC_SYNC_COMPRESS_LIMIT when
+ * the package can; undefined otherwise (then snappyCompress uses the thread pool).
+ */
+export function snappyCompressSync(snappy: SnappyApi, data: Buffer): Buffer | undefined {
+  const sync = snappy.compressSync;
+  if (!sync || data.length > FAST_CODEC_SYNC_COMPRESS_LIMIT) return undefined;
+  let blocks: Buffer[];
+  try {
+    blocks = slicesOf(data).map((slice) => sync(slice));
+  } catch (cause) {
+    throw new KafkaWireError('snappy compression failed', { cause });
+  }
+  return assembleXerial(blocks);
+}
+
+function slicesOf(data: Buffer): Buffer[] {
+  const slices: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += XERIAL_BLOCK_SIZE) slices.push(data.subarray(offset, offset + XERIAL_BLOCK_SIZE));
+  return slices;
+}
+
+function assembleXerial(blocks: Buffer[]): Buffer {
   const out = Buffer.allocUnsafe(XERIAL_HEADER_SIZE + blocks.reduce((sum, block) => sum + 4 + block.length, 0));
   XERIAL_MAGIC.copy(out, 0);
   out.writeInt32BE(XERIAL_VERSION, 8);

@@ -10,7 +10,7 @@ export {
   type FinishOptions,
   type RecordBatchBuilderOptions,
 } from './builder.js';
-export { compressBatch, type CompressFunction, type DecompressFunction } from './compress-batch.js';
+export { compressBatch, compressBatchSync, type CompressFunction, type CompressSyncFunction, type DecompressFunction } from './compress-batch.js';
 export { crc32c } from './crc32c.js';
 export {
   decodeRecordBatches,

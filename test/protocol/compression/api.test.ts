@@ -142,3 +142,28 @@ describe('isCodecAvailable', () => {
     expect(await isCodecAvailable('brotli' as CompressionName)).toBe(false);
   });
 });
+
+describe('compressSync', () => {
+  const data = Buffer.from('a value that repeats, a value that repeats, a value that repeats '.repeat(2000));
+
+  it('writes the bytes compress writes, for lz4 and snappy once their package is loaded', async () => {
+    const codecs = createCompressionCodecs();
+    expect(codecs.compressSync(CODEC_ID.none, data)).toBe(data);
+    for (const name of ['lz4', 'snappy'] as const) {
+      expect(codecs.compressSync(CODEC_ID[name], data), `${name} before its package is loaded`).toBeUndefined();
+      const async = await codecs.compress(CODEC_ID[name], data);
+      expect(codecs.compressSync(CODEC_ID[name], data)?.equals(async), name).toBe(true);
+    }
+  });
+
+  it('leaves to compress what it does on the thread pool: gzip, zstd, lz4 and snappy over 1 MiB', async () => {
+    const codecs = createCompressionCodecs();
+    for (const name of ['gzip', 'zstd', 'lz4', 'snappy'] as const) await codecs.compress(CODEC_ID[name], data);
+    expect(codecs.compressSync(CODEC_ID.gzip, data)).toBeUndefined();
+    expect(codecs.compressSync(CODEC_ID.zstd, data)).toBeUndefined();
+    const big = Buffer.alloc(1024 * 1024 + 1, 7);
+    expect(codecs.compressSync(CODEC_ID.lz4, big)).toBeUndefined();
+    expect(codecs.compressSync(CODEC_ID.snappy, big)).toBeUndefined();
+    expect(() => codecs.compressSync(9, data)).toThrow(UnsupportedCodecError);
+  });
+});

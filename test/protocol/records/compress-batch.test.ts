@@ -3,7 +3,7 @@ import { ProtocolError } from '../../../src/errors.js';
 import { CODEC_ID } from '../../../src/protocol/compression/codecs.js';
 import { restamp } from '../../../src/protocol/records/batch-header.js';
 import { encodeRecordBatch } from '../../../src/protocol/records/builder.js';
-import { compressBatch } from '../../../src/protocol/records/compress-batch.js';
+import { compressBatch, compressBatchSync } from '../../../src/protocol/records/compress-batch.js';
 import { decodeRecordBatches } from '../../../src/protocol/records/decode.js';
 import { compressGzip, decompressGzip, referenceCrc32c } from './helpers.js';
 
@@ -29,6 +29,18 @@ describe('compressBatch', () => {
     const once = await compressBatch(plain, CODEC_ID.gzip, compressGzip);
     await expect(compressBatch(once, CODEC_ID.gzip, compressGzip)).rejects.toThrow(/already compressed/);
     await expect(compressBatch(plain.subarray(0, 70), CODEC_ID.gzip, compressGzip)).rejects.toThrow(ProtocolError);
+  });
+
+  it('compressBatchSync writes what compressBatch writes, and leaves the batch alone when the compressor cannot', async () => {
+    const plain = encodeRecordBatch(records);
+    const gzipped = await compressGzip(CODEC_ID.gzip, plain.subarray(61));
+    const sync = compressBatchSync(plain, CODEC_ID.gzip, () => gzipped);
+    expect(sync!.equals(await compressBatch(plain, CODEC_ID.gzip, async () => gzipped))).toBe(true);
+    const before = Buffer.from(plain);
+    expect(compressBatchSync(plain, CODEC_ID.gzip, () => undefined)).toBeUndefined();
+    expect(plain.equals(before)).toBe(true);
+    expect(compressBatchSync(plain, CODEC_ID.none, () => undefined)).toBe(plain);
+    expect(() => compressBatchSync(sync!, CODEC_ID.gzip, () => gzipped)).toThrow(/already compressed/);
   });
 
   it('leaves a batch that restamp can re-stamp', async () => {
