@@ -99,7 +99,7 @@ const HEADER = (() => {
  * An LZ4 frame with 64 KiB independent blocks. A block that does not shrink is stored
  * as is (high bit of its size set), as Java does, so incompressible input grows by only
  * 4 bytes per 64 KiB plus 11 for the frame. Blocks are compressed concurrently on the
- * thread pool, or on this thread when lz4Compressor says so.
+ * thread pool, or on this thread when lz4CompressSync can.
  */
 export async function lz4Compress(lz4: Lz4Api, data: Buffer): Promise<Buffer> {
   const now = lz4CompressSync(lz4, data);
