@@ -289,14 +289,20 @@ export class Sender {
       // pipelining does not wait for the next wake-up. But only batches worth a request of
       // their own go beside one in flight (see #worthAnother); the others wait for its answer.
       let ready = states;
-      while (ready.length > 0 && link.inFlight < options.maxInFlight && (link.inFlight === 0 || this.#worthAnother(ready)) && this.#drain(link, ready)) {
+      while (ready.length > 0 && link.inFlight < options.maxInFlight) {
+        if (link.inFlight > 0) {
+          if (!this.#worthAnother(ready)) break;
+          ready = this.#withHeld(link, ready, now);
+        }
+        if (!this.#drain(link, ready)) break;
         ready = ready.filter((s) => {
           const at = this.#readyAt(s, now);
           if (at > now) due.add(this.#lookAgainAt(s, at), s);
           return at <= now;
         });
       }
-      // Ready, but the broker has as many requests as it may: the next answer from it lets them go.
+      // Ready, but the broker has as many requests as it may, or these are not worth another
+      // beside the one in flight: the next answer from it lets them go.
       if (ready.length > 0) {
         const blocked = this.#blocked.get(link) ?? new Set<PartitionState>();
         for (const state of ready) blocked.add(state);
@@ -421,6 +427,34 @@ export class Sender {
     return false;
   }
 
+  /**
+   * `ready` and the partitions held for an answer from `link`, when a request goes to it
+   * anyway: with a busy partition's full batches keeping a request in flight all the
+   * time, a quiet one would otherwise be held after every answer until its delivery
+   * timeout. Each is looked at as a run would (it may have expired, moved or be waiting).
+   */
+  #withHeld(link: BrokerLink, ready: PartitionState[], now: number): PartitionState[] {
+    const held = this.#blocked.get(link);
+    if (!held) return ready;
+    this.#blocked.delete(link);
+    const { metadata, brokers } = this.#ctx;
+    const all = new Set(ready);
+    for (const state of held) {
+      if (all.has(state)) continue;
+      this.#expire(state, now);
+      if (state.batches.length === 0) continue;
+      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
+      if ((leader >= 0 ? brokers.forNode(leader) : undefined) !== link) {
+        this.ready(state);
+        continue;
+      }
+      const at = this.#readyAt(state, now);
+      if (at > now) this.#due.add(this.#lookAgainAt(state, at), state);
+      else all.add(state);
+    }
+    return [...all];
+  }
+
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(state: PartitionState, now: number): void {
     // Indexed, not copied: this runs for every partition with batches on every run.
@@ -501,16 +535,14 @@ export class Sender {
    */
   #send(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): void {
     if (this.#ctx.options.codecId !== 0) {
-      let compressed: boolean;
       try {
-        compressed = this.#compressNow(chosen);
+        if (!this.#compressNow(chosen)) return void this.#prepare(link, version, chosen, turn);
+        this.#fitRequest(version, chosen);
       } catch (err) {
         // Compression failed: nothing was sent, and the same bytes would fail again.
         this.#notSent(link, chosen, turn, err as Error);
         return;
       }
-      if (!compressed) return void this.#prepare(link, version, chosen, turn);
-      this.#fitRequest(version, chosen);
     }
     if (turn.before) void turn.before.then(() => this.#write(link, version, chosen, turn));
     else this.#write(link, version, chosen, turn);
@@ -645,9 +677,14 @@ export class Sender {
     }
   }
 
-  /** Whatever happened, the next request must not wait for this one forever. */
+  /**
+   * A request that was never written is over: the next one may be written once the one
+   * before this is (not at once: that one may still be compressing on the thread pool,
+   * and requests to a broker must go in the order their sequences were taken).
+   */
   #over(link: BrokerLink, chosen: Chosen, turn: WriteTurn): void {
-    turn.written();
+    if (turn.before) void turn.before.then(turn.written);
+    else turn.written();
     this.#requestOver(link, chosen);
   }
 

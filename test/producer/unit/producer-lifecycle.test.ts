@@ -239,6 +239,24 @@ describe('the sender looks at the partitions something happened to', () => {
     await expectNothingLeft(s);
   });
 
+  it('a partition held for an answer goes with the next request to its broker, even while a busy partition keeps one in flight', async () => {
+    // t-0 fills a batch every 4 ms, so a request of it is always in flight; t-1 has one record.
+    const s = await warmedUp(scripted({ lingerMs: 5, batchSize: 100, maxBatchSize: 100, deliveryTimeoutMs: 3000 }, { topics: { t: 2 }, latencyMs: 10 }), 0);
+    const start = s.clock.now();
+    await s.clock.advance(1);
+    const quiet = s.sends.produce({ topic: 't', partition: 1, value: 'quiet' });
+    for (let i = 0; i < 1000 && quiet.calls === 0; i++) {
+      s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(80) });
+      await s.clock.advance(4);
+    }
+    expect(quiet.error).toBeUndefined();
+    // Lingered 5 ms, held until the next request (a full batch of t-0 within 4 ms), answered.
+    expect(quiet.at! - start).toBeLessThan(1 + 5 + 20 + 20 + 4);
+    await s.clock.drive(s.producer.flush(), 1000);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a full batch goes beside a request in flight', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 100, maxBatchSize: 100 }, { latencyMs: 10 });
     s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(80) });
