@@ -107,8 +107,9 @@ export interface ProducerOptions {
   /**
    * Produce requests in flight per broker connection. Default 5. A request goes beside one
    * already in flight only when it carries a full batch (or a retry, or a flush waits):
-   * batches that have only lingered keep taking records until the answer comes, so many
-   * partitions make a few big requests rather than many of a few records per batch.
+   * batches that have only lingered keep taking records until the answer comes (or go
+   * along with the next request to that broker), so many partitions make a few big
+   * requests rather than many of a few records per batch.
    */
   maxInFlight?: number;
   /** Refresh metadata at least this often. Default 5 minutes. */
