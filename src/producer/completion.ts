@@ -10,7 +10,7 @@
 import { debuglog } from 'node:util';
 import type { BufferPool } from './buffer-pool.js';
 import type { Partitions, PartitionState } from './partition-state.js';
-import type { ProducerBatch } from './producer-batch.js';
+import type { CallbackFailure, ProducerBatch } from './producer-batch.js';
 import type { BatchAnswer, DeliveryCallback, ProducerCounters } from './types.js';
 
 const debug = debuglog('kafka-wire');
@@ -48,9 +48,13 @@ export class Completion {
   #unfinished = 0;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(pool: BufferPool, partitions: Partitions) {
+  /** Raises what a delivery callback threw, outside the producer's bookkeeping (the producer: on the next turn of its clock). */
+  readonly #raise: (error: unknown) => void;
+
+  constructor(pool: BufferPool, partitions: Partitions, raise: (error: unknown) => void) {
     this.#pool = pool;
     this.#partitions = partitions;
+    this.#raise = raise;
   }
 
   get unfinished(): number {
@@ -73,9 +77,10 @@ export class Completion {
     const n = batch.liveCount;
     this.#partitions.remove(state, batch);
     this.counters.recordsSent += n;
-    batch.complete(answer);
+    const thrown = batch.complete(answer);
     this.#release(batch);
     this.#ended(n);
+    if (thrown) this.#raise(thrown.error);
   }
 
   batchFailed(state: PartitionState, batch: ProducerBatch, err: Error, kind: FailureKind = 'failed'): void {
@@ -84,15 +89,17 @@ export class Completion {
     this.#partitions.remove(state, batch);
     this.#countFailures(n, kind);
     if (kind === 'failed') this.hooks.onFailure?.(err, batch);
-    batch.fail(err);
+    const thrown = batch.fail(err);
     this.#release(batch);
     this.#ended(n);
+    if (thrown) this.#raise(thrown.error);
   }
 
   /** A batch whose records were all aborted: it leaves the queue and gives its memory back. */
   discard(state: PartitionState, batch: ProducerBatch): void {
     if (batch.done || batch.liveCount > 0 || batch.inFlight) return;
     this.#partitions.remove(state, batch);
+    // No callbacks left to run: each ran when its record was aborted.
     batch.fail(new Error('unreachable: every record of this batch already ended'));
     this.#release(batch);
   }
@@ -102,9 +109,10 @@ export class Completion {
     const callback = batch.abort(index);
     if (callback === false) return false;
     this.#countFailures(1, 'aborted');
-    this.#call(callback, err);
+    const thrown = this.#call(callback, err);
     if (batch.allAborted) this.discard(state, batch);
     this.#ended(1);
+    if (thrown) this.#raise(thrown.error);
     return true;
   }
 
@@ -114,8 +122,9 @@ export class Completion {
     record.settled = true;
     this.#countFailures(1, kind);
     if (kind === 'failed') this.hooks.onFailure?.(err, undefined);
-    this.#call(record.callback, err);
+    const thrown = this.#call(record.callback, err);
     this.#ended(1);
+    if (thrown) this.#raise(thrown.error);
   }
 
   #countFailures(n: number, kind: FailureKind): void {
@@ -124,9 +133,17 @@ export class Completion {
     else if (kind === 'dropped') this.counters.recordsDropped += n;
   }
 
-  #call(callback: DeliveryCallback | undefined, err: Error): void {
-    if (callback) callback(err, null);
-    else debug('record failed: %s', err.message);
+  #call(callback: DeliveryCallback | undefined, err: Error): CallbackFailure | undefined {
+    if (!callback) {
+      debug('record failed: %s', err.message);
+      return undefined;
+    }
+    try {
+      callback(err, null);
+    } catch (error) {
+      return { error };
+    }
+    return undefined;
   }
 
   /** A batch replaced by others (a split) gives its memory back; its records live on in them. */

@@ -71,6 +71,11 @@ function cleared<T>(result: T): T {
   return result;
 }
 
+/** What a delivery callback threw (boxed: a callback may throw anything, undefined included). */
+export interface CallbackFailure {
+  error: unknown;
+}
+
 export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
@@ -336,15 +341,20 @@ export class ProducerBatch {
     return this.#plain;
   }
 
-  /** Delivered: each record learns its offset (baseOffset + its index). */
-  complete(answer: BatchAnswer): void {
-    if (this.#done) return;
+  /**
+   * Delivered: each record learns its offset (baseOffset + its index). Every callback
+   * runs even if one throws; the first error thrown is returned for the caller to raise
+   * once its bookkeeping is done.
+   */
+  complete(answer: BatchAnswer): CallbackFailure | undefined {
+    if (this.#done) return undefined;
     this.#done = true;
     this.#live = 0;
     const { baseOffset, logStartOffset } = answer;
     const appendTime = answer.logAppendTimeMs >= 0n ? Number(answer.logAppendTimeMs) : -1;
     const known = baseOffset >= 0n;
     let offset = baseOffset;
+    let failure: CallbackFailure | undefined;
     for (let i = 0; i < this.#callbacks.length; i++, offset = known ? offset + 1n : offset) {
       const cb = this.#callbacks[i];
       if (!cb) continue;
@@ -355,19 +365,33 @@ export class ProducerBatch {
         timestamp: appendTime >= 0 ? appendTime : this.#timestamps[i]!,
         logStartOffset,
       };
-      cb(null, metadata);
+      try {
+        cb(null, metadata);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
     this.#callbacks.length = 0;
     this.#runSettled();
+    return failure;
   }
 
-  fail(err: Error): void {
-    if (this.#done) return;
+  /** Failed: every record's callback gets `err`; as complete(), the first error a callback throws is returned. */
+  fail(err: Error): CallbackFailure | undefined {
+    if (this.#done) return undefined;
     this.#done = true;
     this.#live = 0;
-    for (const cb of this.#callbacks) cb?.(err, null);
+    let failure: CallbackFailure | undefined;
+    for (const cb of this.#callbacks) {
+      try {
+        cb?.(err, null);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
     this.#callbacks.length = 0;
     this.#runSettled();
+    return failure;
   }
 
   /** The records, read back from the uncompressed bytes (compressed ones: the caller decodes them and passes them to split). */

@@ -75,7 +75,13 @@ export class Producer {
     const signal = this.#lifetime.signal;
     const backoff: BackoffSettings = { base: o.retryBackoffMs, max: o.retryBackoffMaxMs };
     this.#pool = new BufferPool(o.bufferMemory, batchBufferSizes(o), clock);
-    this.#completion = new Completion(this.#pool, this.#partitions);
+    // A delivery callback that throws does not stop the other records' ends: what it threw
+    // is raised afterwards, on its own turn, as Node raises what a callback of its own throws.
+    this.#completion = new Completion(this.#pool, this.#partitions, (error) =>
+      clock.soon(() => {
+        throw error;
+      }),
+    );
     this.#brokers = new Brokers(o, internals.dial ?? dialBroker, clock, signal, () => this.#metadata.brokers);
     const any = (): ReturnType<Brokers['any']> => this.#brokers.any();
     this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, signal });

@@ -56,6 +56,11 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Called exactly once per record. If it throws, the other records it was answered with
+ * still end, and what it threw is raised afterwards on a turn of its own (an uncaught
+ * exception, as Node raises what its own callbacks throw).
+ */
 export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
 
 export interface ProducerOptions {

@@ -166,6 +166,49 @@ describe('sending', () => {
     await expectNothingLeft(s);
   });
 
+  it('a delivery callback that throws: every other record of the request still ends, and the error is raised after', async () => {
+    const s = await connected({ lingerMs: 5 });
+    const ends: string[] = [];
+    const bug = new TypeError('a bug in the callback');
+    for (const [partition, value] of [[0, 'a'], [0, 'b'], [1, 'c']] as const) {
+      s.producer.produce({ topic: 't', partition, value }, (err) => {
+        ends.push(`${value}:${err ? 'failed' : 'delivered'}`);
+        if (value === 'a') throw bug;
+      });
+    }
+    await s.clock.drive(s.producer.flush(), 100);
+    expect(ends.sort()).toEqual(['a:delivered', 'b:delivered', 'c:delivered']);
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    // Raised on its own turn, as Node raises what its own callbacks throw.
+    await s.clock.advance(1);
+    expect(s.clock.taskErrors.splice(0)).toEqual([bug]);
+    // The same when the records fail: a request that cannot be encoded fails them all.
+    const send = vi.spyOn(ScriptedChannel.prototype, 'send').mockImplementationOnce(() => {
+      throw new RangeError('value out of range');
+    });
+    try {
+      ends.length = 0;
+      for (const [partition, value] of [[0, 'a'], [1, 'd']] as const) {
+        s.producer.produce({ topic: 't', partition, value }, (err) => {
+          ends.push(`${value}:${err ? 'failed' : 'delivered'}`);
+          if (value === 'a') throw bug;
+        });
+      }
+      await s.clock.drive(s.producer.flush(), 100);
+      expect(ends.sort()).toEqual(['a:failed', 'd:failed']);
+      await s.clock.advance(1);
+      expect(s.clock.taskErrors.splice(0)).toEqual([bug]);
+    } finally {
+      send.mockRestore();
+    }
+    expect(s.producer.metrics()).toMatchObject({ recordsSent: 1 + 3, recordsFailed: 2, bufferedBytes: 0 });
+    await closeWithin(s, 1000);
+    await s.clock.advance(0);
+    expect(s.clock.pendingTimerList()).toEqual([]);
+    expect(s.clock.taskErrors).toEqual([]);
+    expect(s.cluster.openChannels()).toBe(0);
+  });
+
   it('a broker that stays frozen: the record fails with DeliveryTimeoutError by deliveryTimeoutMs', async () => {
     const s = await connected({ requestTimeoutMs: 1000, deliveryTimeoutMs: 3000 });
     s.cluster.freeze();
