@@ -236,13 +236,19 @@ describe('the sender looks at the partitions something happened to', () => {
     return sentAt;
   }
 
+  /** staggered(), then waits up to `withinMs` of fake time for every one of them to be delivered. */
+  async function staggeredAndDelivered(s: Scripted, partitions: number, withinMs: number): Promise<number[]> {
+    const sentAt = await staggered(s, partitions);
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === partitions, withinMs)).toBe(true);
+    return sentAt;
+  }
+
   /** When the Produce request carrying partition `p` of t went out. */
   const requestedAt = (s: Scripted, p: number): number => s.cluster.requestsOf(Produce).find((q) => q.partitions.some((x) => x.partition === p))!.at;
 
   it('batches opened a millisecond apart over many partitions each leave the moment they have lingered', async () => {
     const s = await warmedUp(scripted({ lingerMs: 20 }, { topics: { t: 64 } }), 0);
-    const sentAt = await staggered(s, 64);
-    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 200)).toBe(true);
+    const sentAt = await staggeredAndDelivered(s, 64, 200);
     for (let p = 0; p < 64; p++) expect(requestedAt(s, p) - sentAt[p]!, `partition ${p}`).toBe(20);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
@@ -250,8 +256,7 @@ describe('the sender looks at the partitions something happened to', () => {
 
   it('partitions ready while the broker has maxInFlight requests go with its next answer', async () => {
     const s = await warmedUp(scripted({ lingerMs: 2, maxInFlight: 1 }, { topics: { t: 64 }, latencyMs: 5 }), 0);
-    const sentAt = await staggered(s, 64);
-    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 500)).toBe(true);
+    const sentAt = await staggeredAndDelivered(s, 64, 500);
     for (let p = 0; p < 64; p++) {
       const waited = requestedAt(s, p) - sentAt[p]!;
       // Lingered 2 ms, then at most one request's round trip (5 ms) for the broker to have room.
@@ -266,8 +271,7 @@ describe('the sender looks at the partitions something happened to', () => {
 
   it('batches that only lingered wait for the answer to the request in flight, then go together', async () => {
     const s = await warmedUp(scripted({ lingerMs: 2, maxInFlight: 5 }, { topics: { t: 64 }, latencyMs: 5 }), 0);
-    const sentAt = await staggered(s, 64);
-    expect(await s.clock.runUntil(() => s.sends.delivered().length === 64, 500)).toBe(true);
+    const sentAt = await staggeredAndDelivered(s, 64, 500);
     const requests = s.cluster.requestsOf(Produce);
     const answeredAt = (p: number): number => s.sends.all.find((o) => o.record.partition === p && o.record.value === `v${p}`)!.at!;
     // One request at a time: the next leaves once the one before it is answered.
