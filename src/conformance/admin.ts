@@ -41,7 +41,7 @@ export async function createTopic(broker: BrokerConnection, name: string, opts: 
   const { topicId, partitions: list, servedHere } = await leadersOf(broker, name, partitions);
   // A Produce right after this must find the partition served (see waitUntilServed); this
   // connection can check the partitions its own broker leads, the others are the caller's.
-  await waitServedBy(broker, name, servedHere);
+  await waitUntilServed(async () => broker, name, servedHere);
   return { topicId, partitions: list };
 }
 
@@ -78,18 +78,26 @@ export async function waitUntilServed(leaderOf: (partition: number) => Promise<B
   const deadline = Date.now() + timeoutMs;
   let waiting = partitions;
   while (waiting.length > 0) {
-    const still: number[] = [];
+    // One ListOffsets per leader a round, for all the partitions it leads.
+    const byLeader = new Map<BrokerConnection, number[]>();
     for (const partition of waiting) {
-      const { response } = await (await leaderOf(partition)).request(ListOffsets, {
-        isolationLevel: 0,
-        topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: LATEST_TIMESTAMP }] }],
-      });
-      if (response.topics[0]?.partitions[0]?.errorCode !== 0) still.push(partition);
+      const leader = await leaderOf(partition);
+      const led = byLeader.get(leader);
+      if (led) led.push(partition);
+      else byLeader.set(leader, [partition]);
     }
-    waiting = still;
+    const served = new Set<number>();
+    for (const [leader, led] of byLeader) {
+      const { response } = await leader.request(ListOffsets, {
+        isolationLevel: 0,
+        topics: [{ name: topic, partitions: led.map((partitionIndex) => ({ partitionIndex, timestamp: LATEST_TIMESTAMP })) }],
+      });
+      for (const p of response.topics[0]?.partitions ?? []) if (p.errorCode === 0) served.add(p.partitionIndex);
+    }
+    waiting = waiting.filter((p) => !served.has(p));
     if (waiting.length === 0) return;
     if (Date.now() > deadline) throw new Error(`${topic}: partitions ${waiting.join(', ')} not served after ${timeoutMs / 1000} s`);
-    await sleep(100);
+    await sleep(20); // usually served within tens of milliseconds of the leader's election
   }
 }
 
@@ -120,21 +128,4 @@ export function initTransactional(broker: BrokerConnection, transactionalId: str
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** waitUntilServed for partitions that `broker` leads, all asked in one request a round. */
-async function waitServedBy(broker: BrokerConnection, topic: string, partitions: number[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let waiting = partitions;
-  while (waiting.length > 0) {
-    const { response } = await broker.request(ListOffsets, {
-      isolationLevel: 0,
-      topics: [{ name: topic, partitions: waiting.map((partitionIndex) => ({ partitionIndex, timestamp: LATEST_TIMESTAMP })) }],
-    });
-    const served = new Set(response.topics[0]?.partitions.filter((p) => p.errorCode === 0).map((p) => p.partitionIndex));
-    waiting = waiting.filter((p) => !served.has(p));
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${topic}: partitions ${waiting.join(', ')} not served after ${timeoutMs / 1000} s`);
-    await sleep(20); // usually served within tens of milliseconds of the leader's election
-  }
 }
