@@ -17,10 +17,14 @@ import type { Partitions, PartitionState } from './partition-state.js';
 import { ProducerBatch } from './producer-batch.js';
 import type { DeliveryCallback, ProducerRecord } from './types.js';
 
-/** An upper bound on the UTF-8 bytes of a key or value, without encoding it. */
+/**
+ * An upper bound on the UTF-8 bytes of a key or value, without encoding it. `length`,
+ * not `byteLength`: the same for bytes, and Node 20's optimizing compiler does not inline
+ * the `byteLength` getter (a call costing ~10 ns, on every record).
+ */
 function roughLength(v: ProducerRecord['key']): number {
   if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? v.length * 3 : v.byteLength;
+  return typeof v === 'string' ? v.length * 3 : v.length;
 }
 
 /**
