@@ -48,6 +48,14 @@ export class BufferPool {
     return this.#used;
   }
 
+  /**
+   * More than half the budget is held, or a send waits for memory: the time to give back
+   * what can be given back at a cost (a copy), rather than before it is needed.
+   */
+  get pressed(): boolean {
+    return this.#waiting > 0 || this.#used * 2 > this.budget;
+  }
+
   /** Whether tryAllocate(size) would succeed now. */
   canAllocate(size: number): boolean {
     return this.#waiting === 0 && this.#used + size <= this.budget;

@@ -165,8 +165,15 @@ export class Completion {
     if (pooled) this.#pool.exchange(pooled, batch.charged);
   }
 
-  /** A finished batch moves its bytes out of a mostly empty pooled buffer, which is given back now (see ProducerBatch.compact). */
+  /**
+   * A finished batch moves its bytes out of a mostly empty pooled buffer, which is given
+   * back now (see ProducerBatch.compact); only while memory is pressed. With room to
+   * spare the copy buys nothing: the buffer goes back with the answer anyway, and the
+   * copy costs its bytes again in fresh memory (with 100-byte records, copying every
+   * drained batch was ~7% of the producer's CPU).
+   */
   compact(batch: ProducerBatch): void {
+    if (!this.#pool.pressed) return;
     const pooled = batch.compact();
     if (pooled) this.#pool.exchange(pooled, batch.charged);
   }

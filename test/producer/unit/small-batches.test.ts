@@ -20,8 +20,8 @@ function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Script
 const produceRequests = (s: Scripted) => s.cluster.requestsOf(Produce);
 
 describe('memory of small batches', () => {
-  it('a batch that fills at most half of a buffer over 4 KiB holds only its own bytes of the budget once in a request, and gives them back with its answer', async () => {
-    const s = await connected({ batchSize: 16_384 });
+  it('with more than half the budget held, a batch that fills at most half of a buffer over 4 KiB holds only its own bytes of the budget once in a request, and gives them back with its answer', async () => {
+    const s = await connected({ batchSize: 16_384, bufferMemory: 24_576 });
     expect(s.producer.metrics().bufferedBytes).toBe(0);
     s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(5000) });
     expect(s.producer.metrics().bufferedBytes).toBe(16_384);
@@ -29,6 +29,18 @@ describe('memory of small batches', () => {
     const held = s.producer.metrics().bufferedBytes;
     expect(held).toBeGreaterThan(5000);
     expect(held).toBeLessThan(5200);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.producer.metrics().bufferedBytes).toBe(0);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('with memory to spare, a batch keeps its buffer while in a request (a copy would free nothing anyone needs) and gives it back with its answer', async () => {
+    const s = await connected({ batchSize: 16_384 });
+    s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(5000) });
+    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
+    expect(s.producer.metrics().bufferedBytes).toBe(16_384);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.producer.metrics().bufferedBytes).toBe(0);
     expect(s.sends.errorNames()).toEqual([]);
