@@ -39,7 +39,9 @@ export class PartitionState {
   #nextSequence = 0;
   /** The producer id the leader last acknowledged a batch of, and when. */
   #acknowledgedId = -1n;
-  #acknowledgedAt = 0;
+  // Not 0: a time in ms is no small integer, and a field that starts as one changes the
+  // object's hidden class at its first answer, deoptimizing what had been compiled for it.
+  #acknowledgedAt = -Infinity;
 
   txn: TxnMembership = 'none';
 
