@@ -84,7 +84,12 @@ export class ProducerBatch {
   readonly createdAt: number;
   readonly deadline: number;
   readonly #callbacks: Array<DeliveryCallback | undefined> = [];
-  readonly #timestamps: number[] = [];
+  /**
+   * The records' timestamps, as runs: a [record index, timestamp] pair wherever the
+   * timestamp changes. Records sent in a loop share their millisecond, so a batch of
+   * thousands holds a few pairs instead of a number per record.
+   */
+  readonly #timeRuns: number[] = [];
   /** No more appends: full, drained, or split. */
   closed = false;
   inFlight = false;
@@ -171,8 +176,9 @@ export class ProducerBatch {
     const index = cleared(this.builder.append(scratch(record, timestamp)));
     if (index < 0) return false;
     this.#live++;
+    const runs = this.#timeRuns;
+    if (runs.length === 0 || runs[runs.length - 1] !== timestamp) runs.push(this.#callbacks.length, timestamp);
     this.#callbacks.push(callback);
-    this.#timestamps.push(timestamp);
     return true;
   }
 
@@ -256,20 +262,32 @@ export class ProducerBatch {
     // compressed next gets its CRC from the compression, over the bytes that are sent.
     if (!this.#aborted) return (this.bytes = this.#plain = this.builder.finish(finishing(stamp, !opts.compressedNext)));
     const all = decodeRecordBatchesSync(this.builder.finish(), { verifyCrc: false }).batches[0]!.records;
+    const timestamps = this.#timestampsInOrder();
     const kept: RecordInput[] = [];
     const callbacks: Array<DeliveryCallback | undefined> = [];
-    const timestamps: number[] = [];
+    const runs: number[] = [];
     all.forEach((r, i) => {
       if (this.#aborted!.has(i)) return;
       kept.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
+      if (runs.length === 0 || runs[runs.length - 1] !== timestamps[i]) runs.push(callbacks.length, timestamps[i]!);
       callbacks.push(this.#callbacks[i]);
-      timestamps.push(this.#timestamps[i]!);
     });
     this.#callbacks.splice(0, Infinity, ...callbacks);
-    this.#timestamps.splice(0, Infinity, ...timestamps);
+    this.#timeRuns.splice(0, Infinity, ...runs);
     this.#aborted = undefined;
     this.#finishedCount = kept.length;
     return (this.bytes = this.#plain = encodeRecordBatch(kept, stamp));
+  }
+
+  /** Every record's timestamp, by index (the runs written out; for the rare re-encoding). */
+  #timestampsInOrder(): number[] {
+    const runs = this.#timeRuns;
+    const all: number[] = [];
+    for (let run = 0; run < runs.length; run += 2) {
+      const end = run + 2 < runs.length ? runs[run + 2]! : this.#callbacks.length;
+      while (all.length < end) all.push(runs[run + 1]!);
+    }
+    return all;
   }
 
   /** Stamps producer id, epoch and base sequence into the finished bytes (compressed or not). */
@@ -355,14 +373,21 @@ export class ProducerBatch {
     const known = baseOffset >= 0n;
     let offset = baseOffset;
     let failure: CallbackFailure | undefined;
+    const runs = this.#timeRuns;
+    let run = 0;
+    let timestamp = 0;
     for (let i = 0; i < this.#callbacks.length; i++, offset = known ? offset + 1n : offset) {
+      if (run < runs.length && runs[run] === i) {
+        timestamp = runs[run + 1]!;
+        run += 2;
+      }
       const cb = this.#callbacks[i];
       if (!cb) continue;
       const metadata: RecordMetadata = {
         topic: this.topic,
         partition: this.partition,
         offset: known ? offset : -1n,
-        timestamp: appendTime >= 0 ? appendTime : this.#timestamps[i]!,
+        timestamp: appendTime >= 0 ? appendTime : timestamp,
         logStartOffset,
       };
       try {
