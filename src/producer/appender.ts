@@ -151,7 +151,12 @@ export class Appender {
       const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
       const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
       size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
-      const buffer = this.#take(size, reserved);
+      let buffer: Buffer | undefined;
+      if (busy && !reserved) {
+        const start = this.#startAfter(batch ?? last);
+        if (start > size) buffer = this.#pool.tryAllocate(start);
+      }
+      buffer ??= this.#take(size, reserved);
       if (!buffer) return size;
       const now = this.#ctx.clock.now();
       batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
@@ -164,6 +169,22 @@ export class Appender {
     chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
+  }
+
+  /**
+   * The buffer size a busy partition's next batch starts in: the one its batch before
+   * reached, so a steady stream does not copy every batch through each growth size again
+   * (about a third more bytes copied per batch, for batches that end at 1 MiB). Only while
+   * the budget has it and a batchSize for every partition with batches, as #growthFor
+   * asks; batchSize otherwise.
+   */
+  #startAfter(before: ProducerBatch | undefined): number {
+    const o = this.#o;
+    if (!before) return o.batchSize;
+    const size = this.#sizeFor(before.builder.sizeInBytes, o.maxBatchSize);
+    if (size <= o.batchSize) return o.batchSize;
+    const pool = this.#pool;
+    return pool.used + size + this.#partitions.active.size * o.batchSize <= pool.budget ? size : o.batchSize;
   }
 
   /**

@@ -3,7 +3,8 @@
  * records come, up to batchSize; one that fills little of a pooled buffer over 4 KiB holds
  * only its own bytes of the memory budget once it is in a request; and a batch grows past
  * batchSize only for a busy partition, as records come, and only while the budget keeps a
- * batchSize for every partition with batches.
+ * batchSize for every partition with batches; the busy partition's next batch starts where
+ * the one before ended.
  */
 import { describe, expect, it } from 'vitest';
 import { growthSizes, startSizes } from '../../../src/producer/appender.js';
@@ -100,15 +101,33 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
+  it('a busy partition\'s next batch starts at the size the one before reached, not at batchSize to grow through each size again', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
+    const value = 'x'.repeat(300);
+    const held: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
+      held.push(s.producer.metrics().bufferedBytes);
+    }
+    // 1 KiB, then the second batch grows through 2 KiB to 8 KiB; the third starts at 8 KiB.
+    expect([...new Set(held)]).toEqual([1024, 2048, 3072, 9216, 17_408]);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 40 }, (_, i) => `${i}${value}`)]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a busy partition\'s batch grows past batchSize only while the budget keeps a batchSize for every partition with batches', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 12_288 });
     for (const partition of [1, 2, 3]) s.sends.produce({ topic: 't', partition, value: 'a' });
     const value = 'x'.repeat(300);
     for (let i = 0; i < 11; i++) s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
     // 3 + 1 batches of 1 KiB; partition 0's second grew to 2 KiB (6 records); 8 KiB would
-    // leave less than 1 KiB for each of the four partitions, so it was closed and a third
-    // of 1 KiB took the last two records.
-    expect(s.producer.metrics().bufferedBytes).toBe(3 * 1024 + 1024 + 2048 + 1024);
+    // leave less than 1 KiB for each of the four partitions, so it was closed, and a third
+    // took the last two records, starting at the 2 KiB the second reached (which leaves
+    // 1 KiB for each partition).
+    expect(s.producer.metrics().bufferedBytes).toBe(3 * 1024 + 1024 + 2048 + 2048);
     expect(s.producer.metrics().waitingSends).toBe(0);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
