@@ -105,6 +105,12 @@ export class Sender {
   readonly #due = new DueQueue<PartitionState>();
   /** Per broker, partitions that were ready while its requests in flight were at the limit. */
   readonly #blocked = new Map<BrokerLink, Set<PartitionState>>();
+  /**
+   * Partitions whose new batch lingers, by the leader they had when it opened: the next
+   * request to that leader takes them along (#withLingering). Entries are hints, checked
+   * when used; a partition sent meanwhile, or led elsewhere now, is skipped.
+   */
+  readonly #lingering = new Map<BrokerLink, Set<PartitionState>>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   /** flush() calls waiting: everything goes without lingering. */
@@ -158,18 +164,26 @@ export class Sender {
    * start first: metadata, a producer id, a connection to the partition's leader.
    */
   opened(state: PartitionState, readyAt: number): void {
-    if (this.#flushers > 0 || !this.#canWait(state)) return this.wake();
+    const link = this.#flushers > 0 ? undefined : this.#linkToWaitOn(state);
+    if (!link) return this.wake();
     if (readyAt <= this.#ctx.clock.now()) return this.ready(state);
+    let lingering = this.#lingering.get(link);
+    if (!lingering) this.#lingering.set(link, (lingering = new Set()));
+    lingering.add(state);
     this.#due.add(readyAt, state);
     this.#arm(readyAt);
   }
 
-  /** Whether nothing needs doing for `state` before its batch is ready: its leader is known and connected, the producer id in hand. */
-  #canWait(state: PartitionState): boolean {
+  /**
+   * The connected leader of `state`, when nothing needs doing before its batch is ready
+   * (metadata fresh, the producer id in hand); undefined otherwise.
+   */
+  #linkToWaitOn(state: PartitionState): BrokerLink | undefined {
     const { metadata, brokers, identity } = this.#ctx;
-    if (metadata.stale || (identity !== undefined && !identity.ready)) return false;
+    if (metadata.stale || (identity !== undefined && !identity.ready)) return undefined;
     const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-    return leader >= 0 && brokers.forNode(leader)?.ready === true;
+    const link = leader >= 0 ? brokers.forNode(leader) : undefined;
+    return link?.ready === true ? link : undefined;
   }
 
   /** Sends everything buffered without lingering, until every accepted record has ended. */
@@ -294,6 +308,7 @@ export class Sender {
           if (!this.#worthAnother(ready)) break;
           ready = this.#withHeld(link, ready, now);
         }
+        ready = this.#withLingering(link, ready, now);
         if (!this.#drain(link, ready)) break;
         ready = ready.filter((s) => {
           const at = this.#readyAt(s, now);
@@ -399,10 +414,10 @@ export class Sender {
     return false;
   }
 
-  #readyAt(state: PartitionState, now: number): number {
-    const { options, identity, transactions } = this.#ctx;
+  #readyAt(state: PartitionState, now: number, lingerMs = this.#ctx.options.lingerMs): number {
+    const { identity, transactions } = this.#ctx;
     const perPartition = identity && !state.isKnownTo(identity.producerId, now) ? 1 : this.#perPartition;
-    const at = state.readyAt(now, options.lingerMs, this.#flushers > 0, perPartition);
+    const at = state.readyAt(now, lingerMs, this.#flushers > 0, perPartition);
     if (at > now) return at;
     if (transactions && !transactions.maybeAddPartition(state)) return Infinity;
     if (identity && !state.maySequence(identity)) return Infinity;
@@ -454,6 +469,30 @@ export class Sender {
     }
     return [...all];
   }
+  /**
+   * A request is going to `link`: the partitions it leads whose batches still linger go
+   * along, as the Java client's drain takes a batch of every partition of the node it sends
+   * to. Lingering is for filling batches while nothing goes to their broker; once a
+   * request goes anyway, a batch in it costs a few bytes, and waiting out its linger costs
+   * a request of its own (a write, an answer, a sender run) and the records' time.
+   */
+  #withLingering(link: BrokerLink, ready: PartitionState[], now: number): PartitionState[] {
+    const lingering = this.#lingering.get(link);
+    if (!lingering || lingering.size === 0) return ready;
+    this.#lingering.delete(link);
+    const { metadata, brokers } = this.#ctx;
+    const all = new Set(ready);
+    for (const state of lingering) {
+      if (all.has(state) || state.batches.length === 0) continue;
+      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
+      if ((leader >= 0 ? brokers.forNode(leader) : undefined) !== link) continue;
+      // Not lingering, ready but for the linger: in flight as far as allowed, backing off,
+      // or not yet added to the transaction stay where they are (their due entry still holds).
+      if (this.#readyAt(state, now, 0) <= now) all.add(state);
+    }
+    return all.size === ready.length ? ready : [...all];
+  }
+
 
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(state: PartitionState, now: number): void {

@@ -70,7 +70,11 @@ export interface ProducerOptions {
   /** Default -1 ('all'): every in-sync replica has the record. 0 gets no response at all. */
   acks?: 0 | 1 | -1 | 'all';
   compression?: CompressionName;
-  /** How long a batch waits for more records before it is sent. Default 5 ms (Java 4.0+). */
+  /**
+   * How long a batch waits for more records before it is sent. Default 5 ms (Java 4.0+).
+   * As in Java, a request going to a broker anyway takes along the batches of that
+   * broker's partitions that are still lingering.
+   */
   lingerMs?: number;
   /**
    * Bytes per partition batch: a full one is sent without lingering. Default 16384. A

@@ -246,10 +246,37 @@ describe('the sender looks at the partitions something happened to', () => {
   /** When the Produce request carrying partition `p` of t went out. */
   const requestedAt = (s: Scripted, p: number): number => s.cluster.requestsOf(Produce).find((q) => q.partitions.some((x) => x.partition === p))!.at;
 
-  it('batches opened a millisecond apart over many partitions each leave the moment they have lingered', async () => {
+  it('batches opened a millisecond apart over many partitions: a request leaves the moment its oldest batch has lingered, the younger ones of its broker along', async () => {
     const s = await warmedUp(scripted({ lingerMs: 20 }, { topics: { t: 64 } }), 0);
     const sentAt = await staggeredAndDelivered(s, 64, 200);
-    for (let p = 0; p < 64; p++) expect(requestedAt(s, p) - sentAt[p]!, `partition ${p}`).toBe(20);
+    for (let p = 0; p < 64; p++) expect(requestedAt(s, p) - sentAt[p]!, `partition ${p}`).toBeLessThanOrEqual(20);
+    const requests = s.cluster.requestsOf(Produce).filter((q) => q.at >= sentAt[0]!);
+    for (const q of requests) expect(Math.max(...q.partitions.map((x) => q.at - sentAt[x.partition]!))).toBe(20);
+    // Not one request per batch: each took the batches opened while its oldest lingered.
+    expect(requests.length).toBeLessThanOrEqual(4);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a request takes along the batches of its broker that still linger, and none of another broker', async () => {
+    const s = await warmedUp(scripted({ lingerMs: 50 }, { brokers: 2, topics: { t: { partitions: 3, leaders: [1, 1, 2] } } }), 0);
+    // A record for partition 2 first, so the connection to its leader is up before the test.
+    s.sends.produce({ topic: 't', partition: 2, value: 'w2' });
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 1, 200)).toBe(true);
+    const first = s.clock.now();
+    s.sends.produce({ topic: 't', partition: 0, value: 'a' });
+    await s.clock.advance(10);
+    s.sends.produce({ topic: 't', partition: 1, value: 'b' });
+    s.sends.produce({ topic: 't', partition: 2, value: 'c' });
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 4, 200)).toBe(true);
+    const requests = s.cluster.requestsOf(Produce).filter((q) => q.at >= first);
+    const carrying = (p: number) => requests.find((q) => q.partitions.some((x) => x.partition === p))!;
+    // Partition 0's batch lingered 50 ms and took partition 1's (10 ms younger) along.
+    expect(carrying(0).at - first).toBe(50);
+    expect(carrying(1)).toBe(carrying(0));
+    // Partition 2 is led by the other broker: it waited out its own linger.
+    expect(carrying(2)).not.toBe(carrying(0));
+    expect(carrying(2).at - first).toBe(60);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
@@ -259,8 +286,8 @@ describe('the sender looks at the partitions something happened to', () => {
     const sentAt = await staggeredAndDelivered(s, 64, 500);
     for (let p = 0; p < 64; p++) {
       const waited = requestedAt(s, p) - sentAt[p]!;
-      // Lingered 2 ms, then at most one request's round trip (5 ms) for the broker to have room.
-      expect(waited, `partition ${p}`).toBeGreaterThanOrEqual(2);
+      // Lingered up to 2 ms (less when a request took it along), then at most one
+      // request's round trip (5 ms) for the broker to have room.
       expect(waited, `partition ${p}`).toBeLessThanOrEqual(2 + 5);
     }
     // One request at a time, each with what became ready meanwhile.
