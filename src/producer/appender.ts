@@ -182,7 +182,8 @@ export class Appender {
     const o = this.#o;
     if (!before) return o.batchSize;
     const size = this.#sizeFor(before.builder.sizeInBytes, o.maxBatchSize);
-    if (size <= o.batchSize) return o.batchSize;
+    // Past maxBatchSize: the batch before held one record bigger than a batch may grow.
+    if (size <= o.batchSize || size > o.maxBatchSize) return o.batchSize;
     const pool = this.#pool;
     return pool.used + size + this.#partitions.active.size * o.batchSize <= pool.budget ? size : o.batchSize;
   }

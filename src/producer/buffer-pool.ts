@@ -49,11 +49,12 @@ export class BufferPool {
   }
 
   /**
-   * More than half the budget is held, or a send waits for memory: the time to give back
-   * what can be given back at a cost (a copy), rather than before it is needed.
+   * Whether memory is plentiful: no send waits for it, at most half the budget is held,
+   * and at least `reserve` bytes are free. Until it is not, what could be given back only
+   * at a cost (a copy) is kept.
    */
-  get pressed(): boolean {
-    return this.#waiting > 0 || this.#used * 2 > this.budget;
+  spares(reserve: number): boolean {
+    return this.#waiting === 0 && this.#used * 2 <= this.budget && this.budget - this.#used >= reserve;
   }
 
   /** Whether tryAllocate(size) would succeed now. */

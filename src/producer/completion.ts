@@ -167,13 +167,14 @@ export class Completion {
 
   /**
    * A finished batch moves its bytes out of a mostly empty pooled buffer, which is given
-   * back now (see ProducerBatch.compact); only while memory is pressed. With room to
-   * spare the copy buys nothing: the buffer goes back with the answer anyway, and the
-   * copy costs its bytes again in fresh memory (with 100-byte records, copying every
-   * drained batch was ~7% of the producer's CPU).
+   * back now (see ProducerBatch.compact), unless memory is plentiful (BufferPool.spares:
+   * `reserve` bytes free besides). Then the copy buys nothing: the buffer goes back with
+   * the answer anyway, and the copy costs its bytes again in fresh memory (with 100-byte
+   * records, copying every drained batch was ~7% of the producer's CPU). It is decided
+   * here, before the request is written: later, the socket may still hold the bytes.
    */
-  compact(batch: ProducerBatch): void {
-    if (!this.#pool.pressed) return;
+  compact(batch: ProducerBatch, reserve: number): void {
+    if (this.#pool.spares(reserve)) return;
     const pooled = batch.compact();
     if (pooled) this.#pool.exchange(pooled, batch.charged);
   }

@@ -85,6 +85,9 @@ export interface SenderContext {
 type ProduceResponse = ResponseOf<typeof Produce>;
 type Chosen = Array<[PartitionState, ProducerBatch]>;
 
+/** No partitions ride along (never written to). */
+const NO_RIDERS: readonly PartitionState[] = [];
+
 /** A request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
 interface WriteTurn {
   before: Promise<void> | undefined;
@@ -107,7 +110,7 @@ export class Sender {
   readonly #blocked = new Map<BrokerLink, Set<PartitionState>>();
   /**
    * Partitions whose new batch lingers, by the leader they had when it opened: the next
-   * request to that leader takes them along (#withLingering). Entries are hints, checked
+   * request to that leader takes them along (#riders). Entries are hints, checked
    * when used; a partition sent meanwhile, or led elsewhere now, is skipped.
    */
   readonly #lingering = new Map<BrokerLink, Set<PartitionState>>();
@@ -167,11 +170,15 @@ export class Sender {
     const link = this.#flushers > 0 ? undefined : this.#linkToWaitOn(state);
     if (!link) return this.wake();
     if (readyAt <= this.#ctx.clock.now()) return this.ready(state);
+    this.#lingerOn(link, state);
+    this.#due.add(readyAt, state);
+    this.#arm(readyAt);
+  }
+
+  #lingerOn(link: BrokerLink, state: PartitionState): void {
     let lingering = this.#lingering.get(link);
     if (!lingering) this.#lingering.set(link, (lingering = new Set()));
     lingering.add(state);
-    this.#due.add(readyAt, state);
-    this.#arm(readyAt);
   }
 
   /**
@@ -308,8 +315,7 @@ export class Sender {
           if (!this.#worthAnother(ready)) break;
           ready = this.#withHeld(link, ready, now);
         }
-        ready = this.#withLingering(link, ready, now);
-        if (!this.#drain(link, ready)) break;
+        if (!this.#drain(link, ready, this.#riders(link, ready, now))) break;
         ready = ready.filter((s) => {
           const at = this.#readyAt(s, now);
           if (at > now) due.add(this.#lookAgainAt(s, at), s);
@@ -471,27 +477,33 @@ export class Sender {
   }
   /**
    * A request is going to `link`: the partitions it leads whose batches still linger go
-   * along, as the Java client's drain takes a batch of every partition of the node it sends
-   * to. Lingering is for filling batches while nothing goes to their broker; once a
-   * request goes anyway, a batch in it costs a few bytes, and waiting out its linger costs
-   * a request of its own (a write, an answer, a sender run) and the records' time.
+   * along (after `ready`, in the room left), as the Java client's drain takes a batch of
+   * every partition of the node it sends to. Lingering is for filling batches while
+   * nothing goes to their broker; once a request goes anyway, a batch in it costs a few
+   * bytes, and waiting out its linger costs a request of its own (a write, an answer, a
+   * sender run) and the records' time. Returns them taken out of `#lingering`; #drain
+   * puts back those it has no room for.
    */
-  #withLingering(link: BrokerLink, ready: PartitionState[], now: number): PartitionState[] {
+  #riders(link: BrokerLink, ready: PartitionState[], now: number): readonly PartitionState[] {
     const lingering = this.#lingering.get(link);
-    if (!lingering || lingering.size === 0) return ready;
-    this.#lingering.delete(link);
+    if (!lingering || lingering.size === 0) return NO_RIDERS;
     const { metadata, brokers } = this.#ctx;
-    const all = new Set(ready);
+    const riders: PartitionState[] = [];
     for (const state of lingering) {
-      if (all.has(state) || state.batches.length === 0) continue;
       const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-      if ((leader >= 0 ? brokers.forNode(leader) : undefined) !== link) continue;
-      // Not lingering, ready but for the linger: in flight as far as allowed, backing off,
-      // or not yet added to the transaction stay where they are (their due entry still holds).
-      if (this.#readyAt(state, now, 0) <= now) all.add(state);
+      if (state.batches.length === 0 || (leader >= 0 ? brokers.forNode(leader) : undefined) !== link) {
+        lingering.delete(state);
+        continue;
+      }
+      // Ready but for the linger; one in flight as far as allowed, backing off, or not yet
+      // added to the transaction stays for a later request (its due entry holds anyway).
+      if (this.#readyAt(state, now, 0) > now) continue;
+      lingering.delete(state);
+      if (!ready.includes(state)) riders.push(state);
     }
-    return all.size === ready.length ? ready : [...all];
+    return riders;
   }
+
 
 
   /** Fails batches that waited past the delivery timeout without being in a request. */
@@ -512,10 +524,11 @@ export class Sender {
   }
 
   /** Sends one request with the next batch of as many ready partitions as fit; false when it sent none. */
-  #drain(link: BrokerLink, ready: PartitionState[]): boolean {
-    const { options, metadata, transactions, identity, completion } = this.#ctx;
+  #drain(link: BrokerLink, ready: PartitionState[], riders: readonly PartitionState[]): boolean {
+    const { options, metadata, transactions, identity, completion, partitions } = this.#ctx;
     const channel = link.channel!;
-    const allHaveIds = ready.every((s) => metadata.topicId(s.topic) !== undefined);
+    const hasId = (s: PartitionState): boolean => metadata.topicId(s.topic) !== undefined;
+    const allHaveIds = ready.every(hasId) && riders.every(hasId);
     let version: number;
     try {
       version = channel.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, transactions?.produceMaxVersion ?? Produce.maxVersion));
@@ -524,15 +537,11 @@ export class Sender {
       return false;
     }
     const size = new ProduceRequestSize(version, options.clientId, transactions?.transactionalId ?? null);
-    const start = link.drainStart++ % ready.length;
+    // Memory to leave free before a drained batch may keep a mostly empty pooled buffer.
+    const reserve = (partitions.active.size + 1) * 2 * options.batchSize;
     const chosen: Chosen = [];
-    for (let k = 0; k < ready.length; k++) {
-      const state = ready[(start + k) % ready.length]!;
-      const batch = state.nextToSend()!;
-      // Exact for an uncompressed batch; a compressed one is checked again once compressed.
-      const length = batch.sizeInBytes;
-      if (chosen.length > 0 && size.bytes + size.growth(state.topic, length) > options.maxRequestSize) break;
-      size.add(state.topic, length);
+    const take = (state: PartitionState, batch: ProducerBatch): void => {
+      size.add(state.topic, batch.sizeInBytes);
       const finishing = { compressedNext: options.codecId !== 0 };
       if (identity && batch.baseSequence < 0) {
         batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined, finishing);
@@ -541,10 +550,25 @@ export class Sender {
       }
       // Compressed, it would copy the plain bytes only split() needs, for every partly
       // filled batch: measurable in the lz4 benchmark, and kept out.
-      if (options.codecId === 0) completion.compact(batch);
+      if (options.codecId === 0) completion.compact(batch, reserve);
       state.inFlight++;
       batch.inFlight = true;
       chosen.push([state, batch]);
+    };
+    // Exact for an uncompressed batch; a compressed one is checked again once compressed.
+    const fits = (state: PartitionState, batch: ProducerBatch): boolean => size.bytes + size.growth(state.topic, batch.sizeInBytes) <= options.maxRequestSize;
+    const start = link.drainStart++ % ready.length;
+    for (let k = 0; k < ready.length; k++) {
+      const state = ready[(start + k) % ready.length]!;
+      const batch = state.nextToSend()!;
+      if (chosen.length > 0 && !fits(state, batch)) break;
+      take(state, batch);
+    }
+    // Riders only in the room left: one that does not fit lingers on for the next request.
+    for (const state of riders) {
+      const batch = state.nextToSend();
+      if (batch && fits(state, batch)) take(state, batch);
+      else this.#lingerOn(link, state);
     }
     if (chosen.length === 0) return false;
     link.inFlight++;

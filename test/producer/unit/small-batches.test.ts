@@ -135,6 +135,36 @@ describe('memory of small batches', () => {
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
+
+  it('a single record past maxBatchSize gets a batch of its own, and the partition\'s next batches start at batchSize again', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 1024, maxRequestSize: 65_536 });
+    s.sends.produce({ topic: 't', partition: 1, value: 'a' });
+    s.sends.produce({ topic: 't', partition: 1, value: 'y'.repeat(20_000) });
+    for (let i = 0; i < 50; i++) s.sends.produce({ topic: 't', partition: 1, value: `${i}${'x'.repeat(300)}` });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    type Body = { topicData: Array<{ partitionData: Array<{ index: number; records: Uint8Array }> }> };
+    const sizes = produceRequests(s).flatMap((q) => (q.body as Body).topicData.flatMap((t) => t.partitionData.filter((d) => d.index === 1).map((d) => d.records.length)));
+    expect(sizes.filter((n) => n > 1024)).toHaveLength(1);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('with a budget of a few batches, drained batches give back their mostly empty buffers at once, so the next partitions\' records fit', async () => {
+    const s = await connected({ lingerMs: 0, batchSize: 16_384, bufferMemory: 65_536, bufferFullPolicy: 'fail' });
+    const v = 'x'.repeat(5000);
+    s.sends.produce({ topic: 't', partition: 0, value: v });
+    s.sends.produce({ topic: 't', partition: 1, value: v });
+    await s.clock.advance(1);
+    // In a request, they hold their bytes (about 5 KB each), not 16 KiB each.
+    expect(s.producer.metrics().bufferedBytes).toBeLessThan(12_000);
+    for (const partition of [2, 3]) s.sends.produce({ topic: 't', partition, value: v });
+    expect(s.sends.errorNames()).toEqual([]);
+    await s.clock.drive(s.producer.flush(), 2000);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
 });
 
 describe('batches that start small', () => {
