@@ -19,47 +19,42 @@ function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Script
 }
 
 const produceRequests = (s: Scripted) => s.cluster.requestsOf(Produce);
+const RECORD_300 = 'x'.repeat(300);
 
 describe('memory of small batches', () => {
-  it('with more than half the budget held, a batch that fills at most half of a buffer over 4 KiB holds only its own bytes of the budget once in a request, and gives them back with its answer', async () => {
-    const s = await connected({ batchSize: 16_384, bufferMemory: 24_576 });
-    expect(s.producer.metrics().bufferedBytes).toBe(0);
-    s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(5000) });
-    expect(s.producer.metrics().bufferedBytes).toBe(16_384);
+  /**
+   * Sends `value` to partition 0 and returns what the budget held once it was appended and
+   * once it was in a request; checks that all of it comes back with the answer.
+   */
+  async function heldBeforeAndInRequest(s: Scripted, value: string): Promise<[number, number]> {
+    s.sends.produce({ topic: 't', partition: 0, value });
+    const before = s.producer.metrics().bufferedBytes;
     expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
-    const held = s.producer.metrics().bufferedBytes;
-    expect(held).toBeGreaterThan(5000);
-    expect(held).toBeLessThan(5200);
+    const inRequest = s.producer.metrics().bufferedBytes;
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.producer.metrics().bufferedBytes).toBe(0);
     expect(s.sends.errorNames()).toEqual([]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
+    return [before, inRequest];
+  }
+
+  it('with more than half the budget held, a batch that fills at most half of a buffer over 4 KiB holds only its own bytes of the budget once in a request, and gives them back with its answer', async () => {
+    const s = await connected({ batchSize: 16_384, bufferMemory: 24_576 });
+    const [before, inRequest] = await heldBeforeAndInRequest(s, 'x'.repeat(5000));
+    expect(before).toBe(16_384);
+    expect(inRequest).toBeGreaterThan(5000);
+    expect(inRequest).toBeLessThan(5200);
   });
 
   it('with memory to spare, a batch keeps its buffer while in a request (a copy would free nothing anyone needs) and gives it back with its answer', async () => {
     const s = await connected({ batchSize: 16_384 });
-    s.sends.produce({ topic: 't', partition: 0, value: 'x'.repeat(5000) });
-    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
-    expect(s.producer.metrics().bufferedBytes).toBe(16_384);
-    await s.clock.drive(s.producer.flush(), 1000);
-    expect(s.producer.metrics().bufferedBytes).toBe(0);
-    expect(s.sends.errorNames()).toEqual([]);
-    await closeWithin(s, 1000);
-    await expectNothingLeft(s);
+    expect(await heldBeforeAndInRequest(s, 'x'.repeat(5000))).toEqual([16_384, 16_384]);
   });
 
   it('a batch in a small buffer keeps it while in a request (moving it would cost more than it frees) and gives it back with its answer', async () => {
     const s = await connected({ batchSize: 16_384 });
-    s.sends.produce({ topic: 't', partition: 0, value: 'a' });
-    expect(s.producer.metrics().bufferedBytes).toBe(1024);
-    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 5)).toBe(true);
-    expect(s.producer.metrics().bufferedBytes).toBe(1024);
-    await s.clock.drive(s.producer.flush(), 1000);
-    expect(s.producer.metrics().bufferedBytes).toBe(0);
-    expect(s.sends.errorNames()).toEqual([]);
-    await closeWithin(s, 1000);
-    await expectNothingLeft(s);
+    expect(await heldBeforeAndInRequest(s, 'a')).toEqual([1024, 1024]);
   });
 
   it('a partition whose batches stay small never holds maxBatchSize buffers', async () => {
@@ -80,40 +75,40 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
-  it('a busy partition\'s next batch grows past batchSize as records come, up to maxBatchSize, taking memory as it grows', async () => {
-    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
-    const value = 'x'.repeat(300);
+  /** Sends `count` records of ~300 bytes to partition 0; what the budget held after each. */
+  function heldAfterEach(s: Scripted, count: number): number[] {
     const held: number[] = [];
-    // Three records fill partition 0's first batch of 1 KiB; the fourth starts a second
-    // one, which may grow (the first is full): 1 KiB, then 2 KiB, then 8 KiB.
-    for (let i = 0; i < 14; i++) {
-      s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
+    for (let i = 0; i < count; i++) {
+      s.sends.produce({ topic: 't', partition: 0, value: `${i}${RECORD_300}` });
       held.push(s.producer.metrics().bufferedBytes);
     }
+    return held;
+  }
+
+  it('a busy partition\'s next batch grows past batchSize as records come, up to maxBatchSize, taking memory as it grows', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
+    // Three records fill partition 0's first batch of 1 KiB; the fourth starts a second
+    // one, which may grow (the first is full): 1 KiB, then 2 KiB, then 8 KiB.
+    const held = heldAfterEach(s, 14);
     expect(held.slice(0, 4)).toEqual([1024, 1024, 1024, 2048]);
     expect([...new Set(held.slice(3))]).toEqual([2048, 3072, 9216]);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
     // Two batches: growing did not close the second.
     expect(produceRequests(s)).toHaveLength(2);
-    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 14 }, (_, i) => `${i}${value}`)]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 14 }, (_, i) => `${i}${RECORD_300}`)]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
 
   it('a busy partition\'s next batch starts at the size the one before reached, not at batchSize to grow through each size again', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
-    const value = 'x'.repeat(300);
-    const held: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      s.sends.produce({ topic: 't', partition: 0, value: `${i}${value}` });
-      held.push(s.producer.metrics().bufferedBytes);
-    }
+    const held = heldAfterEach(s, 40);
     // 1 KiB, then the second batch grows through 2 KiB to 8 KiB; the third starts at 8 KiB.
     expect([...new Set(held)]).toEqual([1024, 2048, 3072, 9216, 17_408]);
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
-    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 40 }, (_, i) => `${i}${value}`)]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 40 }, (_, i) => `${i}${RECORD_300}`)]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
