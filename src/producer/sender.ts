@@ -475,6 +475,7 @@ export class Sender {
     }
     return [...all];
   }
+
   /**
    * A request is going to `link`: the partitions it leads whose batches still linger go
    * along (after `ready`, in the room left), as the Java client's drain takes a batch of
@@ -489,6 +490,8 @@ export class Sender {
     if (!lingering || lingering.size === 0) return NO_RIDERS;
     const { metadata, brokers } = this.#ctx;
     const riders: PartitionState[] = [];
+    // A set: ready and the lingering may each hold thousands of partitions.
+    const due = new Set(ready);
     for (const state of lingering) {
       const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
       if (state.batches.length === 0 || (leader >= 0 ? brokers.forNode(leader) : undefined) !== link) {
@@ -499,12 +502,10 @@ export class Sender {
       // added to the transaction stays for a later request (its due entry holds anyway).
       if (this.#readyAt(state, now, 0) > now) continue;
       lingering.delete(state);
-      if (!ready.includes(state)) riders.push(state);
+      if (!due.has(state)) riders.push(state);
     }
     return riders;
   }
-
-
 
   /** Fails batches that waited past the delivery timeout without being in a request. */
   #expire(state: PartitionState, now: number): void {
