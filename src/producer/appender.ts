@@ -175,8 +175,8 @@ export class Appender {
    * The buffer size a busy partition's next batch starts in: the one its batch before
    * reached, so a steady stream does not copy every batch through each growth size again
    * (about a third more bytes copied per batch, for batches that end at 1 MiB). Only while
-   * the budget has it and a batchSize for every partition with batches, as #growthFor
-   * asks; batchSize otherwise.
+   * the budget has it and a batchSize for every partition with batches, as for growth;
+   * batchSize otherwise.
    */
   #startAfter(before: ProducerBatch | undefined): number {
     const o = this.#o;
@@ -184,8 +184,13 @@ export class Appender {
     const size = this.#sizeFor(before.builder.sizeInBytes, o.maxBatchSize);
     // Past maxBatchSize: the batch before held one record bigger than a batch may grow.
     if (size <= o.batchSize || size > o.maxBatchSize) return o.batchSize;
+    return this.#leavesBatchForEveryone(size) ? size : o.batchSize;
+  }
+
+  /** Whether taking `size` more bytes still leaves a batchSize in the budget for every partition with batches. */
+  #leavesBatchForEveryone(size: number): boolean {
     const pool = this.#pool;
-    return pool.used + size + this.#partitions.active.size * o.batchSize <= pool.budget ? size : o.batchSize;
+    return pool.used + size + this.#partitions.active.size * this.#o.batchSize <= pool.budget;
   }
 
   /**
@@ -201,9 +206,7 @@ export class Appender {
     if (bytes > batch.limit) return undefined;
     const size = this.#sizeFor(bytes, batch.limit);
     if (size <= this.#o.batchSize) return size;
-    const pool = this.#pool;
-    const othersNeed = this.#partitions.active.size * this.#o.batchSize;
-    return pool.used + size + othersNeed <= pool.budget ? size : undefined;
+    return this.#leavesBatchForEveryone(size) ? size : undefined;
   }
 
   /**

@@ -186,11 +186,16 @@ export class Sender {
    * (metadata fresh, the producer id in hand); undefined otherwise.
    */
   #linkToWaitOn(state: PartitionState): BrokerLink | undefined {
-    const { metadata, brokers, identity } = this.#ctx;
+    const { metadata, identity } = this.#ctx;
     if (metadata.stale || (identity !== undefined && !identity.ready)) return undefined;
-    const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-    const link = leader >= 0 ? brokers.forNode(leader) : undefined;
+    const link = this.#leaderLink(state);
     return link?.ready === true ? link : undefined;
+  }
+
+  /** The link to the broker metadata names as `state`'s leader; undefined when none is known. */
+  #leaderLink(state: PartitionState): BrokerLink | undefined {
+    const leader = this.#ctx.metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
+    return leader >= 0 ? this.#ctx.brokers.forNode(leader) : undefined;
   }
 
   /** Sends everything buffered without lingering, until every accepted record has ended. */
@@ -239,7 +244,7 @@ export class Sender {
 
   /** One run: looks at the partitions due (or all), sends what is ready, arms the timer. */
   #look(): void {
-    const { partitions, metadata, options, brokers, clock } = this.#ctx;
+    const { partitions, metadata, options, clock } = this.#ctx;
     const now = clock.now();
     let needMetadata = metadata.stale;
     const byLeader = new Map<BrokerLink, PartitionState[]>();
@@ -254,8 +259,7 @@ export class Sender {
         due.add(this.#lookAgainAt(state, at), state);
         return;
       }
-      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-      const link = leader >= 0 ? brokers.forNode(leader) : undefined;
+      const link = this.#leaderLink(state);
       if (!link) {
         needMetadata = true;
         due.add(now + options.retryBackoffMs, state);
@@ -458,14 +462,12 @@ export class Sender {
     const held = this.#blocked.get(link);
     if (!held) return ready;
     this.#blocked.delete(link);
-    const { metadata, brokers } = this.#ctx;
     const all = new Set(ready);
     for (const state of held) {
       if (all.has(state)) continue;
       this.#expire(state, now);
       if (state.batches.length === 0) continue;
-      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-      if ((leader >= 0 ? brokers.forNode(leader) : undefined) !== link) {
+      if (this.#leaderLink(state) !== link) {
         this.ready(state);
         continue;
       }
@@ -488,13 +490,11 @@ export class Sender {
   #riders(link: BrokerLink, ready: PartitionState[], now: number): readonly PartitionState[] {
     const lingering = this.#lingering.get(link);
     if (!lingering || lingering.size === 0) return NO_RIDERS;
-    const { metadata, brokers } = this.#ctx;
     const riders: PartitionState[] = [];
     // A set: ready and the lingering may each hold thousands of partitions.
     const due = new Set(ready);
     for (const state of lingering) {
-      const leader = metadata.topic(state.topic)?.partitions[state.partition]?.leader ?? -1;
-      if (state.batches.length === 0 || (leader >= 0 ? brokers.forNode(leader) : undefined) !== link) {
+      if (state.batches.length === 0 || this.#leaderLink(state) !== link) {
         lingering.delete(state);
         continue;
       }
