@@ -39,6 +39,14 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
   clientThrottlesFrom?: number;
   request: Req;
   response: Res;
+  /**
+   * Hand-written codecs for an API on the hot path, each given the schema's generic codec
+   * of the version; they must agree with it byte for byte (and are tested to).
+   */
+  codecs?: {
+    request?: <T>(version: number, generic: Codec<T>) => Codec<T>;
+    response?: <T>(version: number, generic: Codec<T>) => Codec<T>;
+  };
 }): ApiDefinition<Req, Res> {
   const versions = parseVersions(spec.versions);
   // 'none': no flexible version at all (parseVersions gives an empty range for it).
@@ -46,11 +54,12 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
   const requestCodecs = new Map<number, Codec<Input<Req>>>();
   const responseCodecs = new Map<number, Codec<Output<Res>>>();
   const isFlexible = (v: number): boolean => v >= firstFlexible;
-  const compiled = <T>(cache: Map<number, Codec<T>>, fields: readonly FieldSpec[], v: number): Codec<T> => {
+  const compiled = <T>(cache: Map<number, Codec<T>>, fields: readonly FieldSpec[], v: number, byHand?: (version: number, generic: Codec<T>) => Codec<T>): Codec<T> => {
     let codec = cache.get(v);
     if (!codec) {
       if (v < versions.min || v > versions.max) throw new RangeError(`${spec.name} v${v} is outside ${spec.versions}`);
       codec = structCodec(fields, v, isFlexible(v)) as Codec<T>;
+      if (byHand) codec = byHand(v, codec);
       cache.set(v, codec);
     }
     return codec;
@@ -65,8 +74,8 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
     request: spec.request,
     response: spec.response,
     isFlexible,
-    requestCodec: (v) => compiled(requestCodecs, spec.request, v),
-    responseCodec: (v) => compiled(responseCodecs, spec.response, v),
+    requestCodec: (v) => compiled<Input<Req>>(requestCodecs, spec.request, v, spec.codecs?.request),
+    responseCodec: (v) => compiled<Output<Res>>(responseCodecs, spec.response, v, spec.codecs?.response),
   };
 }
 

@@ -380,6 +380,32 @@ export function structCodec(fields: readonly FieldSpec[], version: number, flexi
 
 /** Reads a tagged-field section; tags this version does not know are skipped, as KIP-482 asks. */
 function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<string, unknown>, trace?: TraceNode[]): void {
+  readTaggedSection(
+    r,
+    (tag, body, at) => {
+      const bodyAt = body.offset;
+      const size = body.end - bodyAt;
+      const f = known.find((k) => k.tag === tag);
+      const kids = trace && f && isComposite(f.codec) ? [] : undefined;
+      if (f) obj[f.name] = f.codec.read(body, kids);
+      if (trace) {
+        const length = r.offset - at;
+        if (!f) trace.push({ field: `unknown tag ${tag}`, offset: at, length, type: UNKNOWN_TAGGED_FIELD, tag, value: body.buf.subarray(bodyAt, bodyAt + size) });
+        else if (kids) trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, children: kids });
+        else trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, value: obj[f.name] });
+      }
+    },
+    trace,
+  );
+}
+
+/**
+ * Walks a tagged-field section (KIP-482): the count, then per field its tag, size and
+ * bytes. Checks the count against the bytes left and that tags ascend, and hands each
+ * field to `visit` with a reader over exactly its bytes (and where the field began);
+ * without `visit` the section is skipped. With `trace`, records the count.
+ */
+export function readTaggedSection(r: Reader, visit: ((tag: number, body: Reader, at: number) => void) | undefined, trace?: TraceNode[]): void {
   const countAt = r.offset;
   const count = r.uvarint();
   traced(trace, 'count', countAt, r, 'uvarint', count);
@@ -394,17 +420,8 @@ function readTaggedFields(r: Reader, known: readonly TaggedField[], obj: Record<
     if (tag <= lastTag) throw new ProtocolError(`tagged fields out of order at offset ${at}: tag ${tag} after ${lastTag}`, { offset: at });
     lastTag = tag;
     const size = r.uvarint();
-    const bodyAt = r.offset;
     const body = r.sub(size, `tagged field ${tag}`);
-    const f = known.find((k) => k.tag === tag);
-    const kids = trace && f && isComposite(f.codec) ? [] : undefined;
-    if (f) obj[f.name] = f.codec.read(body, kids);
-    if (trace) {
-      const length = r.offset - at;
-      if (!f) trace.push({ field: `unknown tag ${tag}`, offset: at, length, type: UNKNOWN_TAGGED_FIELD, tag, value: body.buf.subarray(bodyAt, bodyAt + size) });
-      else if (kids) trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, children: kids });
-      else trace.push({ field: `${f.name} (tag ${tag})`, offset: at, length, type: f.codec.typeName, tag, value: obj[f.name] });
-    }
+    visit?.(tag, body, at);
   }
 }
 

@@ -7,9 +7,13 @@
  * v7: zstd allowed. v8: record_errors and error_message. v9: flexible. v10: current_leader
  * and node_endpoints hints (KIP-951). v11: TRANSACTION_ABORTABLE. v12: with transactions
  * v2 the partition is added to the transaction implicitly (KIP-890). v13: topic ids.
+ *
+ * The producer writes the request and reads the response with produce-codec.ts, the same
+ * layout written out by hand for speed and checked against this definition.
  */
 import { defineApi } from '../api.js';
 import { arrayOf, field, struct } from '../schema.js';
+import { produceRequestCodec, produceResponseCodec } from './produce-codec.js';
 
 export const Produce = defineApi({
   key: 0,
@@ -17,6 +21,7 @@ export const Produce = defineApi({
   versions: '3-13',
   flexible: '9+',
   clientThrottlesFrom: 6,
+  codecs: { request: produceRequestCodec, response: produceResponseCodec },
   request: [
     field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
     // 0: no response at all; 1: the leader's write; -1: all in-sync replicas.
