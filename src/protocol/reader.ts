@@ -13,11 +13,17 @@ export class Reader {
   readonly buf: Buffer;
   offset: number;
   readonly end: number;
+  /** Over the same bytes as `buf`, made when first needed (int64s). */
+  #dataView: DataView | undefined;
 
   constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
     this.end = end;
+  }
+
+  #view(): DataView {
+    return (this.#dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   get remaining(): number {
@@ -77,11 +83,12 @@ export class Reader {
 
   int64(): bigint {
     this.need(8, 'int64');
-    const v = this.buf.readBigInt64BE(this.offset);
+    // A DataView's getBigInt64 is a TurboFan intrinsic: several times cheaper than
+    // Buffer's readBigInt64BE, which builds the value from two halves in JavaScript.
+    const v = this.#view().getBigInt64(this.offset);
     this.offset += 8;
     return v;
   }
-
   /** int64 as a number: exact for safe integers (timestamps, offsets below 2^53). */
   int64Number(): number {
     this.need(8, 'int64');
