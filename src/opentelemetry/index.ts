@@ -148,6 +148,10 @@ export function instrumentKafkaWire(options: KafkaWireInstrumentationOptions = {
       if (ctx.throttleTimeMs) spans.get(ctx)?.setAttribute('messaging.kafka.throttle_time_ms', ctx.throttleTimeMs);
     },
     asyncEnd: end,
+    // The request could not be written (not encodable): no answer will come, so the span ends here.
+    end(message: unknown): void {
+      if ((message as ProduceTraceContext).error) end(message);
+    },
   };
 
   const channels: Array<[string, Record<string, (message: unknown) => void>]> = [[SEND, send]];

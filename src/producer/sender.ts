@@ -676,9 +676,10 @@ export class Sender {
     }
     let trace: ProduceTraceContext | undefined;
     let answer: Promise<ProduceResponse> | undefined;
+    let bytes = 0;
+    let counted = false;
     try {
       const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
-      let bytes = 0;
       for (const [s, b] of chosen) {
         let list = topics.get(s.topic);
         if (!list) topics.set(s.topic, (list = []));
@@ -695,10 +696,15 @@ export class Sender {
       // Counted before the trace starts: the KafkaJS events adapter tells producers apart by it.
       completion.counters.requestsSent++;
       completion.counters.bytesSent += bytes;
+      counted = true;
       trace = this.#traceRequest(link, version, chosen, bytes);
       answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
     } catch (err) {
       // Not encodable (a bug): never written, and the same batches would fail again.
+      if (counted) {
+        completion.counters.requestsSent--;
+        completion.counters.bytesSent -= bytes;
+      }
       if (trace) {
         trace.error = err as Error;
         PRODUCE_CHANNEL.error.publish(trace);

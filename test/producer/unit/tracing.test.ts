@@ -109,6 +109,27 @@ describe('tracing:kafka-wire:produce', () => {
     await closeWithin(s, 1000);
   });
 
+  it('a request that cannot be encoded: start, error, end; not counted as sent, and its records fail with the error', async () => {
+    const s = await connected();
+    const events = traced('kafka-wire:produce');
+    const sentBefore = s.producer.metrics().requestsSent;
+    const bug = new Error('encoder bug');
+    // Every version's codec fails to size the body, as an encoder bug would.
+    const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
+    const sizes = codecs.map((c) => c.size);
+    for (const c of codecs) c.size = () => { throw bug; };
+    try {
+      const outcome = s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e as Error);
+      expect(await s.clock.drive(outcome, 1000)).toBe(bug);
+    } finally {
+      codecs.forEach((c, i) => (c.size = sizes[i]!));
+    }
+    expect(events.map(([e]) => e)).toEqual(['start', 'error', 'end']);
+    expect((events[1]![1] as ProduceTraceContext).error).toBe(bug);
+    expect(s.producer.metrics().requestsSent).toBe(sentBefore);
+    await closeWithin(s, 1000);
+  });
+
   it('a request whose connection is lost: error, then asyncStart and asyncEnd around the retry decision', async () => {
     const s = await connected();
     const events = traced('kafka-wire:produce');
