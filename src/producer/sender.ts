@@ -676,10 +676,9 @@ export class Sender {
     }
     let trace: ProduceTraceContext | undefined;
     let answer: Promise<ProduceResponse> | undefined;
-    let bytes = 0;
-    let counted = false;
     try {
       const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
+      let bytes = 0;
       for (const [s, b] of chosen) {
         let list = topics.get(s.topic);
         if (!list) topics.set(s.topic, (list = []));
@@ -696,15 +695,12 @@ export class Sender {
       // Counted before the trace starts: the KafkaJS events adapter tells producers apart by it.
       completion.counters.requestsSent++;
       completion.counters.bytesSent += bytes;
-      counted = true;
       trace = this.#traceRequest(link, version, chosen, bytes);
       answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
     } catch (err) {
-      // Not encodable (a bug): never written, and the same batches would fail again.
-      if (counted) {
-        completion.counters.requestsSent--;
-        completion.counters.bytesSent -= bytes;
-      }
+      // Not encodable (a bug): never written, and the same batches would fail again. It
+      // stays counted in requestsSent: the KafkaJS events adapter takes a rise in that
+      // count for a new request, and a count taken back would hide the next one.
       if (trace) {
         trace.error = err as Error;
         PRODUCE_CHANNEL.error.publish(trace);

@@ -109,10 +109,9 @@ describe('tracing:kafka-wire:produce', () => {
     await closeWithin(s, 1000);
   });
 
-  it('a request that cannot be encoded: start, error, end; not counted as sent, and its records fail with the error', async () => {
+  it('a request that cannot be encoded: start, error, end, and its records fail with the error', async () => {
     const s = await connected();
     const events = traced('kafka-wire:produce');
-    const sentBefore = s.producer.metrics().requestsSent;
     const bug = new Error('encoder bug');
     // Every version's codec fails to size the body, as an encoder bug would.
     const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
@@ -126,7 +125,6 @@ describe('tracing:kafka-wire:produce', () => {
     }
     expect(events.map(([e]) => e)).toEqual(['start', 'error', 'end']);
     expect((events[1]![1] as ProduceTraceContext).error).toBe(bug);
-    expect(s.producer.metrics().requestsSent).toBe(sentBefore);
     await closeWithin(s, 1000);
   });
 

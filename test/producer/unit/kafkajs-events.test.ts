@@ -1,0 +1,41 @@
+/**
+ * The KafkaJS adapter's network events on a fake clock and a scripted cluster, for what a
+ * broker cannot be made to do: after a Produce request that could not be encoded, the next
+ * requests still get their request_queue_size and request events (the adapter tells its
+ * producer's requests by a rise in requestsSent).
+ */
+import { expect, it } from 'vitest';
+import { events, ProducerEventEmitter } from '../../../src/kafkajs/events.js';
+import type { Logger } from '../../../src/kafkajs/logger.js';
+import { Produce } from '../../../src/protocol/apis/index.js';
+import { closeWithin, scripted } from '../../helpers/producer-harness.js';
+
+const quiet = { error() {}, warn() {}, info() {}, debug() {} } as unknown as Logger;
+
+it('a request that could not be encoded does not hide the next requests from the request events', async () => {
+  const s = scripted();
+  const emitter = new ProducerEventEmitter(quiet, 'client');
+  const seen: string[] = [];
+  emitter.on(events.REQUEST_QUEUE_SIZE, () => void seen.push('request_queue_size'));
+  emitter.on(events.REQUEST, () => void seen.push('request'));
+  emitter.track(s.producer as never);
+  await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'warm-up' }), 10_000);
+
+  const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
+  const sizes = codecs.map((c) => c.size);
+  for (const c of codecs) c.size = () => { throw new Error('encoder bug'); };
+  try {
+    await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e), 1000);
+  } finally {
+    codecs.forEach((c, i) => (c.size = sizes[i]!));
+  }
+
+  seen.length = 0;
+  s.cluster.forgetRequests();
+  await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'b' }), 10_000);
+  // The unsent batch's sequence makes the next request go twice (out of order, then again).
+  const requests = s.cluster.requestsOf(Produce).length;
+  expect(requests).toBeGreaterThan(0);
+  expect(seen).toEqual(Array.from({ length: requests }, () => ['request_queue_size', 'request']).flat());
+  await closeWithin(s, 1000);
+});
