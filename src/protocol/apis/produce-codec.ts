@@ -48,14 +48,14 @@ interface PartitionData {
 interface TopicData {
   name?: string;
   topicId?: string;
-  partitionData?: PartitionData[];
+  partitionData?: PartitionData[] | null;
 }
 
 interface ProduceRequestBody {
   transactionalId?: string | null;
   acks?: number;
   timeoutMs?: number;
-  topicData?: TopicData[];
+  topicData?: TopicData[] | null;
 }
 
 interface CurrentLeader {
@@ -98,24 +98,34 @@ interface ProduceResponseBody {
   nodeEndpoints: readonly NodeEndpoint[];
 }
 
+/** A field's value, or the schema's default when the body leaves it out (only then: null stays null). */
+function orDefault<V, D>(value: V | undefined, dflt: D): V | D {
+  return value === undefined ? dflt : value;
+}
+
 /** The request codec of `version`: size and write by hand, read by the schema's `generic` codec. */
 export function produceRequestCodec<T>(version: number, generic: Codec<T>): Codec<T> {
   const flexible = version >= FLEXIBLE_FROM;
   const byTopicId = version >= TOPIC_ID_FROM;
-  const countSize = (n: number): number => (flexible ? sizeOfUvarint(n + 1) : 4);
-  const writeCount = (w: Writer, n: number): void => (flexible ? w.uvarint(n + 1) : w.int32(n));
+  // An array's count: -1 for null (which the schema writes for a null even where not nullable).
+  const countSize = (items: readonly unknown[] | null): number => (flexible ? sizeOfUvarint((items === null ? -1 : items.length) + 1) : 4);
+  const writeCount = (w: Writer, items: readonly unknown[] | null): void => {
+    const n = items === null ? -1 : items.length;
+    if (flexible) w.uvarint(n + 1);
+    else w.int32(n);
+  };
 
   const size = (body: ProduceRequestBody): number => {
-    const transactionalId = body.transactionalId === undefined ? null : body.transactionalId;
-    const topics = body.topicData ?? [];
+    const transactionalId = orDefault(body.transactionalId, null);
+    const topics = orDefault(body.topicData, NONE);
     // transactional_id, acks, timeout_ms, topic_data count
-    let n = (flexible ? sizeOfCompactNullableString(transactionalId) : sizeOfNullableString(transactionalId)) + 2 + 4 + countSize(topics.length);
-    for (const topic of topics) {
-      const partitions = topic.partitionData ?? [];
-      n += byTopicId ? 16 : flexible ? sizeOfCompactString(topic.name ?? '') : sizeOfString(topic.name ?? '');
-      n += countSize(partitions.length);
-      for (const partition of partitions) {
-        const records = partition.records === undefined ? NO_RECORDS : partition.records;
+    let n = (flexible ? sizeOfCompactNullableString(transactionalId) : sizeOfNullableString(transactionalId)) + 2 + 4 + countSize(topics);
+    for (const topic of topics ?? NONE) {
+      const partitions = orDefault(topic.partitionData, NONE);
+      n += byTopicId ? 16 : flexible ? sizeOfCompactString(orDefault(topic.name, '')) : sizeOfString(orDefault(topic.name, ''));
+      n += countSize(partitions);
+      for (const partition of partitions ?? NONE) {
+        const records = orDefault(partition.records, NO_RECORDS);
         // index, records, and in flexible versions an empty tagged-field section
         n += 4 + (flexible ? sizeOfCompactNullableBytes(records) + 1 : sizeOfNullableBytes(records));
       }
@@ -126,22 +136,22 @@ export function produceRequestCodec<T>(version: number, generic: Codec<T>): Code
   };
 
   const write = (w: Writer, body: ProduceRequestBody): void => {
-    const transactionalId = body.transactionalId === undefined ? null : body.transactionalId;
+    const transactionalId = orDefault(body.transactionalId, null);
     if (flexible) w.compactNullableString(transactionalId);
     else w.nullableString(transactionalId);
-    w.int16(body.acks ?? 0);
-    w.int32(body.timeoutMs ?? 0);
-    const topics = body.topicData ?? [];
-    writeCount(w, topics.length);
-    for (const topic of topics) {
-      if (byTopicId) w.uuid(topic.topicId ?? ZERO_UUID);
-      else if (flexible) w.compactString(topic.name ?? '');
-      else w.string(topic.name ?? '');
-      const partitions = topic.partitionData ?? [];
-      writeCount(w, partitions.length);
-      for (const partition of partitions) {
-        w.int32(partition.index ?? 0);
-        const records = partition.records === undefined ? NO_RECORDS : partition.records;
+    w.int16(orDefault(body.acks, 0));
+    w.int32(orDefault(body.timeoutMs, 0));
+    const topics = orDefault(body.topicData, NONE);
+    writeCount(w, topics);
+    for (const topic of topics ?? NONE) {
+      if (byTopicId) w.uuid(orDefault(topic.topicId, ZERO_UUID));
+      else if (flexible) w.compactString(orDefault(topic.name, ''));
+      else w.string(orDefault(topic.name, ''));
+      const partitions = orDefault(topic.partitionData, NONE);
+      writeCount(w, partitions);
+      for (const partition of partitions ?? NONE) {
+        w.int32(orDefault(partition.index, 0));
+        const records = orDefault(partition.records, NO_RECORDS);
         if (flexible) {
           w.compactNullableBytes(records);
           w.uvarint(0);
@@ -249,7 +259,9 @@ export function produceResponseCodec<T>(version: number, generic: Codec<T>): Cod
       const partitionResponses = new Array<PartitionResponse>(count(r, partitionMin));
       for (let j = 0; j < partitionResponses.length; j++) partitionResponses[j] = readPartition(r);
       if (flexible) skipTags(r);
-      responses[i] = { name, topicId, partitionResponses };
+      // In the order the schema's codec gives (a field the version lacks comes last), so that
+      // even JSON.stringify of an answer does not tell the two apart.
+      responses[i] = byTopicId ? { topicId, partitionResponses, name } : { name, partitionResponses, topicId };
     }
     const throttleTimeMs = r.int32();
     let nodeEndpoints: readonly NodeEndpoint[] = NONE;
