@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { Producer, ProducerClosedError, type ProducerOptions, type ProducerRecord, type RecordMetadata } from '../../src/index.js';
 import type { ProducerMetrics } from '../../src/producer/types.js';
+import { Produce } from '../../src/protocol/apis/index.js';
 import { FakeClock } from './fake-clock.js';
 import { ScriptedCluster, type ClusterOptions } from './scripted-broker.js';
 
@@ -174,4 +175,23 @@ export function expectCountersAddUp(m: ProducerMetrics, sends: Sends): void {
     recordsDropped: ended.filter((o) => o.error?.name === 'RecordDroppedError').length,
   };
   expect({ recordsSent: m.recordsSent, recordsFailed: m.recordsFailed, recordsAborted: m.recordsAborted, recordsDropped: m.recordsDropped }, 'metrics() against the outcomes seen').toEqual(counts);
+}
+
+/**
+ * Runs `during` while every Produce version's request codec throws `error` when sizing a
+ * body, as an encoder bug would: the one way to reach the sender's "not encodable" path.
+ */
+export async function withBrokenProduceEncoder<T>(error: Error, during: () => Promise<T>): Promise<T> {
+  const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
+  const sizes = codecs.map((c) => c.size);
+  for (const c of codecs) {
+    c.size = () => {
+      throw error;
+    };
+  }
+  try {
+    return await during();
+  } finally {
+    codecs.forEach((c, i) => (c.size = sizes[i]!));
+  }
 }

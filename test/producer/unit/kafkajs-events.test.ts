@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { events, ProducerEventEmitter } from '../../../src/kafkajs/events.js';
 import type { Logger } from '../../../src/kafkajs/logger.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
-import { closeWithin, scripted } from '../../helpers/producer-harness.js';
+import { closeWithin, scripted, withBrokenProduceEncoder } from '../../helpers/producer-harness.js';
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} } as unknown as Logger;
 
@@ -21,14 +21,8 @@ it('a request that could not be encoded does not hide the next requests from the
   emitter.track(s.producer as never);
   await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'warm-up' }), 10_000);
 
-  const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
-  const sizes = codecs.map((c) => c.size);
-  for (const c of codecs) c.size = () => { throw new Error('encoder bug'); };
-  try {
-    await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e), 1000);
-  } finally {
-    codecs.forEach((c, i) => (c.size = sizes[i]!));
-  }
+  const failed = s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e);
+  await withBrokenProduceEncoder(new Error('encoder bug'), () => s.clock.drive(failed, 1000));
 
   seen.length = 0;
   s.cluster.forgetRequests();

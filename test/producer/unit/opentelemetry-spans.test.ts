@@ -7,8 +7,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, expect, it } from 'vitest';
 import { instrumentKafkaWire, type KafkaWireInstrumentation } from '../../../src/opentelemetry/index.js';
-import { Produce } from '../../../src/protocol/apis/index.js';
-import { closeWithin, scripted } from '../../helpers/producer-harness.js';
+import { closeWithin, scripted, withBrokenProduceEncoder } from '../../helpers/producer-harness.js';
 
 let instrumentation: KafkaWireInstrumentation | undefined;
 afterEach(() => instrumentation?.disable());
@@ -21,15 +20,8 @@ it('a request that could not be encoded ends its span with the error, and the re
   exporter.reset();
 
   const bug = new Error('encoder bug');
-  const codecs = Array.from({ length: Produce.maxVersion - Produce.minVersion + 1 }, (_, i) => Produce.requestCodec(Produce.minVersion + i));
-  const sizes = codecs.map((c) => c.size);
-  for (const c of codecs) c.size = () => { throw bug; };
-  try {
-    const outcome = s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e as Error);
-    expect(await s.clock.drive(outcome, 1000)).toBe(bug);
-  } finally {
-    codecs.forEach((c, i) => (c.size = sizes[i]!));
-  }
+  const outcome = s.producer.send({ topic: 't', partition: 0, value: 'a' }).catch((e: unknown) => e as Error);
+  expect(await withBrokenProduceEncoder(bug, () => s.clock.drive(outcome, 1000))).toBe(bug);
 
   const spans = exporter.getFinishedSpans();
   expect(spans.map((span) => span.name).sort()).toEqual(['produce', 'send t']);
