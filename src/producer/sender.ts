@@ -153,11 +153,23 @@ export class Sender {
   #schedule(): void {
     if (this.#scheduled || this.#stopped) return;
     this.#scheduled = true;
-    this.#ctx.clock.soon(() => {
-      this.#scheduled = false;
-      this.#run();
-    });
+    this.#ctx.clock.soon(this.#scheduledRun);
   }
+
+  // Made once: ready() is called for every record appended to a batch past batchSize, and
+  // an arrow function written inside #schedule made V8 allocate its context on every call,
+  // before the early return (about 40 bytes per record, a quarter of what the 100-byte
+  // benchmark allocated per record).
+  readonly #scheduledRun = (): void => {
+    this.#scheduled = false;
+    this.#run();
+  };
+
+  readonly #timerRun = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#run();
+  };
 
   /**
    * A batch was opened and is ready at `readyAt` unless it fills first (which wakes the
@@ -222,11 +234,7 @@ export class Sender {
     const { clock } = this.#ctx;
     clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#run();
-    }, at - clock.now());
+    this.#timer = clock.setTimeout(this.#timerRun, at - clock.now());
   }
 
   #run(): void {
