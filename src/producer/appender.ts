@@ -147,7 +147,7 @@ export class Appender {
       // got at least half of batchSize. Any other starts small and grows as records come
       // (up to batchSize): a partition that gets a record now and then does not hold
       // batchSize for each. Either way memory is taken as the batch grows, not up front.
-      const last = state.batches[state.batches.length - 1];
+      const last = state.last;
       const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
       const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
       size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);

@@ -90,6 +90,8 @@ export class ProducerBatch {
    * thousands holds a few pairs instead of a number per record.
    */
   readonly #timeRuns: number[] = [];
+  /** The timestamp of the last run (NaN before the first record): appends compare with it, not with the array. */
+  #runAt = NaN;
   /** No more appends: full, drained, or split. */
   closed = false;
   inFlight = false;
@@ -176,8 +178,10 @@ export class ProducerBatch {
     const index = cleared(this.builder.append(scratch(record, timestamp)));
     if (index < 0) return false;
     this.#live++;
-    const runs = this.#timeRuns;
-    if (runs.length === 0 || runs[runs.length - 1] !== timestamp) runs.push(this.#callbacks.length, timestamp);
+    if (this.#runAt !== timestamp) {
+      this.#timeRuns.push(this.#callbacks.length, timestamp);
+      this.#runAt = timestamp;
+    }
     this.#callbacks.push(callback);
     return true;
   }
