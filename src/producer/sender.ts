@@ -85,8 +85,28 @@ export interface SenderContext {
 type ProduceResponse = ResponseOf<typeof Produce>;
 type Chosen = Array<[PartitionState, ProducerBatch]>;
 
+/**
+ * One run of #look: what #visit finds. Methods with this passed in rather than closures
+ * made in each run: a closure made per run (or per request) is a new function to V8, and
+ * its hot ones were compiled by TurboFan again and again.
+ */
+interface Look {
+  readonly now: number;
+  readonly byLeader: Map<BrokerLink, PartitionState[]>;
+  needMetadata: boolean;
+}
+
 /** No partitions ride along (never written to). */
 const NO_RIDERS: readonly PartitionState[] = [];
+
+const COMPRESSED_NEXT = Object.freeze({ compressedNext: true });
+const NOT_COMPRESSED_NEXT = Object.freeze({ compressedNext: false });
+
+/** Whether metadata has a topic id for every partition's topic (Produce v13 names topics by id). */
+function haveTopicIds(metadata: SenderContext['metadata'], states: readonly PartitionState[]): boolean {
+  for (const s of states) if (metadata.topicId(s.topic) === undefined) return false;
+  return true;
+}
 
 /** A request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
 interface WriteTurn {
@@ -254,29 +274,10 @@ export class Sender {
   #look(): void {
     const { partitions, metadata, options, clock } = this.#ctx;
     const now = clock.now();
-    let needMetadata = metadata.stale;
-    const byLeader = new Map<BrokerLink, PartitionState[]>();
+    const look: Look = { now, byLeader: new Map(), needMetadata: metadata.stale };
+    const { byLeader } = look;
     const sendable = this.#maybeInitProducerId();
     const due = this.#due;
-
-    const visit = (state: PartitionState): void => {
-      this.#expire(state, now);
-      if (state.batches.length === 0) return;
-      const at = this.#readyAt(state, now);
-      if (at > now) {
-        due.add(this.#lookAgainAt(state, at), state);
-        return;
-      }
-      const link = this.#leaderLink(state);
-      if (!link) {
-        needMetadata = true;
-        due.add(now + options.retryBackoffMs, state);
-        return;
-      }
-      let list = byLeader.get(link);
-      if (!list) byLeader.set(link, (list = []));
-      list.push(state);
-    };
 
     const woken = this.#woken;
     this.#woken = [];
@@ -293,7 +294,7 @@ export class Sender {
         this.#lastFullRun = now;
         this.#blocked.clear();
         // Not copied: #expire may take the state being visited out of the set, which iteration allows.
-        for (const state of partitions.active) visit(state);
+        for (const state of partitions.active) this.#visit(state, look);
       }
     } else {
       due.takeDue(now, (state) => {
@@ -304,7 +305,7 @@ export class Sender {
       // Each once: a second visit could put a partition into a request twice.
       for (const state of woken) {
         state.woken = false;
-        visit(state);
+        this.#visit(state, look);
       }
     }
 
@@ -343,10 +344,31 @@ export class Sender {
       }
     }
 
-    if (needMetadata) this.#refreshMetadata();
+    if (look.needMetadata) this.#refreshMetadata();
     // Not while waiting for a producer id: its arrival asks for a full run (and a past time would spin).
     const safetyNet = sendable && partitions.active.size > 0 && this.#lastFullRun > -Infinity ? Math.max(this.#lastFullRun + this.#fullRunEveryMs, now + 1) : Infinity;
     this.#arm(Math.min(due.next, safetyNet));
+  }
+
+  /** #look's step for one partition: expires what timed out, then queues it for later, or for its leader's next request. */
+  #visit(state: PartitionState, look: Look): void {
+    const { now } = look;
+    this.#expire(state, now);
+    if (state.batches.length === 0) return;
+    const at = this.#readyAt(state, now);
+    if (at > now) {
+      this.#due.add(this.#lookAgainAt(state, at), state);
+      return;
+    }
+    const link = this.#leaderLink(state);
+    if (!link) {
+      look.needMetadata = true;
+      this.#due.add(now + this.#ctx.options.retryBackoffMs, state);
+      return;
+    }
+    let list = look.byLeader.get(link);
+    if (!list) look.byLeader.set(link, (list = []));
+    list.push(state);
   }
 
   /**
@@ -534,10 +556,9 @@ export class Sender {
 
   /** Sends one request with the next batch of as many ready partitions as fit; false when it sent none. */
   #drain(link: BrokerLink, ready: PartitionState[], riders: readonly PartitionState[]): boolean {
-    const { options, metadata, transactions, identity, completion, partitions } = this.#ctx;
+    const { options, metadata, transactions, completion, partitions } = this.#ctx;
     const channel = link.channel!;
-    const hasId = (s: PartitionState): boolean => metadata.topicId(s.topic) !== undefined;
-    const allHaveIds = ready.every(hasId) && riders.every(hasId);
+    const allHaveIds = haveTopicIds(metadata, ready) && haveTopicIds(metadata, riders);
     let version: number;
     try {
       version = channel.requireVersion(Produce, Math.min(allHaveIds ? Produce.maxVersion : 12, transactions?.produceMaxVersion ?? Produce.maxVersion));
@@ -549,34 +570,17 @@ export class Sender {
     // Memory to leave free before a drained batch may keep a mostly empty pooled buffer.
     const reserve = (partitions.active.size + 1) * 2 * options.batchSize;
     const chosen: Chosen = [];
-    const take = (state: PartitionState, batch: ProducerBatch): void => {
-      size.add(state.topic, batch.sizeInBytes);
-      const finishing = { compressedNext: options.codecId !== 0 };
-      if (identity && batch.baseSequence < 0) {
-        batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined, finishing);
-      } else {
-        batch.finish(undefined, finishing);
-      }
-      // Compressed, it would copy the plain bytes only split() needs, for every partly
-      // filled batch: measurable in the lz4 benchmark, and kept out.
-      if (options.codecId === 0) completion.compact(batch, reserve);
-      state.inFlight++;
-      batch.inFlight = true;
-      chosen.push([state, batch]);
-    };
-    // Exact for an uncompressed batch; a compressed one is checked again once compressed.
-    const fits = (state: PartitionState, batch: ProducerBatch): boolean => size.bytes + size.growth(state.topic, batch.sizeInBytes) <= options.maxRequestSize;
     const start = link.drainStart++ % ready.length;
     for (let k = 0; k < ready.length; k++) {
       const state = ready[(start + k) % ready.length]!;
       const batch = state.nextToSend()!;
-      if (chosen.length > 0 && !fits(state, batch)) break;
-      take(state, batch);
+      if (chosen.length > 0 && !this.#fits(size, state, batch)) break;
+      this.#take(state, batch, size, chosen, reserve);
     }
     // Riders only in the room left: one that does not fit lingers on for the next request.
     for (const state of riders) {
       const batch = state.nextToSend();
-      if (batch && fits(state, batch)) take(state, batch);
+      if (batch && this.#fits(size, state, batch)) this.#take(state, batch, size, chosen, reserve);
       else this.#lingerOn(link, state);
     }
     if (chosen.length === 0) return false;
@@ -584,6 +588,29 @@ export class Sender {
     completion.counters.requestsInFlight++;
     void this.#send(link, version, chosen, this.#writeTurn(link));
     return true;
+  }
+
+  /** Whether `batch` fits the request `size` measures. Exact for an uncompressed batch; a compressed one is checked again once compressed. */
+  #fits(size: ProduceRequestSize, state: PartitionState, batch: ProducerBatch): boolean {
+    return size.bytes + size.growth(state.topic, batch.sizeInBytes) <= this.#ctx.options.maxRequestSize;
+  }
+
+  /** Puts `batch` into the request being drained: finished (stamped with its sequence when idempotent) and in flight. */
+  #take(state: PartitionState, batch: ProducerBatch, size: ProduceRequestSize, chosen: Chosen, reserve: number): void {
+    const { options, identity, transactions, completion } = this.#ctx;
+    size.add(state.topic, batch.sizeInBytes);
+    const finishing = options.codecId !== 0 ? COMPRESSED_NEXT : NOT_COMPRESSED_NEXT;
+    if (identity && batch.baseSequence < 0) {
+      batch.stamp(identity.producerId, identity.epoch, state.takeSequence(identity, batch.recordCount), transactions !== undefined, finishing);
+    } else {
+      batch.finish(undefined, finishing);
+    }
+    // Compressed, it would copy the plain bytes only split() needs, for every partly
+    // filled batch: measurable in the lz4 benchmark, and kept out.
+    if (options.codecId === 0) completion.compact(batch, reserve);
+    state.inFlight++;
+    batch.inFlight = true;
+    chosen.push([state, batch]);
   }
 
   /** The request's place in its broker's write order: `before` to wait for, `written` to call once queued. */
