@@ -68,9 +68,12 @@ export async function metadataCommand(opts: ConnectFlags & { topics: string[] | 
     const topics = opts.topics?.map((name) => ({ name })) ?? null;
     const { version, response } = await broker.request(Metadata, { topics, allowAutoTopicCreation: false });
     if (response.errorCode) throw new BrokerError(response.errorCode, { broker: broker.address, api: `Metadata v${version}` });
+    // A topic asked for and answered with an error (unknown, not authorized) fails the
+    // command, as a script checking for the topic would expect; the answer is still shown.
+    const status = response.topics.some((t) => t.errorCode !== 0) ? 1 : 0;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(response, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
-      return 0;
+      return status;
     }
     process.stdout.write(`cluster ${response.clusterId ?? '?'} (Metadata v${version}), controller ${response.controllerId}\n`);
     for (const b of response.brokers) process.stdout.write(`broker ${b.nodeId} ${b.host}:${b.port}${b.rack ? ` rack ${b.rack}` : ''}\n`);
@@ -81,6 +84,6 @@ export async function metadataCommand(opts: ConnectFlags & { topics: string[] | 
         process.stdout.write(`  ${p.partitionIndex}: leader ${p.leaderId} epoch ${p.leaderEpoch} replicas [${p.replicaNodes.join(',')}] isr [${p.isrNodes.join(',')}]\n`);
       }
     }
-    return 0;
+    return status;
   });
 }

@@ -1,6 +1,6 @@
 /** `kafka-wire proxy`: a decoding proxy in front of a broker, until Ctrl-C. */
 import type { SaslOptions, TlsOptions } from '../net/security.js';
-import { jsonLine, matcher, summaryLine, verboseText } from '../proxy/format.js';
+import { jsonLine, matcher, statsLine, summaryLine, verboseText } from '../proxy/format.js';
 import { startProxy, type ProxyEvent } from '../proxy/proxy.js';
 import { UsageError } from './usage-error.js';
 
@@ -87,9 +87,6 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
     });
   await stop;
   await proxy.close();
-  const s = proxy.stats;
-  err.write(
-    `proxy: ${s.exchanges} exchanges, ${s.frames} frames: ${s.decoded} decoded (${s.beyondDefinitions} as far as Kafka defines them), ${s.undecoded} not decoded, ${s.unknownFields} unknown tagged fields, ${s.withTrailingBytes} with bytes after their last field; ${s.rewrites} addresses rewritten${opts.record ? `; recorded in ${opts.record}` : ''}\n`,
-  );
+  err.write(`proxy: ${statsLine(proxy.stats)}${opts.record ? `; recorded in ${opts.record}` : ''}\n`);
   return 0;
 }

@@ -47,7 +47,10 @@ export function formatNodes(nodes: readonly TraceNode[], base = 0): string {
     }
   };
   walk(nodes, 0);
-  const widths = [0, 1, 2, 3].map((i) => Math.min(48, Math.max(...rows.map((r) => r[i]!.length))));
+  // A loop, not Math.max(...lengths): a log segment gives hundreds of thousands of rows,
+  // more arguments than a call can take.
+  const widths = [0, 0, 0, 0];
+  for (const r of rows) for (let i = 0; i < 4; i++) widths[i] = Math.max(widths[i]!, Math.min(48, r[i]!.length));
   return rows.map((r) => r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n') + '\n';
 }
 

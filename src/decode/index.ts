@@ -34,10 +34,23 @@ export async function decode(bytes: Buffer, opts: DecodeOptions = {}): Promise<D
   if (kind === 'batch') return { kind, title: 'RecordBatch v2', nodes: await annotateRecordBatches(bytes, 0, opts.decompress), trailing: 0 };
   const frame =
     kind === 'request'
-      ? annotateRequest(bytes)
+      ? guessedRequest(bytes, opts.as === undefined)
       : annotateResponse(bytes, opts.apiKey ?? 0, required(opts.version, 'decoding a response needs the version of its request'));
   await expandRecords(frame.nodes, bytes, opts.decompress);
   return { kind, title: `${frame.api}${kind === 'request' ? 'Request' : 'Response'} v${frame.version}`, nodes: frame.nodes, trailing: frame.trailing };
+}
+
+/**
+ * annotateRequest; when the kind was guessed, a failure says the bytes may be a response
+ * instead (a response's correlation id can read as an API key and version).
+ */
+function guessedRequest(bytes: Buffer, guessed: boolean): ReturnType<typeof annotateRequest> {
+  try {
+    return annotateRequest(bytes);
+  } catch (err) {
+    if (!guessed || !(err instanceof ProtocolError)) throw err;
+    throw new ProtocolError(`${err.message} (read as a request, guessed from its first bytes; if this is a response, say --as response --api NAME --version N)`, { cause: err, offset: err.offset });
+  }
 }
 
 function required<T>(value: T | undefined, why: string): T {

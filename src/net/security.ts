@@ -11,6 +11,7 @@
 import * as tls from 'node:tls';
 import { inspect } from 'node:util';
 import { AuthenticationError, ConfigError } from '../errors.js';
+import { shown } from '../shown.js';
 
 export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
@@ -89,7 +90,7 @@ export class SaslConfig {
     if (typeof opts !== 'object' || opts === null) throw new ConfigError('sasl must be an object with a mechanism');
     const mechanism = (opts as { mechanism?: unknown }).mechanism;
     if (!SASL_MECHANISMS.includes(mechanism as SaslMechanism)) {
-      throw new ConfigError(`sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(mechanism)}`);
+      throw new ConfigError(`sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, got ${shown(mechanism)}`);
     }
     const o = opts as unknown as Record<string, unknown>;
     const allowed =

@@ -3,6 +3,7 @@
  * at construction so that a typo fails at once with a ConfigError naming the option.
  */
 import { ConfigError } from '../errors.js';
+import { shown } from '../shown.js';
 import { parseBootstrap, type BrokerAddress } from '../net/bootstrap.js';
 import { resolveSasl, resolveTls, type SaslConfig } from '../net/security.js';
 import type * as tls from 'node:tls';
@@ -83,7 +84,7 @@ const KNOWN = new Set<string>(['bootstrap', 'bufferFullPolicy', 'waitingMemory',
 function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = (opts as unknown as Record<string, unknown>)[name] ?? DEFAULTS[name];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${shown(value)}`);
   }
   return value;
 }
@@ -95,17 +96,17 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   }
   if (opts.bootstrap === undefined) throw new ConfigError('bootstrap is required (host:port of one or more brokers)');
   const acks = opts.acks === 'all' ? -1 : (opts.acks ?? DEFAULTS.acks);
-  if (acks !== 0 && acks !== 1 && acks !== -1) throw new ConfigError(`acks must be 0, 1, -1 or 'all', got ${JSON.stringify(opts.acks)}`);
+  if (acks !== 0 && acks !== 1 && acks !== -1) throw new ConfigError(`acks must be 0, 1, -1 or 'all', got ${shown(opts.acks)}`);
   const compression = opts.compression ?? DEFAULTS.compression;
   if (!(compression in CODEC_ID)) {
-    throw new ConfigError(`compression must be one of ${Object.keys(CODEC_ID).join(', ')}, got ${JSON.stringify(compression)}`);
+    throw new ConfigError(`compression must be one of ${Object.keys(CODEC_ID).join(', ')}, got ${shown(compression)}`);
   }
   const clientId = opts.clientId ?? DEFAULTS.clientId;
   if (typeof clientId !== 'string') throw new ConfigError('clientId must be a string');
   if (opts.partitioner !== undefined && typeof opts.partitioner !== 'function') throw new ConfigError('partitioner must be a function');
   if (opts.mapBrokerAddress !== undefined && typeof opts.mapBrokerAddress !== 'function') throw new ConfigError('mapBrokerAddress must be a function');
   if (opts.bufferFullPolicy !== undefined && !BUFFER_FULL_POLICIES.includes(opts.bufferFullPolicy)) {
-    throw new ConfigError(`bufferFullPolicy must be one of ${BUFFER_FULL_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(opts.bufferFullPolicy)}`);
+    throw new ConfigError(`bufferFullPolicy must be one of ${BUFFER_FULL_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${shown(opts.bufferFullPolicy)}`);
   }
   if (opts.bufferFullPolicy === 'drop-oldest' && opts.transactionalId !== undefined) {
     throw new ConfigError("bufferFullPolicy 'drop-oldest' cannot be used with a transactionalId: a dropped record would break the transaction's all-or-nothing promise");
@@ -169,7 +170,7 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   }
   const waitingMemory = opts.waitingMemory ?? WAITING_MEMORY_FACTOR * resolved.bufferMemory;
   if (typeof waitingMemory !== 'number' || !Number.isSafeInteger(waitingMemory) || waitingMemory < 1024) {
-    throw new ConfigError(`waitingMemory must be an integer of at least 1024 bytes, got ${JSON.stringify(opts.waitingMemory)}`);
+    throw new ConfigError(`waitingMemory must be an integer of at least 1024 bytes, got ${shown(opts.waitingMemory)}`);
   }
   resolved.waitingMemory = waitingMemory;
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;

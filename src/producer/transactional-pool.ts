@@ -6,6 +6,7 @@
  * (fenced, unauthorized) is closed and replaced, never handed out again.
  */
 import { ConfigError, ProducerClosedError } from '../errors.js';
+import { shown } from '../shown.js';
 import { Producer } from './producer.js';
 import type { ProducerOptions } from './types.js';
 
@@ -26,7 +27,7 @@ export class TransactionalProducerPool {
   replaced = 0;
 
   constructor(options: TransactionalPoolOptions) {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`size must be a positive integer, got ${JSON.stringify(options.size)}`);
+    if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`size must be a positive integer, got ${shown(options.size)}`);
     this.#options = options;
     this.#slots = new Array<Producer | undefined>(options.size).fill(undefined);
     for (let i = options.size - 1; i >= 0; i--) this.#idle.push(i);

@@ -8,7 +8,7 @@ import { formatNodes, toJson } from '../decode/format.js';
 import { API_NAMES } from '../protocol/api-keys.js';
 import type { TraceNode } from '../protocol/codec.js';
 import { errorCodeInfo } from '../protocol/error-codes.js';
-import type { Exchange, FrameSide } from './exchange.js';
+import type { Exchange, FrameSide, ProxyStats } from './exchange.js';
 
 const TOPIC_NAME = /^(name|topic|topic_?name)$/i;
 const TOPIC_ID = /^topic_?id$/i;
@@ -189,4 +189,12 @@ export function jsonLine(ex: Exchange, verbose = false): string {
     response: side(ex.response) ?? null,
   };
   return JSON.stringify(JSON.parse(toJson(value)));
+}
+
+/** The closing line of a proxy run or replay: did it decode everything it saw? */
+export function statsLine(s: ProxyStats): string {
+  // Decoded "as far as Kafka defines them": an ApiVersions request newer than the
+  // definitions, whose body no broker reads either (KIP-511); counted among the decoded.
+  const partly = s.beyondDefinitions > 0 ? ` (${s.beyondDefinitions} of them ApiVersions requests newer than Kafka's definitions, read up to their header)` : '';
+  return `${s.exchanges} exchanges, ${s.frames} frames: ${s.decoded} decoded${partly}, ${s.undecoded} not decoded, ${s.unknownFields} unknown tagged fields, ${s.withTrailingBytes} with bytes after their last field; ${s.rewrites} addresses rewritten`;
 }

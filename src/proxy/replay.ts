@@ -1,5 +1,5 @@
 /** `kafka-wire decode --replay FILE`: a proxy recording shown as the proxy showed it live. */
-import { jsonLine, matcher, summaryLine, verboseText, type ExchangeFilter } from './format.js';
+import { jsonLine, matcher, statsLine, summaryLine, verboseText, type ExchangeFilter } from './format.js';
 import { replayRecording } from './recording.js';
 import { exchangeWithRecords } from './records.js';
 
@@ -33,6 +33,6 @@ export async function printReplay(path: string, opts: ReplayOptions = {}): Promi
   );
   await chain;
   if (!opts.json) {
-    out.write(`${stats.exchanges} exchanges, ${stats.frames} frames: ${stats.decoded} decoded (${stats.beyondDefinitions} as far as Kafka defines them), ${stats.undecoded} not decoded, ${stats.unknownFields} unknown tagged fields, ${stats.withTrailingBytes} with bytes after their last field; ${stats.rewrites} addresses rewritten\n`);
+    out.write(`${statsLine(stats)}\n`);
   }
 }

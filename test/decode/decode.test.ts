@@ -84,6 +84,24 @@ describe('decode', () => {
     expect(JSON.parse(toJson(out)).title).toBe('ProduceResponse v10');
   });
 
+  it('says a response may have been taken for a request when the guess fails', async () => {
+    const codec = Produce.responseCodec(9);
+    const body = { responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5n }] }], throttleTimeMs: 0 };
+    const w = new Writer(8 + codec.size(body as never));
+    w.int32(4 + 1 + codec.size(body as never));
+    // Correlation id 3 reads as API key 0 (Produce), version 3: a request, as far as the first bytes tell.
+    w.int32(3);
+    w.uvarint(0);
+    codec.write(w, body as never);
+    const bytes = w.finish();
+    const err = await decode(bytes).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/read as a request, guessed .*say --as response --api NAME --version N/);
+    expect((await decode(bytes, { as: 'response', apiKey: 0, version: 9 })).title).toBe('ProduceResponse v9');
+    // Said to be a request, it gets no such hint.
+    await expect(decode(bytes, { as: 'request' })).rejects.not.toThrow(/guessed/);
+  });
+
   it('says what it needs when it cannot tell what the bytes are', async () => {
     await expect(decode(Buffer.from('0000', 'hex'))).rejects.toBeInstanceOf(ProtocolError);
     await expect(decode(Buffer.from('00000001', 'hex'), { as: 'response' })).rejects.toThrow(/needs the version/);
@@ -93,5 +111,12 @@ describe('decode', () => {
     const two = Buffer.concat([encodeRecordBatch(records), encodeRecordBatch(records)]);
     const out = await decode(two.subarray(0, two.length - 10), { as: 'batch' });
     expect(out.nodes.map((n) => n.field.split(' (')[0])).toEqual(['batch [0]', 'partial batch']);
+  });
+
+  it('formats as many rows as a log segment gives (more than a call takes as arguments)', () => {
+    const nodes: TraceNode[] = Array.from({ length: 300_000 }, (_, i) => ({ field: `record [${i}]`, offset: i * 10, length: 10, type: 'int32', value: i }));
+    const text = formatNodes(nodes);
+    expect(text.split('\n')).toHaveLength(300_002);
+    expect(text).toMatch(/\n2999990\s+10\s+record \[299999\]\s+int32\s+299999\n$/);
   });
 });

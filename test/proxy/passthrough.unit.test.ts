@@ -211,7 +211,7 @@ describe('proxy with a fake upstream', () => {
     }
     expect(out).toContain(summaryLine(exchanges[0]!));
     expect(out).toMatch(/connection #1 opened from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+/);
-    expect(out).toMatch(/1 exchanges, 2 frames: 1 decoded .*, 1 not decoded/);
+    expect(out).toMatch(/1 exchanges, 2 frames: 1 decoded, 1 not decoded/);
   });
 });
 

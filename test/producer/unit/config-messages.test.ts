@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
+import { resolveOptions } from '../../../src/producer/options.js';
+import { shown } from '../../../src/shown.js';
+
+describe('config errors show the value that was given', () => {
+  it.each([
+    [NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    [-0, '-0'],
+    [2.5, '2.5'],
+    [10n, '10n'],
+    [undefined, 'undefined'],
+    ['5', '"5"'],
+    [null, 'null'],
+    [{ a: 1 }, '{"a":1}'],
+  ])('shown(%s) is %s', (value, text) => {
+    expect(shown(value)).toBe(text);
+  });
+
+  it('shows what cannot be written as JSON without failing', () => {
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(shown(circular)).toBe('[object Object]');
+    expect(shown(Symbol('s'))).toBe('Symbol(s)');
+  });
+
+  it.each([
+    [{ lingerMs: NaN }, /lingerMs must be an integer from 0 to \d+, got NaN$/],
+    [{ lingerMs: 10n as never }, /lingerMs must be an integer .*, got 10n$/],
+    [{ batchSize: 1.5 }, /batchSize must be an integer .*, got 1\.5$/],
+    [{ compression: 'LZ4' as never }, /compression must be one of .*, got "LZ4"$/],
+    [{ acks: NaN as never }, /acks must be 0, 1, -1 or 'all', got NaN$/],
+  ])('%o', (opts, message) => {
+    let error: unknown;
+    try {
+      resolveOptions({ bootstrap: '127.0.0.1:9092', ...opts });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
