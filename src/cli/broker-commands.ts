@@ -70,7 +70,7 @@ export async function metadataCommand(opts: ConnectFlags & { topics: string[] | 
     if (response.errorCode) throw new BrokerError(response.errorCode, { broker: broker.address, api: `Metadata v${version}` });
     // A topic asked for and answered with an error (unknown, not authorized) fails the
     // command, as a script checking for the topic would expect; the answer is still shown.
-    const status = response.topics.some((t) => t.errorCode !== 0) ? 1 : 0;
+    const status = topics !== null && response.topics.some((t) => t.errorCode !== 0) ? 1 : 0;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(response, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
       return status;

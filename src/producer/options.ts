@@ -170,7 +170,8 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   }
   const waitingMemory = opts.waitingMemory ?? WAITING_MEMORY_FACTOR * resolved.bufferMemory;
   if (typeof waitingMemory !== 'number' || !Number.isSafeInteger(waitingMemory) || waitingMemory < 1024) {
-    throw new ConfigError(`waitingMemory must be an integer of at least 1024 bytes, got ${shown(opts.waitingMemory)}`);
+    const given = opts.waitingMemory === undefined ? `${shown(waitingMemory)} (${WAITING_MEMORY_FACTOR} × bufferMemory, its default)` : shown(waitingMemory);
+    throw new ConfigError(`waitingMemory must be an integer of at least 1024 bytes, got ${given}`);
   }
   resolved.waitingMemory = waitingMemory;
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;

@@ -31,6 +31,7 @@ describe('config errors show the value that was given', () => {
     [{ batchSize: 1.5 }, /batchSize must be an integer .*, got 1\.5$/],
     [{ compression: 'LZ4' as never }, /compression must be one of .*, got "LZ4"$/],
     [{ acks: NaN as never }, /acks must be 0, 1, -1 or 'all', got NaN$/],
+    [{ bufferMemory: 2 ** 52 }, /waitingMemory must be an integer of at least 1024 bytes, got 18014398509481984 \(4 × bufferMemory, its default\)$/],
   ])('%o', (opts, message) => {
     let error: unknown;
     try {
