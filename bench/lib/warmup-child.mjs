@@ -9,6 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(process.argv[2]);
+// Started by bench/warmup-curve.ts with an IPC channel: when that process is gone, stop too.
+// The channel alone does not keep this process alive.
+process.on('disconnect', () => process.exit(1));
+process.channel?.unref();
+
 const { Producer } = await import(pathToFileURL(config.entry).href);
 
 /** CPU ms of the main thread and of all others so far (Linux: /proc/self/task/<tid>/schedstat). */
@@ -44,11 +49,14 @@ const chunks = [];
 let before = threadCpuMs();
 let startedAt = performance.now();
 let acked = 0;
-let failed;
 let wake;
 let wakeAt = 0;
 const done = (error) => {
-  if (error) failed ??= error;
+  if (error) {
+    // A failed record would count in its chunk as if delivered: the figures would be wrong.
+    console.error(`warmup-curve: a record failed: ${error.message}`);
+    process.exit(1);
+  }
   acked++;
   if (acked % config.chunk === 0) {
     const now = threadCpuMs();
@@ -82,5 +90,4 @@ while (sent < config.records) {
 }
 await ackedUpTo(config.records);
 await producer.close();
-if (failed) throw failed;
 console.log(JSON.stringify({ chunks }));
