@@ -146,6 +146,18 @@ export class PartitionState {
     return base;
   }
 
+  /**
+   * `batch` will never be sent (it failed before any request carried it): when it holds
+   * the last sequences handed out, the next batch gets them instead. Otherwise (a later
+   * batch took sequences since) nothing changes, and the gap is found and mended as any
+   * other refusal is.
+   */
+  giveBackSequences(batch: ProducerBatch): void {
+    const s = this.#sequenceOf;
+    if (s === undefined || batch.baseSequence < 0 || batch.producerId !== s.producerId || batch.producerEpoch !== s.producerEpoch) return;
+    if (addSequence(batch.baseSequence, batch.recordCount) === this.#nextSequence) this.#nextSequence = batch.baseSequence;
+  }
+
   /** The partition's unanswered batches are proven not in the log: its sequences start again. */
   forgetSequences(): void {
     this.#sequenceOf = undefined;

@@ -636,9 +636,9 @@ export class Sender {
     if (this.#ctx.options.codecId !== 0) {
       try {
         if (!this.#compressNow(chosen)) return void this.#prepare(link, version, chosen, turn);
+        if (this.#nothingLeft(link, chosen, turn)) return;
         this.#fitRequest(version, chosen);
       } catch (err) {
-        // Compression failed: nothing was sent, and the same bytes would fail again.
         this.#notSent(link, chosen, turn, err as Error);
         return;
       }
@@ -649,14 +649,23 @@ export class Sender {
 
   /**
    * Compresses on this thread what the codec compresses on this thread anyway (lz4 and
-   * snappy up to 1 MiB); false when a batch needs the async path (#prepare).
+   * snappy up to 1 MiB); false when a batch needs the async path (#prepare). A batch that
+   * fails to compress leaves `chosen` and fails alone (#uncompressible).
    */
   #compressNow(chosen: Chosen): boolean {
     const { options, completion } = this.#ctx;
-    for (const [, b] of chosen) {
+    for (let i = 0; i < chosen.length; i++) {
+      const [s, b] = chosen[i]!;
       // Compressed once; a retry resends the same compressed bytes.
       if (!b.bytes || isCompressedBatch(b.bytes)) continue;
-      const compressed = compressBatchSync(b.bytes, options.codecId, compressSync);
+      let compressed: Buffer | undefined;
+      try {
+        compressed = compressBatchSync(b.bytes, options.codecId, compressSync);
+      } catch (err) {
+        chosen.splice(i--, 1);
+        this.#uncompressible(s, b, err as Error);
+        continue;
+      }
       if (!compressed) return false;
       completion.compressed(b, compressed);
     }
@@ -667,19 +676,52 @@ export class Sender {
   async #prepare(link: BrokerLink, version: number, chosen: Chosen, turn: WriteTurn): Promise<void> {
     const { options, completion } = this.#ctx;
     try {
-      for (const [, b] of chosen) {
-        if (b.bytes && !isCompressedBatch(b.bytes)) {
-          completion.compressed(b, await compressBatch(b.bytes, options.codecId, compress));
+      for (let i = 0; i < chosen.length; i++) {
+        const [s, b] = chosen[i]!;
+        if (!b.bytes || isCompressedBatch(b.bytes)) continue;
+        let compressed: Buffer;
+        try {
+          compressed = await compressBatch(b.bytes, options.codecId, compress);
+        } catch (err) {
+          chosen.splice(i--, 1);
+          this.#uncompressible(s, b, err as Error);
+          continue;
         }
+        completion.compressed(b, compressed);
       }
+      if (this.#nothingLeft(link, chosen, turn)) return;
       this.#fitRequest(version, chosen);
       if (turn.before) await turn.before;
     } catch (err) {
-      // Compression failed: nothing was sent, and the same bytes would fail again.
       this.#notSent(link, chosen, turn, err as Error);
       return;
     }
     this.#write(link, version, chosen, turn);
+  }
+
+  /**
+   * A batch that could not be compressed: it was never sent, and the same bytes would fail
+   * again, so it fails alone; the rest of its request goes on without it (one of them may
+   * be a retry already in the log: it must not fail for another batch's sake). Its
+   * sequences are given back when no later batch of the partition took any, so the next
+   * batch does not leave a gap the broker would refuse.
+   */
+  #uncompressible(state: PartitionState, batch: ProducerBatch, err: Error): void {
+    this.#landed(state, batch);
+    state.giveBackSequences(batch);
+    this.#ctx.completion.batchFailed(state, batch, err);
+    this.ready(state);
+  }
+
+  /** Every batch of the request failed to compress: the request ends before it started. */
+  #nothingLeft(link: BrokerLink, chosen: Chosen, turn: WriteTurn): boolean {
+    if (chosen.length > 0) return false;
+    try {
+      this.#requestDone(link);
+    } finally {
+      this.#over(link, chosen, turn);
+    }
+    return true;
   }
 
   /** Batches that could not be made into a request (compressed, encoded) fail as they are. */

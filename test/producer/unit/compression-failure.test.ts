@@ -1,0 +1,78 @@
+/**
+ * A batch that fails to compress, on a fake clock against a scripted cluster: it was never
+ * sent, so it fails alone, with the compressor's error; the other batches of its request
+ * are written; and its sequences go to the partition's next batch, which the broker then
+ * takes without a refusal or a new epoch. (A real codec fails this way only on a bug or
+ * out of memory, so the codec is replaced here by one that fails on a marker value.)
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { InitProducerId, Produce } from '../../../src/protocol/apis/index.js';
+import { closeWithin, expectNothingLeft, scripted, warmedUp } from '../../helpers/producer-harness.js';
+
+const MARKER = 'cannot-be-compressed';
+
+vi.mock('../../../src/protocol/compression/index.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../src/protocol/compression/index.js')>();
+  const refuse = (data: Uint8Array): void => {
+    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(MARKER)) throw new Error('the codec broke on this batch');
+  };
+  return {
+    ...real,
+    compressSync: (codecId: number, data: Buffer) => {
+      refuse(data);
+      return real.compressSync(codecId, data);
+    },
+    compress: async (codecId: number, data: Buffer) => {
+      refuse(data);
+      return real.compress(codecId, data);
+    },
+  };
+});
+
+describe('a batch that fails to compress', () => {
+  it('fails alone: the other batch of its request is written', async () => {
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 20 }), 1);
+    const bad = s.sends.produce({ topic: 't', partition: 0, value: MARKER });
+    const good = s.sends.produce({ topic: 't', partition: 1, value: 'fine' });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(bad.error?.message).toBe('the codec broke on this batch');
+    expect(good.error).toBeUndefined();
+    expect(good.metadata).toMatchObject({ topic: 't', partition: 1 });
+    expect(s.cluster.log('t', 1)).toContain('fine');
+    expect(s.cluster.log('t', 0)).toEqual([]);
+    expect(s.cluster.requestsOf(Produce).map((r) => r.partitions.map((p) => p.partition))).toEqual([[1]]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('gives its sequences back: the next batch of the partition is taken at once, under the same epoch', async () => {
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0 }), 0);
+    const epochs = s.cluster.requestsOf(InitProducerId).length;
+    const bad = s.sends.produce({ topic: 't', partition: 0, value: MARKER });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(bad.error?.message).toBe('the codec broke on this batch');
+    const next = s.sends.produce({ topic: 't', partition: 0, value: 'next' });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(next.error).toBeUndefined();
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'next']);
+    // One request, answered without an out-of-sequence refusal, and no new producer epoch.
+    expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
+    expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a request whose every batch fails to compress ends without a write, and the producer goes on', async () => {
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0 }), 0);
+    const bad = s.sends.produce({ topic: 't', partition: 0, value: MARKER });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(bad.error).toBeDefined();
+    expect(s.cluster.requestsOf(Produce)).toHaveLength(0);
+    expect(s.producer.metrics().requestsInFlight).toBe(0);
+    const after = s.sends.produce({ topic: 't', partition: 1, value: 'after' });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(after.error).toBeUndefined();
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
