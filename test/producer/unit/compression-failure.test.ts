@@ -7,23 +7,26 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { InitProducerId, Produce } from '../../../src/protocol/apis/index.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { closeWithin, expectNothingLeft, scripted, warmedUp } from '../../helpers/producer-harness.js';
 
 const MARKER = 'cannot-be-compressed';
+/** Fails on the async path (#prepare): the synchronous call declines it, the thread-pool one throws. */
+const POOL_MARKER = 'fails-on-the-pool';
 
 vi.mock('../../../src/protocol/compression/index.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../../src/protocol/compression/index.js')>();
-  const refuse = (data: Uint8Array): void => {
-    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(MARKER)) throw new Error('the codec broke on this batch');
-  };
+  const holds = (data: Uint8Array, marker: string): boolean => Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(marker);
+  const broke = (): Error => new Error('the codec broke on this batch');
   return {
     ...real,
     compressSync: (codecId: number, data: Buffer) => {
-      refuse(data);
+      if (holds(data, MARKER)) throw broke();
+      if (holds(data, POOL_MARKER)) return undefined;
       return real.compressSync(codecId, data);
     },
     compress: async (codecId: number, data: Buffer) => {
-      refuse(data);
+      if (holds(data, MARKER) || holds(data, POOL_MARKER)) throw broke();
       return real.compress(codecId, data);
     },
   };
@@ -41,6 +44,24 @@ describe('a batch that fails to compress', () => {
     expect(s.cluster.log('t', 1)).toContain('fine');
     expect(s.cluster.log('t', 0)).toEqual([]);
     expect(s.cluster.requestsOf(Produce).map((r) => r.partitions.map((p) => p.partition))).toEqual([[1]]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('does not fail a retry that went in the same request, which may already be in the log', async () => {
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 20 }), 1);
+    // Written, but answered as timed out: the batch is retried, and its retry is a duplicate.
+    s.cluster.script(Produce, { errorCode: ErrorCode.REQUEST_TIMED_OUT, written: true });
+    const retried = s.sends.produce({ topic: 't', partition: 1, value: 'fine' });
+    await s.clock.runUntil(() => s.cluster.requestsOf(Produce).some((r) => r.verdict !== undefined), 100);
+    await s.clock.advance(2);
+    const bad = s.sends.produce({ topic: 't', partition: 0, value: MARKER });
+    await s.clock.advance(100);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(bad.error?.message).toBe('the codec broke on this batch');
+    expect(retried.error).toBeUndefined();
+    expect(s.cluster.log('t', 1)).toEqual(['warm-up', 'fine']);
+    expect(s.cluster.requestsOf(Produce).map((r) => r.partitions.map((p) => p.partition))).toEqual([[1], [1]]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
@@ -72,6 +93,24 @@ describe('a batch that fails to compress', () => {
     const after = s.sends.produce({ topic: 't', partition: 1, value: 'after' });
     await s.clock.drive(s.producer.flush(), 1000);
     expect(after.error).toBeUndefined();
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('on the thread-pool path too: the request ends without a write, and the sequences are given back', async () => {
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0 }), 0);
+    const epochs = s.cluster.requestsOf(InitProducerId).length;
+    const bad = s.sends.produce({ topic: 't', partition: 0, value: POOL_MARKER });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(bad.error?.message).toBe('the codec broke on this batch');
+    expect(s.cluster.requestsOf(Produce)).toHaveLength(0);
+    expect(s.producer.metrics().requestsInFlight).toBe(0);
+    const next = s.sends.produce({ topic: 't', partition: 0, value: 'next' });
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(next.error).toBeUndefined();
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'next']);
+    expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
+    expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
