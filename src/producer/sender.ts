@@ -713,7 +713,26 @@ export class Sender {
     this.ready(state);
   }
 
-  /** Every batch of the request failed to compress: the request ends before it started. */
+  /**
+   * Takes out of a request about to be written what changed while it waited (for its
+   * compression on the thread pool, or for the request before it): a batch whose partition
+   * was given new sequences goes back to its queue, to be stamped again, rather than go
+   * with the stamp it lost (the broker would refuse it, for good); a batch that ended
+   * meanwhile without ever being sent (close(), a failed transaction) is not sent now, as
+   * its records were told.
+   */
+  #withdrawStale(chosen: Chosen): void {
+    const sequenced = this.#ctx.identity !== undefined;
+    for (let i = 0; i < chosen.length; i++) {
+      const [s, b] = chosen[i]!;
+      if (b.done ? b.attempts > 0 : !sequenced || b.baseSequence >= 0) continue;
+      chosen.splice(i--, 1);
+      this.#landed(s, b);
+      this.ready(s);
+    }
+  }
+
+  /** Nothing is left of the request (every batch failed to compress, or was withdrawn): it ends before it started. */
   #nothingLeft(link: BrokerLink, chosen: Chosen, turn: WriteTurn): boolean {
     if (chosen.length > 0) return false;
     try {
@@ -751,6 +770,8 @@ export class Sender {
       }
       return;
     }
+    this.#withdrawStale(chosen);
+    if (this.#nothingLeft(link, chosen, turn)) return;
     let trace: ProduceTraceContext | undefined;
     let answer: Promise<ProduceResponse> | undefined;
     try {

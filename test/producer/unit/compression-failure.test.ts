@@ -13,6 +13,15 @@ import { closeWithin, expectNothingLeft, scripted, warmedUp } from '../../helper
 const MARKER = 'cannot-be-compressed';
 /** Fails on the async path (#prepare): the synchronous call declines it, the thread-pool one throws. */
 const POOL_MARKER = 'fails-on-the-pool';
+/** Compressed on the async path, but only once the test opens the gate. */
+const SLOW_MARKER = 'compressed-late';
+/** Holds SLOW_MARKER's compression until a test opens it; each test closes it again first. */
+const gate = vi.hoisted(() => {
+  const g = { opened: Promise.resolve(), open: () => {}, close(): void {
+    g.opened = new Promise<void>((resolve) => (g.open = resolve));
+  } };
+  return g;
+});
 
 vi.mock('../../../src/protocol/compression/index.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../../src/protocol/compression/index.js')>();
@@ -22,11 +31,12 @@ vi.mock('../../../src/protocol/compression/index.js', async (importOriginal) => 
     ...real,
     compressSync: (codecId: number, data: Buffer) => {
       if (holds(data, MARKER)) throw broke();
-      if (holds(data, POOL_MARKER)) return undefined;
+      if (holds(data, POOL_MARKER) || holds(data, SLOW_MARKER)) return undefined;
       return real.compressSync(codecId, data);
     },
     compress: async (codecId: number, data: Buffer) => {
       if (holds(data, MARKER) || holds(data, POOL_MARKER)) throw broke();
+      if (holds(data, SLOW_MARKER)) await gate.opened;
       return real.compress(codecId, data);
     },
   };
@@ -112,6 +122,45 @@ describe('a batch that fails to compress', () => {
     expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
     expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
     await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+});
+
+describe('a batch still compressing when its partition gets new sequences', () => {
+  it('is not written with the stamp it lost: it goes again under the new one, and every record is delivered once', async () => {
+    gate.close();
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0 }), 0);
+    // The next request (a) is refused as out of sequence with nothing sent after it: a real
+    // gap, so the partition's batches get new sequences under a new epoch.
+    s.cluster.script(Produce, { errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    const a = s.sends.produce({ topic: 't', partition: 0, value: 'a' });
+    await s.clock.runUntil(() => s.cluster.requestsOf(Produce).length === 1, 10);
+    // b is taken (stamped) into a request of its own, and waits for its compression.
+    const b = s.sends.produce({ topic: 't', partition: 0, value: SLOW_MARKER });
+    const flushed = s.producer.flush();
+    await s.clock.advance(50);
+    expect(a.calls, 'a is answered and goes again').toBe(0);
+    gate.open();
+    await s.clock.drive(flushed, 5000);
+    expect(a.error).toBeUndefined();
+    expect(b.error).toBeUndefined();
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'a', SLOW_MARKER]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('is not sent once close() has failed it as never sent', async () => {
+    gate.close();
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0 }), 0);
+    const late = s.sends.produce({ topic: 't', partition: 0, value: SLOW_MARKER });
+    await s.clock.advance(5);
+    const closed = s.producer.close({ timeoutMs: 100 });
+    await s.clock.advance(150);
+    expect(late.error?.message).toMatch(/never sent/);
+    gate.open();
+    await s.clock.drive(closed, 2000);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up']);
+    expect(s.cluster.requestsOf(Produce)).toHaveLength(0);
     await expectNothingLeft(s);
   });
 });
