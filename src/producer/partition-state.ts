@@ -123,11 +123,15 @@ export class PartitionState {
   /**
    * A partition whose batches still carry an older epoch sends no batch under the new
    * one until they are answered: the broker would take the new epoch's sequence 0 and
-   * then refuse the old epoch's retries.
+   * then refuse the old epoch's retries. Nor does it while an earlier batch sits in a
+   * request unwritten after losing its stamp: that one comes back to be stamped first
+   * (Sender#withdrawStale), or a later batch would take its place in the log.
    */
   maySequence(identity: ProducerIdentity): boolean {
     const next = this.nextToSend();
-    if (!next || next.baseSequence >= 0 || this.sequencesAreCurrent(identity)) return true;
+    if (!next || next.baseSequence >= 0) return true;
+    if (this.inFlight > 0 && this.batches.some((b) => b.inFlight && b.baseSequence < 0)) return false;
+    if (this.sequencesAreCurrent(identity)) return true;
     return !this.batches.some((b) => b.baseSequence >= 0);
   }
 

@@ -163,4 +163,29 @@ describe('a batch still compressing when its partition gets new sequences', () =
     expect(s.cluster.requestsOf(Produce)).toHaveLength(0);
     await expectNothingLeft(s);
   });
+
+  it('keeps its place: a later batch of the partition does not overtake it, even once the batch that was refused has expired', async () => {
+    gate.close();
+    const s = await warmedUp(scripted({ compression: 'gzip', lingerMs: 0, requestTimeoutMs: 5000 }), 0);
+    const start = s.clock.now();
+    // Slow answers, so that a's delivery timeout (10 s by default here) passes while it waits.
+    for (const broker of s.cluster.brokers) broker.latencyMs = 3000;
+    s.cluster.script(Produce, { errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    const a = s.sends.produce({ topic: 't', partition: 0, value: 'a' });
+    await s.clock.runUntil(() => s.cluster.requestsOf(Produce).length === 1, 10);
+    await s.clock.advance(2000);
+    const x = s.sends.produce({ topic: 't', partition: 0, value: SLOW_MARKER });
+    const flushed = s.producer.flush();
+    await s.clock.advance(start + 10_005 - s.clock.now());
+    const y = s.sends.produce({ topic: 't', partition: 0, value: 'y' });
+    await s.clock.advance(20);
+    gate.open();
+    await s.clock.drive(flushed, 20_000);
+    expect(a.error).toBeDefined();
+    expect(x.error).toBeUndefined();
+    expect(y.error).toBeUndefined();
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', SLOW_MARKER, 'y']);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
 });
