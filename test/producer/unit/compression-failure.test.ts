@@ -8,7 +8,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InitProducerId, Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { closeWithin, expectNothingLeft, scripted, warmedUp } from '../../helpers/producer-harness.js';
+import { closeWithin, expectNothingLeft, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
 
 const MARKER = 'cannot-be-compressed';
 /** Fails on the async path (#prepare): the synchronous call declines it, the thread-pool one throws. */
@@ -41,6 +41,21 @@ vi.mock('../../../src/protocol/compression/index.js', async (importOriginal) => 
     },
   };
 });
+
+/**
+ * After a batch of t-0 failed to compress: the next batch of t-0 is written by one request,
+ * not refused as out of sequence, and under the producer epoch it had (`epochs` InitProducerId so far).
+ */
+async function nextIsTakenAtOnce(s: Scripted, epochs: number): Promise<void> {
+  const next = s.sends.produce({ topic: 't', partition: 0, value: 'next' });
+  await s.clock.drive(s.producer.flush(), 1000);
+  expect(next.error).toBeUndefined();
+  expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'next']);
+  expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
+  expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
+  await closeWithin(s, 1000);
+  await expectNothingLeft(s);
+}
 
 describe('a batch that fails to compress', () => {
   it('fails alone: the other batch of its request is written', async () => {
@@ -82,15 +97,7 @@ describe('a batch that fails to compress', () => {
     const bad = s.sends.produce({ topic: 't', partition: 0, value: MARKER });
     await s.clock.drive(s.producer.flush(), 1000);
     expect(bad.error?.message).toBe('the codec broke on this batch');
-    const next = s.sends.produce({ topic: 't', partition: 0, value: 'next' });
-    await s.clock.drive(s.producer.flush(), 1000);
-    expect(next.error).toBeUndefined();
-    expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'next']);
-    // One request, answered without an out-of-sequence refusal, and no new producer epoch.
-    expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
-    expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
-    await closeWithin(s, 1000);
-    await expectNothingLeft(s);
+    await nextIsTakenAtOnce(s, epochs);
   });
 
   it('a request whose every batch fails to compress ends without a write, and the producer goes on', async () => {
@@ -115,14 +122,7 @@ describe('a batch that fails to compress', () => {
     expect(bad.error?.message).toBe('the codec broke on this batch');
     expect(s.cluster.requestsOf(Produce)).toHaveLength(0);
     expect(s.producer.metrics().requestsInFlight).toBe(0);
-    const next = s.sends.produce({ topic: 't', partition: 0, value: 'next' });
-    await s.clock.drive(s.producer.flush(), 1000);
-    expect(next.error).toBeUndefined();
-    expect(s.cluster.log('t', 0)).toEqual(['warm-up', 'next']);
-    expect(s.cluster.requestsOf(Produce)).toHaveLength(1);
-    expect(s.cluster.requestsOf(InitProducerId)).toHaveLength(epochs);
-    await closeWithin(s, 1000);
-    await expectNothingLeft(s);
+    await nextIsTakenAtOnce(s, epochs);
   });
 });
 
