@@ -112,6 +112,11 @@ export class Appender {
   /**
    * Appends now if a batch has room or memory is free (or `reserved` was set aside for
    * it; it is used or given back); otherwise the bytes of memory a new batch needs.
+   *
+   * The record is encoded at one place only, the batch's tryAppend below: growing a batch
+   * or opening one (once per batch) is #batchFor's, which hands the batch back here. V8
+   * then compiles the encoding into this method once, and the per-batch paths apart: what
+   * only those meet (a first growth, a first busy partition) recompiles them alone.
    */
   tryAppend(
     topic: TopicState,
@@ -121,54 +126,81 @@ export class Appender {
     signal: AbortSignal | undefined,
     reserved?: Buffer,
   ): true | number {
-    const o = this.#o;
-    const partitions = this.#partitions;
-    const chooser = this.#chooser;
-    const partition = chooser.choose(topic, record);
-    const state = partitions.get(topic.name, partition);
+    const partition = this.#chooser.choose(topic, record);
+    const state = this.#partitions.get(topic.name, partition);
     let batch = state.open;
-    let sizeBefore = batch?.sizeInBytes ?? 0;
-    let size: number | undefined;
-    if (batch && batch.tryAppend(record, timestamp, callback)) {
-      if (reserved) this.#pool.release(reserved);
-      if (batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
-    } else if (batch && (size = this.#growthFor(batch, record, timestamp)) !== undefined) {
-      const buffer = this.#take(size, reserved, batch.limit);
-      if (!buffer) return size;
-      this.#pool.release(batch.grow(buffer));
-      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch grown for it');
-      if (batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
-    } else {
-      const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
-      // With batches of this partition already queued or in flight, a new one could not
-      // leave before they are answered anyway: it may grow past batchSize (up to
-      // maxBatchSize), so the next request carries more records for the same per-request
-      // cost. Only for a busy partition, though: its open batch is full, or its last one
-      // got at least half of batchSize. Any other starts small and grows as records come
-      // (up to batchSize): a partition that gets a record now and then does not hold
-      // batchSize for each. Either way memory is taken as the batch grows, not up front.
-      const last = state.last;
-      const busy = batch !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
-      const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
-      size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
-      let buffer: Buffer | undefined;
-      if (busy && !reserved) {
-        const start = this.#startAfter(batch ?? last);
-        if (start > size) buffer = this.#pool.tryAllocate(start);
+    let sizeBefore = 0;
+    let opened = false;
+    // Round twice at most: the second time into a batch grown or opened for the record.
+    for (let made = false; ; made = true) {
+      if (batch !== undefined) {
+        sizeBefore = batch.sizeInBytes;
+        if (batch.tryAppend(record, timestamp, callback)) break;
+        if (made) throw new Error('kafka-wire bug: a record does not fit the batch made for it');
       }
-      buffer ??= this.#take(size, reserved);
-      if (!buffer) return size;
-      const now = this.#ctx.clock.now();
-      batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
-      partitions.add(state, batch);
-      sizeBefore = batch.sizeInBytes;
-      if (!batch.tryAppend(record, timestamp, callback)) throw new Error('kafka-wire bug: a record does not fit the batch sized for it');
-      if (batch.full || batch.sizeInBytes >= o.batchSize) this.#ctx.ready(state);
-      else this.#ctx.opened(state, now + o.lingerMs);
+      const next = this.#batchFor(topic, partition, state, batch, record, timestamp, reserved);
+      if (typeof next === 'number') return next;
+      opened = next !== batch;
+      batch = next;
+      reserved = undefined;
     }
-    chooser.appended(topic.name, partition, batch.sizeInBytes, batch.sizeInBytes - sizeBefore);
+    if (reserved) this.#pool.release(reserved);
+    const o = this.#o;
+    const size = batch.sizeInBytes;
+    if (!opened) {
+      if (size >= o.batchSize) this.#ctx.ready(state);
+    } else if (batch.full || size >= o.batchSize) this.#ctx.ready(state);
+    else this.#ctx.opened(state, batch.createdAt + o.lingerMs);
+    this.#chooser.appended(topic.name, partition, size, size - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
+  }
+
+  /**
+   * A batch with room for `record`: the open one (`open`, which has none) grown, or a new
+   * one (added to the partition); the bytes of memory it needs when memory does not allow
+   * it now. `reserved` is used or given back.
+   */
+  #batchFor(
+    topic: TopicState,
+    partition: number,
+    state: PartitionState,
+    open: ProducerBatch | undefined,
+    record: ProducerRecord,
+    timestamp: number,
+    reserved: Buffer | undefined,
+  ): ProducerBatch | number {
+    const growTo = open && this.#growthFor(open, record, timestamp);
+    if (open && growTo !== undefined) {
+      const buffer = this.#take(growTo, reserved, open.limit);
+      if (!buffer) return growTo;
+      this.#pool.release(open.grow(buffer));
+      return open;
+    }
+    const o = this.#o;
+    const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
+    // With batches of this partition already queued or in flight, a new one could not
+    // leave before they are answered anyway: it may grow past batchSize (up to
+    // maxBatchSize), so the next request carries more records for the same per-request
+    // cost. Only for a busy partition, though: its open batch is full, or its last one
+    // got at least half of batchSize. Any other starts small and grows as records come
+    // (up to batchSize): a partition that gets a record now and then does not hold
+    // batchSize for each. Either way memory is taken as the batch grows, not up front.
+    const last = state.last;
+    const busy = open !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
+    const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
+    const size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
+    let buffer: Buffer | undefined;
+    if (busy && !reserved) {
+      const start = this.#startAfter(open ?? last);
+      if (start > size) buffer = this.#pool.tryAllocate(start);
+    }
+    buffer ??= this.#take(size, reserved);
+    if (!buffer) return size;
+    const now = this.#ctx.clock.now();
+    const batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
+    this.#partitions.add(state, batch);
+    return batch;
   }
 
   /**

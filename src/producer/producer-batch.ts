@@ -36,7 +36,10 @@ const SMALL_BUFFER_BYTES = 4096;
 /** A record with no key, value or headers, and its length prefix. */
 const SMALLEST_RECORD_BYTES = MIN_RECORD_SIZE + 1;
 
-const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: 0 };
+// The timestamp starts as a double (NaN), as every real one is (milliseconds since 1970
+// are past V8's small-integer range): started as the integer 0, the first record changed
+// the object's shape, and code V8 had optimized for the old one was thrown away.
+const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: Number.NaN };
 
 /**
  * The builder's finish options: written out, because V8 (Node 20) copies an object
