@@ -15,6 +15,10 @@ process.on('disconnect', () => process.exit(1));
 process.channel?.unref();
 
 const { Producer } = await import(pathToFileURL(config.entry).href);
+if (typeof Producer !== 'function') {
+  console.error(`warmup-curve: ${config.entry} exports no Producer class: --entry must be the package's main entry (dist/index.js)`);
+  process.exit(1);
+}
 
 /** CPU ms of the main thread and of all others so far (Linux: /proc/self/task/<tid>/schedstat). */
 function threadCpuMs() {
