@@ -27,6 +27,16 @@ describe('record hot-path varints', () => {
     );
   });
 
+  it('write unsigned varints as the Writer does at each length boundary', () => {
+    for (const v of [0, 0x7f, 0x80, 0x3fff, 0x4000, 0x1f_ffff, 0x20_0000, 0xfff_ffff, 0x1000_0000, 0xffff_ffff]) {
+      const w = new Writer(16);
+      w.uvarint(v);
+      const buf = Buffer.alloc(16);
+      expect(putUvarint(buf, 0, v | 0), `end of ${v.toString(16)}`).toBe(w.offset);
+      expect(buf.subarray(0, w.offset).equals(w.buf.subarray(0, w.offset)), `bytes of ${v.toString(16)}`).toBe(true);
+    }
+  });
+
   it('write unsigned varints as the Writer does', () => {
     fc.assert(
       fc.property(uint32, fc.nat({ max: 3 }), (v, at) => {
