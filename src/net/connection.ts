@@ -275,8 +275,10 @@ export class Connection {
       );
       return;
     }
+    // The timer stays armed when the last answer comes: #onTimer finds nothing to time out
+    // then. Disarming it here and arming it again for the next request cost a clearTimeout
+    // and a setTimeout per request; left armed, it wakes once per requestTimeoutMs.
     this.#inFlight.shift();
-    if (this.#inFlight.length === 0) this.#disarmTimer();
     try {
       head.resolve(decodeResponse(head.api, head.version, frame));
     } catch (err) {
@@ -289,6 +291,8 @@ export class Connection {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerDeadline = deadline;
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, deadline - Date.now()));
+    // Requests in flight keep the process alive through the socket; the timer alone need not.
+    this.#timer.unref();
   }
 
   #disarmTimer(): void {

@@ -123,6 +123,37 @@ describe('a server that stops half-way', () => {
   });
 });
 
+describe('the request timer', () => {
+  it('left armed after an answer, still times out a later request on its own deadline', async () => {
+    // The first request is answered; the ones after it are not. The timer armed for the
+    // first stays armed (no clearTimeout per answer): it must then move to the later deadline.
+    let answered = 0;
+    server = await fakeServer((req, socket) => {
+      if (answered++ === 0) ok(req, socket);
+    });
+    const conn = await connect(server, { requestTimeoutMs: 300 });
+    await conn.send(ApiVersions, 0, {});
+    await new Promise((r) => setTimeout(r, 150));
+    const sentAt = Date.now();
+    const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+    const waited = Date.now() - sentAt;
+    expect(err).toBeInstanceOf(RequestTimeoutError);
+    expect(waited).toBeGreaterThanOrEqual(295);
+    await conn.closed;
+  });
+
+  it('a shorter timeout than the one armed for is kept', async () => {
+    server = await fakeServer(() => {});
+    const conn = await connect(server, { requestTimeoutMs: 60_000 });
+    const long = conn.send(ApiVersions, 0, {});
+    const sentAt = Date.now();
+    const err = await conn.send(ApiVersions, 0, {}, { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestTimeoutError);
+    expect(Date.now() - sentAt).toBeLessThan(5_000);
+    await expect(long).rejects.toBeInstanceOf(ConnectionError);
+  });
+});
+
 describe('requests in flight', () => {
   it('never exceed the limit; the rest wait their turn in order', async () => {
     const held: Array<() => void> = [];
