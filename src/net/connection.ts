@@ -84,6 +84,11 @@ export class Connection {
   #timer: NodeJS.Timeout | undefined;
   #timerDeadline = Number.POSITIVE_INFINITY;
   #corked = false;
+  // Made once, not a closure per write.
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
   /** While true only `pastHold` requests are written; the rest wait in the queue, in order. */
   #held = false;
   #closedError: Error | undefined;
@@ -201,10 +206,7 @@ export class Connection {
       // Requests issued in the same tick leave in one write.
       this.#corked = true;
       this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+      process.nextTick(this.#uncork);
     }
     const chunks = p.frame;
     const last = chunks.length - 1;
