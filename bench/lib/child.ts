@@ -26,7 +26,7 @@ export interface Phase {
   latency: LatencyRecorder;
   /** Per-record runners time every n-th record. */
   sampleEvery: number;
-  /** Offered rate, records/s, for Pump (0: as fast as the client takes them). The warm-up is never paced. */
+  /** Offered rate, records/s, for Pump (0: as fast as the client takes them); the warm-up has the measured phase's. */
   rate: number;
 }
 
@@ -127,7 +127,11 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
       pool,
       latency: new LatencyRecorder(runner.latencyKind, 1024),
       sampleEvery: config.latencySampleEvery,
-      rate: 0,
+      // Paced at the measured phase's rate, if it has one (as ProducerPerformance's warm-up
+      // is): a JIT client's per-request code is then as warm as its per-record code, as in a
+      // producer that has run at that rate. Unpaced, a warm-up of millions of records took
+      // a few hundred big requests, and the measured phase compiled the request path.
+      rate: config.rate ?? 0,
     });
     if (warmup.failed > 0) throw new Error(`warm-up: ${warmup.failed} records failed: ${warmup.firstError}`);
   }

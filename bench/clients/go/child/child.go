@@ -50,7 +50,7 @@ type Config struct {
 	// RecordsFile is a realistic scenario's pool of records (bench/lib/realistic.ts):
 	// record i is the file's record i % its count.
 	RecordsFile string `json:"recordsFile"`
-	// Rate is a latency scenario's offered rate, records/s, for the measured phase (0: unpaced).
+	// Rate is a latency scenario's offered rate, records/s, for the warm-up and the measured phase (0: unpaced).
 	Rate int `json:"rate"`
 }
 
@@ -280,7 +280,9 @@ func Run(create func(config *Config, payload []byte) (Runner, error)) {
 		Fail(fmt.Errorf("connect: %w", err))
 	}
 	if config.WarmupRecords > 0 {
-		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, pool, config.LatencySampleEvery, 0))
+		// Paced at the measured phase's rate, if it has one (as ProducerPerformance's warm-up
+		// is), so the code a paced producer runs per request is as warm as the per-record code.
+		warmup := runner.Produce(newPhase(config.WarmupTopic, config.WarmupRecords, payload, keys, pool, config.LatencySampleEvery, config.Rate))
 		if warmup.Failed > 0 {
 			Fail(fmt.Errorf("warm-up: %d records failed: %s", warmup.Failed, warmup.FirstError))
 		}
