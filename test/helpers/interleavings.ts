@@ -11,7 +11,9 @@
  *   - after close(): settle by its deadline, hold no memory, leave no fake timer, no open
  *     channel, no dial;
  *   - write, per partition, each delivered record exactly once and in send order, at the
- *     offset it reported, and never write a record that ended before it was sent.
+ *     offset it reported, and never write a record that ended before it was sent;
+ *   - fail a record only for a reason the events called for (an abort, close(), its
+ *     delivery timeout, a scripted INVALID_RECORD, or the file's own events).
  */
 import fc from 'fast-check';
 import { expect, vi } from 'vitest';
@@ -93,7 +95,7 @@ export interface Extension<E extends { kind: string }> {
   apply?: (run: Run, e: E) => Promise<void> | void;
   /** Right after the final close() starts (e.g. let what the file holds back go on). */
   afterClose?: (run: Run) => Promise<void> | void;
-  /** Errors that end a record before it was sent, besides aborts and "before this record was sent". */
+  /** Errors of the file's own events: they end a record before it was sent (besides aborts and "before this record was sent"), and may fail it. */
   unsent?: RegExp;
 }
 
@@ -148,6 +150,25 @@ async function expectIdleFlush(run: Run): Promise<void> {
   void run.s.producer.flush().then(() => (done = true));
   await run.s.clock.advance(0);
   expect(done, 'flush() with no record pending').toBe(true);
+}
+
+/**
+ * Why a record may fail in these runs: aborted, closed, past its delivery timeout, the
+ * scripted INVALID_RECORD, or what the file's own events cause. Anything else (the broker
+ * refusing a sequence for good, a producer bug) is a failure the events did not call for.
+ */
+function expectOnlyCalledForFailures(run: Run, alsoAllowed: RegExp | undefined): void {
+  for (const o of run.s.sends.all) {
+    const e = o.error;
+    if (e === undefined) continue;
+    const allowed =
+      e.name === 'AbortedError' ||
+      e.name === 'ProducerClosedError' ||
+      e.name === 'DeliveryTimeoutError' ||
+      (e.name === 'BrokerError' && /^INVALID_RECORD /.test(e.message)) ||
+      alsoAllowed?.test(e.message) === true;
+    expect(allowed, `record ${String(o.record.value)} failed with ${e.name}: ${e.message}`).toBe(true);
+  }
 }
 
 /** Each delivered record once, in send order, at its offset; nothing that ended unsent. */
@@ -210,6 +231,7 @@ export async function check<E extends { kind: string }>(events: Array<Event | E>
   expect(s.producer.metrics().waitingSends, 'sends waiting after close()').toBe(0);
   expect(run.flushes.filter((f) => !f.done), 'flush() calls never resolved').toEqual([]);
   expectLogs(run, ext.unsent);
+  expectOnlyCalledForFailures(run, ext.unsent);
   expect(s.cluster.violations, 'protocol misuse the brokers saw').toEqual([]);
 }
 
