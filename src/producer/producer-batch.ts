@@ -37,8 +37,8 @@ const SMALL_BUFFER_BYTES = 4096;
 const SMALLEST_RECORD_BYTES = MIN_RECORD_SIZE + 1;
 
 // The timestamp starts as a double (NaN), as every real one is (milliseconds since 1970
-// are past V8's small-integer range): started as the integer 0, the first record changed
-// the object's shape, and code V8 had optimized for the old one was thrown away.
+// are past V8's small-integer range), so the object has its one shape from the start
+// rather than changing it at the first record.
 const stamped: RecordInput = { key: null, value: null, headers: undefined, timestamp: Number.NaN };
 
 /**
