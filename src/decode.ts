@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * `kafka-wire/decode`: for people debugging what is on the wire or in a partition.
  * `decode` annotates a record batch, a request or a response byte by byte (what

@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * `kafka-wire`: the producer. Everything a producer's user meets: the Producer and the
  * transactional pool, their options, records, results and metrics, and every error a

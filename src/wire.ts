@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * `kafka-wire/wire`: talking to a broker yourself. A `BrokerConnection` negotiates API
  * versions (and SASL/TLS) and sends any API kafka-wire defines at the highest version both

@@ -282,7 +282,7 @@ export async function use(): Promise<string> {
 `;
 
 interface TsProject {
-  mode: 'node16' | 'nodenext' | 'bundler';
+  mode: 'node16' | 'nodenext' | 'bundler' | 'nodenext-no-types';
   compilerOptions: Record<string, unknown>;
   files: Record<string, string>;
 }
@@ -296,6 +296,9 @@ export const TS_PROJECTS: readonly TsProject[] = [
   { mode: 'node16', compilerOptions: { module: 'node16', moduleResolution: 'node16' }, files: { 'use.mts': TS_USES, 'load.cts': CTS_IMPORT } },
   { mode: 'nodenext', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, files: { 'use.mts': TS_USES, 'load.cts': CTS_IMPORT, 'require.cts': CTS_REQUIRE } },
   { mode: 'bundler', compilerOptions: { module: 'preserve', moduleResolution: 'bundler' }, files: { 'use.ts': TS_USES } },
+  // TypeScript 6 and later load no @types package unless `types` names it (as `[]` here):
+  // the declarations reference Node's types themselves, or Buffer is unknown in them.
+  { mode: 'nodenext-no-types', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', types: [] }, files: { 'use.mts': TS_USES } },
 ];
 
 export interface Scratch {
@@ -317,7 +320,6 @@ export async function installScratch(workDir: string, tarball: string): Promise<
     for (const [name, text] of Object.entries(project.files)) await writeFile(join(projectDir, name), text);
     const tsconfig = {
       compilerOptions: {
-        ...project.compilerOptions,
         target: 'ES2022',
         lib: ['ES2023'],
         strict: true,
@@ -326,6 +328,7 @@ export async function installScratch(workDir: string, tarball: string): Promise<
         skipLibCheck: false,
         types: ['node'],
         typeRoots,
+        ...project.compilerOptions,
       },
       files: Object.keys(project.files),
     };

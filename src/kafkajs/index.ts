@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * `kafka-wire/kafkajs`: a drop-in for KafkaJS 2.2.4's producer. Switch with one import line:
  *

@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * OpenTelemetry spans for kafka-wire, from its diagnostics channels (producer/tracing.ts):
  * a PRODUCER span per record, `send <topic>`, from send()/produce() to its delivery

@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published declarations, which use Node's types (Buffer, AbortSignal's
+// listeners): a project on TypeScript 6 or later loads @types/node only when told to.
 /**
  * The protocol layer on its own: pure functions from values to bytes and back, with no
  * sockets or timers. `import { ... } from 'kafka-wire/protocol'`.
