@@ -19,16 +19,38 @@ export interface DecodeCommandOptions {
   verbose?: boolean;
 }
 
+/**
+ * Bytes from hex digits (spaces and colons between them allowed). Buffer.from(_, 'hex')
+ * stops at the first character that is not hex, or at a lone last digit, and decodes what
+ * came before: a typo would show as a short, wrong decoding instead of an error.
+ */
+function fromHex(text: string, what: string): Buffer {
+  const digits = text.replace(/[\s:]/g, '');
+  const bad = /[^0-9a-fA-F]/.exec(digits);
+  if (bad) throw new UsageError(`${what} is not hex: ${JSON.stringify(bad[0])} at digit ${bad.index + 1}`);
+  if (digits.length % 2 !== 0) throw new UsageError(`${what} has an odd number of hex digits (${digits.length}): two per byte`);
+  return Buffer.from(digits, 'hex');
+}
+
+/** Bytes from base64 (standard or URL-safe, padded or not); as fromHex, an error rather than a partial decoding. */
+function fromBase64(text: string): Buffer {
+  const chars = text.replace(/\s/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(chars) || chars.replace(/=+$/, '').length % 4 === 1) {
+    throw new UsageError('--base64 is not base64');
+  }
+  return Buffer.from(chars, 'base64');
+}
+
 async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
-  if (opts.hex !== undefined) return Buffer.from(opts.hex.replace(/[\s:]/g, ''), 'hex');
-  if (opts.base64 !== undefined) return Buffer.from(opts.base64, 'base64');
+  if (opts.hex !== undefined) return fromHex(opts.hex, '--hex');
+  if (opts.base64 !== undefined) return fromBase64(opts.base64);
   if (opts.file !== undefined) return readFile(opts.file);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks);
   // Text that is all hex digits is taken as hex; anything else as raw bytes.
   const asText = text.toString('latin1').trim();
-  return /^[0-9a-fA-F\s:]+$/.test(asText) && asText.length > 0 ? Buffer.from(asText.replace(/[\s:]/g, ''), 'hex') : text;
+  return /^[0-9a-fA-F\s:]+$/.test(asText) && asText.length > 0 ? fromHex(asText, 'the hex on stdin') : text;
 }
 
 function apiKeyOf(name: string | undefined): number | undefined {

@@ -1,0 +1,45 @@
+/** `kafka-wire decode --hex/--base64`: what is not hex or base64 is a usage error (exit 2), not a partial decoding. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/index.js';
+import { encodeRecordBatch } from '../../src/protocol/records/index.js';
+
+let stdout = '';
+let stderr = '';
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const batch = (): Buffer => encodeRecordBatch([{ key: null, value: 'hello', timestamp: 1_700_000_000_000 }]);
+
+describe('decode input', () => {
+  it('hex with spaces and colons, and base64, decode the same batch', async () => {
+    const bytes = batch();
+    const spaced = bytes.toString('hex').replace(/(..)/g, '$1 ').replace(/ (..) /, ':$1 ');
+    expect(await main(['decode', '--as', 'batch', '--hex', spaced])).toBe(0);
+    const fromHex = stdout;
+    stdout = '';
+    expect(await main(['decode', '--as', 'batch', '--base64', bytes.toString('base64')])).toBe(0);
+    expect(stdout).toBe(fromHex);
+    expect(fromHex).toContain('hello');
+    expect(stderr).toBe('');
+  });
+
+  it.each([
+    ['a character that is not hex', ['--hex', '0000zz00'], /--hex is not hex: "z" at digit 5/],
+    ['an odd number of digits', ['--hex', '00000'], /odd number of hex digits \(5\)/],
+    ['base64 with other characters', ['--base64', 'AAAA!!'], /--base64 is not base64/],
+    ['base64 of an impossible length', ['--base64', 'AAAAA'], /--base64 is not base64/],
+  ])('%s: exit 2 and a message', async (_what, args, message) => {
+    expect(await main(['decode', '--as', 'batch', ...args])).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stdout).toBe('');
+  });
+});
