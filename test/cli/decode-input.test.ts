@@ -1,21 +1,10 @@
 /** `kafka-wire decode --hex/--base64`: what is not hex or base64 is a usage error (exit 2), not a partial decoding. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/index.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
+import { captureCliOutput } from '../helpers/cli-output.js';
 
-let stdout = '';
-let stderr = '';
-
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const out = captureCliOutput();
 
 const batch = (): Buffer => encodeRecordBatch([{ key: null, value: 'hello', timestamp: 1_700_000_000_000 }]);
 
@@ -24,12 +13,12 @@ describe('decode input', () => {
     const bytes = batch();
     const spaced = bytes.toString('hex').replace(/(..)/g, '$1 ').replace(/ (..) /, ':$1 ');
     expect(await main(['decode', '--as', 'batch', '--hex', spaced])).toBe(0);
-    const fromHex = stdout;
-    stdout = '';
+    const fromHex = out.stdout;
+    out.stdout = '';
     expect(await main(['decode', '--as', 'batch', '--base64', bytes.toString('base64')])).toBe(0);
-    expect(stdout).toBe(fromHex);
+    expect(out.stdout).toBe(fromHex);
     expect(fromHex).toContain('hello');
-    expect(stderr).toBe('');
+    expect(out.stderr).toBe('');
   });
 
   it.each([
@@ -39,7 +28,7 @@ describe('decode input', () => {
     ['base64 of an impossible length', ['--base64', 'AAAAA'], /--base64 is not base64/],
   ])('%s: exit 2 and a message', async (_what, args, message) => {
     expect(await main(['decode', '--as', 'batch', ...args])).toBe(2);
-    expect(stderr).toMatch(message);
-    expect(stdout).toBe('');
+    expect(out.stderr).toMatch(message);
+    expect(out.stdout).toBe('');
   });
 });
