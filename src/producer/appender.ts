@@ -126,7 +126,15 @@ export class Appender {
     signal: AbortSignal | undefined,
     reserved?: Buffer,
   ): true | number {
-    const partition = this.#chooser.choose(topic, record);
+    let partition: number;
+    try {
+      partition = this.#chooser.choose(topic, record);
+    } catch (err) {
+      // A user's partitioner may throw (and may not have the first time this record was
+      // asked about): what memory was set aside for the record goes back with the error.
+      if (reserved) this.#pool.release(reserved);
+      throw err;
+    }
     const state = this.#partitions.get(topic.name, partition);
     let batch = state.open;
     let sizeBefore = 0;

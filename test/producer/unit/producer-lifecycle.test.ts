@@ -209,6 +209,31 @@ describe('sending', () => {
     expect(s.cluster.openChannels()).toBe(0);
   });
 
+  it('a partitioner that throws for a record that waited for memory fails that record alone and gives the memory set aside for it back', async () => {
+    // Records of t go to partition 0; the one marked is refused the fourth time it is asked
+    // about: at send, when its turn to wait for memory comes, when it starts waiting, and
+    // once memory was set aside for it (a partitioner may see other partitions by then).
+    let asked = 0;
+    const partitioner = (ctx: { value: Buffer | null }): number => {
+      if (ctx.value?.toString().startsWith('refused') && ++asked === 4) throw new Error('no partition for this one');
+      return 0;
+    };
+    const s = await connected({ requestTimeoutMs: 30_000, deliveryTimeoutMs: 60_000, bufferMemory: 4096, batchSize: 1024, maxBatchSize: 1024, maxBlockMs: 60_000, partitioner });
+    s.cluster.freeze();
+    const before = Array.from({ length: 4 }, (_, i) => s.sends.produce({ topic: 't', value: `${i}`.padEnd(900, '.') }));
+    const refused = s.sends.produce({ topic: 't', value: 'refused'.padEnd(900, '.') });
+    const after = s.sends.produce({ topic: 't', value: 'after'.padEnd(900, '.') });
+    await s.clock.advance(100);
+    expect(s.producer.metrics().waitingSends, 'the last sends wait for memory').toBeGreaterThan(0);
+    s.cluster.thaw();
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect(refused.error?.message).toMatch(/no partition for this one/);
+    expect([...before, after].map((o) => o.error)).toEqual(Array(5).fill(undefined));
+    expect(s.producer.metrics().bufferedBytes, 'memory held once every record ended').toBe(0);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a broker that stays frozen: the record fails with DeliveryTimeoutError by deliveryTimeoutMs', async () => {
     const s = await connected({ requestTimeoutMs: 1000, deliveryTimeoutMs: 3000 });
     s.cluster.freeze();
