@@ -143,7 +143,16 @@ export class Appender {
     for (let made = false; ; made = true) {
       if (batch !== undefined) {
         sizeBefore = batch.sizeInBytes;
-        if (batch.tryAppend(record, timestamp, callback)) break;
+        let appended: boolean;
+        try {
+          appended = batch.tryAppend(record, timestamp, callback);
+        } catch (err) {
+          // A record's field can throw when read (a getter, a Proxy): a batch opened for
+          // it is taken out again, not left empty on the partition holding memory.
+          if (opened) this.#discard(state, batch);
+          throw err;
+        }
+        if (appended) break;
         if (made) throw new Error('kafka-wire bug: a record does not fit the batch made for it');
       }
       const next = this.#batchFor(topic, partition, state, batch, record, timestamp, reserved);
@@ -209,6 +218,12 @@ export class Appender {
     const batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
     this.#partitions.add(state, batch);
     return batch;
+  }
+
+  /** Takes out a batch just opened, with no record in it, and gives its buffer back. */
+  #discard(state: PartitionState, batch: ProducerBatch): void {
+    this.#partitions.remove(state, batch);
+    this.#pool.release(batch.buffer);
   }
 
   /**

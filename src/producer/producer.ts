@@ -9,7 +9,8 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { debuglog } from 'node:util';
-import { AbortedError, ProducerClosedError, TransactionStateError } from '../errors.js';
+import { AbortedError, ConfigError, ProducerClosedError, TransactionStateError } from '../errors.js';
+import { shown } from '../shown.js';
 import { Appender, batchBufferSizes } from './appender.js';
 import type { BackoffSettings } from './backoff.js';
 import type { Dialer } from './broker-channel.js';
@@ -222,6 +223,13 @@ export class Producer {
 
   /** Sends one record; resolves once the broker acknowledged it (per `acks`). */
   send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
+    const { signal } = options;
+    // Checked before the record is taken in: an object without addEventListener would fail
+    // only after its record went into a batch (or a wait), then written or never ended.
+    if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+      const hint = typeof signal === 'object' && signal !== null && 'signal' in signal ? ' (an AbortController was passed: give its .signal)' : '';
+      return Promise.reject(new ConfigError(`send() option signal must be an AbortSignal, got ${shown(signal)}${hint}`));
+    }
     return new Promise((resolve, reject) => {
       try {
         this.#submit(record, (err, metadata) => (err ? reject(err) : resolve(metadata!)), options.signal);

@@ -220,7 +220,9 @@ export class WaitingSends {
     for (let reserved: Buffer | undefined; !w.settled; ) {
       // A buffer reserved for it is used or given back by tryAppend.
       const need = appender.tryAppend(topic, record, w.timestamp, w.callback, w.signal, reserved);
-      if (need === true) return;
+      // Ended as a waiting send at once: the record is in a batch now, whose own abort
+      // listener is set; a microtask later (back in #serve) an abort would have ended it twice.
+      if (need === true) return void this.#end(queue, w);
       reserved = undefined;
       if (appender.makeRoom(need)) continue;
       reserved = await pool.allocate(need, w.deadline - clock.now(), signal);
