@@ -21,7 +21,7 @@ export class TransactionalProducerPool {
   readonly #options: TransactionalPoolOptions;
   readonly #slots: Array<Producer | undefined>;
   readonly #idle: number[] = [];
-  readonly #waiters: Array<(slot: number) => void> = [];
+  readonly #waiters: Array<{ resolve: (slot: number) => void; reject: (err: Error) => void }> = [];
   #closed = false;
   /** Producers replaced after a fatal error, for metrics and tests. */
   replaced = 0;
@@ -37,6 +37,8 @@ export class TransactionalProducerPool {
   async run<T>(fn: (producer: Producer) => Promise<T>): Promise<T> {
     const slot = await this.#borrow();
     try {
+      // Closed while this run waited for its slot: no producer is made after close().
+      if (this.#closed) throw this.#closedError();
       const producer = (this.#slots[slot] ??= this.#create(slot));
       return await producer.transaction(fn);
     } finally {
@@ -44,9 +46,15 @@ export class TransactionalProducerPool {
     }
   }
 
+  /** Closes every producer; runs still waiting for a producer fail with ProducerClosedError. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
     await Promise.all(this.#slots.map((p) => p?.close()));
+  }
+
+  #closedError(): ProducerClosedError {
+    return new ProducerClosedError('the transactional producer pool is closed');
   }
 
   #create(slot: number): Producer {
@@ -55,10 +63,10 @@ export class TransactionalProducerPool {
   }
 
   #borrow(): Promise<number> {
-    if (this.#closed) return Promise.reject(new ProducerClosedError('the transactional producer pool is closed'));
+    if (this.#closed) return Promise.reject(this.#closedError());
     const slot = this.#idle.pop();
     if (slot !== undefined) return Promise.resolve(slot);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   async #giveBack(slot: number): Promise<void> {
@@ -71,7 +79,7 @@ export class TransactionalProducerPool {
       await producer.close({ timeoutMs: 1000 }).catch(() => undefined);
     }
     const next = this.#waiters.shift();
-    if (next) next(slot);
+    if (next) next.resolve(slot);
     else this.#idle.push(slot);
   }
 }
