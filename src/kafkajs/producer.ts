@@ -236,21 +236,22 @@ export class KafkaJSProducer {
     const merged = mergeByTopic(topicMessages);
     const records: WireRecord[] = [];
     const release: Array<() => void> = [];
-    for (const { topic, messages } of merged) {
-      for (const m of messages) {
-        records.push({
-          topic,
-          key: m.key ?? null,
-          value: m.value,
-          headers: toHeaders(m.headers),
-          partition: m.partition ?? undefined,
-          // Set here, so that a different timestamp back can only be the broker's LogAppendTime.
-          timestamp: m.timestamp === undefined ? Date.now() : Number(m.timestamp),
-        });
-        if (this.#bridge) release.push(this.#bridge.hold(topic, m));
-      }
-    }
     try {
+      // Inside the try: a message that fails to convert half-way lets go of those held before it.
+      for (const { topic, messages } of merged) {
+        for (const m of messages) {
+          records.push({
+            topic,
+            key: m.key ?? null,
+            value: m.value,
+            headers: toHeaders(m.headers),
+            partition: m.partition ?? undefined,
+            // Set here, so that a different timestamp back can only be the broker's LogAppendTime.
+            timestamp: m.timestamp === undefined ? Date.now() : Number(m.timestamp),
+          });
+          if (this.#bridge) release.push(this.#bridge.hold(topic, m));
+        }
+      }
       const wire = await this.#producerFor(setting);
       const results = await wire.sendBatch(records);
       return setting.acks === 0 ? [] : summarize(merged.map((t) => t.topic), records, results);
