@@ -76,10 +76,19 @@ export class ProducerEventEmitter {
     if (!set?.size) return;
     const event = { id: randomUUID(), type, timestamp: Date.now(), payload };
     for (const listener of set) {
-      // A listener's failure is logged and goes no further, as in KafkaJS.
+      // A listener's failure is logged and goes no further, as in KafkaJS; whatever it threw
+      // (undefined included), and whatever the user's logger then does: an unhandled
+      // rejection here would end the process.
       Promise.resolve()
         .then(() => listener(event))
-        .catch((e: unknown) => this.#logger.error(`Failed to execute listener: ${(e as Error).message}`, { eventName: type, stack: (e as Error).stack }));
+        .catch((e: unknown) => {
+          const err = e instanceof Error ? e : undefined;
+          try {
+            this.#logger.error(`Failed to execute listener: ${err ? err.message : String(e)}`, { eventName: type, stack: err?.stack });
+          } catch {
+            // The logger failed too: nothing left to tell.
+          }
+        });
     }
   }
 

@@ -33,3 +33,23 @@ it('a request that could not be encoded does not hide the next requests from the
   expect(seen).toEqual(Array.from({ length: requests }, () => ['request_queue_size', 'request']).flat());
   await closeWithin(s, 1000);
 });
+
+it('a listener that rejects with something that is no Error, and a logger that throws, end nowhere unhandled', async () => {
+  const logged: string[] = [];
+  const logger = { error: (message: string) => void logged.push(message), warn() {}, info() {}, debug() {} } as unknown as Logger;
+  const emitter = new ProducerEventEmitter(logger, 'client');
+  emitter.on(events.CONNECT, () => Promise.reject(undefined));
+  emitter.on(events.CONNECT, () => {
+    throw null;
+  });
+  emitter.emit(events.CONNECT);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(logged.sort()).toEqual(['Failed to execute listener: null', 'Failed to execute listener: undefined']);
+
+  const throwing = { error: () => { throw new Error('logger down'); }, warn() {}, info() {}, debug() {} } as unknown as Logger;
+  const other = new ProducerEventEmitter(throwing, 'client');
+  other.on(events.CONNECT, () => { throw new Error('listener failed'); });
+  other.emit(events.CONNECT);
+  await new Promise((resolve) => setImmediate(resolve));
+  // Vitest fails the run on an unhandled rejection; reaching here with none is the check.
+});
