@@ -17,16 +17,31 @@ export interface Display {
   readonly stats: ProxyStats;
   request(connection: number, broker: string, frame: Buffer, at: number): void;
   response(connection: number, frame: Buffer, at: number, changes: readonly AddressChange[], decoded?: AnnotatedFrame): void;
-  closed(connection: number): void;
+  /**
+   * The connection closed; `shown` is called once every exchange of it the display had
+   * before is out (or the display failed), so that a notice of the close follows them.
+   */
+  closed(connection: number, shown: () => void): void;
   /** Shows what is still queued; resolves when all of it is out. */
   end(): Promise<void>;
 }
 
-export function inlineDisplay(onExchange: (ex: Exchange) => void): Display {
+/**
+ * An `onExchange` that throws is reported to `onError` and the display goes on: the jobs
+ * deferred with the one that threw still run (a request dropped unseen would leave its
+ * answer unmatched).
+ */
+export function inlineDisplay(onExchange: (ex: Exchange) => void, onError: (err: Error) => void = () => {}): Display {
   const tracker = new ExchangeTracker(onExchange);
   const deferred: (() => void)[] = [];
   const run = (): void => {
-    for (const job of deferred.splice(0)) job();
+    for (const job of deferred.splice(0)) {
+      try {
+        job();
+      } catch (err) {
+        onError(err instanceof Error ? err : new Error(`onExchange threw ${String(err)}`));
+      }
+    }
   };
   const later = (job: () => void): void => {
     if (deferred.push(job) === 1) setImmediate(run);
@@ -36,7 +51,14 @@ export function inlineDisplay(onExchange: (ex: Exchange) => void): Display {
     // Requests are decoded when their exchange is shown; only their header is read here.
     request: (connection, broker, frame, at) => later(() => tracker.request(connection, broker, frame, at)),
     response: (connection, frame, at, changes, decoded) => later(() => tracker.response(connection, frame, at, changes, decoded)),
-    closed: (connection) => later(() => tracker.closed(connection)),
+    closed: (connection, shown) =>
+      later(() => {
+        try {
+          tracker.closed(connection);
+        } finally {
+          shown();
+        }
+      }),
     end: async () => {
       await new Promise((resolve) => setImmediate(resolve));
       run();
@@ -92,6 +114,15 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
   let frames: Buffer[] = [];
   let size = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Close notices waiting for the batch being gathered to be shown. */
+  let shownAfter: Array<() => void> = [];
+  /** The same for each batch the worker has and has not answered yet, oldest first (it answers each once, in order). */
+  const inWorker: Array<Array<() => void>> = [];
+  const allShown = (): void => {
+    const notices = [...inWorker.splice(0).flat(), ...shownAfter];
+    shownAfter = [];
+    for (const shown of notices) shown();
+  };
   const flush = (): void => {
     clearTimeout(timer);
     timer = undefined;
@@ -106,6 +137,8 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
     events = [];
     frames = [];
     size = 0;
+    inWorker.push(shownAfter);
+    shownAfter = [];
     worker.postMessage(batch, [bytes.buffer]);
   };
   const send = (event: WorkerEvent, frame?: Buffer): void => {
@@ -120,21 +153,32 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
   };
   worker.on('message', (message: { stats: ProxyStats; done?: boolean }) => {
     Object.assign(stats, message.stats);
+    for (const shown of inWorker.shift() ?? []) shown();
     if (message.done) ended?.();
   });
   // A display that fails leaves the forwarding alone: it is reported, and frames go on.
   worker.on('error', (err) => {
     failed = err;
     onError(err);
+    allShown();
     ended?.();
   });
-  worker.on('exit', () => ended?.());
+  worker.on('exit', () => {
+    allShown();
+    ended?.();
+  });
   return {
     stats,
     // The frame is a view of a socket chunk that stays as it is: it is copied at the flush.
     request: (connection, broker, frame, at) => send(['req', connection, broker, size, frame.length, at], frame),
     response: (connection, frame, at, changes) => send(['resp', connection, size, frame.length, at, [...changes]], frame),
-    closed: (connection) => send(['closed', connection]),
+    // Sent at once rather than within BATCH_MS: closes are few, and their notices wait for it.
+    closed: (connection, shown) => {
+      if (failed) return shown();
+      send(['closed', connection]);
+      shownAfter.push(shown);
+      flush();
+    },
     end: async () => {
       if (!failed) {
         const done = new Promise<void>((resolve) => (ended = resolve));

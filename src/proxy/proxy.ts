@@ -108,7 +108,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   if (options.print && options.onExchange) throw new TypeError('startProxy takes onExchange or print, not both');
   const display: Display = options.print
     ? workerDisplay(options.print, (err) => onEvent({ type: 'display-error', message: err.message }))
-    : inlineDisplay(options.onExchange ?? (() => {}));
+    : inlineDisplay(options.onExchange ?? (() => {}), (err) => onEvent({ type: 'display-error', message: `onExchange threw: ${err.message}` }));
   /** Requests awaiting their answers, by connection and correlation id: what an answer is. */
   const awaited = new Map<number, Map<number, RequestHead>>();
   const listeners = new Map<string, Listener>();
@@ -208,8 +208,9 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       if (upstreamSocket) sockets.delete(upstreamSocket);
       recorder?.close(id);
       awaited.delete(id);
-      display.closed(id);
-      onEvent({ type: 'close', connection: id, broker });
+      // After the connection's last exchanges are shown: a notice of the close printed
+      // before them (the CLI's display worker shows exchanges up to 20 ms late) misleads.
+      display.closed(id, () => onEvent({ type: 'close', connection: id, broker }));
     };
     client.once('close', closeBoth);
     openUpstream({ ...upstream, tls, sasl, connectTimeoutMs: options.connectTimeoutMs }).then(

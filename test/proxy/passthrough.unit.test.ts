@@ -169,6 +169,46 @@ describe('proxy with a fake upstream', () => {
     await upstreamClosed;
   });
 
+  it('tells of a close after the exchanges of the connection, even the unanswered ones it shows at the close', async () => {
+    const fake = await cleanedUpstream();
+    const order: string[] = [];
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: '127.0.0.1', port: fake.port },
+      onExchange: (ex) => order.push(`exchange ${ex.correlationId} ${ex.noResponse ?? ''}`),
+      onEvent: (e) => e.type === 'close' && order.push('close'),
+    });
+    cleanups.push(() => proxy.close());
+    const client = await connect(proxy);
+    client.socket.write(encodeRequest(Metadata, 12, 7, 'test', { topics: null }));
+    await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
+    client.socket.destroy();
+    await vi.waitFor(() => expect(order).toContain('close'));
+    expect(order).toEqual(['exchange 7 connection closed', 'close']);
+  });
+
+  it('goes on showing when onExchange throws, and reports it as a display error', async () => {
+    const fake = await cleanedUpstream();
+    const seen: number[] = [];
+    const events: ProxyEvent[] = [];
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: '127.0.0.1', port: fake.port },
+      onExchange: (ex) => {
+        seen.push(ex.correlationId);
+        if (ex.correlationId === 1) throw new Error('a bug in the callback');
+      },
+      onEvent: (e) => events.push(e),
+    });
+    cleanups.push(() => proxy.close());
+    const client = await connect(proxy);
+    // Two acks=0 requests in one write: both shown in the same turn of the display.
+    const produce = (id: number): Buffer => encodeRequest(Produce, 9, id, 'test', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: null }] }] });
+    client.socket.write(Buffer.concat([produce(1), produce(2)]));
+    await vi.waitFor(() => expect(seen).toEqual([1, 2]));
+    expect(events).toContainEqual({ type: 'display-error', message: 'onExchange threw: a bug in the callback' });
+  });
+
   it('keeps every byte of a large transfer in order when the client reads slowly', async () => {
     const { fake, proxy } = await setup();
     const big = Buffer.alloc(8 * 1024 * 1024);
@@ -239,6 +279,29 @@ describe('proxy printing from its worker thread', () => {
     expect(lines[0]).toMatchObject({ api: 'Produce', version: 9, correlationId: 2, clientId: 'w', noResponse: 'acks=0', topics: { orders: [1] }, request: { decoded: true, unknownFields: 0 } });
     expect(proxy.stats.exchanges).toBe(2);
     expect(proxy.stats.undecoded).toBe(0); // the Metadata request, never answered, counted on close
+  });
+});
+
+describe('proxy printing from its worker thread, closes', () => {
+  it('tells of a close only once the exchanges before it are printed', async () => {
+    const file = join(tempDir(), 'out.txt');
+    const fd = outputFd(file);
+    const fake = await cleanedUpstream();
+    const printedAtClose: string[] = [];
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: '127.0.0.1', port: fake.port },
+      print: { format: 'summary', fd },
+      onEvent: (e) => e.type === 'close' && printedAtClose.push(readFileSync(file, 'utf8')),
+    });
+    cleanups.push(() => proxy.close());
+    const client = await connect(proxy);
+    client.socket.write(encodeRequest(Produce, 9, 4, 'w', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: null }] }] }));
+    await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
+    // At once: the exchange is still in the batch the display sends its worker every 20 ms.
+    client.socket.destroy();
+    await vi.waitFor(() => expect(printedAtClose).toHaveLength(1));
+    expect(printedAtClose[0]).toMatch(/Produce v9 id=4 client=w topics=orders\[0\]/);
   });
 });
 
