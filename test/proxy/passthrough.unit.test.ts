@@ -183,7 +183,7 @@ describe('proxy with a fake upstream', () => {
     client.socket.write(encodeRequest(Metadata, 12, 7, 'test', { topics: null }));
     await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
     client.socket.destroy();
-    await vi.waitFor(() => expect(order).toContain('close'));
+    await vi.waitFor(() => expect(order).toContain('close'), { timeout: 5000 });
     expect(order).toEqual(['exchange 7 connection closed', 'close']);
   });
 
@@ -205,7 +205,7 @@ describe('proxy with a fake upstream', () => {
     // Two acks=0 requests in one write: both shown in the same turn of the display.
     const produce = (id: number): Buffer => encodeRequest(Produce, 9, id, 'test', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: null }] }] });
     client.socket.write(Buffer.concat([produce(1), produce(2)]));
-    await vi.waitFor(() => expect(seen).toEqual([1, 2]));
+    await vi.waitFor(() => expect(seen).toEqual([1, 2]), { timeout: 5000 });
     expect(events).toContainEqual({ type: 'display-error', message: 'onExchange threw: a bug in the callback' });
   });
 
@@ -300,7 +300,8 @@ describe('proxy printing from its worker thread, closes', () => {
     await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
     // At once: the exchange is still in the batch the display sends its worker every 20 ms.
     client.socket.destroy();
-    await vi.waitFor(() => expect(printedAtClose).toHaveLength(1));
+    // The worker thread starts first: seconds on a loaded machine.
+    await vi.waitFor(() => expect(printedAtClose).toHaveLength(1), { timeout: 15_000 });
     expect(printedAtClose[0]).toMatch(/Produce v9 id=4 client=w topics=orders\[0\]/);
   });
 });
