@@ -164,6 +164,8 @@ export function workerDisplay(print: PrintOptions, onError: (err: Error) => void
     ended?.();
   });
   worker.on('exit', () => {
+    // Nothing sent from now on could be shown: a close's notice then goes out at once.
+    failed ??= new Error('the display worker exited');
     allShown();
     ended?.();
   });
