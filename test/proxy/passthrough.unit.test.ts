@@ -69,15 +69,25 @@ function outputFd(file: string): number {
   return fd;
 }
 
-async function setup(record?: string): Promise<{ fake: Fake; proxy: Proxy; exchanges: Exchange[]; events: ProxyEvent[] }> {
+/** A proxy in front of a fake upstream; the hooks run after each exchange or event is collected (and may throw). */
+async function setup(
+  record?: string,
+  hooks: { onExchange?: (ex: Exchange) => void; onEvent?: (e: ProxyEvent) => void } = {},
+): Promise<{ fake: Fake; proxy: Proxy; exchanges: Exchange[]; events: ProxyEvent[] }> {
   const fake = await cleanedUpstream();
   const exchanges: Exchange[] = [];
   const events: ProxyEvent[] = [];
   const proxy = await startProxy({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { host: '127.0.0.1', port: fake.port },
-    onExchange: (ex) => exchanges.push(ex),
-    onEvent: (e) => events.push(e),
+    onExchange: (ex) => {
+      exchanges.push(ex);
+      hooks.onExchange?.(ex);
+    },
+    onEvent: (e) => {
+      events.push(e);
+      hooks.onEvent?.(e);
+    },
     ...(record ? { record } : {}),
   });
   cleanups.push(() => proxy.close());
@@ -170,15 +180,11 @@ describe('proxy with a fake upstream', () => {
   });
 
   it('tells of a close after the exchanges of the connection, even the unanswered ones it shows at the close', async () => {
-    const fake = await cleanedUpstream();
     const order: string[] = [];
-    const proxy = await startProxy({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: fake.port },
+    const { fake, proxy } = await setup(undefined, {
       onExchange: (ex) => order.push(`exchange ${ex.correlationId} ${ex.noResponse ?? ''}`),
       onEvent: (e) => e.type === 'close' && order.push('close'),
     });
-    cleanups.push(() => proxy.close());
     const client = await connect(proxy);
     client.socket.write(encodeRequest(Metadata, 12, 7, 'test', { topics: null }));
     await vi.waitFor(() => expect(fake.received.length).toBeGreaterThan(0));
@@ -188,24 +194,17 @@ describe('proxy with a fake upstream', () => {
   });
 
   it('goes on showing when onExchange throws, and reports it as a display error', async () => {
-    const fake = await cleanedUpstream();
-    const seen: number[] = [];
-    const events: ProxyEvent[] = [];
-    const proxy = await startProxy({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: fake.port },
+    const { proxy, exchanges, events } = await setup(undefined, {
       onExchange: (ex) => {
-        seen.push(ex.correlationId);
         if (ex.correlationId === 1) throw new Error('a bug in the callback');
       },
-      onEvent: (e) => events.push(e),
     });
-    cleanups.push(() => proxy.close());
+    const seen = (): number[] => exchanges.map((ex) => ex.correlationId);
     const client = await connect(proxy);
     // Two acks=0 requests in one write: both shown in the same turn of the display.
     const produce = (id: number): Buffer => encodeRequest(Produce, 9, id, 'test', { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: null }] }] });
     client.socket.write(Buffer.concat([produce(1), produce(2)]));
-    await vi.waitFor(() => expect(seen).toEqual([1, 2]), { timeout: 5000 });
+    await vi.waitFor(() => expect(seen()).toEqual([1, 2]), { timeout: 5000 });
     expect(events).toContainEqual({ type: 'display-error', message: 'onExchange threw: a bug in the callback' });
   });
 
