@@ -9,6 +9,7 @@
  * fails at once. This is what keeps memory bounded when a broker slows down or stops.
  */
 import { AbortedError, BufferFullError } from '../errors.js';
+import { objectArray } from './arrays.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { Fifo } from './fifo.js';
 
@@ -21,20 +22,6 @@ interface Waiter {
   gone: boolean;
   cleanup(): void;
 }
-
-/**
- * An empty array already of the kind that holds objects. `[]` starts as an array of small
- * integers and changes its hidden class at its first push: one free list of each size did,
- * each whenever its size was first given back (at thousands of partitions, well into a
- * run), and each change threw away the optimized code of the append path that had met the
- * other lists, a recompile every time.
- */
-function emptyListOfBuffers(): Buffer[] {
-  const list = [EMPTY];
-  list.pop();
-  return list;
-}
-const EMPTY = Buffer.alloc(0);
 
 export class BufferPool {
   readonly budget: number;
@@ -54,7 +41,7 @@ export class BufferPool {
   constructor(budget: number, poolableSizes: readonly number[], clock: Clock = systemClock) {
     this.budget = budget;
     this.#clock = clock;
-    for (const size of poolableSizes) this.#free.set(size, emptyListOfBuffers());
+    for (const size of poolableSizes) this.#free.set(size, objectArray<Buffer>());
   }
 
   /** Bytes allocated to batches now (pooled free buffers are not counted). */

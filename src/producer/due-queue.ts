@@ -10,14 +10,16 @@
  * is (the look at the earlier time queues the later one again if it still holds).
  */
 
+import { numberArray, objectArray } from './arrays.js';
+
 /** What the queue keeps of a partition: the earliest time it is queued for. */
 export interface Due {
   dueAt: number;
 }
 
 export class DueQueue<T extends Due> {
-  #times: number[] = [];
-  #items: T[] = [];
+  #times: number[] = numberArray();
+  #items: T[] = objectArray();
 
   get size(): number {
     return this.#times.length;

@@ -1,10 +1,12 @@
+import { objectArray } from './arrays.js';
+
 /**
  * A first-in first-out queue with O(1) push and shift. `Array.prototype.shift` copies the
  * whole array: with hundreds of thousands of waiting sends that made releasing them
  * quadratic.
  */
 export class Fifo<T> {
-  #items: Array<T | undefined> = [];
+  #items: Array<T | undefined> = objectArray();
   #head = 0;
 
   get size(): number {
@@ -34,7 +36,7 @@ export class Fifo<T> {
   /** Empties the queue, returning what it held, oldest first. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];
-    this.#items = [];
+    this.#items = objectArray();
     this.#head = 0;
     return items;
   }

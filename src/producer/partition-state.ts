@@ -15,6 +15,7 @@
  * keeps the set of partitions that have batches, so the sender never walks the partitions
  * that are idle.
  */
+import { objectArray } from './arrays.js';
 import { addSequence, type ProducerIdentity, type Stamp } from './idempotence.js';
 import type { ProducerBatch } from './producer-batch.js';
 
@@ -30,7 +31,7 @@ export type TxnMembership = 'none' | 'adding' | 'added';
 export class PartitionState {
   readonly topic: string;
   readonly partition: number;
-  readonly batches: ProducerBatch[] = [];
+  readonly batches: ProducerBatch[] = objectArray();
   /**
    * The last of `batches` (kept by Partitions, which alone changes the queue): open is
    * asked for every record, and with many partitions this object is often out of the CPU

@@ -17,6 +17,7 @@ import {
   type RecordHeadersInput,
   type RecordInput,
 } from '../protocol/records/index.js';
+import { numberArray, objectArray } from './arrays.js';
 import type { BatchAnswer, DeliveryCallback, RecordMetadata } from './types.js';
 
 /** What an append needs of a record; the producer's ProducerRecord fits. */
@@ -86,13 +87,13 @@ export class ProducerBatch {
   readonly builder: RecordBatchBuilder;
   readonly createdAt: number;
   readonly deadline: number;
-  readonly #callbacks: Array<DeliveryCallback | undefined> = [];
+  readonly #callbacks: Array<DeliveryCallback | undefined> = objectArray();
   /**
    * The records' timestamps, as runs: a [record index, timestamp] pair wherever the
    * timestamp changes. Records sent in a loop share their millisecond, so a batch of
    * thousands holds a few pairs instead of a number per record.
    */
-  readonly #timeRuns: number[] = [];
+  readonly #timeRuns: number[] = numberArray();
   /** The timestamp of the last run (NaN before the first record): appends compare with it, not with the array. */
   #runAt = NaN;
   /** No more appends: full, drained, or split. */

@@ -28,6 +28,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { compressBatch, compressBatchSync, decodeRecordBatches } from '../protocol/records/index.js';
 import { isCompressedBatch } from '../protocol/records/layout.js';
+import { objectArray } from './arrays.js';
 import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -97,7 +98,7 @@ interface Look {
 }
 
 /** No partitions ride along (never written to). */
-const NO_RIDERS: readonly PartitionState[] = [];
+const NO_RIDERS: readonly PartitionState[] = objectArray();
 
 const COMPRESSED_NEXT = Object.freeze({ compressedNext: true });
 const NOT_COMPRESSED_NEXT = Object.freeze({ compressedNext: false });
@@ -123,7 +124,7 @@ export class Sender {
   #lastFullRun = -Infinity;
   readonly #fullRunEveryMs: number;
   /** Partitions the next run looks at: a batch filled, or an answer came. */
-  #woken: PartitionState[] = [];
+  #woken: PartitionState[] = objectArray();
   /** Partitions to look at later, by time. */
   readonly #due = new DueQueue<PartitionState>();
   /** Per broker, partitions that were ready while its requests in flight were at the limit. */
@@ -280,7 +281,7 @@ export class Sender {
     const due = this.#due;
 
     const woken = this.#woken;
-    this.#woken = [];
+    this.#woken = objectArray();
     if (!sendable || this.#fullRun || this.#flushers > 0 || now - this.#lastFullRun >= this.#fullRunEveryMs) {
       for (const state of woken) state.woken = false;
       // Whatever is due by now is looked at below, with everything else.
@@ -367,7 +368,7 @@ export class Sender {
       return;
     }
     let list = look.byLeader.get(link);
-    if (!list) look.byLeader.set(link, (list = []));
+    if (!list) look.byLeader.set(link, (list = objectArray()));
     list.push(state);
   }
 
@@ -520,7 +521,7 @@ export class Sender {
   #riders(link: BrokerLink, ready: PartitionState[], now: number): readonly PartitionState[] {
     const lingering = this.#lingering.get(link);
     if (!lingering || lingering.size === 0) return NO_RIDERS;
-    const riders: PartitionState[] = [];
+    const riders: PartitionState[] = objectArray();
     // A set: ready and the lingering may each hold thousands of partitions.
     const due = new Set(ready);
     for (const state of lingering) {
@@ -569,7 +570,7 @@ export class Sender {
     const size = new ProduceRequestSize(version, options.clientId, transactions?.transactionalId ?? null);
     // Memory to leave free before a drained batch may keep a mostly empty pooled buffer.
     const reserve = (partitions.active.size + 1) * 2 * options.batchSize;
-    const chosen: Chosen = [];
+    const chosen: Chosen = objectArray();
     const start = link.drainStart++ % ready.length;
     for (let k = 0; k < ready.length; k++) {
       const state = ready[(start + k) % ready.length]!;
