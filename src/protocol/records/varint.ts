@@ -22,23 +22,40 @@ export function uvarintSize(n: number): number {
 
 /**
  * Writes the uint32 bits of `v` as an unsigned varint at `offset`; returns the offset
- * after it. One-byte varints go without the loop. Longer ones share one loop, whatever
- * their length: the first offset delta past 8,191 (a batch of 1 MiB of 100-byte records)
- * used to be the first call of a separate function for three bytes and more, and a call
- * the optimized code had never seen made V8 throw away the whole compiled append path
- * (this is inlined into it) and compile it again.
+ * after it. One- and two-byte varints (every length under 8 KiB) are written without
+ * the loop.
  */
 export function putUvarint(buf: Buffer, offset: number, v: number): number {
-  let n = v >>> 0;
+  const n = v >>> 0;
   if (n < 0x80) {
     buf[offset] = n;
     return offset + 1;
   }
+  if (n < 0x4000) {
+    buf[offset] = n | 0x80;
+    buf[offset + 1] = n >>> 7;
+    return offset + 2;
+  }
+  return putLongUvarint(buf, offset, n);
+}
+
+function putLongUvarint(buf: Buffer, offset: number, n: number): number {
   let o = offset;
-  do {
+  while (n >= 0x80) {
     buf[o++] = (n & 0x7f) | 0x80;
     n >>>= 7;
-  } while (n >= 0x80);
+  }
   buf[o++] = n;
   return o;
+}
+
+// Every branch above runs at load, on a scratch buffer. The optimized append path inlines
+// putUvarint, and V8 compiles a branch it has no type feedback for as "deoptimize here":
+// the first varint of three bytes (an offset delta past 8,191, in a 1 MiB batch of small
+// records) used to throw the whole compiled append path away. V8 records feedback only
+// once a function has run for a while (a budget of bytecode executed), hence the rounds.
+{
+  const scratch = Buffer.alloc(5);
+  const oneTwoThreeAndFiveBytes = [0x7f, 0x3fff, 0x1f_ffff, -1];
+  for (let round = 0; round < 256; round++) putUvarint(scratch, 0, oneTwoThreeAndFiveBytes[round % 4]!);
 }
