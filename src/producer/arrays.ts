@@ -5,11 +5,10 @@
  * push of anything else (an object, a function, a timestamp, which is a double). V8's
  * optimized code for a push or a read checks that hidden class: code compiled before the
  * change is thrown away when it meets an array after it ("not a Smi", "wrong map"), and
- * the function is compiled again, with all it inlined. On the append path that was
- * `tryAppend` three times in a fresh process, ~25 ms of compiler each on a slow machine;
- * the buffer pool's free lists, one per size, each when its size was first given back
- * (well into a run over thousands of partitions).
- * An array that holds its kind from the start never changes it.
+ * the function is compiled again, with all it inlined: `tryAppend` three times in a fresh
+ * process (~25 ms of compiler each on a slow machine), and the buffer pool's allocation
+ * path once per buffer size, when that size was first given back (well into a run over
+ * thousands of partitions). An array that holds its kind from the start never changes it.
  */
 
 const AN_OBJECT = {};
