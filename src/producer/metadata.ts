@@ -58,6 +58,24 @@ export interface MetadataContext {
   signal: AbortSignal;
 }
 
+/**
+ * The error for a topic the cluster refuses whatever we wait for: its name
+ * (INVALID_TOPIC_EXCEPTION), or our access to it (TOPIC_AUTHORIZATION_FAILED); undefined
+ * for any other code. The same whether a Metadata answer said it or a Produce answer did
+ * (a name like `__consumer_offsets` has metadata, but no producer may write to it);
+ * `answer`, the broker's error as it came, is the cause.
+ */
+export function topicRefusal(name: string, code: number, answer?: BrokerError): InvalidTopicError | TopicAuthorizationError | undefined {
+  const context = answer === undefined ? {} : { broker: answer.broker, api: answer.api, cause: answer };
+  if (code === ErrorCode.INVALID_TOPIC_EXCEPTION) {
+    return new InvalidTopicError(name, code, `topic name ${JSON.stringify(name)} is refused by the cluster: ${(answer ?? new BrokerError(code)).message}`, context);
+  }
+  if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
+    return new TopicAuthorizationError(name, code, `not authorized to write to topic ${JSON.stringify(name)}`, context);
+  }
+  return undefined;
+}
+
 export class ClusterMetadata {
   readonly brokers = new Map<number, BrokerInfo>();
   readonly topics = new Map<string, TopicState>();
@@ -235,13 +253,7 @@ export class ClusterMetadata {
   /** The error for a topic answer that no amount of waiting changes. */
   #refusal(name: string): Error | undefined {
     const code = this.#topicErrors.get(name);
-    if (code === ErrorCode.INVALID_TOPIC_EXCEPTION) {
-      return new InvalidTopicError(name, code, `topic name ${JSON.stringify(name)} is refused by the cluster: ${new BrokerError(code).message}`);
-    }
-    if (code === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
-      return new TopicAuthorizationError(name, code, `not authorized to write to topic ${JSON.stringify(name)}`);
-    }
-    return undefined;
+    return code === undefined ? undefined : topicRefusal(name, code);
   }
 
   #timedOut(name: string, partition: number): Error {

@@ -20,7 +20,7 @@
  * does a run more than FULL_RUN_EVERY_MS after the last such one, as a safety net.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError } from '../errors.js';
+import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError, TopicError } from '../errors.js';
 import { Produce } from '../protocol/apis/produce.js';
 import type { ResponseOf } from '../protocol/api.js';
 import { compress, compressSync, decompress } from '../protocol/compression/index.js';
@@ -35,7 +35,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Completion } from './completion.js';
 import { DueQueue } from './due-queue.js';
 import { addSequence, type ProducerIdentity } from './idempotence.js';
-import type { ClusterMetadata } from './metadata.js';
+import { topicRefusal, type ClusterMetadata } from './metadata.js';
 import type { ResolvedOptions } from './options.js';
 import type { Partitions, PartitionState } from './partition-state.js';
 import type { ProducerBatch } from './producer-batch.js';
@@ -942,7 +942,8 @@ export class Sender {
         const leader = p.currentLeader;
         if (leader.leaderId >= 0) metadata.noteLeader(s.topic, s.partition, leader.leaderId, leader.leaderEpoch, endpoints.get(leader.leaderId));
         const detail = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage}`)].filter(Boolean).join('; ');
-        this.#batchError(s, b, new BrokerError(p.errorCode, { broker: link.address, api: `Produce v${version}`, detail: detail || null }));
+        const answer = new BrokerError(p.errorCode, { broker: link.address, api: `Produce v${version}`, detail: detail || null });
+        this.#batchError(s, b, topicRefusal(s.topic, p.errorCode, answer) ?? answer);
       }
     }
     for (const [s, b] of chosen) {
@@ -982,7 +983,7 @@ export class Sender {
     this.#landed(state, b);
     if (b.done) return;
     const now = clock.now();
-    const code = err instanceof BrokerError ? err.errorCode : undefined;
+    const code = err instanceof BrokerError || err instanceof TopicError ? err.errorCode : undefined;
     if (err instanceof BrokerError && err.refreshMetadata) metadata.invalidate();
     if (b.written || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // In the log already (an earlier attempt whose answer was lost): success, offset unknown.

@@ -11,6 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  BrokerError,
   BufferFullError,
   ConfigError,
   ConnectionError,
@@ -299,6 +300,22 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     // Refused by the broker: its error code. Refused before asking (a local check): none.
     const { errorCode } = err as Error & { errorCode?: number };
     if (errorCode !== undefined) expect(errorCode).toBe(INVALID_TOPIC_EXCEPTION);
+  });
+
+  it('a topic with metadata that the broker refuses to take records for (__consumer_offsets) fails with InvalidTopicError, and only its records', async () => {
+    const healthy = await topicWith('beside-internal');
+    const p = producer({ maxBlockMs: 60_000, retryBackoffMs: 50 });
+    const refused = p.send({ topic: '__consumer_offsets', value: 'x' }).catch((e: unknown) => e);
+    const taken = p.send({ topic: healthy, value: 'y' });
+    const err = await refused;
+    // Metadata names the topic; the Produce answer refuses it: the same typed error as a
+    // refusal in a Metadata answer, with the broker's answer as its cause.
+    expectError(err, InvalidTopicError, 'KAFKA_WIRE_INVALID_TOPIC');
+    expect(err).toMatchObject({ topic: '__consumer_offsets', errorCode: INVALID_TOPIC_EXCEPTION });
+    expect((err as Error).message).toMatch(/refused by the cluster: INVALID_TOPIC_EXCEPTION \(17\) in Produce v\d+ from 127\.0\.0\.1:\d+/);
+    expect((err as Error).cause).toBeInstanceOf(BrokerError);
+    await expect(taken).resolves.toMatchObject({ topic: healthy, offset: 0n });
+    await p.close();
   });
 
   // ---- an unreachable cluster ------------------------------------------------------
