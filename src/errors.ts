@@ -278,3 +278,14 @@ export class TransactionAbortedError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.TransactionAbortedError');
   override readonly code = 'KAFKA_WIRE_TRANSACTION_ABORTED';
 }
+
+/**
+ * The innermost cause: for a connection failure, the socket's own error (ECONNREFUSED,
+ * ...), which a ConnectionError carries as its `cause` however many layers reported it.
+ * (Internal: not exported from the package.)
+ */
+export function rootCause(err: Error): Error {
+  let e = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e;
+}

@@ -14,7 +14,7 @@
  * moves forward (as Java's NetworkClient does); other brokers keep flowing.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, ConnectionError, ProducerClosedError } from '../errors.js';
+import { AuthenticationError, ConnectionError, ProducerClosedError, rootCause } from '../errors.js';
 import type { BrokerAddress } from '../net/bootstrap.js';
 import { BrokerConnection } from '../net/broker-connection.js';
 import type { AnyApi } from '../protocol/api.js';
@@ -249,7 +249,7 @@ export class Brokers {
         lastError = err as Error;
       }
     }
-    throw new ConnectionError(`no broker could be reached: tried ${tried.join('; ')}`, { cause: lastError });
+    throw new ConnectionError(`no broker could be reached: tried ${tried.join('; ')}`, { cause: lastError && rootCause(lastError) });
   }
 
   /** Closes every connection: gracefully within `graceMs` where nothing is in flight, else at once. */

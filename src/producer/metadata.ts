@@ -13,7 +13,7 @@
  * authorization), and otherwise fails at its deadline saying what it last heard.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, BrokerError, ConnectionError, InvalidTopicError, TopicAuthorizationError, UnknownTopicError } from '../errors.js';
+import { AuthenticationError, BrokerError, ConnectionError, InvalidTopicError, rootCause, TopicAuthorizationError, UnknownTopicError } from '../errors.js';
 import { Metadata } from '../protocol/apis/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/uuid.js';
@@ -23,13 +23,6 @@ import type { BrokerInfo } from './brokers.js';
 import { sleep, type Clock } from './clock.js';
 
 const debug = debuglog('kafka-wire');
-
-/** The innermost cause: for a connection failure, the socket's own error (ECONNREFUSED, ...). */
-function rootCause(err: Error): Error {
-  let e = err;
-  while (e.cause instanceof Error) e = e.cause;
-  return e;
-}
 
 export interface PartitionLeader {
   readonly partition: number;

@@ -366,6 +366,20 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     expect(err.cause).toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('connect() to an unreachable cluster fails with a ConnectionError whose cause is the socket error too', async () => {
+    const { p, ports } = await unreachable({ maxBlockMs: 1500, retryBackoffMs: 50 }, 2);
+    const err = await p.connect().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ConnectionError);
+    for (const port of ports) expect(err!.message).toContain(`127.0.0.1:${port}`);
+    // The same shape as a send's: not a ConnectionError around the socket's error.
+    expect(err!.cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(err!.cause).not.toBeInstanceOf(ConnectionError);
+    await p.close({ timeoutMs: 100 });
+  });
+
   // ---- memory --------------------------------------------------------------------
 
   it('a caller that ignores backpressure: sends past the budget fail at once with BufferFullError, memory stays bounded', async () => {
