@@ -122,6 +122,8 @@ try {
     step('summary');
     console.log(`delivered   ${(total - failed).toLocaleString('en')} records in ${seconds.toFixed(2)} s${failed ? ` (${failed} failed: ${firstError?.message})` : ''}`);
     console.log(`throughput  ${Math.round(total / seconds).toLocaleString('en')} records/s, ${((total * size) / seconds / 1e6).toFixed(1)} MB/s of values`);
+    // A new user compares this with the README's benchmark too.
+    console.log(`            from a cold start: this process and the broker just started, and both JIT-compile as they go; the README's benchmark warms both up first`);
     console.log(`latency     p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms (send to acknowledgement, every ${SAMPLE_EVERY}th record)`);
     // A new user compares this with the README's few milliseconds: say why it differs.
     console.log(`            at full speed that is mostly queueing: the buffer (32 MiB) holds records faster than the broker writes them; at a set rate see README "Benchmark"`);
