@@ -8,6 +8,20 @@
 import { ProtocolError } from '../errors.js';
 import { ChunkQueue } from './chunk-queue.js';
 
+/**
+ * What the first bytes of an answer say when they are no Kafka frame size, for the error:
+ * the two mistakes that cause it most, a port that is not Kafka's and a TLS listener
+ * dialled without TLS, show in those bytes.
+ */
+function notKafka(prefix: Buffer): string {
+  if (prefix.toString('latin1') === 'HTTP') return ": the other end answers in HTTP, not Kafka (is this a Kafka listener's port?)";
+  // A TLS record: content type 21 (alert) or 22 (handshake), then protocol version 3.x.
+  if ((prefix[0] === 0x15 || prefix[0] === 0x16) && prefix[1] === 0x03) {
+    return ": the other end answers in TLS (a TLS listener: give the producer its `tls` option)";
+  }
+  return '';
+}
+
 export class FrameReader {
   readonly #maxFrameBytes: number;
   readonly #received = new ChunkQueue();
@@ -31,13 +45,14 @@ export class FrameReader {
     for (;;) {
       if (this.#frameSize < 0) {
         if (received.length < 4) break;
-        const size = received.take(4).readInt32BE(0);
+        const prefix = received.take(4);
+        const size = prefix.readInt32BE(0);
         if (size < 4 || size > this.#maxFrameBytes) {
           received.clear();
           throw new ProtocolError(
-            size < 4
+            (size < 4
               ? `response frame size ${size} is too small to hold a correlation id`
-              : `response frame claims ${size} bytes, more than the ${this.#maxFrameBytes}-byte limit`,
+              : `response frame claims ${size} bytes, more than the ${this.#maxFrameBytes}-byte limit`) + notKafka(prefix),
           );
         }
         this.#frameSize = size;

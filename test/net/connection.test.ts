@@ -48,6 +48,20 @@ describe('a server that sends garbage', () => {
     await conn.closed;
   });
 
+  it.each([
+    ['an HTTP server', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), /claims 1213486160 bytes.*: the other end answers in HTTP, not Kafka \(is this a Kafka listener's port\?\)$/],
+    // A TLS alert record (unexpected_message), as a TLS listener answers plaintext.
+    ['a TLS listener', Buffer.from('1503030002020a', 'hex'), /claims \d+ bytes.*: the other end answers in TLS \(a TLS listener: give the producer its `tls` option\)$/],
+    ['anything else', Buffer.from('7fffffff00000000', 'hex'), /-byte limit$/],
+  ])('%s: the ProtocolError says what the first bytes look like', async (_what, reply, message) => {
+    server = await fakeServer((_req, socket) => socket.write(reply));
+    const conn = await connect(server);
+    const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(message);
+    await conn.closed;
+  });
+
   it('a negative or tiny frame size is refused', async () => {
     for (const size of ['ffffffff', '00000002']) {
       server = await fakeServer((_req, socket) => socket.write(Buffer.from(size + '0000', 'hex')));
