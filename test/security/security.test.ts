@@ -21,7 +21,7 @@ import { hasOpenssl } from '../../scripts/kafka/certs.js';
 import { startCluster, type KafkaCluster } from '../../scripts/kafka/cluster.js';
 import { produceCommand } from '../../src/cli/produce-command.js';
 import { securityFromFlags } from '../../src/cli/security-flags.js';
-import { AuthenticationError, ConfigError } from '../../src/errors.js';
+import { AuthenticationError, ConfigError, ProtocolError } from '../../src/errors.js';
 import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { parseBootstrap } from '../../src/net/bootstrap.js';
 import { CONNECT_CHANNEL } from '../../src/net/connection.js';
@@ -211,6 +211,18 @@ describe.skipIf(!runs('4.3.1'))('security against Kafka 4.3.1', () => {
         expect(err.reason).toBe('tls');
         expect(err.message).toMatch(/requires a client certificate/);
       }));
+
+    it.skipIf(!ssl)('plaintext to a TLS listener: the error says the other end answers in TLS', async () => {
+      const err = await BrokerConnection.open({ ...parseBootstrap(listener(cluster, 'SSL'))[0]!, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 }).then(
+        async (b) => {
+          await b.close();
+          return undefined;
+        },
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect(err!.message).toMatch(/the other end answers in TLS \(a TLS listener: give the producer its `tls` option\)$/);
+    });
 
     it.skipIf(!ssl)('turning verification off works, and warns exactly once', async () => {
       const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
