@@ -91,6 +91,7 @@ describe.skipIf(external)('backpressure from a broker', () => {
     let refused = 0;
     const delivered: Array<Promise<unknown>> = [];
     let peakBuffered = 0;
+    let peakWaiting = 0;
     let peakRss = 0;
     try {
       const value = Buffer.alloc(1000, 2);
@@ -108,14 +109,19 @@ describe.skipIf(external)('backpressure from a broker', () => {
         delivered.push(...batch);
         await new Promise((r) => setTimeout(r, 20));
         peakBuffered = Math.max(peakBuffered, p.metrics().bufferedBytes);
+        peakWaiting = Math.max(peakWaiting, p.metrics().waitingBytes);
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
       await new Promise((r) => setTimeout(r, 500));
       expect(refused).toBeGreaterThan(0);
       expect(peakBuffered).toBeLessThanOrEqual(budget);
       expect(p.metrics().waitsForMemory).toBeGreaterThan(0);
-      // The budget, plus the promises and bookkeeping of 30k sends, plus noise.
-      expect(peakRss - rssBefore).toBeLessThan(budget + 96 * 1024 * 1024);
+      // Sends waiting for memory hold copies within their own budget (waitingMemory, 4x).
+      expect(peakWaiting).toBeLessThanOrEqual(4 * budget);
+      // The process as a whole: both budgets, plus the promises and bookkeeping of this
+      // test's 30k sends, plus garbage not yet collected. A coarse ceiling against a leak:
+      // 71-75 MiB measured alone, 113 once in a CI run with other test files beside it.
+      expect(peakRss - rssBefore).toBeLessThan(5 * budget + 128 * 1024 * 1024);
     } finally {
       cluster.resumeNode(node.id);
     }
