@@ -7,7 +7,11 @@
  * them longer than the input buffer.
  */
 import { ProtocolError } from '../errors.js';
-import { uuidFromBytes } from './uuid.js';
+import { uuidFromBytes, ZERO_UUID } from './uuid.js';
+
+/** The UUID Reader.uuid read last, as bytes and as text. */
+const lastUuidBytes = Buffer.alloc(16);
+let lastUuid = ZERO_UUID;
 
 export class Reader {
   readonly buf: Buffer;
@@ -169,9 +173,22 @@ export class Reader {
 
   uuid(): string {
     this.need(16, 'uuid');
-    const v = uuidFromBytes(this.buf.subarray(this.offset, this.offset + 16));
+    const buf = this.buf;
+    const at = this.offset;
     this.offset += 16;
-    return v;
+    // Every Produce answer (v13 on) names its topics by id, mostly the one read last: the
+    // same 16 bytes need not become the same 22 characters again.
+    let same = true;
+    for (let i = 0; i < 16; i++) {
+      if (buf[at + i] !== lastUuidBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastUuid;
+    buf.copy(lastUuidBytes, 0, at, at + 16);
+    lastUuid = uuidFromBytes(lastUuidBytes);
+    return lastUuid;
   }
 
   /** The next `n` bytes as a view. */

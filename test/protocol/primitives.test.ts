@@ -212,6 +212,21 @@ describe('uuid', () => {
     expect(() => uuidToBytes('not-a-uuid')).toThrow(ProtocolError);
     expect(() => reader('00'.repeat(15)).uuid()).toThrow(/truncated/);
   });
+
+  it('reads and writes each id as itself, whatever ids came before (the decoded ones are remembered)', () => {
+    // Few distinct ids, so the same one often comes again, right after itself or later.
+    const ids = fc.sample(fc.uint8Array({ minLength: 16, maxLength: 16 }), 5).map((b) => Buffer.from(b));
+    fc.assert(
+      fc.property(fc.array(fc.nat(ids.length - 1), { minLength: 1, maxLength: 40 }), (picks) => {
+        for (const i of picks) {
+          const bytes = ids[i]!;
+          const text = bytes.toString('base64url');
+          expect(new Reader(bytes).uuid()).toBe(text);
+          expect(written((w) => w.uuid(text))).toBe(bytes.toString('hex'));
+        }
+      }),
+    );
+  });
 });
 
 describe('array counts', () => {
