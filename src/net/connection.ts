@@ -12,7 +12,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../errors.js';
 import type { AnyApi, ApiDefinition, RequestOf, ResponseOf } from '../protocol/api.js';
-import { correlationIdOf, decodeResponse, encodeRequestChunks } from '../protocol/frame.js';
+import { correlationIdOf, decodeResponse, encodeRequestChunks, type RequestChunks } from '../protocol/frame.js';
+import { SpareBuffers } from '../protocol/writer.js';
 import { FrameReader } from './frame-reader.js';
 import { tlsFailure, warnIfInsecure } from './security.js';
 
@@ -48,7 +49,7 @@ interface Pending {
   readonly api: AnyApi;
   readonly version: number;
   /** The request's bytes, in chunks (encodeRequestChunks). */
-  readonly frame: Uint8Array[];
+  readonly frame: RequestChunks;
   readonly expectResponse: boolean;
   readonly timeoutMs: number;
   deadline: number;
@@ -74,6 +75,8 @@ export class Connection {
   readonly #maxInFlight: number;
   readonly #socket: net.Socket;
   readonly #frames: FrameReader;
+  /** What requests are copied into (see SpareBuffers): up to a default maxRequestSize's worth, reused. */
+  readonly #spare = new SpareBuffers(16);
   /** Sent, awaiting a response, oldest first. */
   readonly #inFlight: Pending[] = [];
   /** Not yet sent because maxInFlight requests are out. */
@@ -183,7 +186,7 @@ export class Connection {
     this.#nextCorrelationId = correlationId === MAX_CORRELATION_ID ? 0 : correlationId + 1;
     // Record batches are referenced, not copied: they stay as they are until answered, and a
     // connection that fails is destroyed with whatever it had not written yet.
-    const frame = encodeRequestChunks(api, version, correlationId, this.#clientId, body);
+    const frame = encodeRequestChunks(api, version, correlationId, this.#clientId, body, this.#spare);
     return new Promise<ResponseOf<A>>((resolve, reject) => {
       const pending: Pending = {
         correlationId,
@@ -208,11 +211,12 @@ export class Connection {
       this.#socket.cork();
       process.nextTick(this.#uncork);
     }
-    const chunks = p.frame;
+    const { chunks, taken } = p.frame;
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) this.#socket.write(chunks[i]!);
     if (!p.expectResponse) {
       this.#socket.write(chunks[last]!, (err) => {
+        this.#spare.give(taken);
         if (err) p.reject(new ConnectionError(`writing to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
         else p.resolve(undefined);
       });
@@ -220,7 +224,10 @@ export class Connection {
     }
     p.deadline = Date.now() + p.timeoutMs;
     this.#inFlight.push(p);
-    this.#socket.write(chunks[last]!);
+    // The socket is done with every chunk when the last one's callback runs (ended or
+    // failed): only then may the spare buffers be filled again.
+    if (taken.length > 0) this.#socket.write(chunks[last]!, () => this.#spare.give(taken));
+    else this.#socket.write(chunks[last]!);
     if (p.deadline < this.#timerDeadline) this.#armTimer(p.deadline);
   }
 

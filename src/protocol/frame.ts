@@ -13,7 +13,7 @@ import { skipTaggedFields } from './codec.js';
 import { ErrorCode } from './error-codes.js';
 import { Reader } from './reader.js';
 import { sizeOfNullableString } from './sizes.js';
-import { ChunkedWriter, Writer } from './writer.js';
+import { ChunkedWriter, Writer, type SpareBuffers } from './writer.js';
 
 const API_VERSIONS_KEY = 18;
 
@@ -40,9 +40,17 @@ export function encodeRequest<A extends AnyApi>(
   return w.buf;
 }
 
+/** A request's bytes as chunks, and the spare buffers they were copied into. */
+export interface RequestChunks {
+  chunks: Uint8Array[];
+  /** From `spare`: give them back once the chunks are written (empty without spare buffers). */
+  taken: Buffer[];
+}
+
 /**
  * The bytes of encodeRequest as chunks (see ChunkedWriter): byte fields of 32 KiB or more,
- * a Produce request's record batches, are referenced, not copied. For a socket's writev.
+ * a Produce request's record batches, are referenced, not copied; the rest is copied into
+ * `spare` buffers when given. For a socket's writev.
  */
 export function encodeRequestChunks<A extends AnyApi>(
   api: A,
@@ -50,15 +58,16 @@ export function encodeRequestChunks<A extends AnyApi>(
   correlationId: number,
   clientId: string | null,
   body: RequestOf<A>,
-): Uint8Array[] {
+  spare?: SpareBuffers,
+): RequestChunks {
   const frame = requestFrame(api, version, correlationId, clientId, body);
-  const w = new ChunkedWriter(frame.size);
+  const w = new ChunkedWriter(frame.size, spare);
   frame.writeTo(w);
   const chunks = w.chunks();
   let written = 0;
   for (const c of chunks) written += c.length;
   checkWritten(api, version, frame.size, written);
-  return chunks;
+  return { chunks, taken: w.taken() };
 }
 
 /** A request frame's exact size, and how to write it: int32 size, header, body. */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Metadata, Produce } from '../../src/protocol/apis/index.js';
 import { encodeRequest, encodeRequestChunks } from '../../src/protocol/frame.js';
-import { BY_REFERENCE_FROM, ChunkedWriter } from '../../src/protocol/writer.js';
+import { BY_REFERENCE_FROM, CHUNK_BUFFER_BYTES, ChunkedWriter, SpareBuffers } from '../../src/protocol/writer.js';
 
 describe('encodeRequestChunks', () => {
   it('writes the bytes encodeRequest writes, referencing record batches of 32 KiB and more instead of copying them', () => {
@@ -17,7 +17,8 @@ describe('encodeRequestChunks', () => {
         fc.integer({ min: Produce.minVersion, max: Produce.maxVersion }),
         fc.option(fc.string({ maxLength: 30 }), { nil: null }),
         fc.array(batch, { maxLength: 60 }),
-        (version, clientId, batches) => {
+        fc.boolean(),
+        (version, clientId, batches, withSpare) => {
           const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
           const records: Buffer[] = [];
           for (const b of batches) {
@@ -33,9 +34,14 @@ describe('encodeRequestChunks', () => {
             timeoutMs: 1000,
             topicData: [...topics].map(([name, partitionData]) => ({ name, topicId: 'Wb2tCz3TRnS0IJ6Ix9JcbQ', partitionData })),
           };
-          const chunks = encodeRequestChunks(Produce, version, 7, clientId, body);
+          // Spare buffers hold what an earlier request left in them: only what is written may show.
+          const spare = withSpare ? dirtySpares(4) : undefined;
+          const { chunks, taken } = encodeRequestChunks(Produce, version, 7, clientId, body, spare);
           // equals(), not toEqual: a deep comparison of megabytes byte by byte takes seconds.
           expect(Buffer.concat(chunks).equals(encodeRequest(Produce, version, 7, clientId, body))).toBe(true);
+          if (!spare) expect(taken).toEqual([]);
+          for (const b of taken) expect(b.length).toBe(CHUNK_BUFFER_BYTES);
+          expect(new Set(taken).size).toBe(taken.length);
           for (const r of records) {
             if (r.length >= BY_REFERENCE_FROM) expect(chunks).toContain(r);
           }
@@ -49,13 +55,37 @@ describe('encodeRequestChunks', () => {
 
   it('is one chunk for a request without big byte fields', () => {
     const body = { topics: [{ name: 'a' }], allowAutoTopicCreation: false };
-    const chunks = encodeRequestChunks(Metadata, 9, 1, 'c', body);
+    const { chunks } = encodeRequestChunks(Metadata, 9, 1, 'c', body);
     expect(chunks).toHaveLength(1);
     expect(Buffer.from(chunks[0]!)).toEqual(encodeRequest(Metadata, 9, 1, 'c', body));
   });
 });
 
+/** Spare buffers full of 0xee, as if earlier requests had used them. */
+function dirtySpares(n: number): SpareBuffers {
+  const spare = new SpareBuffers(n);
+  spare.give(Array.from({ length: n }, () => Buffer.alloc(CHUNK_BUFFER_BYTES, 0xee)));
+  return spare;
+}
+
 describe('ChunkedWriter', () => {
+  it('fills spare buffers for the copied bytes of a request past 4 KiB, and leaves small ones to the shared pool', () => {
+    const spare = dirtySpares(2);
+    const small = new ChunkedWriter(100, spare);
+    small.int32(5);
+    expect(small.taken()).toEqual([]);
+    const w = new ChunkedWriter(3 * CHUNK_BUFFER_BYTES, spare);
+    for (let i = 0; i < (3 * CHUNK_BUFFER_BYTES) / 4; i++) w.int32(i);
+    // Two were spare, the third made new: all three go back, and the set keeps at most two.
+    expect(w.taken()).toHaveLength(3);
+    expect(spare.size).toBe(0);
+    const bytes = w.finish();
+    for (let i = 0; i < (3 * CHUNK_BUFFER_BYTES) / 4; i++) expect(bytes.readInt32BE(i * 4)).toBe(i);
+    spare.give(w.taken());
+    expect(spare.size).toBe(2);
+  });
+
+
   it('finish() gives everything written, referenced fields included', () => {
     const big = Buffer.alloc(BY_REFERENCE_FROM, 7);
     const w = new ChunkedWriter(4 + 4 + big.length + 2);
