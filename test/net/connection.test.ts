@@ -137,6 +137,59 @@ describe('a server that stops half-way', () => {
   });
 });
 
+describe('reading', () => {
+  // Plain sockets read into one buffer shared by every connection (see connection.ts):
+  // each read must be copied out before the next, whoever it is for.
+  it('responses written a few bytes at a time, to two connections in turn, each arrive intact', async () => {
+    const bodies = [apiVersionsBody(0, 0, [[18, 0, 4], [3, 0, 12]]), apiVersionsBody(0, 0, [[0, 3, 11], [1, 4, 17], [2, 0, 9]])];
+    const pieces: Array<{ socket: net.Socket; bytes: Buffer }> = [];
+    server = await fakeServer((req, socket) => {
+      const frame = responseFrame(req.correlationId, bodies[server!.requests.length - 1]!);
+      for (let at = 0; at < frame.length; at += 3) pieces.push({ socket, bytes: frame.subarray(at, at + 3) });
+    });
+    const a = await connect(server);
+    const b = await connect(server);
+    const answerA = a.send(ApiVersions, 0, {});
+    const answerB = b.send(ApiVersions, 0, {});
+    await until(() => pieces.length > 0 && server!.requests.length === 2);
+    // Interleaved, one piece per turn of the event loop, so every piece is a read of its own.
+    const first = pieces.filter((p) => p.socket === pieces[0]!.socket);
+    const second = pieces.filter((p) => p.socket !== pieces[0]!.socket);
+    for (let i = 0; i < Math.max(first.length, second.length); i++) {
+      for (const p of [first[i], second[i]]) if (p) p.socket.write(p.bytes);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const [ra, rb] = await Promise.all([answerA, answerB]);
+    expect(ra.apiKeys.map((k) => k.apiKey)).toEqual([18, 3]);
+    expect(rb.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion])).toEqual([[0, 3, 11], [1, 4, 17], [2, 0, 9]]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('bytes from a server that speaks before it is asked are not lost: they are a response to nothing', async () => {
+    const sockets = new Set<net.Socket>();
+    const early = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.write(responseFrame(5, apiVersionsBody(0, 0, [])));
+    });
+    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
+    try {
+      const conn = await Connection.connect({ host: '127.0.0.1', port: (early.address() as net.AddressInfo).port });
+      await conn.closed;
+      const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect((err as Error).message).toMatch(/sent a response with correlation id 5, expected no response/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => early.close(r));
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 1));
+}
+
 describe('the request timer', () => {
   it('left armed after an answer, still times out a later request on its own deadline', async () => {
     // The first request is answered; the ones after it are not. The timer armed for the
