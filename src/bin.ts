@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli/index.js';
-import { KafkaWireError } from './errors.js';
+import { failureText, main } from './cli/index.js';
 
 // Output piped into something that stops reading (`kafka-wire decode ... | head`): stop
 // quietly, as other command-line tools do, instead of dying on an unhandled EPIPE.
@@ -17,8 +16,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof KafkaWireError) process.stderr.write(`kafka-wire: ${err.message}\n`);
-    else process.stderr.write(`kafka-wire: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`kafka-wire: ${failureText(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -4,7 +4,9 @@
  * Each command's synopsis and summary are written once, in COMMANDS; the overall usage
  * and `kafka-wire <command> --help` are both built from them.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KafkaWireError } from '../errors.js';
 import { SECURITY_FLAGS, SECURITY_USAGE, securityFromFlags } from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -195,7 +197,7 @@ const SUMMARY_COLUMN = 44;
 
 /** The usage of every command, for `kafka-wire --help`. */
 export function globalUsage(): string {
-  const lines = ['usage: kafka-wire <command> [options]', '', 'commands:'];
+  const lines = ['usage: kafka-wire <command> [options]   (kafka-wire --version: which release)', '', 'commands:'];
   for (const [name, cmd] of Object.entries(COMMANDS)) {
     const indent = ' '.repeat(2 + name.length + 1);
     const synopsis = cmd.synopsis.map((group, i) => (i === 0 ? `  ${name} ${group}` : `${indent}${group}`));
@@ -236,6 +238,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(globalUsage());
     return 2;
   }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`kafka-wire ${packageVersion()}\n`);
+    return 0;
+  }
   if (name === 'help' || name === '--help' || name === '-h') {
     const topic = rest[0];
     if (topic === undefined) {
@@ -263,6 +269,25 @@ export async function main(argv: string[]): Promise<number> {
     if (isUsageError(err)) return usageError(err.message, name);
     throw err;
   }
+}
+
+/**
+ * What the command line prints for an error a command threw: the message alone for what
+ * a user can cause (kafka-wire's own errors; a file that is not there, a port in use:
+ * Node's system errors), the stack for anything else, which would be a bug of ours.
+ */
+export function failureText(err: unknown): string {
+  if (err instanceof KafkaWireError || isSystemError(err)) return err.message;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** This package's version, from its package.json (two levels up from src/cli and dist/cli alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** parseArgs throws TypeErrors with an ERR_PARSE_ARGS_* code for bad flags. */

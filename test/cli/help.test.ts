@@ -1,6 +1,8 @@
 /** `kafka-wire --help`, `help` and `<command> --help`: usage on out.stdout, exit 0; bad flags exit 2. */
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/index.js';
+import { readFileSync } from 'node:fs';
+import { failureText, main } from '../../src/cli/index.js';
+import { ConfigError } from '../../src/errors.js';
 import { captureCliOutput } from '../helpers/cli-output.js';
 
 const COMMANDS = ['api-versions', 'metadata', 'produce', 'conformance', 'decode', 'proxy'];
@@ -49,9 +51,25 @@ describe('kafka-wire help', () => {
     expect(out.stderr).toMatch(/--bootstrap is required/);
   });
 
+  it.each([['--version'], ['version']])('%s prints the package version and exits 0', async (flag) => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await main([flag])).toBe(0);
+    expect(out.stdout).toBe(`kafka-wire ${version}\n`);
+  });
+
   it('an unknown command is a usage error', async () => {
     expect(await main(['no-such-command'])).toBe(2);
     expect(await main(['help', 'no-such-command'])).toBe(2);
     expect(out.stdout).toBe('');
+  });
+});
+
+describe('what the command line prints for a failure', () => {
+  it("is the message alone for kafka-wire's errors and Node's system errors (a missing file, a port in use), the stack for anything else", async () => {
+    expect(failureText(new ConfigError('lingerMs must be a number'))).toBe('lingerMs must be a number');
+    const missing = await import('node:fs/promises').then((fs) => fs.readFile('/no/such/file')).catch((e: unknown) => e);
+    expect(failureText(missing)).toBe("ENOENT: no such file or directory, open '/no/such/file'");
+    const bug = new TypeError('x is undefined');
+    expect(failureText(bug)).toBe(bug.stack);
   });
 });
