@@ -64,6 +64,12 @@ function apiKeyOf(name: string | undefined): number | undefined {
 export async function decodeCommand(opts: DecodeCommandOptions): Promise<number> {
   if (opts.replay !== undefined) {
     const { printReplay } = await import('../proxy/replay.js');
+    const { matcher } = await import('../proxy/format.js');
+    try {
+      matcher({ apis: opts.api === undefined ? undefined : [opts.api] });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     await printReplay(opts.replay, { json: opts.json, verbose: opts.verbose ?? false, apis: opts.api === undefined ? undefined : [opts.api] });
     return 0;
   }

@@ -45,6 +45,8 @@ function eventText(e: ProxyEvent): string {
       return `#${e.connection} addresses left as they were: ${e.message}`;
     case 'display-error':
       return `showing exchanges failed (forwarding goes on): ${e.message}`;
+    case 'record-error':
+      return `recording failed, and stopped there (forwarding goes on): ${e.message}`;
   }
 }
 

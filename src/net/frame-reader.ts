@@ -9,17 +9,28 @@ import { ProtocolError } from '../errors.js';
 import { ChunkQueue } from './chunk-queue.js';
 
 /**
- * What the first bytes of an answer say when they are no Kafka frame size, for the error:
- * the two mistakes that cause it most, a port that is not Kafka's and a TLS listener
- * dialled without TLS, show in those bytes.
+ * What the first bytes of a stream that is no Kafka frame look like: the two mistakes
+ * that cause it most, a port that is not Kafka's and a TLS listener dialled without TLS,
+ * show in those bytes.
  */
-function notKafka(prefix: Buffer): string {
-  if (prefix.toString('latin1') === 'HTTP') return ": the other end answers in HTTP, not Kafka (is this a Kafka listener's port?)";
+export function looksLike(prefix: Buffer): 'HTTP' | 'TLS' | undefined {
+  // An HTTP answer, or (to the proxy, from a client) an HTTP request.
+  if (/^(?:HTTP|GET |POST|PUT |HEAD|DELE|OPTI|PATC|CONN)$/.test(prefix.toString('latin1', 0, 4))) return 'HTTP';
   // A TLS record: content type 21 (alert) or 22 (handshake), then protocol version 3.x.
-  if ((prefix[0] === 0x15 || prefix[0] === 0x16) && prefix[1] === 0x03) {
-    return ": the other end answers in TLS (a TLS listener: give the producer its `tls` option)";
+  if ((prefix[0] === 0x15 || prefix[0] === 0x16) && prefix[1] === 0x03) return 'TLS';
+  return undefined;
+}
+
+/** The end of the producer's error for an answer that is no Kafka frame: what it looks like, and what to do. */
+function notKafka(prefix: Buffer): string {
+  switch (looksLike(prefix)) {
+    case 'HTTP':
+      return ": the other end answers in HTTP, not Kafka (is this a Kafka listener's port?)";
+    case 'TLS':
+      return ': the other end answers in TLS (a TLS listener: give the producer its `tls` option)';
+    default:
+      return '';
   }
-  return '';
 }
 
 export class FrameReader {

@@ -7,6 +7,7 @@
  * untouched from there.
  */
 import { ChunkQueue } from '../net/chunk-queue.js';
+import { looksLike } from '../net/frame-reader.js';
 
 export class Framer {
   readonly #maxFrameBytes: number;
@@ -27,7 +28,9 @@ export class Framer {
     while (received.length >= 4) {
       const size = received.peekInt32();
       if (size < 4 || size > this.#maxFrameBytes) {
-        return { frames, broken: { reason: `a frame size of ${size} bytes cannot be a Kafka frame`, bytes: received.takeAll() } };
+        const bytes = received.takeAll();
+        const kind = looksLike(bytes);
+        return { frames, broken: { reason: `a frame size of ${size} bytes cannot be a Kafka frame${kind ? ` (these bytes are ${kind})` : ''}`, bytes } };
       }
       if (received.length < size + 4) break;
       frames.push(received.take(size + 4));

@@ -16,6 +16,7 @@
 import * as net from 'node:net';
 import type { AnnotatedFrame } from '../decode/annotate-frame.js';
 import { annotateResponse } from '../decode/annotate-frame.js';
+import { KafkaWireError } from '../errors.js';
 import { resolveSasl, resolveTls, type SaslOptions, type TlsOptions } from '../net/security.js';
 import { inlineDisplay, workerDisplay, type Display, type PrintOptions } from './display.js';
 import { readRequestHead, type Exchange, type ProxyStats, type RequestHead } from './exchange.js';
@@ -63,7 +64,8 @@ export type ProxyEvent =
   | { type: 'upstream-error'; connection: number; broker: string; message: string }
   | { type: 'unframed'; connection: number; direction: 'request' | 'response'; bytes: number; reason: string }
   | { type: 'rewrite-error'; connection: number; message: string }
-  | { type: 'display-error'; message: string };
+  | { type: 'display-error'; message: string }
+  | { type: 'record-error'; message: string };
 
 export interface ProxyListener {
   readonly listen: HostPort;
@@ -104,7 +106,10 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const tls = resolveTls(options.tls);
   const sasl = resolveSasl(options.sasl);
   const onEvent = options.onEvent ?? (() => {});
-  const recorder = options.record ? new Recorder(options.record, key(options.upstream)) : undefined;
+  // Opened first: a path that cannot be written fails the start, before anything listens.
+  const recorder = options.record
+    ? new Recorder(options.record, key(options.upstream), (err) => onEvent({ type: 'record-error', message: err.message }))
+    : undefined;
   if (options.print && options.onExchange) throw new TypeError('startProxy takes onExchange or print, not both');
   const display: Display = options.print
     ? workerDisplay(options.print, (err) => onEvent({ type: 'display-error', message: err.message }))
@@ -379,7 +384,15 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     }
   };
 
-  const bootstrap = await addListener(options.upstream, listen.port);
+  let bootstrap: Listener;
+  try {
+    bootstrap = await addListener(options.upstream, listen.port);
+  } catch (err) {
+    // The display's worker would keep the process alive, waiting for exchanges.
+    await display.end();
+    await recorder?.end();
+    throw new KafkaWireError(`the proxy cannot listen on ${key(listen)}: ${(err as Error).message}`, { cause: err });
+  }
 
   return {
     address: bootstrap.listen,

@@ -13,8 +13,9 @@
  * token bytes of SaslAuthenticate frames are recorded as `*` (redact.ts).
  * `kafka-wire decode --replay FILE` shows it as the proxy did.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { KafkaWireError } from '../errors.js';
 import { ExchangeTracker, type Exchange, type ProxyStats } from './exchange.js';
 import type { AddressChange } from './rewrite.js';
 
@@ -30,12 +31,19 @@ export type RecordLine =
 export class Recorder {
   readonly #out: WriteStream;
 
-  constructor(path: string, upstream: string) {
-    this.#out = createWriteStream(path, { flags: 'w' });
+  /**
+   * Opens `path` at once, so that one that cannot be written throws here (a stream opens
+   * its file later and reports failure as an 'error' event); `onError` hears of a write
+   * that fails afterwards (a full disk), and the recording stops there.
+   */
+  constructor(path: string, upstream: string, onError: (err: Error) => void = () => {}) {
+    this.#out = createWriteStream(path, { fd: openSync(path, 'w') });
+    this.#out.once('error', onError);
     this.#line({ kafkaWireRecording: RECORDING_VERSION, t: Date.now(), upstream });
   }
 
   #line(line: RecordLine): void {
+    if (this.#out.errored) return;
     this.#out.write(`${JSON.stringify(line)}\n`);
   }
 
@@ -62,6 +70,7 @@ export class Recorder {
   }
 
   end(): Promise<void> {
+    if (this.#out.errored || this.#out.destroyed) return Promise.resolve();
     return new Promise((resolve) => this.#out.end(() => resolve()));
   }
 }
@@ -87,18 +96,25 @@ export async function replayRecording(
   const brokers = new Map<number, string>();
   let upstream = '?';
   let first = true;
-  for (const [i, raw] of text.split('\n').entries()) {
+  const lines = text.split('\n');
+  const lastLine = lines.findLastIndex((l) => l.trim() !== '');
+  for (const [i, raw] of lines.entries()) {
     if (raw.trim() === '') continue;
     let line: RecordLine;
     try {
       line = JSON.parse(raw) as RecordLine;
     } catch {
-      throw new Error(`${path}:${i + 1}: not a JSON line`);
+      // A proxy stopped while writing leaves its last line cut off: what came before stands.
+      if (i === lastLine && !first) {
+        onNotice({ t: Date.now(), conn: 0, text: `line ${i + 1} of ${path} is cut off (the recording ends in the middle of it): left out` });
+        break;
+      }
+      throw new KafkaWireError(`${path}:${i + 1}: not a JSON line (${first ? 'is this a proxy --record file?' : 'the recording is damaged here'})`);
     }
     if (first) {
       first = false;
-      if (!('kafkaWireRecording' in line)) throw new Error(`${path} is not a kafka-wire proxy recording (its first line has no "kafkaWireRecording")`);
-      if (line.kafkaWireRecording > RECORDING_VERSION) throw new Error(`${path} is a version ${line.kafkaWireRecording} recording; this kafka-wire reads version ${RECORDING_VERSION}`);
+      if (!('kafkaWireRecording' in line)) throw new KafkaWireError(`${path} is not a kafka-wire proxy recording (its first line has no "kafkaWireRecording")`);
+      if (line.kafkaWireRecording > RECORDING_VERSION) throw new KafkaWireError(`${path} is a version ${line.kafkaWireRecording} recording; this kafka-wire reads version ${RECORDING_VERSION}`);
       upstream = line.upstream;
       continue;
     }

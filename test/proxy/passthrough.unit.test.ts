@@ -4,12 +4,13 @@
  * all switch the connection to plain forwarding; acks=0 Produce requests are shown with
  * no answer; closing either side closes the other; recordings replay as shown live.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/index.js';
+import { failureText, main } from '../../src/cli/index.js';
+import { KafkaWireError } from '../../src/errors.js';
 import { encodeRequest } from '../../src/protocol/frame.js';
 import { encodeRecordBatch } from '../../src/protocol/records/builder.js';
 import { Metadata, Produce, SaslAuthenticate } from '../../src/protocol/apis/index.js';
@@ -152,7 +153,10 @@ describe('proxy with a fake upstream', () => {
     client.socket.write(junk);
     await vi.waitFor(() => expect(client.received().equals(reply)).toBe(true));
     expect(Buffer.concat(fake.received).equals(junk)).toBe(true);
-    expect(events.filter((e) => e.type === 'unframed').map((e) => (e as { direction: string }).direction).sort()).toEqual(['request', 'response']);
+    const unframed = events.filter((e) => e.type === 'unframed');
+    expect(unframed.map((e) => e.direction).sort()).toEqual(['request', 'response']);
+    // Named as what they are, as the producer names an HTTP answer.
+    for (const e of unframed) expect(e.reason).toMatch(/cannot be a Kafka frame \(these bytes are HTTP\)$/);
   });
 
   it('shows a Produce with acks=0 as a request with no answer', async () => {
@@ -251,6 +255,29 @@ describe('proxy with a fake upstream', () => {
     expect(out).toContain(summaryLine(exchanges[0]!));
     expect(out).toMatch(/connection #1 opened from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+/);
     expect(out).toMatch(/1 exchanges, 2 frames: 1 decoded, 1 not decoded/);
+
+    // A proxy stopped while writing leaves its last line cut off: the rest replays, and says so.
+    const whole = readFileSync(file, 'utf8');
+    const cut = join(dir, 'cut.jsonl');
+    writeFileSync(cut, `${whole}{"t":1,"conn":1,"dir":"requ`);
+    const notices: string[] = [];
+    const again: Exchange[] = [];
+    await replayRecording(cut, (ex) => again.push(ex), (n) => notices.push(n.text));
+    expect(again.map(summaryLine)).toEqual(exchanges.map(summaryLine));
+    expect(notices.at(-1)).toMatch(/^line \d+ of .*cut\.jsonl is cut off \(the recording ends in the middle of it\): left out$/);
+    // Damage before the end is an error, and names the line.
+    const damaged = join(dir, 'damaged.jsonl');
+    const lines = whole.trim().split('\n');
+    writeFileSync(damaged, [lines[0], 'garbage', ...lines.slice(1)].join('\n'));
+    await expect(replayRecording(damaged, () => {})).rejects.toThrow(new KafkaWireError(`${damaged}:2: not a JSON line (the recording is damaged here)`));
+    let err = '';
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+    try {
+      expect(await main(['decode', '--replay', file, '--api', 'Nope'])).toBe(2);
+    } finally {
+      errSpy.mockRestore();
+    }
+    expect(err).toMatch(/unknown API/);
   });
 });
 
@@ -332,6 +359,38 @@ describe('proxy --verbose', () => {
       spy.mockRestore();
     }
     expect(replayed).toMatch(/"the-value-in-a-record"/);
+  });
+});
+
+describe('a proxy that cannot start', () => {
+  it('on a port in use: a KafkaWireError naming the address, and nothing left running (its printing worker is ended)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    const port = (holder.address() as net.AddressInfo).port;
+    const dir = tempDir();
+    const before = process.getActiveResourcesInfo().length;
+    const err = await startProxy({
+      listen: { host: '127.0.0.1', port },
+      upstream: { host: '127.0.0.1', port: 1 },
+      print: { format: 'summary', fd: outputFd(join(dir, 'out.txt')) },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KafkaWireError);
+    expect((err as Error).message).toMatch(new RegExp(`^the proxy cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`));
+    await vi.waitFor(() => expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(before));
+  });
+
+  it('recording to a path that cannot be written: the error at once, before it listens', async () => {
+    const events: ProxyEvent[] = [];
+    const err = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: '127.0.0.1', port: 1 },
+      record: join(tempDir(), 'no-such-dir', 'conversation.jsonl'),
+      onEvent: (e) => events.push(e),
+    }).catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
+    expect(failureText(err)).toMatch(/^ENOENT: no such file or directory, open '.*no-such-dir/);
+    expect(events).toEqual([]);
   });
 });
 
