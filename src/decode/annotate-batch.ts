@@ -15,6 +15,9 @@ import { crc32c } from '../protocol/records/crc32c.js';
 
 type Decompress = (codecId: number, data: Buffer) => Promise<Buffer>;
 
+/** The smallest batch_length: the v2 header's 49 bytes after that field, no records. */
+const MIN_BATCH_LENGTH = 49;
+
 interface Field {
   readonly name: string;
   readonly type: string;
@@ -64,11 +67,19 @@ export async function annotateRecordBatches(bytes: Buffer, base = 0, decompress?
   const input = new Reader(bytes);
   for (let i = 0; input.remaining > 0; i++) {
     const start = input.offset;
-    if (input.remaining < 12 || input.remaining < 12 + bytes.readInt32BE(start + 8)) {
-      out.push({ field: `partial batch (${input.remaining} bytes; a Fetch may cut the last one)`, offset: base + start, length: input.remaining, type: 'bytes', value: input.raw(input.remaining) });
+    if (input.remaining < 12) {
+      out.push({ field: `partial batch (${input.remaining} bytes, not even a batch_length; a Fetch may cut the last one)`, offset: base + start, length: input.remaining, type: 'bytes', value: input.raw(input.remaining) });
       break;
     }
     const batchLength = bytes.readInt32BE(start + 8);
+    if (batchLength < MIN_BATCH_LENGTH) {
+      out.push({ field: `error: batch_length ${batchLength} is impossible (a RecordBatch v2 has at least ${MIN_BATCH_LENGTH} bytes after it); not a record batch from here on`, offset: base + start, length: input.remaining, type: 'bytes', value: input.raw(input.remaining) });
+      break;
+    }
+    if (input.remaining < 12 + batchLength) {
+      out.push({ field: `partial batch (its batch_length says ${12 + batchLength} bytes, ${input.remaining} are here; a Fetch may cut the last one)`, offset: base + start, length: input.remaining, type: 'bytes', value: input.raw(input.remaining) });
+      break;
+    }
     const r = input.sub(12 + batchLength, 'record batch');
     const kids: TraceNode[] = [];
     out.push({ field: `batch [${i}]`, offset: base + start, length: 12 + batchLength, type: 'RecordBatch v2', children: kids });
@@ -89,13 +100,18 @@ export async function annotateRecordBatches(bytes: Buffer, base = 0, decompress?
       const baseTimestamp = Number(values['base_timestamp']);
       if (codecId === 0) {
         kids.push(...annotateRecords(r, base, count, baseTimestamp));
+        recordsLeftOver(kids, r, base, count);
       } else {
         const sectionAt = r.offset;
         const section = r.raw(r.remaining);
         const records: TraceNode[] = [];
         kids.push({ field: `records (${CODEC_NAME[codecId]}-compressed; offsets below are into the decompressed block)`, offset: base + sectionAt, length: section.length, type: 'bytes', children: records });
         if (!decompress) records.push({ field: 'not decompressed (no codec given)', offset: base + sectionAt, length: section.length, type: 'bytes', value: section });
-        else records.push(...annotateRecords(new Reader(await decompress(codecId, section)), 0, count, baseTimestamp));
+        else {
+          const block = new Reader(await decompress(codecId, section));
+          records.push(...annotateRecords(block, 0, count, baseTimestamp));
+          recordsLeftOver(records, block, 0, count);
+        }
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
@@ -103,6 +119,16 @@ export async function annotateRecordBatches(bytes: Buffer, base = 0, decompress?
     }
   }
   return out;
+}
+
+/** What records_count and the bytes disagree on, as an error node: fewer records, or bytes after the last. */
+function recordsLeftOver(nodes: TraceNode[], r: Reader, base: number, count: number): void {
+  const found = nodes.filter((n) => n.field.startsWith('record [')).length;
+  if (found < count) {
+    nodes.push({ field: `error: records_count says ${count}, the bytes hold ${found}`, offset: base + r.offset, length: 0, type: 'bytes' });
+  } else if (r.remaining > 0) {
+    nodes.push({ field: `error: ${r.remaining} bytes after the last of records_count's ${count} records`, offset: base + r.offset, length: r.remaining, type: 'bytes', value: r.raw(r.remaining) });
+  }
 }
 
 function annotateRecords(r: Reader, base: number, count: number, baseTimestamp: number): TraceNode[] {

@@ -63,11 +63,39 @@ function taggedFields(nodes: TraceNode[], r: Reader): void {
   nodes.push({ field: '_tagged_fields', offset, length: r.offset - offset, type: 'tagged_fields', children });
 }
 
-/** A request, with or without its size prefix; the header names the API and version. */
+/**
+ * Whether `bytes` start with a request header, as a request without its size prefix does.
+ * Used on the bytes past a size prefix too.
+ */
+export function startsWithRequestHeader(bytes: Uint8Array, at = 0): boolean {
+  if (bytes.length < at + 4) return false;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  return apiDefinitionAt(view.readInt16BE(at), view.readInt16BE(at + 2)) !== undefined;
+}
+
+/**
+ * A size prefix that does not match the bytes after it: the frame was cut off, or more
+ * follows it. Told from a request without a prefix by what the header would then be.
+ */
+function mismatchedPrefix(bytes: Uint8Array): { declared: number; present: number } | undefined {
+  if (bytes.length < 8 || hasSizePrefix(bytes) || startsWithRequestHeader(bytes) || !startsWithRequestHeader(bytes, 4)) return undefined;
+  const declared = Buffer.from(bytes.buffer, bytes.byteOffset, 4).readInt32BE(0);
+  return declared >= 8 ? { declared, present: bytes.length - 4 } : undefined;
+}
+
+/**
+ * A request, with or without its size prefix; the header names the API and version. A
+ * prefix saying less than follows is read as the frame and bytes after it; saying more,
+ * as a frame cut off.
+ */
 export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
-  const r = new Reader(bytes);
+  const mismatch = mismatchedPrefix(bytes);
+  if (mismatch && mismatch.declared > mismatch.present) {
+    throw new ProtocolError(`the request is cut off: its size prefix says ${mismatch.declared} bytes, ${mismatch.present} follow it`, { offset: 0 });
+  }
+  const r = new Reader(bytes, 0, mismatch ? 4 + mismatch.declared : bytes.length);
   const nodes: TraceNode[] = [];
-  if (hasSizePrefix(bytes)) leaf(nodes, r, 'message_size', 'int32', () => r.int32());
+  if (mismatch || hasSizePrefix(bytes)) leaf(nodes, r, 'message_size', 'int32', () => r.int32());
   const header: TraceNode[] = [];
   const headerStart = r.offset;
   const apiKey = leaf(header, r, 'request_api_key', 'int16', () => r.int16()) as number;
@@ -81,7 +109,7 @@ export function annotateRequest(bytes: Uint8Array): AnnotatedFrame {
   const body: TraceNode[] = [];
   api.requestCodec(version).read(r, body);
   nodes.push({ field: `body (${api.name}Request v${version})`, offset: bodyStart, length: r.offset - bodyStart, type: 'struct', children: body });
-  return { kind: 'request', api: api.name, apiKey, version, nodes, trailing: r.remaining };
+  return { kind: 'request', api: api.name, apiKey, version, nodes, trailing: bytes.length - r.offset };
 }
 
 /** A response, with or without its size prefix; responses do not say their API or version. */

@@ -5,9 +5,8 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { TraceNode } from '../protocol/codec.js';
-import { apiDefinitionAt } from '../protocol/registry.js';
 import { annotateRecordBatches } from './annotate-batch.js';
-import { annotateRequest, annotateResponse } from './annotate-frame.js';
+import { annotateRequest, annotateResponse, startsWithRequestHeader } from './annotate-frame.js';
 
 export type DecodeKind = 'batch' | 'request' | 'response';
 
@@ -58,15 +57,14 @@ function required<T>(value: T | undefined, why: string): T {
   return value;
 }
 
-/** A request names its API in the header; a batch has magic 2 at byte 16. */
+/**
+ * A request names its API in the header (after a size prefix, which may not match a
+ * frame cut off or followed by more); a batch has magic 2 at byte 16.
+ */
 function guessKind(bytes: Buffer): DecodeKind {
-  const headerAt = bytes.length >= 4 && bytes.readInt32BE(0) === bytes.length - 4 ? 4 : 0;
-  if (bytes.length >= headerAt + 4) {
-    const key = bytes.readInt16BE(headerAt);
-    const version = bytes.readInt16BE(headerAt + 2);
-    if (apiDefinitionAt(key, version)) return 'request';
-  }
+  if (startsWithRequestHeader(bytes) || startsWithRequestHeader(bytes, 4)) return 'request';
   if (bytes.length >= 17 && bytes[16] === 2) return 'batch';
+  if (bytes.length === 0) throw new ProtocolError('there are no bytes to decode');
   throw new ProtocolError('cannot tell what these bytes are: say --as batch, --as request, or --as response --version N');
 }
 

@@ -113,6 +113,39 @@ describe('decode', () => {
     expect(out.nodes.map((n) => n.field.split(' (')[0])).toEqual(['batch [0]', 'partial batch']);
   });
 
+  it('says a batch_length no batch can have is wrong, instead of failing (or reading it as a size)', async () => {
+    for (const length of [-1, 0x80000000 | 0, 12]) {
+      const bad = encodeRecordBatch(records);
+      bad.writeInt32BE(length, 8);
+      const out = await decode(bad, { as: 'batch' });
+      expect(out.nodes).toHaveLength(1);
+      expect(out.nodes[0]!.field).toMatch(new RegExp(`^error: batch_length ${length} is impossible`));
+    }
+    const cut = encodeRecordBatch(records).subarray(0, 30);
+    expect((await decode(cut, { as: 'batch' })).nodes[0]!.field).toMatch(/^partial batch \(its batch_length says \d+ bytes, 30 are here/);
+  });
+
+  it('says when records_count and the records disagree', async () => {
+    const more = encodeRecordBatch(records);
+    more.writeInt32BE(5, 57);
+    const fewer = encodeRecordBatch(records);
+    fewer.writeInt32BE(1, 57);
+    // The CRC does not cover what is said here; only the count is wrong.
+    expect(find((await decode(more, { as: 'batch' })).nodes, ['batch [0]']).children!.at(-1)!.field).toBe('error: records_count says 5, the bytes hold 2');
+    expect(find((await decode(fewer, { as: 'batch' })).nodes, ['batch [0]']).children!.at(-1)!.field).toMatch(/^error: \d+ bytes after the last of records_count's 1 records$/);
+  });
+
+  it('reads a request whose size prefix does not match: cut off, or with bytes after it', async () => {
+    const bytes = produceRequest(13, encodeRecordBatch(records));
+    await expect(decode(bytes.subarray(0, 100))).rejects.toThrow(`the request is cut off: its size prefix says ${bytes.length - 4} bytes, 96 follow it`);
+    await expect(decode(bytes.subarray(0, 100), { as: 'request' })).rejects.toThrow(/cut off/);
+    const longer = await decode(Buffer.concat([bytes, Buffer.from('abcdef', 'hex')]));
+    expect(longer.title).toBe('ProduceRequest v13');
+    expect(longer.trailing).toBe(3);
+    expect(find(longer.nodes, ['message_size']).value).toBe(bytes.length - 4);
+    await expect(decode(Buffer.alloc(0))).rejects.toThrow('there are no bytes to decode');
+  });
+
   it('formats as many rows as a log segment gives (more than a call takes as arguments)', () => {
     const nodes: TraceNode[] = Array.from({ length: 300_000 }, (_, i) => ({ field: `record [${i}]`, offset: i * 10, length: 10, type: 'int32', value: i }));
     const text = formatNodes(nodes);
