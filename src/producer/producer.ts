@@ -9,7 +9,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { debuglog } from 'node:util';
-import { AbortedError, ConfigError, ProducerClosedError, TransactionStateError } from '../errors.js';
+import { AbortedError, ConfigError, InvalidRecordError, ProducerClosedError, TransactionStateError } from '../errors.js';
 import { shown } from '../shown.js';
 import { Appender, batchBufferSizes } from './appender.js';
 import type { BackoffSettings } from './backoff.js';
@@ -239,8 +239,25 @@ export class Producer {
     });
   }
 
-  /** Sends many records, in order; resolves when all are acknowledged, rejects at the first failure. */
+  /**
+   * Sends many records, in order; resolves when all are acknowledged, rejects at the first
+   * failure. Every record is checked before any is taken in: one that can never be sent
+   * (a wrong type, too big) rejects the call with nothing sent, so a caller who fixes it
+   * and sends the batch again writes no record twice, and a transaction holds no part of
+   * a batch it was told failed. Failures on the way to the broker are per record, as for
+   * send(): the others may be written (a transaction makes it all or nothing).
+   */
   sendBatch(records: readonly ProducerRecord[], options: SendOptions = {}): Promise<RecordMetadata[]> {
+    try {
+      if (!Array.isArray(records)) throw new InvalidRecordError(`sendBatch() takes an array of records, got ${shown(records)}`);
+      const now = this.#recordTime();
+      for (const record of records) {
+        validateRecord(record);
+        this.#appender.checkSize(record, record.timestamp ?? now);
+      }
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return Promise.all(records.map((r) => this.send(r, options)));
   }
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type KafkaCluster } from '../../scripts/kafka/cluster.js';
 import { LATEST_KAFKA } from '../../scripts/kafka/versions.js';
-import { Producer, ProducerFencedError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
+import { InvalidRecordError, Producer, ProducerFencedError, RecordTooLargeError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { Produce } from '../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -160,6 +160,24 @@ describe.each(targets)('transactions on $name', (target) => {
     expect(fromCommitted.messages).toEqual(['m4', 'm5', 'm6', 'm7', 'm8', 'm9']);
     const fromAborted = await tools.consoleConsume({ topic, group: aborted, fromBeginning: true, maxMessages: 10, timeoutMs: 30_000 });
     expect(fromAborted.messages).toHaveLength(10);
+  });
+
+  it('a sendBatch with a record that can never be sent sends none of it: the transaction commits without any', async () => {
+    const topic = uniqueTopic('batch-refused');
+    await createTopic(broker, topic);
+    const p = producer(uniqueTopic('tid-batch'));
+    await p.initTransactions();
+    p.beginTransaction();
+    await p.send({ topic, value: 'before' });
+    const bad = [{ topic, value: 'good-1' }, { topic, value: 42 as unknown as string }, { topic, value: 'good-2' }];
+    await expect(p.sendBatch(bad)).rejects.toBeInstanceOf(InvalidRecordError);
+    const tooBig = [{ topic, value: 'good-3' }, { topic, value: Buffer.alloc(2 * 1024 * 1024) }];
+    await expect(p.sendBatch(tooBig)).rejects.toBeInstanceOf(RecordTooLargeError);
+    expect(p.transactionState).toBe('in-transaction');
+    await p.sendBatch([{ topic, value: 'fixed-1' }, { topic, value: 'fixed-2' }]);
+    await p.commitTransaction();
+    const { records } = await readPartition(broker, { topic, partition: 0, isolation: 'read_uncommitted' });
+    expect(records.map((r) => r.value!.toString())).toEqual(['before', 'fixed-1', 'fixed-2']);
   });
 
   it('a second producer with the same transactional id fences the first, which gets a typed fatal error', async () => {
