@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { shown } from '../shown.js';
 
 export interface BrokerAddress {
   readonly host: string;
@@ -10,7 +11,13 @@ export interface BrokerAddress {
  * tools and `KAFKA_BOOTSTRAP` use.
  */
 export function parseBootstrap(value: string | readonly string[]): BrokerAddress[] {
-  const items = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean);
+  // Checked, not trusted: a number, an object or null from a JavaScript caller (or a config
+  // file) would otherwise fail as a TypeError from deep inside.
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? (value as unknown[]) : undefined;
+  if (!list || !list.every((s) => typeof s === 'string')) {
+    throw new ConfigError(`bootstrap must be "host:port" (several separated by commas) or an array of such strings, got ${shown(value)}`);
+  }
+  const items = (list as string[]).map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new ConfigError('no bootstrap broker given (expected host:port)');
   return items.map((item) => {
     const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(item);

@@ -4,7 +4,13 @@
  */
 import { InvalidRecordError, InvalidTopicError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { shown } from '../shown.js';
 import type { ProducerRecord } from './types.js';
+
+/** A wrong value as given, with its type when that is what is wrong: `"0"` alone would read as fine. */
+function given(v: unknown): string {
+  return typeof v === 'number' ? shown(v) : `${shown(v)} (a ${typeof v})`;
+}
 
 const isBytes = (v: unknown): boolean => typeof v === 'string' || v instanceof Uint8Array;
 
@@ -42,11 +48,11 @@ export function validateRecord(record: ProducerRecord): void {
   checkBytes(record.value, 'record value');
   const p = record.partition;
   if (p !== undefined && (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0x7fffffff)) {
-    throw new InvalidRecordError(`record partition must be a non-negative integer, got ${String(p)}`);
+    throw new InvalidRecordError(`record partition must be a non-negative integer, got ${given(p)}`);
   }
   const t = record.timestamp;
   if (t !== undefined && (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0)) {
-    throw new InvalidRecordError(`record timestamp must be a non-negative integer of milliseconds, got ${String(t)}`);
+    throw new InvalidRecordError(`record timestamp must be a non-negative integer of milliseconds, got ${given(t)}`);
   }
   const h = record.headers;
   if (h === undefined) return;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError, InvalidRecordError } from '../../../src/errors.js';
+import { validateRecord } from '../../../src/producer/validate.js';
 import { resolveOptions } from '../../../src/producer/options.js';
 import { shown } from '../../../src/shown.js';
 
@@ -41,5 +42,18 @@ describe('config errors show the value that was given', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it.each([[9092], [true], [null], [{ host: 'h', port: 1 }], [[9092]]])('bootstrap %o is a ConfigError, not a TypeError from inside', (bootstrap) => {
+    expect(() => resolveOptions({ bootstrap: bootstrap as never })).toThrow(ConfigError);
+    expect(() => resolveOptions({ bootstrap: bootstrap as never })).toThrow(/^bootstrap must be "host:port" \(several separated by commas\) or an array of such strings, got /);
+  });
+
+  it('a record field of the wrong type says its type, where its value alone would look right', () => {
+    expect(() => validateRecord({ topic: 't', value: 'v', partition: '0' as never })).toThrow(new InvalidRecordError('record partition must be a non-negative integer, got "0" (a string)'));
+    expect(() => validateRecord({ topic: 't', value: 'v', timestamp: 1700000000000n as never })).toThrow(
+      new InvalidRecordError('record timestamp must be a non-negative integer of milliseconds, got 1700000000000n (a bigint)'),
+    );
+    expect(() => validateRecord({ topic: 't', value: 'v', partition: -1 })).toThrow(new InvalidRecordError('record partition must be a non-negative integer, got -1'));
   });
 });
