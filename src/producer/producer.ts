@@ -164,6 +164,7 @@ export class Producer {
   /** Commits a consumer group's offsets with the transaction (the read-process-write pattern). */
   async sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: { groupId: string }): Promise<void> {
     this.#assertOpen();
+    checkOffsets(offsets, group);
     await this.#txn('sendOffsetsToTransaction').sendOffsets(offsets, group.groupId);
   }
 
@@ -425,5 +426,24 @@ export class Producer {
       this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
     };
     this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
+  }
+}
+
+/**
+ * sendOffsetsToTransaction's arguments, checked before anything is asked of the
+ * coordinator: a group given as a string (as some clients take it) or an offset of the
+ * wrong type would otherwise fail deep inside, or as a broker error after a round trip.
+ */
+function checkOffsets(offsets: readonly OffsetToCommit[], group: { groupId: string }): void {
+  if (typeof group !== 'object' || group === null || typeof group.groupId !== 'string' || group.groupId === '') {
+    throw new ConfigError(`sendOffsetsToTransaction() takes the consumer group as { groupId: string }, got ${shown(group)}`);
+  }
+  if (!Array.isArray(offsets)) throw new ConfigError(`sendOffsetsToTransaction() takes an array of { topic, partition, offset }, got ${shown(offsets)}`);
+  for (const o of offsets as unknown[]) {
+    const { topic, partition, offset } = (o ?? {}) as Partial<OffsetToCommit>;
+    const offsetOk = (typeof offset === 'number' && Number.isSafeInteger(offset)) || typeof offset === 'bigint' || (typeof offset === 'string' && /^\d+$/.test(offset));
+    if (typeof topic !== 'string' || !Number.isInteger(partition) || (partition as number) < 0 || !offsetOk) {
+      throw new ConfigError(`sendOffsetsToTransaction() offsets are { topic: string, partition: integer >= 0, offset: integer }, got ${shown(o)}`);
+    }
   }
 }

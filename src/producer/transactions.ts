@@ -359,8 +359,12 @@ export class TransactionManager {
         { groupId, errorOf: (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).find((c) => c !== 0) ?? 0 },
       );
     } catch (err) {
-      if (this.#state === 'in-transaction') this.recordFailed(err as Error, undefined);
-      throw err;
+      if (this.#state !== 'in-transaction') throw err;
+      this.recordFailed(err as Error, undefined);
+      // recordFailed moved the state on: TypeScript's narrowing above does not know it.
+      if ((this.#state as TransactionState) !== 'abortable-error') throw err;
+      // As commitTransaction() says it: the caller's next step is to abort.
+      throw new TransactionAbortableError(`sendOffsetsToTransaction failed: ${(err as Error).message}; abort the transaction`, { cause: err });
     }
   }
 

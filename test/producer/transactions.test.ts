@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type KafkaCluster } from '../../scripts/kafka/cluster.js';
 import { LATEST_KAFKA } from '../../scripts/kafka/versions.js';
-import { InvalidRecordError, Producer, ProducerFencedError, RecordTooLargeError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
+import { ConfigError, InvalidRecordError, Producer, ProducerFencedError, RecordTooLargeError, TransactionAbortableError, TransactionalProducerPool, TransactionStateError } from '../../src/index.js';
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { Produce } from '../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -178,6 +178,22 @@ describe.each(targets)('transactions on $name', (target) => {
     await p.commitTransaction();
     const { records } = await readPartition(broker, { topic, partition: 0, isolation: 'read_uncommitted' });
     expect(records.map((r) => r.value!.toString())).toEqual(['before', 'fixed-1', 'fixed-2']);
+  });
+
+  it('sendOffsetsToTransaction: a group given as a string is refused at once; offsets the coordinator refuses make the transaction abortable, with that error', async () => {
+    const p = new Producer({ bootstrap: target.bootstrap, transactionalId: uniqueTopic('tid-offsets'), maxBlockMs: 3000 });
+    producers.push(p);
+    await p.initTransactions();
+    p.beginTransaction();
+    const offsets = [{ topic: uniqueTopic('no-such-topic'), partition: 0, offset: 5 }];
+    await expect(p.sendOffsetsToTransaction(offsets, 'g' as never)).rejects.toThrow(new ConfigError('sendOffsetsToTransaction() takes the consumer group as { groupId: string }, got "g"'));
+    expect(p.transactionState).toBe('in-transaction');
+    const err = await p.sendOffsetsToTransaction(offsets, { groupId: uniqueTopic('g') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransactionAbortableError);
+    expect((err as Error).message).toMatch(/^sendOffsetsToTransaction failed: .*UNKNOWN_TOPIC_OR_PARTITION.*; abort the transaction$/);
+    expect(p.transactionState).toBe('abortable-error');
+    await p.abortTransaction();
+    expect(p.transactionState).toBe('ready');
   });
 
   it('a second producer with the same transactional id fences the first, which gets a typed fatal error', async () => {
