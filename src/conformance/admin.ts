@@ -23,6 +23,16 @@ export interface PartitionInfo {
   replicas: number[];
 }
 
+/**
+ * Topic settings the checks' expectations rest on, set on every topic the suite creates
+ * (a check may set others): a broker whose defaults differ (log.message.timestamp.type,
+ * compression.type) is still Apache Kafka, and must not fail checks for it.
+ */
+const PINNED_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
+  'compression.type': 'producer',
+  'message.timestamp.type': 'CreateTime',
+};
+
 export interface CreateTopicOptions {
   partitions?: number;
   replicationFactor?: number;
@@ -32,7 +42,7 @@ export interface CreateTopicOptions {
 /** Creates a topic and waits until every partition has a leader; returns its id and partitions. */
 export async function createTopic(broker: BrokerConnection, name: string, opts: CreateTopicOptions = {}): Promise<{ topicId: string; partitions: PartitionInfo[] }> {
   const partitions = opts.partitions ?? 1;
-  const configs = Object.entries(opts.configs ?? {}).map(([k, value]) => ({ name: k, value }));
+  const configs = Object.entries({ ...PINNED_TOPIC_CONFIGS, ...opts.configs }).map(([k, value]) => ({ name: k, value }));
   const { version, response } = await broker.request(CreateTopics, {
     topics: [{ name, numPartitions: partitions, replicationFactor: opts.replicationFactor ?? 1, configs }],
   });

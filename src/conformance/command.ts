@@ -1,5 +1,6 @@
 /** `kafka-wire conformance`: the suite against any cluster, from the command line. */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { UsageError } from '../cli/usage-error.js';
 import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
@@ -39,12 +40,23 @@ export function parseOnly(only: readonly string[] | undefined): CategoryName[] |
 /** Runs the suite and reports; the report is returned too, for tests. */
 export async function runConformance(opts: ConformanceOptions): Promise<{ exitCode: number; report: SuiteReport }> {
   const only = parseOnly(opts.only);
+  // Before a run of minutes, not after it: a report that cannot be written would be lost.
+  if (opts.junit) writable(opts.junit, '--junit');
+  if (opts.markdown) writable(markdownTarget(opts).file, '--markdown');
+  if (opts.record) writable(opts.expected ?? DEFAULT_EXPECTED_FILE, '--expected');
   const out = opts.out ?? process.stdout;
   // With --json, stdout is the JSON alone; progress goes to stderr.
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
   const expected = loadExpected(opts.expected);
   const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix, admin: opts.admin ?? false });
   const started = Date.now();
+  // One clear error for a broker that cannot be reached, not a failure per category.
+  try {
+    await session.connection();
+  } catch (err) {
+    await session.cleanup(true).catch(() => undefined);
+    throw err;
+  }
   let results;
   let cleanupErrors: string[] = [];
   try {
@@ -69,8 +81,8 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   }
   if (opts.junit) writeFileSync(opts.junit, toJUnit(report));
   if (opts.markdown) {
-    const [name, file] = opts.markdown.includes('=') ? opts.markdown.split('=', 2) : [opts.bootstrap, opts.markdown];
-    writeFileSync(file!, toMarkdown(report, name!));
+    const { name, file } = markdownTarget(opts);
+    writeFileSync(file, toMarkdown(report, name));
   }
   if (opts.record) {
     const file = opts.expected ?? DEFAULT_EXPECTED_FILE;
@@ -78,6 +90,21 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     progress.write(`recorded the answers of Apache Kafka ${opts.record} into ${file}\n`);
   }
   return { exitCode: results.some((r) => r.status === 'fail') ? 1 : 0, report };
+}
+
+function markdownTarget(opts: ConformanceOptions): { name: string; file: string } {
+  const markdown = opts.markdown ?? '';
+  const at = markdown.indexOf('=');
+  return at >= 0 ? { name: markdown.slice(0, at), file: markdown.slice(at + 1) } : { name: opts.bootstrap, file: markdown };
+}
+
+/** Whether `file` can be written (it, or else its directory): a UsageError naming the flag if not. */
+function writable(file: string, flag: string): void {
+  try {
+    accessSync(existsSync(file) ? file : dirname(resolve(file)), constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`${flag} ${file}: cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }
 
 export async function conformanceCommand(opts: ConformanceOptions): Promise<number> {

@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { UsageError } from '../cli/usage-error.js';
 import { EXPECTED } from './expected-answers.js';
 import { diffJson } from './failure.js';
 import type { CheckResult, Json } from './types.js';
@@ -28,13 +29,23 @@ export const DEFAULT_EXPECTED_FILE = fileURLToPath(new URL('./expected-answers.t
 /** The committed answers (imported, so that the build ships them), or those of `file`. */
 export function loadExpected(file?: string): ExpectedData {
   if (file === undefined) return structuredClone(EXPECTED);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ExpectedData;
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { releases: [], checks: {} };
     throw err;
   }
+  // saveExpected writes a .ts file as a module around the JSON: read that JSON back.
+  const json = file.endsWith('.ts') ? text.slice(text.indexOf(EXPORT_HEAD) + EXPORT_HEAD.length).trim().replace(/;$/, '') : text;
+  try {
+    return JSON.parse(json) as ExpectedData;
+  } catch (err) {
+    throw new UsageError(`--expected ${file}: not a file of expected answers (JSON, or the .ts module --record writes): ${(err as Error).message}`);
+  }
 }
+
+const EXPORT_HEAD = 'export const EXPECTED: ExpectedData = ';
 
 /** Replaces what `release` answered with this run's observations; keeps the other releases. */
 export function recordRelease(data: ExpectedData, release: string, results: readonly CheckResult[]): ExpectedData {
@@ -66,7 +77,7 @@ export function saveExpected(data: ExpectedData, file = DEFAULT_EXPECTED_FILE): 
     "import type { ExpectedData } from './expected.js';",
     '',
   ];
-  writeFileSync(file, `${head.join('\n')}\nexport const EXPECTED: ExpectedData = ${json};\n`);
+  writeFileSync(file, `${head.join('\n')}\n${EXPORT_HEAD}${json};\n`);
 }
 
 /** null when the observations match a recorded release (or none is recorded); else the diff against the newest. */
