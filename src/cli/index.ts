@@ -67,7 +67,11 @@ const COMMANDS: Record<string, Command> = {
       '--bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...',
       '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS]',
     ],
-    summary: ['one record per line of stdin (like kcat -P)'],
+    summary: [
+      'one record per line of stdin (like kcat -P): an empty line is a record with an empty value;',
+      'with --key-separator, a line without it has no key (null); a line that can never be sent',
+      '(too big) fails alone; exit code 1 if any record failed',
+    ],
     connects: true,
     options: {
       bootstrap: { type: 'string', short: 'b' },

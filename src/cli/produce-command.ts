@@ -39,16 +39,30 @@ function parseAcks(acks: string | undefined): ProducerOptions['acks'] {
   throw new UsageError('--acks is all, -1, 1 or 0');
 }
 
+const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+function parseCompression(value: string | undefined): ProducerOptions['compression'] {
+  if (value === undefined) return 'none';
+  if (!(COMPRESSIONS as readonly string[]).includes(value)) throw new UsageError(`--compression is ${COMPRESSIONS.join(', ')}; got ${JSON.stringify(value)}`);
+  return value as ProducerOptions['compression'];
+}
+
+/** A flag's value as a non-negative integer; `fallback` when absent. */
+function count(value: string | undefined, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 export async function produceCommand(opts: ProduceCommandOptions): Promise<number> {
   const headers = parseHeaders(opts.header);
-  const partition = opts.partition === undefined ? undefined : Number(opts.partition);
-  if (partition !== undefined && !Number.isInteger(partition)) throw new UsageError('--partition must be an integer');
+  const partition = count(opts.partition, '--partition');
   const producer = new Producer({
     bootstrap: opts.bootstrap,
     clientId: 'kafka-wire-cli',
     acks: parseAcks(opts.acks),
-    compression: (opts.compression ?? 'none') as ProducerOptions['compression'],
-    lingerMs: opts.lingerMs === undefined ? 5 : Number(opts.lingerMs),
+    compression: parseCompression(opts.compression),
+    lingerMs: count(opts.lingerMs, '--linger-ms', 5)!,
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
   });
@@ -58,8 +72,11 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   let failed = 0;
   let firstError: Error | undefined;
   const started = Date.now();
-  const lines = createInterface({ input: opts.input ?? process.stdin, crlfDelay: Infinity });
   try {
+    // A broker that cannot be reached fails here, at once, not after maxBlockMs per record.
+    // Before the lines are read: readline drops lines emitted before iteration begins.
+    await producer.connect();
+    const lines = createInterface({ input: opts.input ?? process.stdin, crlfDelay: Infinity });
     for await (const line of lines) {
       let key: string | null = null;
       let value = line;
@@ -71,12 +88,20 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
         }
       }
       sent++;
-      const accepted = producer.produce({ topic: opts.topic, key, value, headers, partition }, (err) => {
-        if (err) {
-          failed++;
-          firstError ??= err;
-        } else delivered++;
-      });
+      let accepted: boolean;
+      try {
+        accepted = producer.produce({ topic: opts.topic, key, value, headers, partition }, (err) => {
+          if (err) {
+            failed++;
+            firstError ??= err;
+          } else delivered++;
+        });
+      } catch (err) {
+        // A line that can never be sent (too big) fails alone: the lines after it still go.
+        failed++;
+        firstError ??= err as Error;
+        continue;
+      }
       if (!accepted) await producer.ready();
     }
     await producer.flush();
