@@ -8,7 +8,6 @@
  * kafka-wire producers' `requestsSent` moved, which kafka-wire counts synchronously just
  * before publishing the request's start.
  */
-import { randomUUID } from 'node:crypto';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { RequestTimeoutError } from '../errors.js';
 import type { Producer as WireProducer } from '../producer/producer.js';
@@ -33,6 +32,13 @@ type Listener = (event: InstrumentationEvent<unknown>) => unknown;
 
 interface Pending {
   createdAt: number;
+}
+
+/** Event ids as KafkaJS numbers them: one counter for the process, from 0. */
+let lastEventId = -1;
+function nextEventId(): number {
+  lastEventId = lastEventId === Number.MAX_SAFE_INTEGER ? 0 : lastEventId + 1;
+  return lastEventId;
 }
 
 export class ProducerEventEmitter {
@@ -74,7 +80,8 @@ export class ProducerEventEmitter {
   emit(type: string, payload: unknown = null): void {
     const set = this.#listeners.get(type);
     if (!set?.size) return;
-    const event = { id: randomUUID(), type, timestamp: Date.now(), payload };
+    // A number, as KafkaJS gives it, where its types (and so ours) say string.
+    const event = { id: nextEventId() as unknown as string, type, timestamp: Date.now(), payload };
     for (const listener of set) {
       // A listener's failure is logged and goes no further, as in KafkaJS; whatever it threw
       // (undefined included), and whatever the user's logger then does: an unhandled

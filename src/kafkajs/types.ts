@@ -143,6 +143,7 @@ export type ProducerEvents = {
 export type ValueOf<T> = T[keyof T];
 
 export interface InstrumentationEvent<T> {
+  /** Typed as KafkaJS's own types have it; at run time a number, as KafkaJS gives (a counter from 0). */
   id: string;
   type: string;
   timestamp: number;

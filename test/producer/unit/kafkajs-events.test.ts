@@ -53,3 +53,14 @@ it('a listener that rejects with something that is no Error, and a logger that t
   await new Promise((resolve) => setImmediate(resolve));
   // Vitest fails the run on an unhandled rejection; reaching here with none is the check.
 });
+
+it('event ids are numbers counting up, as KafkaJS gives them', async () => {
+  const emitter = new ProducerEventEmitter(quiet, 'client');
+  const ids: unknown[] = [];
+  emitter.on(events.CONNECT, (e) => void ids.push(e.id));
+  emitter.emit(events.CONNECT);
+  emitter.emit(events.CONNECT);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(ids.map((id) => typeof id)).toEqual(['number', 'number']);
+  expect((ids[1] as number) - (ids[0] as number)).toBe(1);
+});
