@@ -25,7 +25,8 @@ export interface DecodeCommandOptions {
  * came before: a typo would show as a short, wrong decoding instead of an error.
  */
 function fromHex(text: string, what: string): Buffer {
-  const digits = text.replace(/[\s:]/g, '');
+  // A leading 0x, as hex is often written (in code, in Wireshark's "copy as hex stream" it is not).
+  const digits = text.trim().replace(/^0x/i, '').replace(/[\s:]/g, '');
   const bad = /[^0-9a-fA-F]/.exec(digits);
   if (bad) throw new UsageError(`${what} is not hex: ${JSON.stringify(bad[0])} at digit ${bad.index + 1}`);
   if (digits.length % 2 !== 0) throw new UsageError(`${what} has an odd number of hex digits (${digits.length}): two per byte`);
@@ -50,7 +51,7 @@ async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
   const text = Buffer.concat(chunks);
   // Text that is all hex digits is taken as hex; anything else as raw bytes.
   const asText = text.toString('latin1').trim();
-  return /^[0-9a-fA-F\s:]+$/.test(asText) && asText.length > 0 ? fromHex(asText, 'the hex on stdin') : text;
+  return /^(?:0x)?[0-9a-fA-F\s:]+$/i.test(asText) && asText.length > 0 ? fromHex(asText, 'the hex on stdin') : text;
 }
 
 function apiKeyOf(name: string | undefined): number | undefined {

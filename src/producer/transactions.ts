@@ -179,7 +179,14 @@ export class TransactionManager {
     if (this.#state === 'abortable-error') {
       throw new TransactionAbortableError(`${what}: the transaction failed (${this.#lastError?.message ?? 'see earlier errors'}); abort it`, { cause: this.#lastError });
     }
-    const hint = this.#state === 'uninitialized' ? ': call initTransactions() first' : this.#state === 'ready' ? ': call beginTransaction() first' : '';
+    const hint =
+      this.#state === 'uninitialized'
+        ? ': call initTransactions() first'
+        : what === 'initTransactions'
+          ? ': transactions are initialized already (once per producer)'
+          : this.#state === 'ready'
+            ? ': call beginTransaction() first'
+            : '';
     throw new TransactionStateError(`${what} is not allowed while the transaction is ${this.#state}${hint}`);
   }
 

@@ -17,6 +17,9 @@ describe('decode input', () => {
     out.stdout = '';
     expect(await main(['decode', '--as', 'batch', '--base64', bytes.toString('base64')])).toBe(0);
     expect(out.stdout).toBe(fromHex);
+    out.stdout = '';
+    expect(await main(['decode', '--as', 'batch', '--hex', `0x${bytes.toString('hex')}`])).toBe(0);
+    expect(out.stdout).toBe(fromHex);
     expect(fromHex).toContain('hello');
     expect(out.stderr).toBe('');
   });

@@ -118,7 +118,9 @@ describe('uninitialized', () => {
     expect(s.state()).toBe('ready');
     expect(s.producer.transactionVersion).toBe(1);
     expect(s.cluster.requestsOf(InitProducerId).map((r) => r.body.transactionalId)).toEqual(['tx']);
-    expect(await failureOf(s, () => s.producer.initTransactions())).toBeInstanceOf(TransactionStateError);
+    const again = await failureOf(s, () => s.producer.initTransactions());
+    expect(again).toBeInstanceOf(TransactionStateError);
+    expect((again as Error).message).toBe('initTransactions is not allowed while the transaction is ready: transactions are initialized already (once per producer)');
     await finish(s);
   });
 
