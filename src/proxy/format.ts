@@ -113,8 +113,22 @@ function sideProblem(what: string, s: FrameSide | undefined): string | undefined
   return undefined;
 }
 
+/** Partition numbers, runs of three or more as a range: `0-152`, `0,2,5-9`. */
+export function partitionRanges(partitions: Iterable<number>): string {
+  const sorted = [...partitions].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    if (j - i >= 2) out.push(`${sorted[i]}-${sorted[j]}`);
+    else for (let k = i; k <= j; k++) out.push(String(sorted[k]));
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
 function topicText(topics: Map<string, Set<number>>): string {
-  const parts = [...topics].map(([t, ps]) => (ps.size === 0 ? t : `${t}[${[...ps].sort((a, b) => a - b).join(',')}]`));
+  const parts = [...topics].map(([t, ps]) => (ps.size === 0 ? t : `${t}[${partitionRanges(ps)}]`));
   if (parts.length > 4) return `${parts.slice(0, 4).join(' ')} +${parts.length - 4} more`;
   return parts.join(' ');
 }
