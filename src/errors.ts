@@ -227,10 +227,12 @@ export class TransactionAbortableError extends KafkaWireError {
 }
 
 /**
- * Another producer with the same transactional id took over (a newer epoch), or the
- * coordinator ended the transaction and moved the epoch on. Every send, and every
- * transactional call after it, fails with this. This producer can do nothing more: close
- * it. Fatal, never retried.
+ * Another producer with the same transactional id took over (a newer epoch), or (with
+ * transactions v1) the coordinator ended the transaction, moved the epoch on, and refused
+ * this producer's commit at the old one. Every send, and every transactional call after
+ * it, fails with this. This producer can do nothing more: close it. Fatal, never retried.
+ * (A partition leader refusing the epoch is a TransactionAbortableError first: the abort
+ * asks the coordinator, which tells a timeout from a takeover.)
  */
 export class ProducerFencedError extends KafkaWireError {
   static override readonly brand = Symbol.for('kafka-wire.error.ProducerFencedError');

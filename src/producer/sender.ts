@@ -1002,8 +1002,8 @@ export class Sender {
       }
       retriable = true;
     } else if (transactions && code !== undefined) {
-      const fenced = transactions.fencedBy(code, err);
-      if (fenced) return completion.batchFailed(state, b, fenced);
+      const refusal = transactions.refusedBatchError(code, err);
+      if (refusal) return completion.batchFailed(state, b, refusal);
     }
     if ((code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) && b.recordCount > 1) return this.#split(state, b);
     if (retriable && now < b.deadline) {

@@ -138,6 +138,14 @@ export class TransactionManager {
    * abort the coordinator must hand out a new epoch (KIP-360).
    */
   #needsNewEpoch = false;
+  /**
+   * A partition leader refused this producer's epoch (KIP-588): mostly the coordinator
+   * aborted the transaction after transactionTimeoutMs and moved the epoch on. With
+   * transactions v1 an EndTxn at the old epoch would be refused too, so the abort asks
+   * for a new epoch instead (InitProducerId with this one: granted after a timeout,
+   * refused as PRODUCER_FENCED when another producer took the id over).
+   */
+  #epochRefused = false;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, deps: TransactionDeps) {
     this.transactionalId = transactionalId;
@@ -217,9 +225,21 @@ export class TransactionManager {
     if (this.#state === 'in-transaction' || this.#state === 'committing') this.#transition('abortable-error', err);
   }
 
-  /** For the sender: a Produce error code that means this producer was fenced, as the error to fail with. */
-  fencedBy(code: number, cause: Error): ProducerFencedError | undefined {
-    return FENCED.has(code) ? this.#fenced(cause) : undefined;
+  /**
+   * For the sender: what a Produce error code means for a batch of the transaction, as
+   * the error to fail it with; undefined when it means nothing special. PRODUCER_FENCED is
+   * fatal. INVALID_PRODUCER_EPOCH makes the transaction abortable, as Java does since
+   * KIP-588: abortTransaction() then gets a new epoch, or learns that the producer was
+   * fenced.
+   */
+  refusedBatchError(code: number, cause: Error): Error | undefined {
+    if (code === ErrorCode.PRODUCER_FENCED) return this.#fenced(cause);
+    if (code !== ErrorCode.INVALID_PRODUCER_EPOCH) return undefined;
+    this.#epochRefused = true;
+    return new TransactionAbortableError(
+      `the partition leader refused producer epoch ${this.#deps.identity.epoch} (the coordinator may have aborted the transaction after transactionTimeoutMs): abort the transaction`,
+      { cause },
+    );
   }
 
   #fenced(cause: Error): ProducerFencedError {
@@ -252,6 +272,7 @@ export class TransactionManager {
     }));
     identity.setIdentity(response.producerId, response.producerEpoch);
     this.#needsNewEpoch = false;
+    this.#epochRefused = false;
   }
 
   begin(): void {
@@ -399,7 +420,16 @@ export class TransactionManager {
     this.#deps.dropUnsent(new TransactionAbortedError('the transaction was aborted before this record was sent'));
     await this.#deps.flush();
     try {
-      await this.#end(false);
+      if (this.#epochRefused && !this.#v2) {
+        // EndTxn at the refused epoch would be refused too: the new epoch ends the transaction.
+        this.#transition('initializing');
+        await this.#initProducerId();
+        this.#forgetMembers();
+        this.#started = false;
+      } else {
+        await this.#end(false);
+        this.#epochRefused = false;
+      }
       if (this.#needsNewEpoch) {
         // Sequences went astray in this transaction: a new epoch from the coordinator (KIP-360).
         this.#transition('initializing');

@@ -258,6 +258,17 @@ export class ScriptedCluster {
     txn.state = 'Empty';
   }
 
+  /**
+   * The coordinator aborts `transactionalId`'s ongoing transaction because it ran past its
+   * timeout. A transactions-v1 coordinator (Kafka's, and this one) does it as a fence: at
+   * the next epoch, which InitProducerId naming the old one no longer gets bumped from.
+   */
+  timeOut(transactionalId: string): void {
+    const txn = this.transactions.get(transactionalId);
+    if (txn?.state !== 'Ongoing') throw new Error(`${transactionalId} has no ongoing transaction to time out`);
+    this.fence(transactionalId);
+  }
+
   // ---- what happened -----------------------------------------------------------------------
 
   /** Values appended to a partition, in offset order (records of aborted transactions included). */

@@ -12,7 +12,7 @@ import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { Produce } from '../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
-import { readPartition } from '../../src/reader/partition-reader.js';
+import { endOffset, readPartition } from '../../src/reader/partition-reader.js';
 import { clusters, hasTools, kafkaTools, singleNodeClusters, uniqueTopic, type ProvidedCluster } from '../helpers/kafka.js';
 import { createTopic, initTransactional, openBroker } from '../helpers/wire.js';
 
@@ -195,6 +195,39 @@ describe.each(targets)('transactions on $name', (target) => {
     await p.abortTransaction();
     expect(p.transactionState).toBe('ready');
   });
+
+  it('a transaction the coordinator aborted after transactionTimeoutMs: the next send is abortable; then with transactions v2 abortTransaction() recovers and the next transaction commits, with v1 the abort finds the producer fenced', async () => {
+    const topic = uniqueTopic('txn-timeout');
+    await createTopic(broker, topic);
+    const p = new Producer({ bootstrap: target.bootstrap, transactionalId: uniqueTopic('tid-timeout'), transactionTimeoutMs: 1000, lingerMs: 2 });
+    producers.push(p);
+    await p.initTransactions();
+    p.beginTransaction();
+    await p.send({ topic, partition: 0, value: 'timed-out' });
+    // The coordinator looks for timed-out transactions every 10 s (Kafka's default); its
+    // abort marker moves the last stable offset past the record.
+    const deadline = Date.now() + 60_000;
+    while ((await endOffset(broker, topic, 0, 'read_committed')) === 0n) {
+      if (Date.now() > deadline) throw new Error('the coordinator never aborted the transaction');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const err = await p.send({ topic, partition: 0, value: 'too-late' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransactionAbortableError);
+    expect(p.transactionState).toBe('abortable-error');
+    if (p.transactionVersion === 1) {
+      // A v1 coordinator's timeout abort fences the epoch: InitProducerId naming it is refused.
+      await expect(p.abortTransaction()).rejects.toBeInstanceOf(ProducerFencedError);
+      expect(p.transactionState).toBe('fatal-error');
+      return;
+    }
+    await p.abortTransaction();
+    expect(p.transactionState).toBe('ready');
+    await p.transaction(async (tx) => {
+      await tx.send({ topic, partition: 0, value: 'after-recovery' });
+    });
+    const { records } = await readPartition(broker, { topic, partition: 0, isolation: 'read_committed' });
+    expect(records.map((r) => r.value!.toString())).toEqual(['after-recovery']);
+  }, 120_000);
 
   it('a second producer with the same transactional id fences the first, which gets a typed fatal error', async () => {
     const topic = uniqueTopic('fence');

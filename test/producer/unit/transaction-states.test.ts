@@ -342,6 +342,26 @@ describe('abortable-error', () => {
   });
 });
 
+describe('timed out by the coordinator (KIP-588)', () => {
+  it('the next send is refused for its old epoch: abortable; the abort asks for a new epoch instead of an EndTxn at the old one, which a v1 coordinator refuses: fenced', async () => {
+    const s = await withRecordSent();
+    s.cluster.timeOut('tx');
+    const late = s.sends.produce({ topic: 't', partition: 0, value: 'late' });
+    await s.run(s.producer.flush());
+    expect(late.error).toBeInstanceOf(TransactionAbortableError);
+    expect((late.error as Error).message).toMatch(/refused producer epoch 0 .*transactionTimeoutMs.*abort the transaction/);
+    expect(s.state()).toBe('abortable-error');
+    const inits = s.cluster.requestsOf(InitProducerId).length;
+    const ends = s.cluster.requestsOf(EndTxn).length;
+    expect(await failureOf(s, () => s.producer.abortTransaction())).toBeInstanceOf(ProducerFencedError);
+    expect(s.cluster.requestsOf(InitProducerId).slice(inits).map((r) => r.body.producerEpoch)).toEqual([0]);
+    expect(s.cluster.requestsOf(EndTxn)).toHaveLength(ends);
+    expect(s.state()).toBe('fatal-error');
+    expect(s.cluster.committed('t', 0)).toEqual([]);
+    await finish(s);
+  });
+});
+
 describe('fatal-error', () => {
   /** Everything after fencing fails with ProducerFencedError; close() still cleans up. */
   async function expectFenced(s: Txn): Promise<void> {
@@ -350,9 +370,21 @@ describe('fatal-error', () => {
     await finish(s);
   }
 
-  it('fenced while sending: the Produce answer fails the record with ProducerFencedError', async () => {
+  it('fenced while sending: the Produce answer (an old epoch) makes the transaction abortable, and the abort finds the producer fenced', async () => {
     const s = await withRecordSent();
     s.cluster.fence('tx');
+    const o = s.sends.produce({ topic: 't', partition: 0, value: 'b' });
+    await s.run(s.producer.flush());
+    // KIP-588: the leader cannot tell a takeover from a timeout; the coordinator can.
+    expect(o.error).toBeInstanceOf(TransactionAbortableError);
+    expect(s.state()).toBe('abortable-error');
+    expect(await failureOf(s, () => s.producer.abortTransaction())).toBeInstanceOf(ProducerFencedError);
+    await expectFenced(s);
+  });
+
+  it('a Produce answer of PRODUCER_FENCED is fatal at once', async () => {
+    const s = await withRecordSent();
+    s.cluster.script(Produce, { errorCode: ErrorCode.PRODUCER_FENCED });
     const o = s.sends.produce({ topic: 't', partition: 0, value: 'b' });
     await s.run(s.producer.flush());
     expect(o.error).toBeInstanceOf(ProducerFencedError);
@@ -378,12 +410,11 @@ describe('fatal-error', () => {
     await expectFenced(s);
   });
 
-  it('fenced while abortable: an answer still in flight says the epoch is old', async () => {
+  it('fenced while abortable: an answer still in flight says PRODUCER_FENCED', async () => {
     const s = await inTransaction({}, { brokers: 2 });
     // t-0 is led by broker 1, t-1 by broker 2, whose answer comes later.
     s.cluster.broker(2).latencyMs = 20;
-    s.cluster.onRequest = (req) =>
-      req.api === Produce ? { errorCode: req.nodeId === 1 ? ErrorCode.INVALID_RECORD : ErrorCode.INVALID_PRODUCER_EPOCH } : undefined;
+    s.cluster.onRequest = (req) => (req.api === Produce ? { errorCode: req.nodeId === 1 ? ErrorCode.INVALID_RECORD : ErrorCode.PRODUCER_FENCED } : undefined);
     const refused = s.sends.produce({ topic: 't', partition: 0, value: 'refused' });
     const fenced = s.sends.produce({ topic: 't', partition: 1, value: 'fenced' });
     await s.run(s.producer.flush());
