@@ -51,10 +51,17 @@ export class ProtocolError extends KafkaWireError {
   override readonly code = 'KAFKA_WIRE_PROTOCOL';
   /** Byte offset in the buffer being read where the problem was found. */
   readonly offset: number | undefined;
+  /**
+   * What the other end speaks instead of Kafka, when its answer shows it: a TLS listener
+   * dialled without TLS, or no Kafka port at all. Waiting cannot change that, so sends
+   * fail with this error at once rather than after maxBlockMs.
+   */
+  readonly listener: 'HTTP' | 'TLS' | undefined;
 
-  constructor(message: string, context: ErrorContext & { offset?: number } = {}) {
+  constructor(message: string, context: ErrorContext & { offset?: number; listener?: 'HTTP' | 'TLS' } = {}) {
     super(message, context);
     this.offset = context.offset;
+    this.listener = context.listener;
   }
 }
 
@@ -286,6 +293,18 @@ export class TransactionAbortedError extends KafkaWireError {
  * ...), which a ConnectionError carries as its `cause` however many layers reported it.
  * (Internal: not exported from the package.)
  */
+/**
+ * Whether `err`, or an error that caused it, shows that a listener cannot be talked to as
+ * configured, however long one waits: refused credentials or certificates, or an answer
+ * that is TLS or HTTP instead of Kafka.
+ */
+export function cannotHealByWaiting(err: unknown): err is Error {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof AuthenticationError || (e instanceof ProtocolError && e.listener !== undefined)) return true;
+  }
+  return false;
+}
+
 export function rootCause(err: Error): Error {
   let e = err;
   while (e.cause instanceof Error) e = e.cause;

@@ -429,7 +429,7 @@ export class Connection {
 
 function withBroker(err: unknown, broker: string, api?: string): Error {
   if (err instanceof ProtocolError) {
-    return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${err.message}`, { broker, api, offset: err.offset, cause: err });
+    return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${err.message}`, { broker, api, offset: err.offset, ...(err.listener ? { listener: err.listener } : {}), cause: err });
   }
   if (err instanceof KafkaWireError) return err;
   return new ProtocolError(`${api ? `${api} from ` : ''}${broker}: ${String(err)}`, { broker, api, cause: err });

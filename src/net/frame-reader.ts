@@ -60,10 +60,12 @@ export class FrameReader {
         const size = prefix.readInt32BE(0);
         if (size < 4 || size > this.#maxFrameBytes) {
           received.clear();
+          const listener = looksLike(prefix);
           throw new ProtocolError(
             (size < 4
               ? `response frame size ${size} is too small to hold a correlation id`
               : `response frame claims ${size} bytes, more than the ${this.#maxFrameBytes}-byte limit`) + notKafka(prefix),
+            listener ? { listener } : {},
           );
         }
         this.#frameSize = size;

@@ -14,7 +14,7 @@
  * moves forward (as Java's NetworkClient does); other brokers keep flowing.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, ConnectionError, ProducerClosedError, rootCause } from '../errors.js';
+import { cannotHealByWaiting, ConnectionError, ProducerClosedError, rootCause } from '../errors.js';
 import type { BrokerAddress } from '../net/bootstrap.js';
 import { BrokerConnection } from '../net/broker-connection.js';
 import type { AnyApi } from '../protocol/api.js';
@@ -114,8 +114,9 @@ export class BrokerLink {
       (err: Error) => {
         this.failures++;
         this.lastError = err;
-        // Refused credentials or certificates only fail again: wait the longest backoff at once.
-        const wait = err instanceof AuthenticationError ? opts.retryBackoffMaxMs : backoffDelay({ base: opts.retryBackoffMs, max: opts.retryBackoffMaxMs }, this.failures);
+        // Refused credentials or certificates, or a listener that is not what was dialled, only
+        // fail again: wait the longest backoff at once.
+        const wait = cannotHealByWaiting(err) ? opts.retryBackoffMaxMs : backoffDelay({ base: opts.retryBackoffMs, max: opts.retryBackoffMaxMs }, this.failures);
         this.reconnectAt = clock.now() + wait;
         this.#opening = undefined;
         debug('connecting to %s failed (%s); next attempt in %d ms', this.address, err.message, wait);
@@ -244,7 +245,7 @@ export class Brokers {
       try {
         return await this.open(link);
       } catch (err) {
-        if (err instanceof AuthenticationError || err instanceof ProducerClosedError) throw err;
+        if (cannotHealByWaiting(err) || err instanceof ProducerClosedError) throw err;
         tried.push(`${link.address} (${(err as Error).message})`);
         lastError = err as Error;
       }

@@ -13,7 +13,7 @@
  * authorization), and otherwise fails at its deadline saying what it last heard.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, BrokerError, ConnectionError, InvalidTopicError, rootCause, TopicAuthorizationError, UnknownTopicError } from '../errors.js';
+import { BrokerError, cannotHealByWaiting, ConnectionError, InvalidTopicError, rootCause, TopicAuthorizationError, UnknownTopicError } from '../errors.js';
 import { Metadata } from '../protocol/apis/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/uuid.js';
@@ -209,8 +209,9 @@ export class ClusterMetadata {
       try {
         await this.#refreshUntil(deadline, signal);
       } catch (err) {
-        // Refused credentials or certificates do not heal by waiting: fail the send with them.
-        if (err instanceof AuthenticationError || signal.aborted || this.#ctx.signal.aborted) throw err;
+        // Refused credentials or certificates, or a listener that answers in TLS or HTTP, do not
+        // heal by waiting: fail the send with them.
+        if (cannotHealByWaiting(err) || signal.aborted || this.#ctx.signal.aborted) throw err;
         debug('metadata refresh failed: %s', (err as Error).message);
       }
       const now = this.topics.get(name);

@@ -20,7 +20,7 @@
  * does a run more than FULL_RUN_EVERY_MS after the last such one, as a safety net.
  */
 import { debuglog } from 'node:util';
-import { AuthenticationError, BrokerError, DeliveryTimeoutError, KafkaWireError, ProtocolError, TopicError } from '../errors.js';
+import { BrokerError, cannotHealByWaiting, DeliveryTimeoutError, KafkaWireError, ProtocolError, TopicError } from '../errors.js';
 import { Produce } from '../protocol/apis/produce.js';
 import type { ResponseOf } from '../protocol/api.js';
 import { compress, compressSync, decompress } from '../protocol/compression/index.js';
@@ -417,8 +417,9 @@ export class Sender {
       () => this.wake(),
       (err: unknown) => {
         debug('connecting to node %d (%s) failed: %s', link.nodeId, link.address, (err as Error).message);
-        // Wrong credentials or certificates: the records fail now rather than at their deadline.
-        if (err instanceof AuthenticationError) {
+        // Wrong credentials or certificates, or a listener that answers in TLS or HTTP: the
+        // records fail now rather than at their deadline.
+        if (cannotHealByWaiting(err)) {
           for (const s of states) for (const b of [...s.batches]) if (!b.inFlight) this.#ctx.completion.batchFailed(s, b, err);
         }
         this.#ctx.metadata.invalidate();

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../../src/errors.js';
+import { cannotHealByWaiting, ConnectionError, KafkaWireError, ProtocolError, RequestTimeoutError } from '../../src/errors.js';
+import { Producer } from '../../src/producer/producer.js';
 import { ApiVersions, Metadata } from '../../src/protocol/apis/index.js';
 import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { Connection } from '../../src/net/connection.js';
@@ -111,6 +112,29 @@ describe('a server that sends garbage', () => {
       await server.close();
     }
     server = undefined;
+  });
+});
+
+describe('a listener that answers in TLS or HTTP', () => {
+  it.each([
+    ['TLS', Buffer.from('1503030002020a', 'hex'), /answers in TLS/],
+    ['HTTP', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), /answers in HTTP/],
+  ])('%s: a producer fails connect() and send() with the ProtocolError at once, not after maxBlockMs', async (_listener, reply, message) => {
+    server = await fakeServer((_req, socket) => socket.write(reply));
+    const producer = new Producer({ bootstrap: `${server.host}:${server.port}`, maxBlockMs: 30_000, retryBackoffMs: 50 });
+    try {
+      const started = Date.now();
+      const connected = await producer.connect().catch((e: unknown) => e);
+      const sent = await producer.send({ topic: 't', value: 'v' }).catch((e: unknown) => e);
+      for (const err of [connected, sent]) {
+        expect(err).toBeInstanceOf(ProtocolError);
+        expect((err as ProtocolError).message).toMatch(message);
+        expect(cannotHealByWaiting(err)).toBe(true);
+      }
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await producer.close({ timeoutMs: 1000 });
+    }
   });
 });
 

@@ -222,6 +222,17 @@ describe.skipIf(!runs('4.3.1'))('security against Kafka 4.3.1', () => {
       );
       expect(err).toBeInstanceOf(ProtocolError);
       expect(err!.message).toMatch(/the other end answers in TLS \(a TLS listener: give the producer its `tls` option\)$/);
+      // And a producer's send() fails with it at once: waiting cannot make TLS plaintext.
+      const producer = new Producer({ bootstrap: listener(cluster, 'SSL'), clientId: 'kafka-wire-plain-to-tls', maxBlockMs: 30_000 });
+      try {
+        const started = Date.now();
+        const sent = await producer.send({ topic: 'never-written', value: 'x' }).catch((e: unknown) => e);
+        expect(sent).toBeInstanceOf(ProtocolError);
+        expect((sent as Error).message).toMatch(/answers in TLS/);
+        expect(Date.now() - started).toBeLessThan(10_000);
+      } finally {
+        await producer.close({ timeoutMs: 1000 });
+      }
     });
 
     it.skipIf(!ssl)('turning verification off works, and warns exactly once', async () => {
