@@ -1,7 +1,7 @@
 /**
  * A real Kafka cluster in the background, for trying kafka-wire by hand.
  *
- *   npm run broker -- start [--impl kafka|kfake|tansu] [--nodes 1|3] [--kafka 4.3.1] [--name NAME] [--config key=value ...]
+ *   npm run broker -- start [--impl kafka|kfake|tansu] [--nodes 1|3] [--kafka 4.3.1] [--name NAME] [--config key=value ...] [--secure]
  *   npm run broker -- stop [--name NAME]
  *   npm run broker -- status
  *   npm run broker -- fetch [--kafka VERSION]
@@ -44,11 +44,13 @@ import { sleep, tailFile } from './kafka/util.js';
 
 const USAGE = `usage: npm run broker -- <start|stop|status|fetch> [options]
   start   [--impl kafka|kfake|tansu] [--nodes 1|3] [--kafka VERSION] [--name NAME] [--config key=value ...]
+          [--secure]   (also SASL_PLAINTEXT, SSL, mutual-TLS and SASL_SSL listeners: printed with
+                        their CA, client certificate and user, alice / alice-secret)
   stop    [--name NAME]
   status
   fetch   [--kafka VERSION]   (default: every supported version)
 supported versions: ${KAFKA_VERSIONS.join(', ')}; default name: default; default impl: kafka
-(--nodes, --kafka and --config apply to Apache Kafka only)`;
+(--nodes, --kafka, --config and --secure apply to Apache Kafka only)`;
 
 const IMPLS = ['kafka', 'kfake', 'tansu'] as const;
 type Impl = (typeof IMPLS)[number];
@@ -82,6 +84,7 @@ interface Options {
   name: string;
   config: Record<string, string>;
   versionGiven: boolean;
+  secure: boolean;
 }
 
 type SupervisorMessage = { type: 'ready'; state: BrokerState } | { type: 'failed'; message: string };
@@ -95,6 +98,7 @@ async function main(): Promise<number> {
       kafka: { type: 'string' },
       name: { type: 'string', default: 'default' },
       config: { type: 'string', multiple: true, default: [] },
+      secure: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -122,11 +126,11 @@ async function main(): Promise<number> {
   }
 }
 
-function parseOptions(values: { impl: string; nodes: string; kafka?: string; name: string; config: string[] }): Options {
+function parseOptions(values: { impl: string; nodes: string; kafka?: string; name: string; config: string[]; secure: boolean }): Options {
   if (!(IMPLS as readonly string[]).includes(values.impl)) throw new UsageError(`--impl must be one of ${IMPLS.join(', ')}, not ${values.impl}`);
   const impl = values.impl as Impl;
-  if (impl !== 'kafka' && (values.kafka !== undefined || values.nodes !== '1' || values.config.length > 0)) {
-    throw new UsageError(`--kafka, --nodes and --config apply to --impl kafka only`);
+  if (impl !== 'kafka' && (values.kafka !== undefined || values.nodes !== '1' || values.config.length > 0 || values.secure)) {
+    throw new UsageError(`--kafka, --nodes, --config and --secure apply to --impl kafka only`);
   }
   if (values.nodes !== '1' && values.nodes !== '3') throw new UsageError(`--nodes must be 1 or 3, not ${values.nodes}`);
   if (!/^[\w.-]+$/.test(values.name)) throw new UsageError(`--name may use letters, digits, '.', '_' and '-' only`);
@@ -143,6 +147,7 @@ function parseOptions(values: { impl: string; nodes: string; kafka?: string; nam
     versionGiven: values.kafka !== undefined,
     name: values.name,
     config,
+    secure: values.secure,
   };
 }
 
@@ -159,6 +164,7 @@ async function start(options: Options): Promise<number> {
     }
     process.stdout.write(`${existing.bootstrap}\n`);
     process.stderr.write(`broker "${options.name}" was already running\n`);
+    if (existing.security) process.stderr.write(securityText(existing.security));
     return 0;
   }
   if (existing) await cleanUpStale(existing);
@@ -179,6 +185,7 @@ async function start(options: Options): Promise<number> {
     ...['--impl', options.impl, '--name', options.name],
     ...(options.impl === 'kafka' ? ['--nodes', String(options.nodes), '--kafka', options.version] : []),
     ...Object.entries(options.config).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
+    ...(options.secure ? ['--secure'] : []),
   ];
   const supervisor = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -218,7 +225,18 @@ async function start(options: Options): Promise<number> {
     `${describe(state)}, ${state.nodes.length} node(s), supervisor pid ${state.supervisorPid}\n` +
       `node logs: ${state.dir}\nstop with: npm run broker -- stop${nameOption}\n`,
   );
+  if (state.security) process.stderr.write(securityText(state.security));
   return 0;
+}
+
+/** What a user needs to reach the secured listeners, as the producer's options name it. */
+function securityText(security: NonNullable<BrokerState['security']>): string {
+  const lines = ['secured listeners:'];
+  for (const [name, address] of Object.entries(security.listeners)) lines.push(`  ${name.padEnd(15)} ${address}`);
+  if (security.caFile) lines.push(`tls.ca: the file ${security.caFile}`);
+  if (security.clientCertFile) lines.push(`client certificate (MTLS): ${security.clientCertFile}, key ${security.clientKeyFile}`);
+  for (const u of security.users) lines.push(`user: ${u.name} / ${u.password} (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Runs detached: owns the cluster until SIGTERM, SIGINT or SIGHUP. */
@@ -262,8 +280,8 @@ async function startImpl(
 ): Promise<{ state: ImplState; stop(): Promise<void> }> {
   if (options.impl === 'kafka') {
     note(`starting Kafka ${options.version} with ${options.nodes} node(s)`);
-    const { version, nodes, name, config } = options;
-    const cluster: KafkaCluster = await startCluster({ version, nodes, name, config });
+    const { version, nodes, name, config, secure } = options;
+    const cluster: KafkaCluster = await startCluster({ version, nodes, name, config, ...(secure ? { security: { sasl: true, ssl: true } } : {}) });
     return { state: { ...brokerState(options.name, cluster), impl: 'kafka' }, stop: () => cluster.stop() };
   }
   note(`starting ${options.impl}`);

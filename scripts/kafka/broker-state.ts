@@ -24,6 +24,14 @@ export interface BrokerState {
   supervisorLog: string;
   startedAt: string;
   nodes: { id: number; port: number; controllerPort: number; pid: number | null; logFile: string }[];
+  /** With `start --secure`: the secured listeners' addresses, the CA and client certificate files, the users. */
+  security?: {
+    listeners: Record<string, string>;
+    caFile: string | undefined;
+    clientCertFile: string | undefined;
+    clientKeyFile: string | undefined;
+    users: { name: string; password: string }[];
+  };
 }
 
 export function stateFile(name: string): string {
@@ -50,6 +58,17 @@ export function brokerState(name: string, cluster: KafkaCluster): BrokerState {
       pid: node.pid ?? null,
       logFile: node.logFile,
     })),
+    ...(cluster.security
+      ? {
+          security: {
+            listeners: { ...cluster.security.listeners } as Record<string, string>,
+            caFile: cluster.security.certificates?.ca.certFile,
+            clientCertFile: cluster.security.certificates?.client.certFile,
+            clientKeyFile: cluster.security.certificates?.client.keyFile,
+            users: cluster.security.users.map((u) => ({ name: u.name, password: u.password })),
+          },
+        }
+      : {}),
   };
 }
 
