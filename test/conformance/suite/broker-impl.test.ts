@@ -2,9 +2,11 @@
  * `npm run broker -- start --impl kfake|tansu`: the background supervisor starts the other
  * implementations too, prints the bootstrap alone on stdout's first line, and `status` and
  * `stop` see them. kfake is skipped without the Go toolchain; Tansu runs only when
- * .cache/tansu/bin/tansu is already built (CI does not build it).
+ * .cache/tansu/bin/tansu is already built (CI does not build it). `--secure` adds secured
+ * listeners, and what it prints is enough for a producer to reach them.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +15,7 @@ import { SUPERVISOR_MARKER, isOurProcess, readState } from '../../../scripts/kaf
 import { REPO_ROOT } from '../../../scripts/kafka/paths.js';
 import { KFAKE_BINARY, hasGo } from '../../../scripts/kfake/kfake.js';
 import { TANSU_BINARY, hasTansu } from '../../../scripts/tansu/tansu.js';
+import { Producer } from '../../../src/index.js';
 
 const run = promisify(execFile);
 const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
@@ -67,4 +70,31 @@ const goAvailable = await hasGo();
 describe('npm run broker -- start --impl', () => {
   it.runIf(goAvailable)('starts, lists and stops franz-go kfake', () => startStatusStop('kfake', 'kfake', KFAKE_BINARY), 900_000);
   it.runIf(hasTansu())('starts, lists and stops Tansu', () => startStatusStop('tansu', 'tansu 0.6.0', TANSU_BINARY), 120_000);
+});
+
+describe('npm run broker -- start --secure', () => {
+  it('prints the secured listeners, CA and user, and a producer reaches SASL_SSL with them', async () => {
+    const name = `secure-${process.pid}`;
+    try {
+      const { stderr } = await broker('start', '--name', name, '--secure');
+      const listener = (n: string): string => new RegExp(`^  ${n}\\s+(127\\.0\\.0\\.1:\\d+)$`, 'm').exec(stderr)?.[1] ?? '';
+      for (const n of ['SASL_PLAINTEXT', 'SSL', 'MTLS', 'SASL_SSL']) expect(listener(n), stderr).toMatch(/^127\.0\.0\.1:\d+$/);
+      const caFile = /^tls\.ca: the file (.+)$/m.exec(stderr)?.[1];
+      expect(caFile, stderr).toBeDefined();
+      expect(stderr).toMatch(/^user: alice \/ alice-secret /m);
+      const producer = new Producer({
+        bootstrap: listener('SASL_SSL'),
+        tls: { ca: readFileSync(caFile!) },
+        sasl: { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' },
+      });
+      try {
+        const metadata = await producer.send({ topic: 'secure-start', value: 'over SASL_SSL' });
+        expect(metadata.offset).toBe(0n);
+      } finally {
+        await producer.close();
+      }
+    } finally {
+      await broker('stop', '--name', name);
+    }
+  }, 300_000);
 });
