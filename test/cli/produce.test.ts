@@ -7,14 +7,24 @@ import { ConnectionError } from '../../src/errors.js';
 import { hasTools, kafkaTools, singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 
+/** Where produceCommand's summary goes, and what it wrote. */
+function summarySink(): { out: Writable; text(): string } {
+  let text = '';
+  return { out: new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) }), text: () => text };
+}
+
 describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against $name', (cluster) => {
-  it('sends one record per line with keys, headers and compression, as Kafka\'s console consumer reads them', async () => {
-    const topic = uniqueTopic('cli');
+  async function freshTopic(prefix: string): Promise<string> {
+    const topic = uniqueTopic(prefix);
     const broker = await openBroker(cluster);
     await createTopic(broker, topic);
     await broker.close();
-    let report = '';
-    const out = new Writable({ write: (chunk, _enc, done) => ((report += String(chunk)), done()) });
+    return topic;
+  }
+
+  it('sends one record per line with keys, headers and compression, as Kafka\'s console consumer reads them', async () => {
+    const topic = await freshTopic('cli');
+    const { out, text } = summarySink();
     const code = await produceCommand({
       bootstrap: cluster.bootstrap,
       topic,
@@ -25,7 +35,7 @@ describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against
       out,
     });
     expect(code).toBe(0);
-    expect(report).toMatch(/^3 of 3 records delivered/);
+    expect(text()).toMatch(/^3 of 3 records delivered/);
     const consumed = await kafkaTools(cluster).consoleConsume({ topic, maxMessages: 3, printKey: true, printHeaders: true });
     expect(consumed.messages).toHaveLength(3);
     expect(consumed.messages[0]).toMatch(/source:cli,n:1\s+k1\s+hello$/);
@@ -34,15 +44,11 @@ describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against
   });
 
   it('a line that can never be sent fails alone: the lines after it are delivered, and the summary counts it', async () => {
-    const topic = uniqueTopic('cli-big');
-    const broker = await openBroker(cluster);
-    await createTopic(broker, topic);
-    await broker.close();
-    let report = '';
-    const out = new Writable({ write: (chunk, _enc, done) => ((report += String(chunk)), done()) });
+    const topic = await freshTopic('cli-big');
+    const { out, text } = summarySink();
     const code = await produceCommand({ bootstrap: cluster.bootstrap, topic, input: Readable.from(['before\n', `${'x'.repeat(2 * 1024 * 1024)}\n`, 'after\n']), out });
     expect(code).toBe(1);
-    expect(report).toMatch(/^2 of 3 records delivered to .*, 1 failed: a record of \d+ bytes .* is over maxRequestSize/);
+    expect(text()).toMatch(/^2 of 3 records delivered to .*, 1 failed: a record of \d+ bytes .* is over maxRequestSize/);
     const consumed = await kafkaTools(cluster).consoleConsume({ topic, maxMessages: 2 });
     expect(consumed.messages).toEqual(['before', 'after']);
   });

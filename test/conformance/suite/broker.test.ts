@@ -17,6 +17,14 @@ import { openBroker } from '../../helpers/wire.js';
 
 const TWO_MINUTES = 120_000;
 
+/** A stream for the suite's progress and report, and what it printed so far (shown when a check fails). */
+function captured(): { out: PassThrough; printed(): string } {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { out, printed: () => text };
+}
+
 describe.each(singleNodeClusters().filter((c) => c.version !== 'external'))('kafka-wire conformance against $name', (cluster) => {
   let broker: BrokerConnection;
   beforeAll(async () => {
@@ -27,13 +35,11 @@ describe.each(singleNodeClusters().filter((c) => c.version !== 'external'))('kaf
   });
 
   it('passes every check it can run, as Apache Kafka answered them, and deletes its topics', async () => {
-    const out = new PassThrough();
-    let printed = '';
-    out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const { out, printed } = captured();
     const prefix = `suite-${cluster.version.replace(/\./g, '')}`;
     const { exitCode, report } = await runConformance({ bootstrap: cluster.bootstrap, prefix, admin: true, out, err: out });
     const unwanted = report.results.filter((r) => r.status === 'fail' || r.status === 'differs' || r.status === 'skipped');
-    expect(unwanted.map((r) => `${r.id}: ${r.message}`), printed).toEqual([]);
+    expect(unwanted.map((r) => `${r.id}: ${r.message}`), printed()).toEqual([]);
     expect(exitCode).toBe(0);
     expect(report.durationMs).toBeLessThan(TWO_MINUTES);
     // Every category ran something, and what was not offered is what this release lacks.
@@ -58,11 +64,9 @@ describe('kafka-wire conformance against a broker with other topic defaults', ()
   });
 
   it('passes the produce checks as against a broker with the defaults', async () => {
-    const out = new PassThrough();
-    let printed = '';
-    out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const { out, printed } = captured();
     const { exitCode, report } = await runConformance({ bootstrap: cluster!.bootstrap, prefix: 'suite-other-defaults', only: ['produce'], out, err: out });
-    expect(report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status} ${r.message}`), printed).toEqual([]);
+    expect(report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status} ${r.message}`), printed()).toEqual([]);
     expect(exitCode).toBe(0);
   }, TWO_MINUTES);
 });
