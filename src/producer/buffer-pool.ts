@@ -34,6 +34,8 @@ export class BufferPool {
   /** Bytes handed out and not yet released. */
   #used = 0;
   readonly #clock: Clock;
+  /** Called once, when at most half the budget is held again (see whenHalfFree). */
+  #onHalfFree: (() => void) | undefined;
   hits = 0;
   misses = 0;
   waits = 0;
@@ -56,6 +58,17 @@ export class BufferPool {
    */
   spares(reserve: number): boolean {
     return this.#waiting === 0 && this.#used * 2 <= this.budget && this.budget - this.#used >= reserve;
+  }
+
+  /** Whether at most half the budget is held and no allocation waits. */
+  get halfFree(): boolean {
+    return this.#waiting === 0 && this.#used * 2 <= this.budget;
+  }
+
+  /** Calls `wake` once, as soon as halfFree holds (at once if it does now); replaces any earlier one. */
+  whenHalfFree(wake: () => void): void {
+    if (this.halfFree) return wake();
+    this.#onHalfFree = wake;
   }
 
   /** Whether tryAllocate(size) would succeed now. */
@@ -171,6 +184,11 @@ export class BufferPool {
         next.resolve(buf);
       }
       this.#waiters.shift();
+    }
+    if (this.#onHalfFree !== undefined && this.halfFree) {
+      const wake = this.#onHalfFree;
+      this.#onHalfFree = undefined;
+      wake();
     }
   }
 

@@ -274,7 +274,12 @@ export class Producer {
     return this.#submit(record, callback, undefined);
   }
 
-  /** Resolves when no send waits for memory or metadata. */
+  /**
+   * Resolves when no send waits for memory or metadata. After sends waited for memory and
+   * went into batches, only once half the memory budget is free again, so that what the
+   * caller produces next goes straight into batches (as a stream's 'drain' waits for its
+   * buffer to empty); if the last waiting send failed instead, at once.
+   */
   ready(): Promise<void> {
     return this.#waiting.ready();
   }

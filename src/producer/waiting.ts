@@ -104,6 +104,8 @@ export class WaitingSends {
 
   constructor(ctx: WaitingContext) {
     this.#ctx = ctx;
+    // A ready() waiting for memory to drain does not outlive the producer's close.
+    ctx.signal.addEventListener('abort', this.#wakeReady, { once: true });
   }
 
   get count(): number {
@@ -120,7 +122,17 @@ export class WaitingSends {
     return this.#count > 0 && (this.#queues.get(topic)?.live ?? 0) > 0;
   }
 
-  /** Resolves when no send waits. */
+  /**
+   * Resolves at once when no send waits. Otherwise when none does any more and, if the
+   * last went into a batch, half the memory budget is free again: a caller pacing itself
+   * on produce() and ready() then goes on with room for many records, as a stream's
+   * 'drain' waits for its buffer to empty. Woken at the first free batch instead, it made
+   * one batch's worth of records and waited again: each time a record copied to wait,
+   * batches drained half full, pooled buffers dropped and allocated afresh (500,000 records
+   * of 1 KiB: ~1.4 µs more CPU per record, twice the requests). If the last waiting send
+   * failed (memory did not come within maxBlockMs), it resolves then: the caller has its
+   * error to act on.
+   */
   ready(): Promise<void> {
     if (this.#count === 0) return Promise.resolve();
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
@@ -244,6 +256,13 @@ export class WaitingSends {
     }
     if (err) this.#ctx.completion.pendingFailed(w, err, kind);
     else w.settled = true;
-    if (this.#count === 0) for (const wake of this.#readyWaiters.splice(0)) wake();
+    if (this.#count > 0 || this.#readyWaiters.length === 0) return;
+    if (err || this.#ctx.signal.aborted) this.#wakeReady();
+    else this.#ctx.pool.whenHalfFree(this.#wakeReady);
   }
+
+  readonly #wakeReady = (): void => {
+    // Sends may have begun to wait again since the pool was asked: the last of them wakes.
+    if (this.#count === 0) for (const wake of this.#readyWaiters.splice(0)) wake();
+  };
 }

@@ -48,6 +48,8 @@ export interface Outcome {
   metadata: RecordMetadata | undefined;
   /** Fake time it ended at. */
   at: number | undefined;
+  /** What produce() returned: false asks the caller to await ready(). */
+  accepted: boolean | undefined;
 }
 
 /** The outcome of every record a test sends, in send order. */
@@ -66,7 +68,7 @@ export class Sends {
   /** produce() with a callback: the path that can show a second call. Throws what produce() throws. */
   produce(record: ProducerRecord): Outcome {
     const o = this.#outcome(record);
-    this.#producer.produce(record, (err, metadata) => this.#end(o, err, metadata));
+    o.accepted = this.#producer.produce(record, (err, metadata) => this.#end(o, err, metadata));
     return o;
   }
 
@@ -103,7 +105,7 @@ export class Sends {
   }
 
   #outcome(record: ProducerRecord): Outcome {
-    const o: Outcome = { id: this.all.length, record, calls: 0, error: undefined, metadata: undefined, at: undefined };
+    const o: Outcome = { id: this.all.length, record, calls: 0, error: undefined, metadata: undefined, at: undefined, accepted: undefined };
     this.all.push(o);
     return o;
   }

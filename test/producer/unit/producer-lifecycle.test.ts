@@ -411,6 +411,66 @@ describe('the sender looks at the partitions something happened to', () => {
   });
 });
 
+describe('backpressure: produce() returns false, ready() says when to go on', () => {
+  // 16 batches of one 900-byte record fill the budget; each answer frees one.
+  const TIGHT = { bufferMemory: 16 * 1024, batchSize: 1024, maxBatchSize: 1024, maxBlockMs: 60_000, lingerMs: 0 };
+
+  /** Produces into t-0 until produce() returns false; how many it produced. */
+  function fill(s: Scripted): number {
+    let n = 0;
+    while (n < 1000 && s.sends.produce({ topic: 't', partition: 0, value: `${n++}`.padEnd(900, '.') }).accepted);
+    return n;
+  }
+
+  it('after a wait for memory, ready() resolves once half the budget is free, not at the first freed batch', async () => {
+    const s = await connected(TIGHT, { latencyMs: 10 });
+    fill(s);
+    expect(s.producer.metrics().waitingSends, 'the last record waits for memory').toBe(1);
+    let heldWhenReady: number | undefined;
+    const ready = s.producer.ready().then(() => void (heldWhenReady = s.producer.metrics().bufferedBytes));
+    await s.clock.drive(ready, 10_000);
+    expect(heldWhenReady, 'bytes held when ready() resolved').toBeLessThanOrEqual(TIGHT.bufferMemory / 2);
+    // What the caller produces now goes straight into batches, for about half the budget.
+    expect(fill(s), 'records accepted (and the one that waits) before the next wait').toBeGreaterThanOrEqual(8);
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('ready() resolves when the waiting send fails (no memory within maxBlockMs), though memory is still full', async () => {
+    const s = await connected({ ...TIGHT, maxBlockMs: 500, requestTimeoutMs: 30_000, deliveryTimeoutMs: 60_000 });
+    s.cluster.freeze();
+    fill(s);
+    const start = s.clock.now();
+    await s.clock.drive(s.producer.ready(), 1000);
+    expect(s.clock.now() - start).toBe(500);
+    expect(s.sends.errorNames()).toEqual(['BufferFullError']);
+    expect(s.producer.metrics().bufferedBytes).toBeGreaterThan(TIGHT.bufferMemory / 2);
+    s.cluster.thaw();
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect(s.sends.pending()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('a ready() waiting for memory to drain ends with close()', async () => {
+    const s = await connected(TIGHT, { latencyMs: 10 });
+    fill(s);
+    let ended = false;
+    void s.producer.ready().then(() => void (ended = true));
+    // The first answer lets the waiting send into a batch; then nothing more is answered.
+    expect(await s.clock.runUntil(() => s.producer.metrics().waitingSends === 0, 100)).toBe(true);
+    s.cluster.freeze();
+    await s.clock.advance(100);
+    expect(s.producer.metrics().bufferedBytes).toBeGreaterThan(TIGHT.bufferMemory / 2);
+    expect(ended, 'ready() while memory is still full').toBe(false);
+    await closeWithin(s, 1000);
+    expect(ended, 'ready() once close() ended').toBe(true);
+    await expectNothingLeft(s);
+  });
+});
+
 describe('flush()', () => {
   it('resolves at once when nothing was ever sent', async () => {
     const s = scripted();

@@ -11,7 +11,7 @@ import { closeWithin, expectNothingLeft, scripted, warmedUp, type Outcome, type 
 
 /** send(), its promise handed back, its outcome kept with the harness's (for expectNothingLeft). */
 function sendTracked(s: Scripted, record: ProducerRecord): Promise<unknown> {
-  const o: Outcome = { id: s.sends.all.length, record, calls: 0, error: undefined, metadata: undefined, at: undefined };
+  const o: Outcome = { id: s.sends.all.length, record, calls: 0, error: undefined, metadata: undefined, at: undefined, accepted: undefined };
   s.sends.all.push(o);
   const p = s.producer.send(record);
   p.then(
