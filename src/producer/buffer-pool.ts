@@ -34,6 +34,8 @@ export class BufferPool {
   /** Bytes handed out and not yet released. */
   #used = 0;
   readonly #clock: Clock;
+  /** Called when an allocation begins to wait and none did (see exhausted). */
+  onExhausted: (() => void) | undefined;
   /** Called once, when at most half the budget is held again (see whenHalfFree). */
   #onHalfFree: (() => void) | undefined;
   hits = 0;
@@ -69,6 +71,11 @@ export class BufferPool {
   whenHalfFree(wake: () => void): void {
     if (this.halfFree) return wake();
     this.#onHalfFree = wake;
+  }
+
+  /** Whether an allocation waits for memory: what lingers should go now, to free some (as Java's accumulator does when exhausted). */
+  get exhausted(): boolean {
+    return this.#waiting > 0;
   }
 
   /** Whether tryAllocate(size) would succeed now. */
@@ -113,7 +120,7 @@ export class BufferPool {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
-      this.#waiting++;
+      if (this.#waiting++ === 0) this.onExhausted?.();
     });
   }
 

@@ -127,11 +127,13 @@ export class Producer {
       partitions: this.#partitions,
       brokers: this.#brokers,
       completion: this.#completion,
+      pool: this.#pool,
       signal,
       ...(internals.fullRunEveryMs !== undefined ? { fullRunEveryMs: internals.fullRunEveryMs } : {}),
     });
     this.#metadata.onUpdate = () => this.#sender.wake();
     this.#brokers.onDialEnded = () => this.#sender.wake();
+    this.#pool.onExhausted = () => this.#sender.wake();
   }
 
   // ---- transactions ----------------------------------------------------------------

@@ -31,6 +31,7 @@ import { isCompressedBatch } from '../protocol/records/layout.js';
 import { objectArray } from './arrays.js';
 import { backoffDelay, type BackoffSettings } from './backoff.js';
 import type { BrokerLink, Brokers } from './brokers.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Completion } from './completion.js';
 import { DueQueue } from './due-queue.js';
@@ -77,6 +78,8 @@ export interface SenderContext {
   partitions: Partitions;
   brokers: Brokers;
   completion: Completion;
+  /** The memory budget: while sends wait for it, batches do not linger. */
+  pool: Pick<BufferPool, 'exhausted'>;
   /** Aborted when the producer closes. */
   signal: AbortSignal;
   /** Tests set it to Infinity, so only the events themselves make the sender look at a partition. */
@@ -459,7 +462,9 @@ export class Sender {
   #readyAt(state: PartitionState, now: number, lingerMs = this.#ctx.options.lingerMs): number {
     const { identity, transactions } = this.#ctx;
     const perPartition = identity && !state.isKnownTo(identity.producerId, now) ? 1 : this.#perPartition;
-    const at = state.readyAt(now, lingerMs, this.#flushers > 0, perPartition);
+    // Sends waiting for memory: a lingering batch holds what would let them in, and could
+    // hold it for all of lingerMs (with many partitions, every batch in the budget lingers).
+    const at = state.readyAt(now, lingerMs, this.#flushers > 0 || this.#ctx.pool.exhausted, perPartition);
     if (at > now) return at;
     if (transactions && !transactions.maybeAddPartition(state)) return Infinity;
     if (identity && !state.maySequence(identity)) return Infinity;

@@ -454,6 +454,21 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     await expectNothingLeft(s);
   });
 
+  it('while a send waits for memory, lingering batches go at once: they hold the memory it waits for', async () => {
+    // Every batch in the budget lingers: one small record in each of many partitions.
+    const s = await connected({ ...LONG_LINGER, bufferMemory: 4096, batchSize: 2048, maxBlockMs: 60_000 }, { topics: { t: 64 } });
+    let partition = 0;
+    while (partition < 64 && s.sends.produce({ topic: 't', partition: partition++, value: 'v'.repeat(100) }).accepted);
+    expect(partition, 'records in before memory ran out').toBeLessThan(64);
+    expect(s.producer.metrics().waitingSends).toBe(1);
+    expect(await s.clock.runUntil(() => s.producer.metrics().waitingSends === 0, 100), 'the waiting send in a batch, long before lingerMs').toBe(true);
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === partition - 1, 100), 'the lingering batches delivered').toBe(true);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a ready() waiting for memory to drain ends with close()', async () => {
     const s = await connected(TIGHT, { latencyMs: 10 });
     fill(s);
