@@ -441,6 +441,28 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     expect(await inRequest).toBeInstanceOf(ProducerClosedError);
   });
 
+  it('produce() paced on ready() with every batch lingering: nothing lingers while a send waits for memory', async () => {
+    // 64 KiB of memory, 100 partitions, one record per batch: the budget fills with batches
+    // that would linger 60 s each. Written back in full before flush() is even called.
+    const topic = await topicWith('exhausted', 100);
+    const p = producer({ bufferMemory: 64 * 1024, lingerMs: 60_000, deliveryTimeoutMs: 120_000 });
+    await p.connect();
+    const n = 400;
+    const delivered: Array<Error | null> = [];
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      if (!p.produce({ topic, key: `key-${i}`, value: `${i}`.padEnd(1000, '.') }, (err) => delivered.push(err))) await p.ready();
+    }
+    const produced = performance.now() - start;
+    expect(p.metrics().waitsForMemory, 'sends that waited for memory').toBeGreaterThan(0);
+    expect(produced, 'ms to produce every record, with lingerMs 60,000').toBeLessThan(30_000);
+    await p.flush();
+    expect(delivered).toEqual(Array(n).fill(null));
+    let written = 0;
+    for (let partition = 0; partition < 100; partition++) written += (await readPartition(broker, { topic, partition })).records.length;
+    expect(written).toBe(n);
+  });
+
   it('bufferFullPolicy \'drop-oldest\' is refused for a transactional producer', () => {
     const ok = new Producer({ bootstrap: cluster.bootstrap, bufferFullPolicy: 'drop-oldest' } as ProducerOptions);
     cleanups.push(() => ok.close());
