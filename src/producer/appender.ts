@@ -212,7 +212,8 @@ export class Appender {
       const start = this.#startAfter(open ?? last);
       if (start > size) buffer = this.#pool.tryAllocate(start);
     }
-    buffer ??= this.#take(size, reserved);
+    // A buffer reserved while the record waited may be bigger: not past what the batch may grow to.
+    buffer ??= this.#take(size, reserved, limit);
     if (!buffer) return size;
     const now = this.#ctx.clock.now();
     const batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);

@@ -15,6 +15,8 @@ import { Fifo } from './fifo.js';
 
 interface Waiter {
   size: number;
+  /** The biggest buffer it can use instead (see allocate). */
+  upTo: number;
   resolve(buf: Buffer): void;
   reject(err: Error): void;
   timer: TimerHandle | undefined;
@@ -89,8 +91,15 @@ export class BufferPool {
     return this.#take(size);
   }
 
-  /** Waits up to `maxWaitMs` for `size` bytes of budget, in FIFO order; 0 means fail at once. */
-  allocate(size: number, maxWaitMs: number, signal?: AbortSignal): Promise<Buffer> {
+  /**
+   * Waits up to `maxWaitMs` for `size` bytes of budget, in FIFO order; 0 means fail at once.
+   * A waiter that can use a bigger buffer (up to `upTo` bytes) is handed a free pooled one
+   * when none of its own size is free: memory comes back as the buffers batches grew into,
+   * and giving one up to allocate a smaller one afresh, then growing that through every
+   * size again, made a producer at the memory wall allocate (and collect) far more than
+   * its budget.
+   */
+  allocate(size: number, maxWaitMs: number, signal?: AbortSignal, upTo = size): Promise<Buffer> {
     if (size > this.budget) {
       return Promise.reject(new BufferFullError(`a batch of ${size} bytes can never fit the ${this.budget}-byte memory budget (bufferMemory)`));
     }
@@ -106,6 +115,7 @@ export class BufferPool {
       };
       const waiter: Waiter = {
         size,
+        upTo,
         resolve,
         reject,
         gone: false,
@@ -161,15 +171,16 @@ export class BufferPool {
     this.#waiting = 0;
   }
 
-  #take(size: number): Buffer | undefined {
+  #take(size: number, upTo = size): Buffer | undefined {
     if (this.#used + size > this.budget) return undefined;
-    this.#used += size;
-    const pooled = this.#free.get(size)?.pop();
+    const pooled = this.#free.get(size)?.pop() ?? (upTo > size ? this.#biggerFree(size, upTo) : undefined);
     if (pooled) {
-      this.#freeBytes -= size;
+      this.#used += pooled.length;
+      this.#freeBytes -= pooled.length;
       this.hits++;
       return pooled;
     }
+    this.#used += size;
     this.misses++;
     // Free pooled buffers are budget nobody uses: give them up before allocating afresh.
     for (const list of this.#free.values()) {
@@ -180,10 +191,26 @@ export class BufferPool {
     return Buffer.allocUnsafeSlow(size);
   }
 
+  /**
+   * The smallest free pooled buffer of more than `size` and at most `upTo` bytes. The
+   * budget has room for it: free buffers are kept only while they fit beside what is used.
+   */
+  #biggerFree(size: number, upTo: number): Buffer | undefined {
+    let best: Buffer[] | undefined;
+    let bestSize = Infinity;
+    for (const [length, list] of this.#free) {
+      if (length > size && length <= upTo && length < bestSize && list.length > 0) {
+        best = list;
+        bestSize = length;
+      }
+    }
+    return best?.pop();
+  }
+
   #serveWaiters(): void {
     for (let next = this.#waiters.peek(); next; next = this.#waiters.peek()) {
       if (!next.gone) {
-        const buf = this.#take(next.size);
+        const buf = this.#take(next.size, next.upTo);
         if (!buf) return;
         next.gone = true;
         this.#waiting--;

@@ -237,7 +237,8 @@ export class WaitingSends {
       if (need === true) return void this.#end(queue, w);
       reserved = undefined;
       if (appender.makeRoom(need)) continue;
-      reserved = await pool.allocate(need, w.deadline - clock.now(), signal);
+      // A bigger buffer than it needs serves too (a busy partition's batch grows into it).
+      reserved = await pool.allocate(need, w.deadline - clock.now(), signal, this.#ctx.options.maxBatchSize);
       if (w.settled) pool.release(reserved);
     }
   }
