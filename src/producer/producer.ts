@@ -67,6 +67,8 @@ export class Producer {
   readonly #transactions: TransactionManager | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** sendBatch() calls still taking their records in (see #sendInTurn): flush() and a commit wait for them. */
+  readonly #feeding = new Set<Promise<void>>();
   #metadataTimer: TimerHandle | undefined;
 
   constructor(options: ProducerOptions, internals: ProducerInternals = {}) {
@@ -108,7 +110,7 @@ export class Producer {
         partitions: this.#partitions,
         any,
         connectTo: (nodeId, host, port) => this.#brokers.connectTo(nodeId, host, port),
-        flush: () => this.#sender.flush(),
+        flush: () => this.flush(),
         dropUnsent: (err) => this.#dropUnsent(err),
         wake,
         clock,
@@ -249,6 +251,10 @@ export class Producer {
    * and sends the batch again writes no record twice, and a transaction holds no part of
    * a batch it was told failed. Failures on the way to the broker are per record, as for
    * send(): the others may be written (a transaction makes it all or nothing).
+   *
+   * Records are taken in while memory allows, the rest as it frees (see #sendInTurn): an
+   * array bigger than the memory budget goes through at the producer's pace. Records not
+   * yet taken in are read when they are, so leave them unchanged until the call settles.
    */
   sendBatch(records: readonly ProducerRecord[], options: SendOptions = {}): Promise<RecordMetadata[]> {
     try {
@@ -261,7 +267,43 @@ export class Producer {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return Promise.all(records.map((r) => this.send(r, options)));
+    const sends: Array<Promise<RecordMetadata>> = [];
+    let i = 0;
+    // At once while nothing waits (most calls: then it is a loop of send()).
+    while (i < records.length && this.#waiting.count === 0) sends.push(this.send(records[i++]!, options));
+    if (i === records.length) return Promise.all(sends);
+    return this.#sendInTurn(records, i, sends, options);
+  }
+
+  /**
+   * The rest of a sendBatch() whose records stopped going straight into batches: each taken
+   * in once nothing waits (ready()), as a caller of produce() paces itself. Handed in whole,
+   * a big array waited in copies, was refused past waitingMemory after part of it was
+   * written (100,000 records of 1 KiB: 98,120 written, then BufferFullError), and blocked
+   * the event loop for seconds. Stops at the first failure: records not taken in by then
+   * are never sent, so the rejection is all the caller has to act on.
+   */
+  async #sendInTurn(records: readonly ProducerRecord[], from: number, sends: Array<Promise<RecordMetadata>>, options: SendOptions): Promise<RecordMetadata[]> {
+    let failed = false;
+    const noteFailure = (): void => void (failed = true);
+    // Each send's rejection is seen here at once: not an unhandled rejection while waiting.
+    for (const p of sends) p.catch(noteFailure);
+    let takenIn!: () => void;
+    const feeding = new Promise<void>((resolve) => (takenIn = resolve));
+    this.#feeding.add(feeding);
+    try {
+      for (let i = from; i < records.length; i++) {
+        if (this.#waiting.count > 0) await this.#waiting.ready();
+        if (failed) break;
+        const p = this.send(records[i]!, options);
+        p.catch(noteFailure);
+        sends.push(p);
+      }
+    } finally {
+      this.#feeding.delete(feeding);
+      takenIn();
+    }
+    return Promise.all(sends);
   }
 
   /**
@@ -286,8 +328,9 @@ export class Producer {
     return this.#waiting.ready();
   }
 
-  /** Sends everything buffered now, without lingering, and waits until all of it has ended. */
-  flush(): Promise<void> {
+  /** Sends everything buffered now, without lingering, and waits until all of it has ended (and what sendBatch() calls still take in). */
+  async flush(): Promise<void> {
+    while (this.#feeding.size > 0) await Promise.all(this.#feeding);
     return this.#sender.flush();
   }
 

@@ -29,7 +29,7 @@ import {
 import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { parseBootstrap } from '../../src/net/bootstrap.js';
 import { Metadata } from '../../src/protocol/apis/index.js';
-import { readPartition } from '../../src/reader/partition-reader.js';
+import { endOffset, readPartition } from '../../src/reader/partition-reader.js';
 import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
 import {
   activeResources,
@@ -461,6 +461,28 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     let written = 0;
     for (let partition = 0; partition < 100; partition++) written += (await readPartition(broker, { topic, partition })).records.length;
     expect(written).toBe(n);
+  });
+
+  it('sendBatch() of 20 times the memory budget: every record written once, none refused, the event loop not held', async () => {
+    const topic = await topicWith('big-batch', 3);
+    const p = producer({ bufferMemory: 1 << 20 });
+    const n = 20_000;
+    const records = Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `${i}`.padEnd(1000, '.') }));
+    let longestStallMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestStallMs = Math.max(longestStallMs, now - last);
+      last = now;
+    }, 5);
+    const results = await p.sendBatch(records).finally(() => clearInterval(ticker));
+    expect(results).toHaveLength(n);
+    expect(p.metrics().waitingBytes, 'nothing left waiting').toBe(0);
+    let written = 0n;
+    for (let partition = 0; partition < 3; partition++) written += await endOffset(broker, topic, partition);
+    expect(written).toBe(BigInt(n));
+    // Handed in whole, the array waited in copies for seconds of one turn; now a turn takes in about a budget's worth.
+    expect(longestStallMs, 'longest ms between event-loop turns').toBeLessThan(2000);
   });
 
   it('bufferFullPolicy \'drop-oldest\' is refused for a transactional producer', () => {

@@ -411,6 +411,15 @@ describe('the sender looks at the partitions something happened to', () => {
   });
 });
 
+/** expectNothingLeft without the per-record accounting, for sends it does not see (sendBatch()). */
+async function expectClosedClean(s: Scripted): Promise<void> {
+  await s.clock.advance(0);
+  expect(s.clock.pendingTimerList(), 'fake timers still set after close()').toEqual([]);
+  expect(s.cluster.openChannels(), 'channels open after close()').toBe(0);
+  expect(s.producer.metrics().bufferedBytes, 'bufferedBytes after close()').toBe(0);
+  expect(s.clock.taskErrors, 'exceptions thrown by timer or soon tasks').toEqual([]);
+}
+
 describe('backpressure: produce() returns false, ready() says when to go on', () => {
   // 16 batches of one 900-byte record fill the budget; each answer frees one.
   const TIGHT = { bufferMemory: 16 * 1024, batchSize: 1024, maxBatchSize: 1024, maxBlockMs: 60_000, lingerMs: 0 };
@@ -467,6 +476,51 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     expect(s.sends.errorNames()).toEqual([]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
+  });
+
+  it('sendBatch() of far more than the memory budget: taken in as memory frees, all delivered, none refused', async () => {
+    // The waiting budget could hold 4 of these records' copies: the whole array used to wait, refused past it.
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const values = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(900, '.'));
+    let mostWaiting = 0;
+    const watch = setInterval(() => (mostWaiting = Math.max(mostWaiting, s.producer.metrics().waitingSends)), 1);
+    const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
+    // flush() waits for the records still to be taken in, then for all of them.
+    await s.clock.drive(s.producer.flush(), 60_000);
+    clearInterval(watch);
+    expect(s.cluster.log('t', 0).slice(-200)).toEqual(values);
+    const results = await sent;
+    expect(results.map((m) => m.offset)).toEqual(values.map((_, i) => BigInt(i)));
+    expect(mostWaiting, 'sends waiting at once').toBeLessThanOrEqual(1);
+    expect(s.producer.metrics()).toMatchObject({ recordsSent: 1 + 200, recordsFailed: 0 });
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('sendBatch() stops taking records in at the first failure: the rest are never sent', async () => {
+    const s = await connected({ ...TIGHT, deliveryTimeoutMs: 30_000, requestTimeoutMs: 30_000 }, { latencyMs: 10 });
+    const controller = new AbortController();
+    const values = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const sent = s.producer.sendBatch(
+      values.map((value) => ({ topic: 't', partition: 0, value })),
+      { signal: controller.signal },
+    );
+    const outcome = sent.then(() => undefined, (e: Error) => e);
+    // Some went in at once, one waits for memory; the abort ends it (and what is not yet in a request).
+    s.cluster.freeze();
+    await s.clock.advance(50);
+    controller.abort();
+    s.cluster.thaw();
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect(await outcome).toBeInstanceOf(AbortedError);
+    const written = s.cluster.log('t', 0).length;
+    expect(written, 'records written').toBeLessThan(20);
+    const m = s.producer.metrics();
+    expect(m.recordsSent, 'delivered: the warm-up and those written').toBe(1 + written);
+    expect(m.recordsAborted, 'aborted: the one waiting, and any not yet in a request').toBeGreaterThanOrEqual(1);
+    expect(m.recordsSent + m.recordsFailed, 'records taken in').toBeLessThan(1 + 20);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
   });
 
   it('a ready() waiting for memory to drain ends with close()', async () => {
