@@ -27,6 +27,19 @@ function roughLength(v: ProducerRecord['key']): number {
   return typeof v === 'string' ? v.length * 3 : v.length;
 }
 
+/** No fewer bytes than `headers` take in a record: 10 per header for its two length varints, then its key and value at most. */
+function roughHeadersLength(headers: ProducerRecord['headers']): number {
+  if (headers === undefined) return 0;
+  let bytes = 5;
+  if (Array.isArray(headers)) {
+    for (const h of headers as ReadonlyArray<{ key: string; value: ProducerRecord['value'] }>) bytes += 10 + h.key.length * 3 + roughLength(h.value);
+  } else {
+    const o = headers as Readonly<Record<string, ProducerRecord['value']>>;
+    for (const key in o) if (Object.hasOwn(o, key)) bytes += 10 + key.length * 3 + roughLength(o[key]);
+  }
+  return bytes;
+}
+
 /**
  * The sizes a busy partition's batch may grow to, biggest first: maxBatchSize, then a
  * quarter of it, and so on while above batchSize. Few sizes, so the pool can reuse them
@@ -97,8 +110,8 @@ export class Appender {
     const o = this.#o;
     // Cheap bound first (Java's estimate: 61 + 21 + key + value, plus headers): most
     // records are nowhere near a limit, and the exact size is only needed near one.
-    const rough = 82 + roughLength(record.key) + roughLength(record.value) + (record.headers ? 4096 : 0) + 3 * record.topic.length;
-    if (rough + 1024 < Math.min(o.maxRequestSize, o.bufferMemory) && record.headers === undefined) return;
+    const rough = 82 + roughLength(record.key) + roughLength(record.value) + roughHeadersLength(record.headers) + 3 * record.topic.length;
+    if (rough + 1024 < Math.min(o.maxRequestSize, o.bufferMemory)) return;
     const alone = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
     // Produce v3 frames cost the most bytes around a batch: check against the worst case.
     const request = new ProduceRequestSize(3, o.clientId, null);

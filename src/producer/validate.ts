@@ -15,9 +15,16 @@ function given(v: unknown): string {
 const isBytes = (v: unknown): boolean => typeof v === 'string' || v instanceof Uint8Array;
 
 function checkBytes(v: unknown, what: string): void {
-  if (v !== null && !isBytes(v)) {
-    throw new InvalidRecordError(`${what} must be a string, Buffer, Uint8Array or null, got ${v === undefined ? 'undefined' : typeof v}`);
-  }
+  if (v !== null && !isBytes(v)) throw notBytes(v, what);
+}
+
+function notBytes(v: unknown, what: string): InvalidRecordError {
+  return new InvalidRecordError(`${what} must be a string, Buffer, Uint8Array or null, got ${v === undefined ? 'undefined' : typeof v}`);
+}
+
+/** A header value's check: its message (the key quoted) is made only when it fails, not for every header of every record. */
+function checkHeaderValue(v: unknown, key: string): void {
+  if (v !== null && !isBytes(v)) throw notBytes(v, `header ${JSON.stringify(key)} value`);
 }
 
 /** Kafka's rule for topic names (Topic.validate): what no broker would ever accept. */
@@ -61,10 +68,11 @@ export function validateRecord(record: ProducerRecord): void {
       if (typeof header !== 'object' || header === null || typeof header.key !== 'string') {
         throw new InvalidRecordError('record headers must be { key: string, value } entries');
       }
-      checkBytes(header.value, `header ${JSON.stringify(header.key)} value`);
+      checkHeaderValue(header.value, header.key);
     }
   } else if (typeof h === 'object' && h !== null) {
-    for (const [k, v] of Object.entries(h)) checkBytes(v, `header ${JSON.stringify(k)} value`);
+    const o = h as Readonly<Record<string, unknown>>;
+    for (const key in o) if (Object.hasOwn(o, key)) checkHeaderValue(o[key], key);
   } else {
     throw new InvalidRecordError('record headers must be an array of { key, value } or an object');
   }
