@@ -40,6 +40,8 @@ export class BrokerConnection {
   readonly features: BrokerFeatures;
   /** The ApiVersions version the broker accepted. */
   readonly apiVersionsVersion: number;
+  /** Responses the handshake took: ApiVersions (tried at lower versions too) and SASL. */
+  #handshakeAnswers = Infinity;
 
   private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {
     this.connection = connection;
@@ -73,6 +75,8 @@ export class BrokerConnection {
         }
         const broker = new BrokerConnection(connection, version, response);
         if (sasl) await startSaslSession(broker, sasl);
+        else connection.closedAtFirstRequestHint = 'a SASL listener closes the connection of a client that did not authenticate this way: is this listener SASL_PLAINTEXT or SASL_SSL? then give the producer its `sasl` option';
+        broker.#handshakeAnswers = connection.answered;
         if (opts.signal?.aborted) throw new ConnectionError(`connecting to ${connection.address} was given up`, { broker: connection.address, cause: opts.signal.reason });
         return broker;
       }
@@ -96,6 +100,11 @@ export class BrokerConnection {
   /** Resolves once the socket is fully closed, however that happened. */
   get closed(): Promise<void> {
     return this.connection.closed;
+  }
+
+  /** Why the connection closed, if it did before answering anything past its handshake (ApiVersions, SASL). */
+  get closedUnanswered(): Error | undefined {
+    return this.connection.answered > this.#handshakeAnswers ? undefined : this.connection.endedBy;
   }
 
   /** Sends at exactly `version` (negotiated by the caller, e.g. with versionFor). */

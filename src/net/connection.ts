@@ -141,6 +141,15 @@ export class Connection {
   /** While true only `pastHold` requests are written; the rest wait in the queue, in order. */
   #held = false;
   #closedError: Error | undefined;
+  /** Responses received: a broker that closes before answering past the handshake is told apart by it. */
+  #answered = 0;
+  #endedByUs = false;
+  /**
+   * Said when the broker closes the connection at the first request after ApiVersions,
+   * unanswered (BrokerConnection sets it when no SASL is configured: that is how a SASL
+   * listener treats a client that did not authenticate).
+   */
+  closedAtFirstRequestHint: string | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed: Promise<void>;
   #onClosed!: () => void;
@@ -163,9 +172,28 @@ export class Connection {
       this.#fail(tlsFailure(err, this.address, opts.tls) ?? new ConnectionError(`connection to ${this.address} failed: ${err.message}`, { broker: this.address, cause: err }));
     });
     socket.on('close', () => {
-      this.#fail(new ConnectionError(`connection to ${this.address} closed`, { broker: this.address }));
+      this.#fail(this.#closedByPeer());
       this.#onClosed();
     });
+  }
+
+  #closedByPeer(): ConnectionError {
+    const first = this.#inFlight[0];
+    if (this.closedAtFirstRequestHint !== undefined && this.#answered === 1 && first) {
+      const what = `${first.api.name} v${first.version}`;
+      return new ConnectionError(`connection to ${this.address} closed by the broker at its first request after ApiVersions (${what}), unanswered: ${this.closedAtFirstRequestHint}`, { broker: this.address, api: what });
+    }
+    return new ConnectionError(`connection to ${this.address} closed`, { broker: this.address });
+  }
+
+  /** Responses received so far. */
+  get answered(): number {
+    return this.#answered;
+  }
+
+  /** Why the connection ended, once it has, unless we ended it (close(), or destroy() with no error). */
+  get endedBy(): Error | undefined {
+    return this.#endedByUs ? undefined : this.#closedError;
   }
 
   /** Opens a connection; rejects with a ConnectionError on refusal, TLS failure or timeout. */
@@ -334,6 +362,7 @@ export class Connection {
     // then. Disarming it here and arming it again for the next request cost a clearTimeout
     // and a setTimeout per request; left armed, it wakes once per requestTimeoutMs.
     this.#inFlight.shift();
+    this.#answered++;
     try {
       head.resolve(decodeResponse(head.api, head.version, frame));
     } catch (err) {
@@ -402,6 +431,7 @@ export class Connection {
         ]);
         clearTimeout(timer);
       }
+      if (!this.#closedError) this.#endedByUs = true;
       this.#fail(new ConnectionError(`connection to ${this.address} was closed`, { broker: this.address }));
       this.#socket.end();
       const forced = setTimeout(() => this.#socket.destroy(), 1000);
@@ -422,6 +452,7 @@ export class Connection {
 
   /** Closes the socket at once; everything pending fails with `err` or a ConnectionError. */
   destroy(err?: Error): void {
+    if (!err && !this.#closedError) this.#endedByUs = true;
     this.#fail(err ?? new ConnectionError(`connection to ${this.address} was destroyed`, { broker: this.address }));
     this.#socket.destroy();
   }

@@ -21,6 +21,8 @@ export interface BrokerChannel {
   readonly isOpen: boolean;
   /** Resolves once the connection is fully closed, however that happened. */
   readonly closed: Promise<void>;
+  /** Why it closed, when it did before answering anything past its handshake: a dial that failed, late. */
+  readonly closedUnanswered?: Error | undefined;
   readonly features: BrokerFeatures;
   /** The highest version of `api` both sides support, or undefined when there is none. */
   versionFor(api: AnyApi, max?: number): number | undefined;

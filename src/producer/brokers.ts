@@ -103,27 +103,37 @@ export class BrokerLink {
     this.#opening ??= dial().then(
       (channel) => {
         this.channel = channel;
+        const failuresBefore = this.failures;
         this.failures = 0;
         this.lastError = undefined;
         this.#opening = undefined;
         void channel.closed.then(() => {
           if (this.channel === channel) this.channel = undefined;
+          // Closed by the broker before it answered anything past the handshake (a SASL
+          // listener dialled without sasl answers ApiVersions, then closes at the next
+          // request): a failed dial, whose backoff grows, not a new start every 100 ms.
+          const err = channel.closedUnanswered;
+          if (err && !this.channel) this.#failed(err, failuresBefore + 1, clock, opts);
         });
         return channel;
       },
       (err: Error) => {
-        this.failures++;
-        this.lastError = err;
-        // Refused credentials or certificates, or a listener that is not what was dialled, only
-        // fail again: wait the longest backoff at once.
-        const wait = cannotHealByWaiting(err) ? opts.retryBackoffMaxMs : backoffDelay({ base: opts.retryBackoffMs, max: opts.retryBackoffMaxMs }, this.failures);
-        this.reconnectAt = clock.now() + wait;
+        this.#failed(err, this.failures + 1, clock, opts);
         this.#opening = undefined;
-        debug('connecting to %s failed (%s); next attempt in %d ms', this.address, err.message, wait);
         throw err;
       },
     );
     return this.#opening;
+  }
+
+  #failed(err: Error, failures: number, clock: Clock, opts: ResolvedOptions): void {
+    this.failures = failures;
+    this.lastError = err;
+    // Refused credentials or certificates, or a listener that is not what was dialled, only
+    // fail again: wait the longest backoff at once.
+    const wait = cannotHealByWaiting(err) ? opts.retryBackoffMaxMs : backoffDelay({ base: opts.retryBackoffMs, max: opts.retryBackoffMaxMs }, failures);
+    this.reconnectAt = clock.now() + wait;
+    debug('connecting to %s failed (%s); next attempt in %d ms', this.address, err.message, wait);
   }
 
   /** The last open's failure while its backoff lasts: calling again now would only dial in vain. */
