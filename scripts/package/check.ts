@@ -20,6 +20,7 @@
  * test/package/package.test.ts runs the same steps.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -89,10 +90,15 @@ export function contentProblems(packed: Packed): string[] {
   }
   for (const file of packed.files) {
     if (['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file)) continue;
+    // The documents the README links to, so its links work where the package is read (npm, node_modules).
+    if (file.startsWith('docs/') && file.endsWith('.md')) continue;
     if (!file.startsWith('dist/')) problems.push(`${file}: only dist/ and the documents belong in the package`);
     else if (file.endsWith('.map')) problems.push(`${file}: a source map, whose sources are not published`);
     else if (!/\.(js|d\.ts)$/.test(file)) problems.push(`${file}: neither JavaScript nor a declaration file`);
     else if (/(^|\/)(test|tests|__tests__)\//.test(file) || /\.test\.(js|d\.ts)$/.test(file)) problems.push(`${file}: a test`);
+  }
+  for (const [, link] of readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#\s]+)/g)) {
+    if (!files.has(link!)) problems.push(`README.md links to ${link}, which is not in the package`);
   }
   for (const [subpath, target] of moduleEntries(packed.manifest)) {
     const keys = Object.keys(target);

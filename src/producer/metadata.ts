@@ -47,6 +47,8 @@ export interface MetadataContext {
   clock: Clock;
   backoff: BackoffSettings;
   allowAutoTopicCreation: boolean;
+  /** The producer's maxBlockMs, for what a failed wait says it waited. */
+  maxBlockMs: number;
   /** Aborted when the producer closes: every wait ends. */
   signal: AbortSignal;
 }
@@ -252,12 +254,13 @@ export class ClusterMetadata {
 
   #timedOut(name: string, partition: number): Error {
     const failure = this.#lastFailure;
+    const waited = `maxBlockMs (${this.#ctx.maxBlockMs} ms)`;
     if (failure instanceof ConnectionError && !this.topics.has(name)) {
-      return new ConnectionError(`no metadata for topic ${JSON.stringify(name)} within maxBlockMs: ${failure.message}`, { cause: rootCause(failure) });
+      return new ConnectionError(`no metadata for topic ${JSON.stringify(name)} within ${waited}: ${failure.message}`, { cause: rootCause(failure) });
     }
     const known = this.topics.get(name);
     if (known && known.partitions.length > 0) {
-      return new UnknownTopicError(name, `partition ${partition} of topic ${JSON.stringify(name)} does not exist (it has partitions 0..${known.partitions.length - 1}); waited maxBlockMs for it to appear`);
+      return new UnknownTopicError(name, `partition ${partition} of topic ${JSON.stringify(name)} does not exist (it has partitions 0..${known.partitions.length - 1}); waited ${waited} for it to appear`);
     }
     const code = this.#topicErrors.get(name);
     const why =
@@ -268,7 +271,7 @@ export class ClusterMetadata {
           : failure
             ? `metadata requests failed: ${failure.message}`
             : 'no metadata arrived';
-    return new UnknownTopicError(name, `topic ${JSON.stringify(name)} is not available: ${why} (waited maxBlockMs)`, { cause: failure });
+    return new UnknownTopicError(name, `topic ${JSON.stringify(name)} is not available: ${why} (waited ${waited})`, { cause: failure });
   }
 
   /** The topic id for Produce v13+, or undefined when the broker gave none. */

@@ -87,7 +87,7 @@ export class Producer {
     );
     this.#brokers = new Brokers(o, internals.dial ?? dialBroker, clock, signal, () => this.#metadata.brokers);
     const any = (): ReturnType<Brokers['any']> => this.#brokers.any();
-    this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, signal });
+    this.#metadata = new ClusterMetadata({ any, clock, backoff, allowAutoTopicCreation: o.allowAutoTopicCreation, maxBlockMs: o.maxBlockMs, signal });
     const chooser = new PartitionChooser(o.batchSize, o.partitioner, o.adaptivePartitioning ? this.#partitions : undefined);
     const wake = (): void => this.#sender.wake();
     const opened = (state: PartitionState, readyAt: number): void => this.#sender.opened(state, readyAt);

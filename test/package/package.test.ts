@@ -37,9 +37,10 @@ describe('the published package', { timeout: SLOW }, () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  it('holds dist (no source maps), README, LICENSE and CHANGELOG, and every export target', () => {
+  it('holds dist (no source maps), README, LICENSE, CHANGELOG, the docs the README links to, and every export target', () => {
     expect(contentProblems(packed)).toEqual([]);
     expect(packed.files).toContain('dist/index.js');
+    expect(packed.files).toContain('docs/delivery-semantics.md');
     expect(packed.files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
   });
 

@@ -49,6 +49,18 @@ describe('config errors show the value that was given', () => {
     expect(() => resolveOptions({ bootstrap: bootstrap as never })).toThrow(/^bootstrap must be "host:port" \(several separated by commas\) or an array of such strings, got /);
   });
 
+  it.each([
+    ['lingerMS', 'lingerMs'],
+    ['compresion', 'compression'],
+    ['bootstrapServers', undefined],
+    ['maxInflight', 'maxInFlight'],
+    ['idempotence', 'idempotent'],
+  ])('unknown option %s names the one it most likely meant (%s)', (key, meant) => {
+    const attempt = (): unknown => resolveOptions({ bootstrap: 'h:1', [key]: 1 } as never);
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(meant ? `unknown producer option "${key}" (did you mean ${meant}?)` : new RegExp(`^unknown producer option "${key}"$`));
+  });
+
   it('a record field of the wrong type says its type, where its value alone would look right', () => {
     expect(() => validateRecord({ topic: 't', value: 'v', partition: '0' as never })).toThrow(new InvalidRecordError('record partition must be a non-negative integer, got "0" (a string)'));
     expect(() => validateRecord({ topic: 't', value: 'v', timestamp: 1700000000000n as never })).toThrow(
