@@ -9,7 +9,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { debuglog } from 'node:util';
-import { AbortedError, ConfigError, InvalidRecordError, ProducerClosedError, TransactionStateError } from '../errors.js';
+import { AbortedError, ConfigError, InvalidRecordError, ProducerClosedError, TransactionAbortedError, TransactionStateError } from '../errors.js';
 import { shown } from '../shown.js';
 import { Appender, batchBufferSizes } from './appender.js';
 import type { BackoffSettings } from './backoff.js';
@@ -69,6 +69,8 @@ export class Producer {
   #closing: Promise<void> | undefined;
   /** sendBatch() calls still taking their records in (see #sendInTurn): flush() and a commit wait for them. */
   readonly #feeding = new Set<Promise<void>>();
+  /** beginTransaction() calls so far: a sendBatch() taking records in sees its transaction end. */
+  #transactionsBegun = 0;
   #metadataTimer: TimerHandle | undefined;
 
   constructor(options: ProducerOptions, internals: ProducerInternals = {}) {
@@ -163,6 +165,7 @@ export class Producer {
   beginTransaction(): void {
     this.#assertOpen();
     this.#txn('beginTransaction').begin();
+    this.#transactionsBegun++;
   }
 
   /** Commits a consumer group's offsets with the transaction (the read-process-write pattern). */
@@ -179,7 +182,11 @@ export class Producer {
    */
   async commitTransaction(): Promise<void> {
     this.#assertOpen();
-    await this.#txn('commitTransaction').commit();
+    const txn = this.#txn('commitTransaction');
+    // A sendBatch() still taking its records in finishes first: the commit holds all of it
+    // (or, if one of them failed, refuses as abortable), never the part taken in so far.
+    if (txn.state === 'in-transaction') while (this.#feeding.size > 0) await Promise.all(this.#feeding);
+    await txn.commit();
   }
 
   /** Fails what is not yet sent (TransactionAbortedError), waits for what is, then aborts. */
@@ -286,6 +293,11 @@ export class Producer {
   async #sendInTurn(records: readonly ProducerRecord[], from: number, sends: Array<Promise<RecordMetadata>>, options: SendOptions): Promise<RecordMetadata[]> {
     let failed = false;
     const noteFailure = (): void => void (failed = true);
+    // In a transaction, records go into the one the call was made in, or none: after an
+    // abort they must not go out with the next transaction.
+    const txn = this.#transactions;
+    const begun = this.#transactionsBegun;
+    let ended: Error | undefined;
     // Each send's rejection is seen here at once: not an unhandled rejection while waiting.
     for (const p of sends) p.catch(noteFailure);
     let takenIn!: () => void;
@@ -295,6 +307,10 @@ export class Producer {
       for (let i = from; i < records.length; i++) {
         if (this.#waiting.count > 0) await this.#waiting.ready();
         if (failed) break;
+        if (txn && (this.#transactionsBegun !== begun || txn.state !== 'in-transaction')) {
+          ended = new TransactionAbortedError(`sendBatch(): its transaction ended (${txn.state}) before ${records.length - i} of its records were taken in; they were not sent`);
+          break;
+        }
         const p = this.send(records[i]!, options);
         p.catch(noteFailure);
         sends.push(p);
@@ -303,7 +319,9 @@ export class Producer {
       this.#feeding.delete(feeding);
       takenIn();
     }
-    return Promise.all(sends);
+    const results = await Promise.all(sends);
+    if (ended) throw ended;
+    return results;
   }
 
   /**

@@ -217,6 +217,37 @@ describe('ready and in-transaction', () => {
     await finish(s);
   });
 
+  // A sendBatch() bigger than the memory budget takes its records in as memory frees.
+  const TIGHT = { bufferMemory: 8 * 1024, batchSize: 1024, maxBatchSize: 1024, lingerMs: 0 };
+  const bigBatch = (s: Txn, n: number): { values: string[]; outcome: Promise<unknown> } => {
+    const values = Array.from({ length: n }, (_, i) => `${i}`.padEnd(900, '.'));
+    const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
+    return { values, outcome: sent.then(() => undefined, (e: unknown) => e) };
+  };
+
+  it('commit while a big sendBatch() is still taking records in: it waits, and commits all of them', async () => {
+    const s = await inTransaction(TIGHT);
+    const { values, outcome } = bigBatch(s, 60);
+    await s.run(s.producer.commitTransaction());
+    expect(s.cluster.committed('t', 0)).toEqual(values);
+    expect(await s.run(outcome)).toBeUndefined();
+    await closeWithin(s, 1000);
+  });
+
+  it('abort while a big sendBatch() is taking records in: the rest never go out, not even with the next transaction', async () => {
+    const s = await inTransaction(TIGHT);
+    const { outcome } = bigBatch(s, 60);
+    await s.clock.advance(5);
+    await s.run(s.producer.abortTransaction());
+    s.producer.beginTransaction();
+    s.sends.produce({ topic: 't', partition: 0, value: 'next' });
+    await s.run(s.producer.commitTransaction());
+    expect(await s.run(outcome)).toBeInstanceOf(TransactionAbortedError);
+    expect(s.cluster.committed('t', 0)).toEqual(['next']);
+    expect(s.cluster.log('t', 0).length, 'written: the next record and what went out before the abort').toBeLessThan(1 + 60);
+    await closeWithin(s, 1000);
+  });
+
   it('offsets sent to the transaction: AddOffsetsToTxn, TxnOffsetCommit, committed with it', async () => {
     const s = await inTransaction();
     s.sends.produce({ topic: 't', partition: 0, value: 'a' });
