@@ -180,6 +180,29 @@ describe.each(targets)('transactions on $name', (target) => {
     expect(records.map((r) => r.value!.toString())).toEqual(['before', 'fixed-1', 'fixed-2']);
   });
 
+  it('a sendBatch of 8 times the memory budget, committed before it settled: every record committed once', async () => {
+    const topic = uniqueTopic('batch-big');
+    await createTopic(broker, topic, { partitions: 2 });
+    const p = new Producer({ bootstrap: target.bootstrap, transactionalId: uniqueTopic('tid-big'), lingerMs: 2, bufferMemory: 1 << 20 });
+    producers.push(p);
+    await p.initTransactions();
+    p.beginTransaction();
+    const n = 8000;
+    const sent = p.sendBatch(Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `${i}`.padEnd(1000, '.') })));
+    // Not awaited first: the commit waits for the records sendBatch() has still to take in.
+    await p.commitTransaction();
+    expect(await sent).toHaveLength(n);
+    // The coordinator writes the commit markers after EndTxn is answered: the last stable
+    // offsets reach the end (each partition's counts its marker) soon after.
+    let committed = 0n;
+    for (let tries = 0; tries < 100 && committed !== BigInt(n + 2); tries++) {
+      if (tries > 0) await new Promise((r) => setTimeout(r, 100));
+      committed = 0n;
+      for (let partition = 0; partition < 2; partition++) committed += await endOffset(broker, topic, partition, 'read_committed');
+    }
+    expect(committed).toBe(BigInt(n + 2));
+  });
+
   it('sendOffsetsToTransaction: a group given as a string is refused at once; offsets the coordinator refuses make the transaction abortable, with that error', async () => {
     const p = new Producer({ bootstrap: target.bootstrap, transactionalId: uniqueTopic('tid-offsets'), maxBlockMs: 3000 });
     producers.push(p);
