@@ -296,6 +296,10 @@ export class Appender {
   #take(size: number, reserved: Buffer | undefined, max = Infinity): Buffer | undefined {
     if (reserved) {
       if (reserved.length >= size && reserved.length <= max) return reserved;
+      // Bigger than this batch may be (the pool hands a waiter a bigger free buffer): traded
+      // for one of `size` at once. Given back, it would go to the first waiter in line, which
+      // could be this record again, served the same buffer, without end.
+      if (reserved.length > max) return this.#pool.resize(reserved, size);
       this.#pool.release(reserved);
     }
     return this.#pool.tryAllocate(size);

@@ -134,15 +134,33 @@ export class BufferPool {
     });
   }
 
+  /**
+   * Trades `buf`, held, for a buffer of `size` (smaller): its holder was served already,
+   * so no waiter goes first; the rest of its budget then serves them.
+   */
+  resize(buf: Buffer, size: number): Buffer {
+    this.#used -= buf.length;
+    this.#keep(buf);
+    // Fits: what `buf` held is free now, and `size` is less.
+    const out = this.#take(size)!;
+    this.#serveWaiters();
+    return out;
+  }
+
   /** Gives a buffer's budget back; a standard-size one is kept for reuse. */
   release(buf: Buffer): void {
     this.#used -= buf.length;
+    this.#keep(buf);
+    this.#serveWaiters();
+  }
+
+  /** Keeps a buffer whose budget was just given back in its free list, if it is a pooled size and fits. */
+  #keep(buf: Buffer): void {
     const list = this.#free.get(buf.length);
     if (list && this.#used + this.#freeBytes + buf.length <= this.budget) {
       list.push(buf);
       this.#freeBytes += buf.length;
     }
-    this.#serveWaiters();
   }
 
   /**

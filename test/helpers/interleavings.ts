@@ -95,6 +95,8 @@ export interface Extension<E extends { kind: string }> {
   apply?: (run: Run, e: E) => Promise<void> | void;
   /** Right after the final close() starts (e.g. let what the file holds back go on). */
   afterClose?: (run: Run) => Promise<void> | void;
+  /** After every invariant held: the file's own checks of the run. */
+  afterRun?: (run: Run) => void;
   /** Errors of the file's own events: they end a record before it was sent (besides aborts and "before this record was sent"), and may fail it. */
   unsent?: RegExp;
 }
@@ -233,6 +235,7 @@ export async function check<E extends { kind: string }>(events: Array<Event | E>
   expectLogs(run, ext.unsent);
   expectOnlyCalledForFailures(run, ext.unsent);
   expect(s.cluster.violations, 'protocol misuse the brokers saw').toEqual([]);
+  ext.afterRun?.(run);
 }
 
 

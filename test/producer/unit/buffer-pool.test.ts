@@ -39,6 +39,21 @@ describe('BufferPool', () => {
     expect(p.tryAllocate(64 * KiB)).toBeUndefined();
   });
 
+  it('resize: a buffer served too big is traded at once for a smaller one, ahead of the waiters in line', async () => {
+    const p = pool();
+    const big = p.tryAllocate(64 * KiB)!;
+    const first = p.allocate(16 * KiB, 1000, undefined, 64 * KiB);
+    const second = p.allocate(16 * KiB, 1000);
+    p.release(big);
+    const served = await first;
+    expect(served).toBe(big);
+    // The first cannot use 64 KiB after all: it gets 16 KiB now, and the second is served from the rest.
+    const small = p.resize(served, 16 * KiB);
+    expect(small.length).toBe(16 * KiB);
+    expect((await second).length).toBe(16 * KiB);
+    expect(p.used).toBe(32 * KiB);
+  });
+
   it('whenHalfFree: called once at most half the budget is held and nothing waits', async () => {
     const p = pool();
     const held = [0, 1, 2, 3].map(() => p.tryAllocate(16 * KiB)!);
