@@ -449,13 +449,13 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     await p.connect();
     const n = 400;
     const delivered: Array<Error | null> = [];
-    const start = performance.now();
     for (let i = 0; i < n; i++) {
       if (!p.produce({ topic, key: `key-${i}`, value: `${i}`.padEnd(1000, '.') }, (err) => delivered.push(err))) await p.ready();
     }
-    const produced = performance.now() - start;
     expect(p.metrics().waitsForMemory, 'sends that waited for memory').toBeGreaterThan(0);
-    expect(produced, 'ms to produce every record, with lingerMs 60,000').toBeLessThan(30_000);
+    // Lingering, the loop would still wait (for lingerMs at every wait): memory came back
+    // because batches went, so all but what the last 64 KiB hold is delivered before flush().
+    expect(delivered.length, 'records delivered before flush(), with lingerMs 60,000').toBeGreaterThan(n - 64);
     await p.flush();
     expect(delivered).toEqual(Array(n).fill(null));
     let written = 0;
@@ -468,21 +468,19 @@ describe.each(clusters)('Producer life cycle against $name', (cluster) => {
     const p = producer({ bufferMemory: 1 << 20 });
     const n = 20_000;
     const records = Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `${i}`.padEnd(1000, '.') }));
-    let longestStallMs = 0;
-    let last = performance.now();
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      longestStallMs = Math.max(longestStallMs, now - last);
-      last = now;
-    }, 5);
+    // Sampled between event-loop turns while the call runs: how many sends wait at once.
+    const waiting: number[] = [];
+    const ticker = setInterval(() => waiting.push(p.metrics().waitingSends), 1);
     const results = await p.sendBatch(records).finally(() => clearInterval(ticker));
     expect(results).toHaveLength(n);
     expect(p.metrics().waitingBytes, 'nothing left waiting').toBe(0);
     let written = 0n;
     for (let partition = 0; partition < 3; partition++) written += await endOffset(broker, topic, partition);
     expect(written).toBe(BigInt(n));
-    // Handed in whole, the array waited in copies for seconds of one turn; now a turn takes in about a budget's worth.
-    expect(longestStallMs, 'longest ms between event-loop turns').toBeLessThan(2000);
+    // Handed in whole, the array waited in copies (thousands at once) within one turn; now the
+    // event loop turns while the call takes records in, and at most one send waits at a time.
+    expect(waiting.length, 'event-loop turns seen during the call').toBeGreaterThan(0);
+    expect(Math.max(...waiting), 'sends waiting at once').toBeLessThanOrEqual(1);
   });
 
   it('bufferFullPolicy \'drop-oldest\' is refused for a transactional producer', () => {
