@@ -185,7 +185,8 @@ export class Producer {
     const txn = this.#txn('commitTransaction');
     // A sendBatch() still taking its records in finishes first: the commit holds all of it
     // (or, if one of them failed, refuses as abortable), never the part taken in so far.
-    if (txn.state === 'in-transaction') while (this.#feeding.size > 0) await Promise.all(this.#feeding);
+    // Only when some call feeds: the commit's state change stays synchronous otherwise.
+    if (txn.state === 'in-transaction' && this.#feeding.size > 0) await this.#fed();
     await txn.commit();
   }
 
@@ -348,8 +349,13 @@ export class Producer {
 
   /** Sends everything buffered now, without lingering, and waits until all of it has ended (and what sendBatch() calls still take in). */
   async flush(): Promise<void> {
-    while (this.#feeding.size > 0) await Promise.all(this.#feeding);
+    if (this.#feeding.size > 0) await this.#fed();
     return this.#sender.flush();
+  }
+
+  /** Once every sendBatch() call has taken all its records in (or stopped). */
+  async #fed(): Promise<void> {
+    while (this.#feeding.size > 0) await Promise.all(this.#feeding);
   }
 
   /**
