@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { ensureKafka } from '../../scripts/kafka/dist.js';
 import { TOOL_JVM_OPTIONS, javaBinary } from '../../scripts/kafka/java.js';
 import { loggingSystemProperty, toolLoggingConfigFile } from '../../scripts/kafka/logging.js';
@@ -25,7 +25,6 @@ import { REPO_ROOT } from '../../scripts/kafka/paths.js';
 import { trackChild } from '../../scripts/kafka/reaper.js';
 import { consoleConsume } from '../../scripts/kafka/tools.js';
 import { ensureFranzClient, hasGo } from '../../scripts/proxy-clients/franz.js';
-import type { BrokerConnection } from '../../src/net/broker-connection.js';
 import { hasDecodeProblem, summaryLine, type Exchange, type ProxyStats } from '../../src/proxy/index.js';
 import { startProxy, type Proxy } from '../../src/proxy/proxy.js';
 import { singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
@@ -36,15 +35,10 @@ const BENCH = path.join(REPO_ROOT, 'bench');
 const requireFromBench = createRequire(path.join(BENCH, 'package.json'));
 const RECORDS = 10;
 
-let admin: BrokerConnection;
 const proxies: Proxy[] = [];
 
-beforeAll(async () => {
-  admin = await openBroker(cluster);
-});
 afterAll(async () => {
   await Promise.all(proxies.map((p) => p.close()));
-  await admin?.close();
 });
 
 interface Run {
@@ -88,7 +82,14 @@ const CONSUMER_APIS = ['Metadata', 'Produce', 'FindCoordinator', 'JoinGroup', 'S
 
 async function newTopic(prefix: string): Promise<string> {
   const topic = uniqueTopic(prefix);
-  await createTopic(admin, topic, { partitions: 2 });
+  // A connection per topic: the first test may wait many minutes for bench/setup.sh, longer
+  // than the broker keeps an idle connection open (connections.max.idle.ms, 10 minutes).
+  const admin = await openBroker(cluster);
+  try {
+    await createTopic(admin, topic, { partitions: 2 });
+  } finally {
+    await admin.close();
+  }
   return topic;
 }
 
@@ -135,7 +136,7 @@ function benchModule(name: string): Promise<string | undefined> {
   // build downloads sources this machine cannot fetch (about 85 s on two cores).
   // At the lowest CPU priority: the compile must not starve the test files running beside
   // this one (a JVM console consumer waiting 8 s for its first record once gave up).
-  benchInstall ??= promisify(execFile)('nice', ['-n', '19', 'bash', path.join(BENCH, 'setup.sh')], { timeout: 900_000 }).then(
+  benchInstall ??= promisify(execFile)('nice', ['-n', '19', 'bash', path.join(BENCH, 'setup.sh')], { timeout: 1_200_000 }).then(
     () => undefined,
     (err: Error) => `bench/setup.sh failed: ${err.message.split('\n')[0]}`,
   );
@@ -148,7 +149,7 @@ function skip(ctx: TestContext, reason: string): void {
 }
 
 describe('other clients through kafka-wire proxy', () => {
-  it('KafkaJS 2.2.4 producer and consumer group', { timeout: 960_000 }, async (ctx) => {
+  it('KafkaJS 2.2.4 producer and consumer group', { timeout: 1_260_000 }, async (ctx) => {
     const missing = await benchModule('kafkajs');
     if (missing) return skip(ctx, `KafkaJS: ${missing}`);
     const { Kafka, logLevel } = requireFromBench('kafkajs') as KafkaJSModule;
@@ -208,7 +209,7 @@ describe('other clients through kafka-wire proxy', () => {
     expectFullyDecoded("Kafka's console producer and consumer", run, await finish(run), CONSUMER_APIS);
   });
 
-  it('librdkafka (@confluentinc/kafka-javascript) producer and consumer group', { timeout: 960_000 }, async (ctx) => {
+  it('librdkafka (@confluentinc/kafka-javascript) producer and consumer group', { timeout: 1_260_000 }, async (ctx) => {
     const missing = await benchModule('@confluentinc/kafka-javascript');
     if (missing) return skip(ctx, `librdkafka: ${missing} (an optional dependency of bench/)`);
     let KafkaJS: KafkaJSModule;
