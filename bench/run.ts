@@ -9,7 +9,8 @@
  * Options:
  *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java (default: all)
  *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default: these two),
- *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all),
+ *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all;
+ *                       every runner but Java's ProducerPerformance, which sends no keys),
  *                       realistic, realistic-zstd (~1.1 KiB JSON order events keyed by customer, from a seed,
  *                       lz4 or zstd; not in all),
  *                       latency (100-byte records offered at --rate records/s, p50/p99/p99.9 per record; not in all)
@@ -47,6 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import zlib from 'node:zlib';
 import { startCluster } from '../scripts/kafka/cluster.js';
 import { waitUntilServed } from '../src/conformance/admin.js';
 import { BrokerConnection } from '../src/net/broker-connection.js';
@@ -73,6 +75,8 @@ interface ClientSpec {
   keyed?: boolean;
   /** false: its runner cannot send at a fixed rate, so it is skipped in the latency scenario. */
   paced?: boolean;
+  /** Why it cannot compress with this codec on this machine (skipped then), if it cannot. */
+  cannotCompress?: (compression: Compression) => string | undefined;
 }
 
 const benchModule = (name: string): string => path.join(BENCH_DIR, 'node_modules', name, 'package.json');
@@ -87,13 +91,31 @@ const goNotBuilt = (binary: string) => (): string | undefined =>
 
 const CLIENTS: readonly ClientSpec[] = [
   { id: 'kafka-wire', label: 'kafka-wire', kind: 'node', runner: 'kafka-wire.ts', keyed: true },
-  { id: 'kafkajs', label: 'KafkaJS', kind: 'node', runner: 'kafkajs.ts', unavailable: notInstalled('kafkajs') },
-  { id: 'platformatic', label: '@platformatic/kafka', kind: 'node', runner: 'platformatic.ts', unavailable: notInstalled('@platformatic/kafka') },
+  {
+    id: 'kafkajs',
+    label: 'KafkaJS',
+    kind: 'node',
+    runner: 'kafkajs.ts',
+    unavailable: notInstalled('kafkajs'),
+    keyed: true,
+    cannotCompress: (c) => (c === 'zstd' ? 'skipped: KafkaJS has no zstd codec built in (a separate native package)' : undefined),
+  },
+  {
+    id: 'platformatic',
+    label: '@platformatic/kafka',
+    kind: 'node',
+    runner: 'platformatic.ts',
+    unavailable: notInstalled('@platformatic/kafka'),
+    keyed: true,
+    // Its zstd is node:zlib's, which Node 20 does not have (22.15 and later).
+    cannotCompress: (c) => (c === 'zstd' && !('zstdCompressSync' in zlib) ? `skipped: @platformatic/kafka compresses zstd with node:zlib, which Node ${process.version} lacks` : undefined),
+  },
   {
     id: 'confluent',
     label: '@confluentinc/kafka-javascript',
     kind: 'node',
     runner: 'confluent.ts',
+    keyed: true,
     unavailable: () =>
       existsSync(path.join(BENCH_DIR, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node'))
         ? undefined
@@ -662,7 +684,9 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
   const topic = `bench-${scenario.name}-${client.id}-${stamp}`;
   const warmupTopic = `${topic}-warmup`;
   const unavailable =
-    client.unavailable?.() ?? ((scenario.keys || scenario.realistic) && !client.keyed ? 'skipped: its runner sends neither keys nor varied records (keyed and realistic scenarios)' : undefined);
+    client.unavailable?.() ??
+    ((scenario.keys || scenario.realistic) && !client.keyed ? 'skipped: its runner sends neither keys nor varied records (keyed and realistic scenarios)' : undefined) ??
+    client.cannotCompress?.(scenario.compression);
   // Every runner can be paced now (bench/lib/child.ts Pump and pacedSends, the Go child's Pump, Java's --throughput);
   // a runner added later without pacing must say so here (paced: false) rather than run unpaced.
   const unpaced = scenario.rate && client.paced === false ? 'skipped: its runner cannot send at a fixed rate' : undefined;

@@ -16,7 +16,7 @@
  * unacknowledged (default: no limit of ours, only librdkafka's queue).
  */
 import { performance } from 'node:perf_hooks';
-import { benchRequire, numberOption, packageVersion, Pump, runChild, type ClientRunner } from '../lib/child.js';
+import { benchRequire, keyAt, numberOption, packageVersion, Pump, runChild, valueAt, type ClientRunner } from '../lib/child.js';
 
 interface DeliveryReport {
   opaque?: unknown;
@@ -26,7 +26,7 @@ interface RdKafkaProducer {
   setPollInBackground(set: boolean): void;
   on(event: 'delivery-report', listener: (error: Error | null, report: DeliveryReport) => void): void;
   on(event: 'event.error', listener: (error: Error) => void): void;
-  produce(topic: string, partition: number | null, value: Buffer, key: null, timestamp: null, opaque?: unknown): boolean;
+  produce(topic: string, partition: number | null, value: Buffer, key: Buffer | null, timestamp: null, opaque?: unknown): boolean;
   flush(timeout: number, callback: (error: Error | null) => void): void;
   disconnect(callback: (error: Error | null) => void): void;
 }
@@ -60,7 +60,7 @@ await runChild(async (config) => {
     version: `${packageVersion('@confluentinc/kafka-javascript')} (librdkafka ${kafka.librdkafkaVersion})`,
     idempotent: true,
     latencyKind: 'per-record',
-    settings: { ...properties, window: window === Number.MAX_SAFE_INTEGER ? 'none (librdkafka queue limits only)' : window, api: 'Producer.produce() + delivery reports, polled in background' },
+    settings: { ...properties, partitioner: properties['partitioner'] ?? 'default (consistent_random: CRC32 of the key)', window: window === Number.MAX_SAFE_INTEGER ? 'none (librdkafka queue limits only)' : window, api: 'Producer.produce() + delivery reports, polled in background' },
     connect: () =>
       new Promise<void>((resolve, reject) =>
         producer.connect({}, (error) => {
@@ -72,15 +72,18 @@ await runChild(async (config) => {
     produce: (phase) => {
       const pump = new Pump(phase.records, window, phase.rate);
       const { done } = pump;
-      const { topic, payload, latency, sampleEvery } = phase;
+      const { topic, payload, keys, pool, latency, sampleEvery } = phase;
+      const plain = !keys && !pool;
       onReport = (error, report) => {
         if (typeof report?.opaque === 'number') latency.add(performance.now() - report.opaque);
         done(error ?? null);
       };
       return pump.run((index) => {
         try {
-          if (index % sampleEvery === 0) producer.produce(topic, null, payload, null, null, performance.now());
-          else producer.produce(topic, null, payload, null, null);
+          const value = plain ? payload : valueAt(phase, index);
+          const key = plain ? null : keyAt(phase, index);
+          if (index % sampleEvery === 0) producer.produce(topic, null, value, key, null, performance.now());
+          else producer.produce(topic, null, value, key, null);
           return true;
         } catch (error) {
           if ((error as { code?: number }).code === QUEUE_FULL) return false;

@@ -8,11 +8,15 @@
  * Options (`--opt kafkajs.KEY=VALUE`): chunk (1000), concurrency (5).
  */
 import { performance } from 'node:perf_hooks';
-import { benchRequire, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
+import { benchRequire, keyAt, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type Phase, type PhaseOutcome, valueAt } from '../lib/child.js';
 
+interface Message {
+  key?: Buffer;
+  value: Buffer;
+}
 interface KafkaJsProducer {
   connect(): Promise<void>;
-  send(record: { topic: string; messages: Array<{ value: Buffer }>; acks: number; compression: number }): Promise<unknown>;
+  send(record: { topic: string; messages: Message[]; acks: number; compression: number }): Promise<unknown>;
   disconnect(): Promise<void>;
 }
 interface KafkaJsModule {
@@ -20,6 +24,16 @@ interface KafkaJsModule {
   CompressionTypes: { None: number; LZ4: number };
   CompressionCodecs: Record<number, unknown>;
   logLevel: { ERROR: number };
+}
+
+/** Records first..first+count-1 of the phase as KafkaJS messages (keyed ones go by murmur2, as Java's). */
+function messagesOf(phase: Phase, first: number, count: number): Message[] {
+  const messages = new Array<Message>(count);
+  for (let i = 0; i < count; i++) {
+    const key = keyAt(phase, first + i);
+    messages[i] = key ? { key, value: valueAt(phase, first + i) } : { value: valueAt(phase, first + i) };
+  }
+  return messages;
 }
 
 await runChild(async (config) => {
@@ -44,28 +58,23 @@ await runChild(async (config) => {
     idempotent: true,
     latencyKind: 'per-send',
     recordsPerSend: chunk,
-    settings: { ...producerConfig, acks: -1, chunk, concurrency, compression: config.compression, partitioner: 'default (keyless: round-robin)' },
+    settings: { ...producerConfig, acks: -1, chunk, concurrency, compression: config.compression, partitioner: 'default (keyed: murmur2, as Java; keyless: round-robin)' },
     notes,
     connect: () => producer.connect(),
     produce: async (phase) => {
-      const { topic, records, payload, latency } = phase;
+      const { topic, records, latency } = phase;
       if (phase.rate > 0) {
         // Paced (latency scenarios): each slice's records in one send(), not awaited.
         runner.recordsPerSend = 1;
-        return pacedSends(phase, 100_000, (_first, count) => {
-          const messages = new Array<{ value: Buffer }>(count);
-          for (let i = 0; i < count; i++) messages[i] = { value: payload };
-          return producer.send({ topic, messages, acks: -1, compression });
-        });
+        return pacedSends(phase, 100_000, (first, count) => producer.send({ topic, messages: messagesOf(phase, first, count), acks: -1, compression }));
       }
       let next = 0;
       const outcome: PhaseOutcome = { acked: 0, failed: 0 };
       const worker = async (): Promise<void> => {
         while (next < records) {
           const count = Math.min(chunk, records - next);
+          const messages = messagesOf(phase, next, count);
           next += count;
-          const messages = new Array<{ value: Buffer }>(count);
-          for (let i = 0; i < count; i++) messages[i] = { value: payload };
           const started = performance.now();
           try {
             await producer.send({ topic, messages, acks: -1, compression });

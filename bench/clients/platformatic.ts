@@ -14,10 +14,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { benchRequire, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type PhaseOutcome } from '../lib/child.js';
+import { benchRequire, keyAt, numberOption, packageVersion, pacedSends, runChild, type ClientRunner, type Phase, type PhaseOutcome, valueAt } from '../lib/child.js';
 
+interface Message {
+  topic: string;
+  key?: Buffer;
+  value: Buffer;
+}
 interface PlatformaticProducer {
-  send(options: { messages: Array<{ topic: string; value: Buffer }> }): Promise<unknown>;
+  send(options: { messages: Message[] }): Promise<unknown>;
   close(force?: boolean): Promise<void>;
   metadata(options: { topics: string[] }): Promise<unknown>;
 }
@@ -38,6 +43,17 @@ if (typeof promiseStatics.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
   notes.push(`Promise.withResolvers polyfilled: Node ${process.version} is below the package's engines range`);
+}
+
+/** Records first..first+count-1 of the phase as its messages (keyed ones go by murmur2, its default partitioner). */
+function messagesOf(phase: Phase, first: number, count: number): Message[] {
+  const { topic } = phase;
+  const messages = new Array<Message>(count);
+  for (let i = 0; i < count; i++) {
+    const key = keyAt(phase, first + i);
+    messages[i] = key ? { topic, key, value: valueAt(phase, first + i) } : { topic, value: valueAt(phase, first + i) };
+  }
+  return messages;
 }
 
 await runChild(async (config) => {
@@ -61,30 +77,25 @@ await runChild(async (config) => {
     idempotent: true,
     latencyKind: 'per-send',
     recordsPerSend: chunk,
-    settings: { ...options, chunk, concurrency, maxInflights: '1 (forced by idempotent)', partitioner: 'default (keyless: round-robin)' },
+    settings: { ...options, chunk, concurrency, maxInflights: '1 (forced by idempotent)', partitioner: 'default (keyed: murmur2; keyless: round-robin)' },
     notes,
     connect: async () => {
       await producer.metadata({ topics: [...new Set([config.warmupTopic, config.topic])] });
     },
     produce: async (phase) => {
-      const { topic, records, payload, latency } = phase;
+      const { records, latency } = phase;
       if (phase.rate > 0) {
         // Paced (latency scenarios): each slice's records in one send(), not awaited.
         runner.recordsPerSend = 1;
-        return pacedSends(phase, 100_000, (_first, count) => {
-          const messages = new Array<{ topic: string; value: Buffer }>(count);
-          for (let i = 0; i < count; i++) messages[i] = { topic, value: payload };
-          return producer.send({ messages });
-        });
+        return pacedSends(phase, 100_000, (first, count) => producer.send({ messages: messagesOf(phase, first, count) }));
       }
       let next = 0;
       const outcome: PhaseOutcome = { acked: 0, failed: 0 };
       const worker = async (): Promise<void> => {
         while (next < records) {
           const count = Math.min(chunk, records - next);
+          const messages = messagesOf(phase, next, count);
           next += count;
-          const messages = new Array<{ topic: string; value: Buffer }>(count);
-          for (let i = 0; i < count; i++) messages[i] = { topic, value: payload };
           const started = performance.now();
           try {
             await producer.send({ messages });

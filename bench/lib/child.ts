@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from './latency.js';
 import { readRecordsFile } from './realistic.js';
-import { keyBytes, pacedDue, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
+import { keyBytes, keyIndex, pacedDue, RESULT_PREFIX, type ChildConfig, type ChildResult, type LatencySummary } from './protocol.js';
 
 export interface Phase {
   topic: string;
@@ -28,6 +28,19 @@ export interface Phase {
   sampleEvery: number;
   /** Offered rate, records/s, for Pump (0: as fast as the client takes them); the warm-up has the measured phase's. */
   rate: number;
+}
+
+/** Record number `index`'s key in a phase: the realistic pool's, one of the distinct keys, or none. */
+export function keyAt(phase: Phase, index: number): Buffer | null {
+  const { pool, keys } = phase;
+  if (pool) return pool.keys[index % pool.keys.length]!;
+  return keys ? keys[keyIndex(index, keys.length)]! : null;
+}
+
+/** Record number `index`'s value in a phase: the realistic pool's, or the one payload. */
+export function valueAt(phase: Phase, index: number): Buffer {
+  const { pool } = phase;
+  return pool ? pool.values[index % pool.values.length]! : phase.payload;
 }
 
 export interface PhaseOutcome {
