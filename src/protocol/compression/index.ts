@@ -7,7 +7,8 @@
  * | 0  | none   | bytes as they are                        |                                    |
  * | 1  | gzip   | gzip stream                              | node:zlib                          |
  * | 2  | snappy | xerial framing, 32 KiB blocks            | optional package `snappy`          |
- * | 3  | lz4    | LZ4 frame, 64 KiB independent blocks     | optional package `lz4-napi`        |
+ * | 3  | lz4    | LZ4 frame, 64 KiB independent blocks     | optional packages `lz4` (liblz4,   |
+ * |    |        |                                          | preferred) and `lz4-napi`          |
  * | 4  | zstd   | zstd frame                               | node:zlib (Node >= 22.15), else    |
  * |    |        |                                          | optional package `@mongodb-js/zstd`|
  *
@@ -22,9 +23,9 @@
 import { CODEC_NAME, type CompressionName } from './codecs.js';
 import { UnsupportedCodecError } from './errors.js';
 import { gzipCompress, gzipDecompress } from './gzip.js';
-import { checkOutputSize, outputLimit, type DecompressOptions } from './limits.js';
+import { checkOutputSize, FAST_CODEC_SYNC_COMPRESS_LIMIT, outputLimit, type DecompressOptions } from './limits.js';
 import { OptionalPackages, type ModuleImporter } from './loader.js';
-import { LZ4_PACKAGE, lz4Compress, lz4CompressSync, lz4Decompress } from './lz4.js';
+import { LZ4_BLOCK_PACKAGE, LZ4_PACKAGE, lz4Compress, lz4CompressBlocks, lz4CompressSync, lz4Decompress, type Lz4Api, type Lz4BlockApi } from './lz4.js';
 import { SNAPPY_PACKAGE, snappyCompress, snappyCompressSync, snappyDecompress } from './snappy.js';
 import { packageBackend, ZSTD_PACKAGE, zlibBackend, zlibZstd, zstdCompress, zstdDecompress, type ZlibZstd, type ZstdBackend } from './zstd.js';
 
@@ -74,6 +75,25 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
   let zstdBackend: Promise<ZstdBackend> | undefined;
   const zstd = (): Promise<ZstdBackend> =>
     (zstdBackend ??= zlib !== undefined ? Promise.resolve(zlibBackend(zlib)) : packages.load(ZSTD_PACKAGE).then(packageBackend));
+  const optional = <Api>(loading: Promise<Api>): Promise<Api | undefined> => loading.catch(() => undefined);
+
+  /**
+   * lz4 compresses with liblz4 (package `lz4`) when it loads, up to the sync limit; above
+   * it, and when only lz4-napi loads, through lz4-napi. A missing lz4-napi is an error
+   * only when liblz4 is missing too, and then it names lz4-napi, the one we ship with.
+   */
+  async function lz4Compressed(data: Buffer): Promise<Buffer> {
+    const block = await optional(packages.load(LZ4_BLOCK_PACKAGE));
+    if (block && data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT) return lz4CompressBlocks(block, data);
+    const napi = block ? await optional(packages.load(LZ4_PACKAGE)) : await packages.load(LZ4_PACKAGE);
+    return napi ? lz4Compress(napi, data) : lz4CompressBlocks(block!, data);
+  }
+
+  /** lz4-napi decodes on the thread pool, so it goes first; liblz4, on this thread, when it alone loads. */
+  async function lz4Decoder(): Promise<Lz4Api | Lz4BlockApi> {
+    const napi = packages.load(LZ4_PACKAGE);
+    return (await optional(napi)) ?? (await optional(packages.load(LZ4_BLOCK_PACKAGE))) ?? napi;
+  }
 
   return {
     async compress(codecId, data) {
@@ -85,7 +105,7 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
         case 'snappy':
           return snappyCompress(await packages.load(SNAPPY_PACKAGE), data);
         case 'lz4':
-          return lz4Compress(await packages.load(LZ4_PACKAGE), data);
+          return lz4Compressed(data);
         case 'zstd':
           return zstdCompress(await zstd(), data);
       }
@@ -100,8 +120,10 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
           return snappy && snappyCompressSync(snappy, data);
         }
         case 'lz4': {
-          const lz4 = packages.ready(LZ4_PACKAGE);
-          return lz4 && lz4CompressSync(lz4, data);
+          const block = packages.ready(LZ4_BLOCK_PACKAGE);
+          if (block && data.length <= FAST_CODEC_SYNC_COMPRESS_LIMIT) return lz4CompressBlocks(block, data);
+          const napi = packages.ready(LZ4_PACKAGE);
+          return napi && lz4CompressSync(napi, data);
         }
         default:
           return undefined;
@@ -121,7 +143,7 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
         case 'snappy':
           return snappyDecompress(await packages.load(SNAPPY_PACKAGE), data, limit);
         case 'lz4':
-          return lz4Decompress(await packages.load(LZ4_PACKAGE), data, limit);
+          return lz4Decompress(await lz4Decoder(), data, limit);
         case 'zstd':
           return zstdDecompress(await zstd(), data, limit);
       }
@@ -135,7 +157,7 @@ export function createCompressionCodecs(sources: CodecSources = {}): Compression
         case 'snappy':
           return packages.isAvailable(SNAPPY_PACKAGE);
         case 'lz4':
-          return packages.isAvailable(LZ4_PACKAGE);
+          return (await packages.isAvailable(LZ4_BLOCK_PACKAGE)) || packages.isAvailable(LZ4_PACKAGE);
         case 'zstd':
           return zlib !== undefined || packages.isAvailable(ZSTD_PACKAGE);
         default:

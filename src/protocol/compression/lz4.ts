@@ -56,6 +56,30 @@ export const LZ4_PACKAGE: OptionalPackage<Lz4Api> = {
   },
 };
 
+/**
+ * The functions we use from `lz4` (node-lz4: the reference C library, liblz4, compiled at
+ * install). Its block compressor runs at 2-2.5x lz4_flex's speed on JSON-like records
+ * (bench/README.md), so when it loads, kafka-wire compresses with it and keeps lz4-napi for
+ * what it alone has: the thread pool, for batches above FAST_CODEC_SYNC_COMPRESS_LIMIT.
+ */
+export interface Lz4BlockApi {
+  /** LZ4_compress_default of `input` into output[start, end): the block's length, 0 when it does not fit. */
+  encodeBlock(input: Uint8Array, output: Uint8Array, start: number, end: number): number;
+  /** LZ4_decompress_safe of `input` into `output` (its length the capacity): the bytes written, negative for corrupt input. */
+  decodeBlock(input: Uint8Array, output: Uint8Array): number;
+}
+
+export const LZ4_BLOCK_PACKAGE: OptionalPackage<Lz4BlockApi> = {
+  codec: 'lz4',
+  packageName: 'lz4',
+  installCommand: 'npm install lz4',
+  bind: (exports) => {
+    const encodeBlock = fn<Lz4BlockApi['encodeBlock']>(exports.encodeBlock);
+    const decodeBlock = fn<Lz4BlockApi['decodeBlock']>(exports.decodeBlock);
+    return encodeBlock && decodeBlock ? { encodeBlock, decodeBlock } : undefined;
+  },
+};
+
 export const LZ4_MAGIC = 0x184d2204;
 
 export const FLG = {
@@ -129,6 +153,37 @@ export function lz4CompressSync(lz4: Lz4Api, data: Buffer): Buffer | undefined {
   return assembleFrame(blocks);
 }
 
+/**
+ * The frame of lz4Compress, with each block compressed by liblz4 straight into a scratch
+ * frame (capacity: the block stored as is), then copied out at its exact length: the one
+ * copy assembleFrame makes too, but no block buffer per call.
+ */
+export function lz4CompressBlocks(lz4: Lz4BlockApi, data: Buffer): Buffer {
+  const blocks = Math.ceil(data.length / BLOCK_SIZE);
+  const capacity = HEADER.length + 4 * blocks + data.length + 4;
+  if (scratch.length < capacity) scratch = Buffer.allocUnsafeSlow(Math.max(capacity, scratch.length * 2));
+  const out = scratch;
+  let at = HEADER.copy(out, 0);
+  for (let offset = 0; offset < data.length; offset += BLOCK_SIZE) {
+    const slice = data.subarray(offset, offset + BLOCK_SIZE);
+    // Room for one byte less than the block itself: a block that does not shrink does not
+    // fit, and is stored as is, as Java does.
+    const written = slice.length > 1 ? lz4.encodeBlock(slice, out, at + 4, at + 4 + slice.length - 1) : 0;
+    if (written > 0) {
+      out.writeUInt32LE(written, at);
+      at += 4 + written;
+    } else {
+      out.writeUInt32LE((slice.length | UNCOMPRESSED_BIT) >>> 0, at);
+      at += 4 + slice.copy(out, at + 4);
+    }
+  }
+  at = out.writeUInt32LE(0, at);
+  return Buffer.from(out.subarray(0, at));
+}
+
+/** lz4CompressBlocks' frame under construction, kept between calls (the copy out is what escapes). */
+let scratch = Buffer.allocUnsafeSlow(0);
+
 interface StoredBlock {
   /** The block's size field: its length, high bit set when stored uncompressed. */
   size: number;
@@ -188,7 +243,7 @@ interface Frame {
  * one after another, with the limit checked after each, so memory never exceeds the limit
  * by more than one block. (Decoding blocks concurrently measured no faster on two cores.)
  */
-export async function lz4Decompress(lz4: Lz4Api, data: Buffer, limit: number): Promise<Buffer> {
+export async function lz4Decompress(lz4: Lz4Api | Lz4BlockApi, data: Buffer, limit: number): Promise<Buffer> {
   const frame = parseFrame(data);
   if (frame.contentSize !== undefined) checkOutputSize('lz4', Number(frame.contentSize), limit);
 
@@ -211,7 +266,16 @@ export async function lz4Decompress(lz4: Lz4Api, data: Buffer, limit: number): P
   return out;
 }
 
-async function decodeBlock(lz4: Lz4Api, block: FrameBlock, maxBlockSize: number): Promise<Buffer> {
+async function decodeBlock(lz4: Lz4Api | Lz4BlockApi, block: FrameBlock, maxBlockSize: number): Promise<Buffer> {
+  if ('decodeBlock' in lz4) {
+    const out = Buffer.allocUnsafe(maxBlockSize);
+    const length = lz4.decodeBlock(block.data, out);
+    if (length < 0) {
+      const cause = new Error(`LZ4_decompress_safe returned ${length}`);
+      throw new ProtocolError(`Corrupt lz4 block at offset ${block.offset}: ${cause.message}`, { cause, offset: block.offset });
+    }
+    return out.subarray(0, length);
+  }
   // lz4-napi wants the output size up front; the frame only bounds it, and the decoder
   // accepts a capacity larger than the real size and returns just the bytes produced.
   const input = Buffer.allocUnsafe(4 + block.data.length);
