@@ -6,8 +6,10 @@
  * and every frame it exchanges must decode whole: no decode failure, no unknown tagged field.
  *
  * KafkaJS 2.2.4 and @confluentinc/kafka-javascript (librdkafka) come from bench/node_modules:
- * when that is absent (a fresh clone), the first test runs bench/setup.sh (which also
- * compiles librdkafka); a client that still cannot load is skipped with the reason.
+ * when that is absent (a fresh clone), the KafkaJS test installs bench's plain JavaScript
+ * dependencies and the librdkafka test runs bench/setup.sh (which compiles librdkafka,
+ * many minutes while other test files run); a client that still cannot load is skipped
+ * with the reason.
  * Kafka's console producer and consumer run from the harness's Kafka jars; franz-go is built
  * from scripts/proxy-clients/franz/ with Go, and skipped when Go is absent.
  */
@@ -119,17 +121,33 @@ interface KafkaJSModule {
 }
 
 let benchInstall: Promise<string | undefined> | undefined;
+let benchJsInstall: Promise<string | undefined> | undefined;
+
+function inBench(name: string): boolean {
+  try {
+    requireFromBench.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * benchModule for a package without native code (KafkaJS): bench's dependencies without
+ * the optional librdkafka binding, a few seconds instead of the minutes its compile takes.
+ */
+function benchJsModule(name: string): Promise<string | undefined> {
+  if (inBench(name)) return Promise.resolve(undefined);
+  benchJsInstall ??= promisify(execFile)('npm', ['install', '--omit=optional', '--no-audit', '--no-fund'], { cwd: BENCH, timeout: 300_000 }).then(
+    () => undefined,
+    (err: Error) => `npm install in bench/ failed: ${err.message.split('\n')[0]}`,
+  );
+  return benchJsInstall.then((failed) => (inBench(name) ? undefined : (failed ?? `${name} is not in bench/node_modules after npm install`)));
+}
 
 /** undefined when bench/node_modules has `name`; else why not, after trying to install it once. */
 function benchModule(name: string): Promise<string | undefined> {
-  const has = (): boolean => {
-    try {
-      requireFromBench.resolve(name);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const has = (): boolean => inBench(name);
   if (has()) return Promise.resolve(undefined);
   // bench/setup.sh installs what librdkafka's build needs (Debian's -dev packages) and
   // compiles it against them: no prebuilt binary is reachable here, and its default static
@@ -149,8 +167,8 @@ function skip(ctx: TestContext, reason: string): void {
 }
 
 describe('other clients through kafka-wire proxy', () => {
-  it('KafkaJS 2.2.4 producer and consumer group', { timeout: 1_260_000 }, async (ctx) => {
-    const missing = await benchModule('kafkajs');
+  it('KafkaJS 2.2.4 producer and consumer group', { timeout: 420_000 }, async (ctx) => {
+    const missing = await benchJsModule('kafkajs');
     if (missing) return skip(ctx, `KafkaJS: ${missing}`);
     const { Kafka, logLevel } = requireFromBench('kafkajs') as KafkaJSModule;
     const topic = await newTopic('proxy-kjs');
