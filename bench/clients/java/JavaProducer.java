@@ -26,8 +26,10 @@
 // (com.sun.management.OperatingSystemMXBean.getProcessCpuTime(): every thread, GC and JIT
 // included). On Linux that is times(2), in clock ticks of 10 ms, coarser than the
 // getrusage and process.cpuUsage() of the Go and Node runners; its user/system split is
-// read from /proc/self/stat, the same kernel counters, at the same moment. Peak RSS is
-// /proc/self/status VmHWM.
+// read from /proc/self/stat, the same kernel counters, at the same moment. A short run's
+// CPU is much of it the JIT compiling the client (the compiler threads count too): a note
+// gives the JIT's compile time and the GC's collections during the measured phase. Peak
+// RSS is /proc/self/status VmHWM.
 //
 // Options (`--opt java-producer.KEY=VALUE`): window (records unacknowledged at most;
 // default as the other runners': 100,000 or what fits 32 MiB, whichever is less); any
@@ -145,11 +147,13 @@ public final class JavaProducer {
     }
 
     Phase phase = new Phase(topic, records, payload, keys, pool, sampleEvery, rate);
+    JvmWork workBefore = JvmWork.now();
     Cpu before = Cpu.now();
     long started = System.nanoTime();
     Outcome outcome = produce(producer, phase, window);
     long elapsedNs = System.nanoTime() - started;
     Cpu after = Cpu.now();
+    JvmWork workAfter = JvmWork.now();
 
     try {
       producer.flush();
@@ -173,6 +177,9 @@ public final class JavaProducer {
       notes.add("CPU: OperatingSystemMXBean.getProcessCpuTime() (every thread, in 10 ms ticks), all of it under measuredUserS: /proc/self/stat did not match it, so no user/system split");
     }
     cpu.put("processS", seconds(total.totalNs / 1e9));
+    // The measured CPU includes the JIT's and the GC's threads; how much of it they were is
+    // what to look at before comparing a short run's CPU with the Go runners'.
+    notes.add(workAfter.since(workBefore));
 
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("client", client);
@@ -440,6 +447,36 @@ public final class JavaProducer {
     /** Records due by the end of slice k at `rate`: bench/lib/protocol.ts pacedDue's upTo, floored as there. */
     private long upTo(long k) {
       return Math.floorDiv(rate * k * (PACE_SLICE_NS / 1_000_000L), 1000L);
+    }
+  }
+
+  /** The JIT's and the GC's work so far, from their MXBeans. */
+  static final class JvmWork {
+    final long jitMs;
+    final long gcCount;
+    final long gcMs;
+
+    private JvmWork(long jitMs, long gcCount, long gcMs) {
+      this.jitMs = jitMs;
+      this.gcCount = gcCount;
+      this.gcMs = gcMs;
+    }
+
+    static JvmWork now() {
+      var jit = ManagementFactory.getCompilationMXBean();
+      long jitMs = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+      long count = 0;
+      long ms = 0;
+      for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+        count += Math.max(0, gc.getCollectionCount());
+        ms += Math.max(0, gc.getCollectionTime());
+      }
+      return new JvmWork(jitMs, count, ms);
+    }
+
+    String since(JvmWork before) {
+      String jit = jitMs < 0 ? "JIT compile time not available" : "JIT compiling " + (jitMs - before.jitMs) + " ms (CompilationMXBean, summed over compiler threads)";
+      return "measured phase: " + jit + "; GC " + (gcCount - before.gcCount) + " collections, " + (gcMs - before.gcMs) + " ms (GarbageCollectorMXBeans)";
     }
   }
 
