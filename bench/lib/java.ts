@@ -108,7 +108,8 @@ export async function compileJavaRunner(
     // A half-written output must not pass for up to date next time.
     await rm(outDir, { recursive: true, force: true });
     const error = result.stderr.split('\n').find((line) => /error/.test(line)) ?? result.stderr.trim().split('\n')[0] ?? '';
-    return { status: 'failed', reason: `javac exited with ${result.exitCode ?? result.signal}: ${error.trim()}` };
+    // javac names the file by its absolute path; the file name is enough in a status column.
+    return { status: 'failed', reason: `javac exited with ${result.exitCode ?? result.signal}: ${error.replaceAll(source, path.basename(source)).trim()}` };
   } catch (error) {
     await rm(outDir, { recursive: true, force: true }).catch(() => {});
     return { status: 'failed', reason: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' };
