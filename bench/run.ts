@@ -1,13 +1,14 @@
 /**
  * End-to-end producer benchmark: kafka-wire against KafkaJS,
  * @platformatic/kafka, @confluentinc/kafka-javascript (librdkafka), franz-go,
- * Sarama and Kafka's Java ProducerPerformance, on one local 1-node Kafka cluster.
+ * Sarama, Java's KafkaProducer (a runner of our own) and Kafka's Java
+ * ProducerPerformance, on one local 1-node Kafka cluster.
  *
  *   npm run bench                                   (everything: bench/setup.sh, both scenarios)
  *   npm run bench -- --clients kafkajs,java --records 100000 --scenario small
  *
  * Options:
- *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java (default: all)
+ *   --clients a,b,...   kafka-wire, kafkajs, platformatic, confluent, franz-go, sarama, java-producer, java (default: all)
  *   --scenario NAME     small (100-byte records, no compression), lz4 (1 KiB records, lz4), all (default: these two),
  *                       partitions (keyed 100-byte records, 100,000 distinct keys, 1,000 partitions; not in all;
  *                       every runner but Java's ProducerPerformance, which sends no keys),
@@ -39,7 +40,10 @@
  * runners run compiled (bench/.bin/node/) under plain node, kafka-wire from its
  * build output (bench/.bin/kafka-wire/, tsconfig.build.json as `npm run build`),
  * so no TypeScript loader is in any measured process; the Go runners are
- * binaries built by bench/setup.sh (bench/.bin/franz-go, bench/.bin/sarama).
+ * binaries built by bench/setup.sh (bench/.bin/franz-go, bench/.bin/sarama); the Java
+ * runner (bench/clients/java/JavaProducer.java) is compiled with javac against the run's
+ * Kafka jars into bench/.bin/java-producer/ when its class is missing or older than its
+ * source, and runs on the JVM with ProducerPerformance's flags.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -54,7 +58,9 @@ import { waitUntilServed } from '../src/conformance/admin.js';
 import { BrokerConnection } from '../src/net/broker-connection.js';
 import { Metadata } from '../src/protocol/apis/index.js';
 import { createTopic, describeTopic, topics, type ToolTarget } from '../scripts/kafka/tools.js';
-import { endOffsets, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
+import { javaBinary } from '../scripts/kafka/java.js';
+import { ensureKafka } from '../scripts/kafka/dist.js';
+import { compileJavaRunner, endOffsets, javaPrefix, PERF_JVM_OPTIONS, producerPerformance, supportsWarmup } from './lib/java.js';
 import { killLiveGroups, runMeasured } from './lib/measure.js';
 import { RESULT_PREFIX, isCompression, type ChildConfig, type ChildResult, type Compression } from './lib/protocol.js';
 import { realisticRecords, writeRecordsFile } from './lib/realistic.js';
@@ -66,8 +72,12 @@ const REPO_ROOT = path.resolve(BENCH_DIR, '..');
 interface ClientSpec {
   id: string;
   label: string;
-  /** 'node': bench/clients/<runner>.ts, run compiled from bench/.bin/node/; 'go': the binary bench/.bin/<runner>; 'java': ProducerPerformance. */
-  kind: 'node' | 'go' | 'java';
+  /**
+   * 'node': bench/clients/<runner>.ts, run compiled from bench/.bin/node/; 'go': the binary bench/.bin/<runner>;
+   * 'java-runner': bench/clients/java/<runner>.java, compiled into bench/.bin/<id>/ and run with main class <runner>;
+   * 'java': ProducerPerformance.
+   */
+  kind: 'node' | 'go' | 'java-runner' | 'java';
   runner?: string;
   /** Why it cannot run, checked before spawning. */
   unavailable?: () => string | undefined;
@@ -88,6 +98,10 @@ const BIN_DIR = path.join(BENCH_DIR, '.bin');
 const KAFKA_WIRE_BUILD = path.join(BIN_DIR, 'kafka-wire');
 const goNotBuilt = (binary: string) => (): string | undefined =>
   existsSync(path.join(BIN_DIR, binary)) ? undefined : `skipped: bench/.bin/${binary} not built by bench/setup.sh (no Go toolchain, or the build failed: bench/.bin/${binary}.build.log)`;
+
+/** Why a Java runner could not be compiled (buildJavaRunners), by client id: it is then skipped. */
+const javaRunnerProblems = new Map<string, string>();
+const javaNotCompiled = (id: string) => (): string | undefined => javaRunnerProblems.get(id);
 
 const CLIENTS: readonly ClientSpec[] = [
   { id: 'kafka-wire', label: 'kafka-wire', kind: 'node', runner: 'kafka-wire.ts', keyed: true },
@@ -123,6 +137,7 @@ const CLIENTS: readonly ClientSpec[] = [
   },
   { id: 'franz-go', label: 'franz-go', kind: 'go', runner: 'franz-go', unavailable: goNotBuilt('franz-go'), keyed: true },
   { id: 'sarama', label: 'Sarama', kind: 'go', runner: 'sarama', unavailable: goNotBuilt('sarama'), keyed: true },
+  { id: 'java-producer', label: 'Java KafkaProducer', kind: 'java-runner', runner: 'JavaProducer', unavailable: javaNotCompiled('java-producer'), keyed: true },
   { id: 'java', label: 'Java ProducerPerformance', kind: 'java' },
 ];
 
@@ -374,6 +389,7 @@ export function matchedBatchOptions(bytes: number): Record<string, Record<string
     'franz-go': { batchMaxBytes: n },
     sarama: { maxMessageBytes: n },
     confluent: { 'batch.size': n, 'message.max.bytes': String(Math.max(1_000_000, bytes + 1024)) },
+    'java-producer': { 'batch.size': n, 'max.request.size': request },
     java: { 'batch.size': n, 'max.request.size': request },
   };
 }
@@ -392,7 +408,8 @@ function usage(): string {
   --pause-ms N        idle time between client runs (default 2000)
   --out DIR           where results go (default bench/results)
   --no-setup          do not run bench/setup.sh first (it installs the Node clients and builds the Go runners)
-  --no-build          do not compile kafka-wire and the Node runners into bench/.bin/ first (use what is there)
+  --no-build          do not compile kafka-wire and the Node runners into bench/.bin/ first (use what is there; the
+                      Java runner is compiled whenever its class is missing or older than its source)
   --bootstrap H:P     use a broker already running on 127.0.0.1 (version per --kafka) instead of starting one
   --rate N[,N...]     latency scenario: offered records/s, one run per rate (default 10000; e.g. 10000,100000)
   --nodes 1|3         brokers of the cluster started (default 1); 3: topics with replication factor 3, min.insync.replicas 2
@@ -400,7 +417,8 @@ function usage(): string {
   --min-insync N      min.insync.replicas of the runs' topics (default: broker default, or 2 when the replication factor is 3 or more)
   --batch-bytes N     matched batch sizes: every client with a batch size setting sends batches of at most N bytes
                       (kafka-wire batchSize=maxBatchSize, franz-go batchMaxBytes, Sarama maxMessageBytes, librdkafka
-                      batch.size, Java batch.size; KafkaJS and @platformatic/kafka have none); --opt overrides
+                      batch.size, Java batch.size for java-producer and java; KafkaJS and @platformatic/kafka have none);
+                      --opt overrides
 `;
 }
 
@@ -447,6 +465,26 @@ function buildNode(withKafkaWire: boolean): void {
     if (what.startsWith('kafka-wire')) rmSync(KAFKA_WIRE_BUILD, { recursive: true, force: true });
     const result = spawnSync(process.execPath, [tsc, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (result.status !== 0) fail(`building ${what} failed:\n${result.stdout}${result.stderr}`);
+  }
+}
+
+/**
+ * Compiles the chosen Java runners (bench/clients/java/<runner>.java) against the run's
+ * Kafka jars into bench/.bin/<id>/, each only when its class is missing or older than
+ * its source. One that does not compile is skipped with javac's reason, as a Go runner
+ * that did not build is: the other clients still run.
+ */
+async function buildJavaRunners(clients: readonly ClientSpec[], kafka: string): Promise<void> {
+  for (const client of clients) {
+    const source = path.join(BENCH_DIR, 'clients', 'java', `${client.runner!}.java`);
+    const logFile = path.join(BIN_DIR, `${client.id}.build.log`);
+    mkdirSync(BIN_DIR, { recursive: true });
+    const result = await compileJavaRunner(source, path.join(BIN_DIR, client.id), kafka, logFile);
+    if (result.status === 'compiled') log(`compiled ${path.relative(REPO_ROOT, source)} → bench/.bin/${client.id}/ (Kafka ${kafka} jars)`);
+    if (result.status === 'failed') {
+      javaRunnerProblems.set(client.id, `skipped: ${path.relative(REPO_ROOT, source)} did not compile (${result.reason}; bench/.bin/${client.id}.build.log)`);
+      log(`${client.label}: ${javaRunnerProblems.get(client.id)!}`);
+    }
   }
 }
 
@@ -501,6 +539,7 @@ async function main(): Promise<void> {
   }
   const nodeClients = options.clients.filter((c) => c.kind === 'node');
   if (options.build && nodeClients.length > 0) buildNode(nodeClients.some((c) => c.id === 'kafka-wire'));
+  await buildJavaRunners(options.clients.filter((c) => c.kind === 'java-runner'), options.kafka);
   await mkdir(options.outDir, { recursive: true });
 
   let cluster: ToolTarget & { stop?: () => Promise<void> };
@@ -687,7 +726,7 @@ async function runClient(cluster: ToolTarget, client: ClientSpec, scenario: Scen
     client.unavailable?.() ??
     ((scenario.keys || scenario.realistic) && !client.keyed ? 'skipped: its runner sends neither keys nor varied records (keyed and realistic scenarios)' : undefined) ??
     client.cannotCompress?.(scenario.compression);
-  // Every runner can be paced now (bench/lib/child.ts Pump and pacedSends, the Go child's Pump, Java's --throughput);
+  // Every runner can be paced now (bench/lib/child.ts Pump and pacedSends, the Go child's Pump, the Java runner's Pump, ProducerPerformance's --throughput);
   // a runner added later without pacing must say so here (paced: false) rather than run unpaced.
   const unpaced = scenario.rate && client.paced === false ? 'skipped: its runner cannot send at a fixed rate' : undefined;
   if (unavailable ?? unpaced) return emptyRun(client, topic, records, (unavailable ?? unpaced)!);
@@ -823,7 +862,7 @@ function finishFigures(run: ClientRun, recordSize: number): void {
   if (problems.length > 0 && run.status === 'ok') run.status = problems.join('; ');
 }
 
-/** A Node or Go runner: the config as its argument, one BENCH_RESULT line back (bench/lib/child.ts, bench/clients/go/child). */
+/** A Node, Go or Java runner: the config as its argument, one BENCH_RESULT line back (bench/lib/child.ts, bench/clients/go/child, bench/clients/java). */
 async function runChildClient(
   cluster: ToolTarget,
   client: ClientSpec,
@@ -858,7 +897,10 @@ async function runChildClient(
   const [command, args] =
     client.kind === 'go'
       ? [path.join(BIN_DIR, client.runner!), [JSON.stringify(config)]]
-      : [process.execPath, [path.join(BIN_DIR, 'node', 'clients', client.runner!.replace(/\.ts$/, '.js')), JSON.stringify(config)]];
+      : client.kind === 'java-runner'
+        ? // kafka-producer-perf-test.sh's JVM flags, as ProducerPerformance gets (bench/lib/java.ts).
+          [javaBinary(), [...(await javaPrefix(await ensureKafka(cluster.version), PERF_JVM_OPTIONS, [path.join(BIN_DIR, client.id)])), client.runner!, JSON.stringify(config)]]
+        : [process.execPath, [path.join(BIN_DIR, 'node', 'clients', client.runner!.replace(/\.ts$/, '.js')), JSON.stringify(config)]];
   if (client.kind === 'node' && !existsSync(args[0]!)) return emptyRun(client, topic, records, `skipped: ${path.relative(REPO_ROOT, args[0]!)} not compiled (run without --no-build)`);
   if (client.id === 'kafka-wire' && !existsSync(config.entry!)) return emptyRun(client, topic, records, `skipped: ${path.relative(REPO_ROOT, config.entry!)} not built (run without --no-build)`);
   const child = await runMeasured(command, args, { cwd: REPO_ROOT, timeoutMs });
@@ -884,7 +926,9 @@ async function runChildClient(
   run.cpuMethod =
     client.kind === 'go'
       ? 'getrusage(RUSAGE_SELF) in the client, measured phase only (all threads)'
-      : 'process.cpuUsage() in the client, measured phase only (all threads)';
+      : client.kind === 'java-runner'
+        ? 'OperatingSystemMXBean.getProcessCpuTime() in the client (times(2), 10 ms ticks), measured phase only (all threads)'
+        : 'process.cpuUsage() in the client, measured phase only (all threads)';
   run.peakRssMiB = result.maxRssKiB / 1024;
   run.settings = result.settings;
   run.notes.push(...result.notes);

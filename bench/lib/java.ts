@@ -1,6 +1,7 @@
 /**
  * Kafka's own Java tools for the benchmark: ProducerPerformance as the Java
- * client, and GetOffsetShell to count what the broker stored.
+ * client, and GetOffsetShell to count what the broker stored; and the compiling
+ * of our own Java runner (bench/clients/java/) against the same jars.
  *
  * Why not scripts/kafka/tools.ts producerPerformance(): it runs the JVM with
  * the harness's quick-start flags (C1 JIT only, serial GC, 256 MB heap),
@@ -11,7 +12,8 @@
  * tools.ts in how the bootstrap is passed on 3.x vs 4.x.
  */
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureKafka, type KafkaDist } from '../../scripts/kafka/dist.js';
@@ -64,9 +66,54 @@ export interface PerfOptions {
   throughput?: number;
 }
 
-async function javaPrefix(dist: KafkaDist, jvmOptions: readonly string[]): Promise<string[]> {
+/**
+ * JVM options, the tools' logging config (WARN and up, on stderr, so stdout is the
+ * program's own) and the classpath: `classes` (our own compiled runners) ahead of the
+ * Kafka jars.
+ */
+export async function javaPrefix(dist: KafkaDist, jvmOptions: readonly string[], classes: readonly string[] = []): Promise<string[]> {
   const loggingConfig = await toolLoggingConfigFile(dist.logging);
-  return [...jvmOptions, loggingSystemProperty(dist.logging, loggingConfig), '-cp', dist.classpath];
+  return [...jvmOptions, loggingSystemProperty(dist.logging, loggingConfig), '-cp', [...classes, dist.classpath].join(path.delimiter)];
+}
+
+/** javac of the JDK that javaBinary() runs: JAVA_HOME's if it has one. */
+function javacBinary(): string {
+  const home = process.env['JAVA_HOME'];
+  const candidate = home ? path.join(home, 'bin', 'javac') : undefined;
+  return candidate && existsSync(candidate) ? candidate : 'javac';
+}
+
+/**
+ * Compiles a Java runner's one source file (`<mainClass>.java`) with javac against the
+ * Kafka jars of `version` into `outDir`, unless `<mainClass>.class` there is at least as
+ * new as the source. Returns what happened: compiled, up to date, or why it failed (javac's
+ * output also goes to `logFile`). The directory is emptied first, so no class of an
+ * earlier version of the source is left beside the new ones.
+ */
+export async function compileJavaRunner(
+  source: string,
+  outDir: string,
+  version: string,
+  logFile: string,
+): Promise<{ status: 'compiled' | 'up to date' } | { status: 'failed'; reason: string }> {
+  const mainClass = path.join(outDir, `${path.basename(source, '.java')}.class`);
+  if (existsSync(mainClass) && statSync(mainClass).mtimeMs >= statSync(source).mtimeMs) return { status: 'up to date' };
+  try {
+    const dist = await ensureKafka(version);
+    await rm(outDir, { recursive: true, force: true });
+    await mkdir(outDir, { recursive: true });
+    const result = await runProcess(javacBinary(), ['--release', '17', '-cp', dist.classpath, '-d', outDir, source], { timeoutMs: 300_000 });
+    await writeFile(logFile, `${result.command}\n${result.stdout}${result.stderr}`);
+    if (result.exitCode === 0) return { status: 'compiled' };
+    // A half-written output must not pass for up to date next time.
+    await rm(outDir, { recursive: true, force: true });
+    const error = result.stderr.split('\n').find((line) => /error/.test(line)) ?? result.stderr.trim().split('\n')[0] ?? '';
+    // javac names the file by its absolute path; the file name is enough in a status column.
+    return { status: 'failed', reason: `javac exited with ${result.exitCode ?? result.signal}: ${error.replaceAll(source, path.basename(source)).trim()}` };
+  } catch (error) {
+    await rm(outDir, { recursive: true, force: true }).catch(() => {});
+    return { status: 'failed', reason: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' };
+  }
 }
 
 /** --warmup-records (KIP-1052) exists from Kafka 4.0. */
