@@ -178,7 +178,10 @@ export function lz4CompressBlocks(lz4: Lz4BlockApi, data: Buffer): Buffer {
     }
   }
   at = out.writeUInt32LE(0, at);
-  return Buffer.from(out.subarray(0, at));
+  // allocUnsafe: Buffer.from(view) would zero the new memory before copying over all of it.
+  const frame = Buffer.allocUnsafe(at);
+  out.copy(frame, 0, 0, at);
+  return frame;
 }
 
 /** lz4CompressBlocks' frame under construction, kept between calls (the copy out is what escapes). */
