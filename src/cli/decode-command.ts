@@ -1,7 +1,7 @@
 /** `kafka-wire decode`: annotated bytes from hex, base64, a file or stdin. */
 import { readFile } from 'node:fs/promises';
 import { decompress } from '../protocol/compression/index.js';
-import { decode, type DecodeKind } from '../decode/index.js';
+import { decode, problemsOf, type DecodeKind } from '../decode/index.js';
 import { formatNodes, toJson } from '../decode/format.js';
 import { apiDefinitionByName } from '../protocol/registry.js';
 import { UsageError } from './usage-error.js';
@@ -89,5 +89,9 @@ export async function decodeCommand(opts: DecodeCommandOptions): Promise<number>
     process.stdout.write(formatNodes(decoded.nodes));
     if (decoded.trailing > 0) process.stdout.write(`(${decoded.trailing} bytes after the end that no field accounts for)\n`);
   }
-  return 0;
+  // The annotation shows damage where it is; the exit status lets a script see it too.
+  const problems = problemsOf(decoded);
+  if (problems.length === 0) return 0;
+  process.stderr.write(`decode: ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in the bytes: ${problems.join('; ')}\n`);
+  return 1;
 }

@@ -40,6 +40,24 @@ export async function decode(bytes: Buffer, opts: DecodeOptions = {}): Promise<D
 }
 
 /**
+ * What is wrong in the bytes, as the annotation shows it: the `error:` nodes, CRCs that do
+ * not match, bytes after the end. Empty when nothing is; a script's check (`decode` exits 1).
+ */
+export function problemsOf(decoded: Decoded): string[] {
+  const problems: string[] = [];
+  const visit = (nodes: readonly TraceNode[]): void => {
+    for (const node of nodes) {
+      if (node.field.startsWith('error: ')) problems.push(`${node.field.slice('error: '.length)} (byte ${node.offset})`);
+      else if (node.field === 'crc' && typeof node.value === 'string' && node.value.includes('INVALID')) problems.push(`crc ${node.value} (byte ${node.offset})`);
+      if (node.children) visit(node.children);
+    }
+  };
+  visit(decoded.nodes);
+  if (decoded.trailing > 0) problems.push(`${decoded.trailing} bytes after the end that no field accounts for`);
+  return problems;
+}
+
+/**
  * annotateRequest; when the kind was guessed, a failure says the bytes may be a response
  * instead (a response's correlation id can read as an API key and version).
  */

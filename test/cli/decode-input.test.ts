@@ -35,3 +35,26 @@ describe('decode input', () => {
     expect(out.stdout).toBe('');
   });
 });
+
+describe('decode exit status', () => {
+  /** The batch with one byte of its records changed: its CRC no longer matches. */
+  const damaged = (): Buffer => {
+    const bytes = batch();
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 0xff, bytes.length - 3);
+    return bytes;
+  };
+
+  it('is 1 for a batch whose CRC does not match, with the problem on stderr and the annotation on stdout', async () => {
+    expect(await main(['decode', '--as', 'batch', '--hex', damaged().toString('hex')])).toBe(1);
+    expect(out.stdout).toContain('INVALID: computed');
+    expect(out.stderr).toMatch(/^decode: a problem in the bytes: crc 0x[0-9a-f]{8} \(INVALID: computed 0x[0-9a-f]{8}\) \(byte 17\)\n$/);
+  });
+
+  it('is 0 for a whole batch, and for one cut short at the end (as a Fetch may send it)', async () => {
+    const bytes = batch();
+    expect(await main(['decode', '--as', 'batch', '--json', '--hex', bytes.toString('hex')])).toBe(0);
+    expect(await main(['decode', '--as', 'batch', '--hex', bytes.subarray(0, bytes.length - 2).toString('hex')])).toBe(0);
+    expect(out.stdout).toContain('partial batch');
+    expect(out.stderr).toBe('');
+  });
+});
