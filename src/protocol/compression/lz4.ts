@@ -277,7 +277,12 @@ async function decodeBlock(lz4: Lz4Api | Lz4BlockApi, block: FrameBlock, maxBloc
       const cause = new Error(`LZ4_decompress_safe returned ${length}`);
       throw new ProtocolError(`Corrupt lz4 block at offset ${block.offset}: ${cause.message}`, { cause, offset: block.offset });
     }
-    return out.subarray(0, length);
+    if (length === maxBlockSize) return out;
+    // A frame's maximum block size (up to 4 MiB) bounds the block, it does not size it:
+    // keep only the bytes produced, not the whole allocation behind a view.
+    const exact = Buffer.allocUnsafe(length);
+    out.copy(exact, 0, 0, length);
+    return exact;
   }
   // lz4-napi wants the output size up front; the frame only bounds it, and the decoder
   // accepts a capacity larger than the real size and returns just the bytes produced.
