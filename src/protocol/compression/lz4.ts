@@ -58,7 +58,7 @@ export const LZ4_PACKAGE: OptionalPackage<Lz4Api> = {
 
 /**
  * The functions we use from `lz4` (node-lz4: the reference C library, liblz4, compiled at
- * install). Its block compressor runs at 2-2.5x lz4_flex's speed on JSON-like records
+ * install). Its block compressor runs at about twice lz4_flex's speed on JSON-like records
  * (bench/README.md), so when it loads, kafka-wire compresses with it and keeps lz4-napi for
  * what it alone has: the thread pool, for batches above FAST_CODEC_SYNC_COMPRESS_LIMIT.
  */
