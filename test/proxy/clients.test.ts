@@ -123,13 +123,13 @@ interface KafkaJSModule {
 let benchInstall: Promise<string | undefined> | undefined;
 let benchJsInstall: Promise<string | undefined> | undefined;
 
+/**
+ * Whether bench/node_modules has `name`, asked of the file system: a failed
+ * require.resolve is remembered by Node for the rest of the process, so the package
+ * would stay unresolvable after the install that the check led to.
+ */
 function inBench(name: string): boolean {
-  try {
-    requireFromBench.resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(path.join(BENCH, 'node_modules', ...name.split('/'), 'package.json'));
 }
 
 /**
