@@ -23,6 +23,9 @@ function toBuffer(v: Bytes | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** String keys up to this many characters take the by-hand copy (the scratch buffer starts bigger). */
+const SHORT_KEY = 64;
+
 export class PartitionChooser {
   readonly #batchSize: number;
   readonly #partitioner: Partitioner | undefined;
@@ -51,9 +54,7 @@ export class PartitionChooser {
     if (record.partition === undefined && this.#partitioner === undefined && key != null) {
       // The common keyed cases, without building the policy's argument objects.
       if (typeof key !== 'string') return keyedPartition(key, count);
-      const length = Buffer.byteLength(key);
-      if (length > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(Math.max(length, this.#scratch.length * 2));
-      this.#scratch.write(key, 0, length, 'utf8');
+      const length = this.#encode(key); // first: it may replace the scratch buffer
       return keyedPartition(this.#scratch, count, 0, length);
     }
     if (key == null && record.partition === undefined && this.#partitioner === undefined) {
@@ -73,6 +74,29 @@ export class PartitionChooser {
     );
     this.#lastSticky = choice.sticky;
     return choice.partition;
+  }
+
+  /**
+   * Puts a string key's UTF-8 bytes in the scratch buffer and returns their length. Short
+   * ASCII keys (ids, names: most string keys) are copied by hand: two calls into C++
+   * (byteLength, write) cost more than the hash.
+   */
+  #encode(key: string): number {
+    const length = key.length;
+    if (length <= SHORT_KEY) {
+      const scratch = this.#scratch;
+      let seen = 0;
+      for (let i = 0; i < length; i++) {
+        const c = key.charCodeAt(i);
+        seen |= c;
+        scratch[i] = c;
+      }
+      if (seen < 0x80) return length;
+    }
+    const bytes = Buffer.byteLength(key);
+    if (bytes > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(Math.max(bytes, this.#scratch.length * 2));
+    this.#scratch.write(key, 0, bytes, 'utf8');
+    return bytes;
   }
 
   /** Counts the bytes the last chosen record added, so the sticky partition moves on in time. */

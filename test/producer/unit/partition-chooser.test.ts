@@ -1,4 +1,5 @@
 /** Adaptive partitioning on the send path: queue sizes from the produce set reach the sticky partitioner. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Partitions } from '../../../src/producer/partition-state.js';
 import type { TopicState } from '../../../src/producer/metadata.js';
@@ -7,7 +8,7 @@ import type { ProducerBatch } from '../../../src/producer/producer-batch.js';
 
 function topicState(partitions: number): TopicState {
   const available = Array.from({ length: partitions }, (_, i) => i);
-  return { name: 't', id: '', partitions: [], available, partitionState: { partitionCount: partitions, availablePartitions: available } };
+  return { name: 't', id: '', partitions: available.map(() => ({}) as TopicState['partitions'][number]), available, partitionState: { partitionCount: partitions, availablePartitions: available } };
 }
 
 /** Where `n` keyless records of 100 bytes go, each switch after batchSize (100) bytes. */
@@ -45,5 +46,28 @@ describe('adaptive partitioning', () => {
       const counts = spread(chooser, topicState(4), 8_000);
       for (const c of counts) expect(c / 8_000).toBeGreaterThan(0.2);
     }
+  });
+});
+
+describe('string keys', () => {
+  // A string key goes where its UTF-8 bytes would: Java hashes bytes, and so must every path here.
+  const cases = ['', 'a', 'user-42', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'k'.repeat(300), 'é', 'naïve-key', '日本語', '😀', 'ascii then é'];
+
+  it.each(cases.map((k) => [k.length > 20 ? `${k.slice(0, 8)}… (${k.length})` : JSON.stringify(k), k]))('%s lands where its UTF-8 bytes do', (_, key) => {
+    const chooser = new PartitionChooser(100, undefined);
+    for (const count of [1, 6, 100, 9_999]) {
+      expect(chooser.choose(topicState(count), { topic: 't', key, value: null })).toBe(chooser.choose(topicState(count), { topic: 't', key: Buffer.from(key), value: null }));
+    }
+  });
+
+  it('agrees with the Buffer for any string, one chooser reused (its scratch grows and is overwritten)', () => {
+    const chooser = new PartitionChooser(100, undefined);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 80 })), fc.integer({ min: 1, max: 10_000 }), (key, count) => {
+        const topic = topicState(count);
+        expect(chooser.choose(topic, { topic: 't', key, value: null })).toBe(chooser.choose(topic, { topic: 't', key: Buffer.from(key), value: null }));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
