@@ -161,6 +161,27 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     }
   });
 
+  it('records that wait for memory arrive as they were at send(): bytes copied, strings kept as they are', async () => {
+    const topic = uniqueTopic('parked');
+    await createTopic(broker, topic);
+    // A budget of four 16 KiB batches for 400 KiB of records: most sends wait for memory.
+    const p = producer({ bufferMemory: 64 * 1024, waitingMemory: 1024 * 1024, lingerMs: 20 });
+    const texts = Array.from({ length: 400 }, (_, i) => `{"n":${i},"name":"naïve — 日本語 😀","pad":"${'x'.repeat(900)}"}`);
+    const bytes = texts.map((t) => Buffer.from(t));
+    const sends = texts.map((text, i) =>
+      i % 2 === 0
+        ? p.send({ topic, partition: 0, key: `k-${i}-é`, value: text, headers: { h: `hv-${i}-ü` } })
+        : p.send({ topic, partition: 0, key: Buffer.from(`k-${i}-é`), value: bytes[i]!, headers: [{ key: 'h', value: Buffer.from(`hv-${i}-ü`) }] }),
+    );
+    expect(p.metrics().waitingBytes).toBeGreaterThan(0);
+    for (const b of bytes) b.fill(0x21); // the caller reuses its buffers once send() returned
+    await Promise.all(sends);
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    expect(records.map((r) => [r.key?.toString(), r.value?.toString(), r.headers.map((h) => [h.key, h.value?.toString()])])).toEqual(
+      texts.map((text, i) => [`k-${i}-é`, text, [['h', `hv-${i}-ü`]]]),
+    );
+  });
+
   it('bad input gets a typed error naming the problem, and no other record is lost', async () => {
     const topic = uniqueTopic('bad');
     await createTopic(broker, topic, { partitions: 2 });
