@@ -10,6 +10,7 @@ import type * as tls from 'node:tls';
 import { CODEC_ID, type CompressionName } from '../protocol/compression/codecs.js';
 import type { Partitioner } from './partitioners/index.js';
 import type { BufferFullPolicy, ProducerOptions } from './types.js';
+import { nearestName } from './nearest-name.js';
 
 export interface ResolvedOptions {
   bootstrap: BrokerAddress[];
@@ -89,33 +90,11 @@ function integer(opts: ProducerOptions, name: keyof typeof DEFAULTS, min: number
   return value;
 }
 
-/** The known option a misspelt one most likely meant: the same letters in another case, or at most two edits away. */
-function nearestOption(key: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const known of KNOWN) {
-    const d = known.toLowerCase() === key.toLowerCase() ? 0 : editDistance(known, key);
-    if (d < bestDistance) [best, bestDistance] = [known, d];
-  }
-  return best;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
-
 export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) throw new ConfigError('producer options must be an object');
   for (const key of Object.keys(opts)) {
     if (!KNOWN.has(key)) {
-      const near = nearestOption(key);
+      const near = nearestName(key, KNOWN);
       throw new ConfigError(`unknown producer option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}`);
     }
   }

@@ -5,6 +5,7 @@
 import { InvalidRecordError, InvalidTopicError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { shown } from '../shown.js';
+import { nearestName } from './nearest-name.js';
 import type { ProducerRecord } from './types.js';
 
 /** A wrong value as given, with its type when that is what is wrong: `"0"` alone would read as fine. */
@@ -46,8 +47,33 @@ function checkTopicName(topic: string): void {
   lastChecked = topic;
 }
 
+/** A record's fields: any other is a mistake (`partiton`, `header`) that would otherwise be dropped without a word. */
+const RECORD_FIELDS = ['topic', 'key', 'value', 'headers', 'partition', 'timestamp'] as const;
+
+/**
+ * Refuses a field a record does not have. Its cost is that of a for-in over the record
+ * (V8 keeps the names of an object literal's shape, so it is a few compares), not a
+ * lookup per field.
+ */
+function checkFields(record: object): void {
+  for (const field in record) {
+    if (field !== 'topic' && field !== 'value' && field !== 'key' && field !== 'headers' && field !== 'partition' && field !== 'timestamp') {
+      throw unknownField(field);
+    }
+  }
+}
+
+function unknownField(field: string): InvalidRecordError {
+  const near = nearestName(field, RECORD_FIELDS);
+  return new InvalidRecordError(
+    `unknown record field ${JSON.stringify(field)}${near ? ` (did you mean ${near}?)` : ''}: a record has ${RECORD_FIELDS.join(', ')}`,
+  );
+}
+
 export function validateRecord(record: ProducerRecord): void {
   if (typeof record !== 'object' || record === null) throw new InvalidRecordError('a record must be an object with topic and value');
+  if (Array.isArray(record)) throw new InvalidRecordError('a record must be an object with topic and value, got an array (sendBatch() takes an array of records)');
+  checkFields(record);
   if (typeof record.topic !== 'string') throw new InvalidRecordError(`record topic must be a string, got ${typeof record.topic}`);
   checkTopicName(record.topic);
   if (record.key !== undefined) checkBytes(record.key, 'record key');
@@ -66,14 +92,22 @@ export function validateRecord(record: ProducerRecord): void {
   if (Array.isArray(h)) {
     for (const header of h as ReadonlyArray<{ key: unknown; value: unknown }>) {
       if (typeof header !== 'object' || header === null || typeof header.key !== 'string') {
-        throw new InvalidRecordError('record headers must be { key: string, value } entries');
+        const pair = Array.isArray(header) ? `, not [key, value] pairs (got ${shown(header)})` : '';
+        throw new InvalidRecordError(`record headers must be { key: string, value } entries${pair}`);
       }
       checkHeaderValue(header.value, header.key);
     }
-  } else if (typeof h === 'object' && h !== null) {
+  } else if (typeof h === 'object' && h !== null && isPlainObject(h)) {
     const o = h as Readonly<Record<string, unknown>>;
     for (const key in o) if (Object.hasOwn(o, key)) checkHeaderValue(o[key], key);
   } else {
-    throw new InvalidRecordError('record headers must be an array of { key, value } or an object');
+    // A Map (or any object with a prototype of its own) would read as no headers at all.
+    const what = h instanceof Map ? 'a Map (Object.fromEntries(map) makes the object form)' : given(h);
+    throw new InvalidRecordError(`record headers must be an array of { key, value } or a plain object, got ${what}`);
   }
+}
+
+function isPlainObject(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as unknown;
+  return proto === Object.prototype || proto === null;
 }

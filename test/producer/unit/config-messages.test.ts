@@ -68,4 +68,32 @@ describe('config errors show the value that was given', () => {
     );
     expect(() => validateRecord({ topic: 't', value: 'v', partition: -1 })).toThrow(new InvalidRecordError('record partition must be a non-negative integer, got -1'));
   });
+
+  // Plain JavaScript has no type to catch these: each would have been dropped without a word.
+  it.each([
+    [{ topic: 't', value: 'v', partiton: 3 }, 'unknown record field "partiton" (did you mean partition?): a record has topic, key, value, headers, partition, timestamp'],
+    [{ topic: 't', value: 'v', header: { a: 'b' } }, 'unknown record field "header" (did you mean headers?)'],
+    [{ topic: 't', vaule: 'v', value: 'v' }, 'unknown record field "vaule" (did you mean value?)'],
+    [{ topic: 't', value: 'v', Key: 'k' }, 'unknown record field "Key" (did you mean key?)'],
+    [{ topic: 't', value: 'v', offset: 3 }, /^unknown record field "offset": a record has /],
+    [{ topic: 't', value: 'v', headers: new Map([['a', 'b']]) }, 'record headers must be an array of { key, value } or a plain object, got a Map (Object.fromEntries(map) makes the object form)'],
+    [{ topic: 't', value: 'v', headers: [['a', 'b']] }, 'record headers must be { key: string, value } entries, not [key, value] pairs (got ["a","b"])'],
+    [[{ topic: 't', value: 'v' }], 'a record must be an object with topic and value, got an array (sendBatch() takes an array of records)'],
+  ])('refuses %j by name', (record, message) => {
+    const attempt = (): void => validateRecord(record as never);
+    expect(attempt).toThrow(InvalidRecordError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('takes every field a record has, set or undefined, and headers in both forms or with a null prototype', () => {
+    const headers = Object.assign(Object.create(null) as Record<string, string>, { a: 'b' });
+    for (const record of [
+      { topic: 't', key: 'k', value: 'v', headers: { a: 'b' }, partition: 0, timestamp: 1 },
+      { topic: 't', key: undefined, value: null, headers: undefined, partition: undefined, timestamp: undefined },
+      { topic: 't', value: 'v', headers: [{ key: 'a', value: null }] },
+      { topic: 't', value: 'v', headers },
+    ]) {
+      expect(() => validateRecord(record)).not.toThrow();
+    }
+  });
 });
