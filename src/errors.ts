@@ -53,12 +53,13 @@ export class ProtocolError extends KafkaWireError {
   readonly offset: number | undefined;
   /**
    * What the other end speaks instead of Kafka, when its answer shows it: a TLS listener
-   * dialled without TLS, or no Kafka port at all. Waiting cannot change that, so sends
-   * fail with this error at once rather than after maxBlockMs.
+   * dialled without TLS, HTTP, or ('other') a first answer that cannot be a Kafka frame.
+   * Waiting cannot change that, so sends fail with this error at once rather than after
+   * maxBlockMs.
    */
-  readonly listener: 'HTTP' | 'TLS' | undefined;
+  readonly listener: 'HTTP' | 'TLS' | 'other' | undefined;
 
-  constructor(message: string, context: ErrorContext & { offset?: number; listener?: 'HTTP' | 'TLS' } = {}) {
+  constructor(message: string, context: ErrorContext & { offset?: number; listener?: 'HTTP' | 'TLS' | 'other' } = {}) {
     super(message, context);
     this.offset = context.offset;
     this.listener = context.listener;

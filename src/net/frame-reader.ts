@@ -22,15 +22,24 @@ export function looksLike(prefix: Buffer): 'HTTP' | 'TLS' | undefined {
 }
 
 /** The end of the producer's error for an answer that is no Kafka frame: what it looks like, and what to do. */
-function notKafka(prefix: Buffer): string {
-  switch (looksLike(prefix)) {
+function notKafka(prefix: Buffer, listener: 'HTTP' | 'TLS' | 'other' | undefined): string {
+  switch (listener) {
     case 'HTTP':
       return ": the other end answers in HTTP, not Kafka (is this a Kafka listener's port?)";
     case 'TLS':
       return ': the other end answers in TLS (a TLS listener: give the producer its `tls` option)';
+    case 'other':
+      return `: the other end's first answer is no Kafka frame (it begins ${hexAndText(prefix)}; is this a Kafka listener's port?)`;
     default:
       return '';
   }
+}
+
+/** `3c 21 44 4f ("<!DO")`: the bytes, and as text when they are printable. */
+function hexAndText(bytes: Buffer): string {
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = bytes.toString('latin1');
+  return /^[\x20-\x7e]+$/.test(text) ? `${hex} (${JSON.stringify(text)})` : hex;
 }
 
 export class FrameReader {
@@ -38,6 +47,8 @@ export class FrameReader {
   readonly #received = new ChunkQueue();
   /** Size of the frame being assembled, once its 4-byte prefix is in. */
   #frameSize = -1;
+  /** Whether a whole frame came: a first answer that is none shows a port that is not Kafka's. */
+  #framed = false;
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes;
@@ -60,11 +71,12 @@ export class FrameReader {
         const size = prefix.readInt32BE(0);
         if (size < 4 || size > this.#maxFrameBytes) {
           received.clear();
-          const listener = looksLike(prefix);
+          // Later in a stream the same bytes are a broken connection, which a new one may mend.
+          const listener = looksLike(prefix) ?? (this.#framed ? undefined : 'other');
           throw new ProtocolError(
             (size < 4
               ? `response frame size ${size} is too small to hold a correlation id`
-              : `response frame claims ${size} bytes, more than the ${this.#maxFrameBytes}-byte limit`) + notKafka(prefix),
+              : `response frame claims ${size} bytes, more than the ${this.#maxFrameBytes}-byte limit`) + notKafka(prefix, listener),
             listener ? { listener } : {},
           );
         }
@@ -73,6 +85,7 @@ export class FrameReader {
       if (received.length < this.#frameSize) break;
       frames.push(received.take(this.#frameSize));
       this.#frameSize = -1;
+      this.#framed = true;
     }
     return frames;
   }

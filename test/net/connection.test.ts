@@ -53,13 +53,28 @@ describe('a server that sends garbage', () => {
     ['an HTTP server', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), /claims 1213486160 bytes.*: the other end answers in HTTP, not Kafka \(is this a Kafka listener's port\?\)$/],
     // A TLS alert record (unexpected_message), as a TLS listener answers plaintext.
     ['a TLS listener', Buffer.from('1503030002020a', 'hex'), /claims \d+ bytes.*: the other end answers in TLS \(a TLS listener: give the producer its `tls` option\)$/],
-    ['anything else', Buffer.from('7fffffff00000000', 'hex'), /-byte limit$/],
+    // Python's http.server answering a bare HTML body, no status line.
+    ['anything else', Buffer.from('<!DOCTYPE HTML>\n<html>'), /claims 1008813135 bytes.*: the other end's first answer is no Kafka frame \(it begins 3c 21 44 4f \("<!DO"\); is this a Kafka listener's port\?\)$/],
+    ['bytes that are not text', Buffer.from('7fffffff00000000', 'hex'), /-byte limit: the other end's first answer is no Kafka frame \(it begins 7f ff ff ff;/],
   ])('%s: the ProtocolError says what the first bytes look like', async (_what, reply, message) => {
     server = await fakeServer((_req, socket) => socket.write(reply));
     const conn = await connect(server);
     const err = await conn.send(ApiVersions, 0, {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtocolError);
     expect((err as Error).message).toMatch(message);
+    await conn.closed;
+  });
+
+  it('after a first answer that was Kafka, a frame no Kafka broker sends is a broken connection, which a new one may mend', async () => {
+    server = await fakeServer((req, socket) => {
+      socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 0, [[18, 0, 4]])));
+      socket.write(Buffer.from('7fffffff00000000', 'hex'));
+    });
+    const conn = await connect(server);
+    const err = await conn.send(ApiVersions, 0, {}).then(() => conn.send(ApiVersions, 0, {})).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as ProtocolError).listener).toBeUndefined();
+    expect(cannotHealByWaiting(err)).toBe(false);
     await conn.closed;
   });
 
@@ -115,10 +130,11 @@ describe('a server that sends garbage', () => {
   });
 });
 
-describe('a listener that answers in TLS or HTTP', () => {
+describe('a listener that answers in TLS or HTTP, or with anything else that is not Kafka', () => {
   it.each([
     ['TLS', Buffer.from('1503030002020a', 'hex'), /answers in TLS/],
     ['HTTP', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), /answers in HTTP/],
+    ['an HTML body', Buffer.from('<!DOCTYPE HTML>\n<html>'), /first answer is no Kafka frame/],
   ])('%s: a producer fails connect() and send() with the ProtocolError at once, not after maxBlockMs', async (_listener, reply, message) => {
     server = await fakeServer((_req, socket) => socket.write(reply));
     const producer = new Producer({ bootstrap: `${server.host}:${server.port}`, maxBlockMs: 30_000, retryBackoffMs: 50 });
