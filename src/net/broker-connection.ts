@@ -7,11 +7,12 @@
  * version of its API that both sides support. With `sasl`, it then authenticates
  * (sasl/index.ts) before anything else may be sent, and stays authenticated.
  */
-import { BrokerError, ConnectionError, UnsupportedVersionError } from '../errors.js';
+import { AuthenticationError, BrokerError, ConnectionError, UnsupportedVersionError } from '../errors.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import { answersWithoutTls, saslMechanismsOffered } from './listener-probe.js';
 import { startSaslSession } from './sasl/index.js';
 import { resolveSasl, resolveTls, type SaslConfig, type SaslOptions, type TlsOptions } from './security.js';
 
@@ -42,6 +43,12 @@ export class BrokerConnection {
   readonly apiVersionsVersion: number;
   /** Responses the handshake took: ApiVersions (tried at lower versions too) and SASL. */
   #handshakeAnswers = Infinity;
+  /**
+   * Without SASL configured, until the broker answers past the handshake: how to dial the
+   * listener again to ask whether it wants SASL, should it close at the first request.
+   */
+  #probeIfClosedAtFirstRequest: ConnectionOptions | undefined;
+  #saslRequired: Promise<AuthenticationError | undefined> | undefined;
 
   private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {
     this.connection = connection;
@@ -56,7 +63,17 @@ export class BrokerConnection {
   static async open(opts: BrokerConnectionOptions): Promise<BrokerConnection> {
     // Checked before connecting: a bad setting is a ConfigError, not a failed connection.
     const sasl = resolveSasl(opts.sasl);
-    const connection = await Connection.connect({ ...opts, tls: resolveTls(opts.tls) });
+    const tls = resolveTls(opts.tls);
+    const connection = await Connection.connect({ ...opts, tls }).catch(async (err: unknown) => {
+      // A plaintext listener reads the TLS ClientHello as a request far too big, and closes.
+      if (tls && droppedDuringTlsHandshake(err) && (await answersWithoutTls({ ...opts, tls: undefined }))) {
+        throw new AuthenticationError(
+          `TLS handshake with ${err.broker} failed: the other end closed the connection, and it answers Kafka without TLS on that port (a PLAINTEXT or SASL_PLAINTEXT listener: leave out the \`tls\` option, or dial the TLS listener's port)`,
+          { reason: 'tls', broker: err.broker, cause: err },
+        );
+      }
+      throw err;
+    });
     // Given up while negotiating: the half-open connection must not outlive the caller.
     const onAbort = (): void => connection.destroy();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -75,7 +92,10 @@ export class BrokerConnection {
         }
         const broker = new BrokerConnection(connection, version, response);
         if (sasl) await startSaslSession(broker, sasl);
-        else connection.closedAtFirstRequestHint = 'a SASL listener closes the connection of a client that did not authenticate this way: is this listener SASL_PLAINTEXT or SASL_SSL? then give the producer its `sasl` option';
+        else {
+          connection.closedAtFirstRequestHint = 'a SASL listener closes the connection of a client that did not authenticate this way: is this listener SASL_PLAINTEXT or SASL_SSL? then give the producer its `sasl` option';
+          broker.#probeIfClosedAtFirstRequest = { ...opts, tls };
+        }
         broker.#handshakeAnswers = connection.answered;
         if (opts.signal?.aborted) throw new ConnectionError(`connecting to ${connection.address} was given up`, { broker: connection.address, cause: opts.signal.reason });
         return broker;
@@ -109,7 +129,32 @@ export class BrokerConnection {
 
   /** Sends at exactly `version` (negotiated by the caller, e.g. with versionFor). */
   send<A extends AnyApi>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
-    return this.connection.send(api, version, body, opts);
+    const answer = this.connection.send(api, version, body, opts);
+    if (this.#probeIfClosedAtFirstRequest === undefined) return answer;
+    if (this.connection.answered > this.#handshakeAnswers) {
+      this.#probeIfClosedAtFirstRequest = undefined; // it answered: not a listener that wants SASL
+      return answer;
+    }
+    return answer.catch((err: unknown) => this.#whyClosedAtFirstRequest(err));
+  }
+
+  /**
+   * The broker closed at the first request, unanswered, and no SASL was configured: when a
+   * probe finds a SASL listener, an AuthenticationError that says so (sends then fail at
+   * once); else the error as it was.
+   */
+  async #whyClosedAtFirstRequest(err: unknown): Promise<never> {
+    const dial = this.#probeIfClosedAtFirstRequest;
+    if (!dial || err !== this.connection.endedBy || this.connection.answered > this.#handshakeAnswers) throw err;
+    this.#saslRequired ??= saslMechanismsOffered(dial).then((mechanisms) =>
+      mechanisms === undefined
+        ? undefined
+        : new AuthenticationError(
+            `${this.address} is a SASL listener (it offers ${mechanisms.join(', ') || 'no mechanism'}) and the producer has no \`sasl\` option: give it one with one of these mechanisms`,
+            { reason: 'mechanism', broker: this.address, enabledMechanisms: mechanisms, cause: err },
+          ),
+    );
+    throw (await this.#saslRequired) ?? err;
   }
 
   /** The highest version of `api` both sides support, or undefined when there is none. */
@@ -141,7 +186,7 @@ export class BrokerConnection {
     opts: RequestOptions & { maxVersion?: number } = {},
   ): Promise<{ version: number; response: ResponseOf<A> }> {
     const version = this.requireVersion(api, opts.maxVersion);
-    const response = await this.connection.send(api, version, body, opts);
+    const response = await this.send(api, version, body, opts);
     return { version, response };
   }
 
@@ -152,4 +197,9 @@ export class BrokerConnection {
   destroy(err?: Error): void {
     this.connection.destroy(err);
   }
+}
+
+/** A TLS connect the other end closed before the handshake was done (Node: ECONNRESET, "disconnected before secure TLS connection"). */
+function droppedDuringTlsHandshake(err: unknown): err is ConnectionError & { broker: string } {
+  return err instanceof ConnectionError && err.broker !== undefined && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }

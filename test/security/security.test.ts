@@ -186,16 +186,31 @@ describe.skipIf(!runs('4.3.1'))('security against Kafka 4.3.1', () => {
         expect(err.message).toMatch(/invalid_token/);
       }));
 
-    it('a SASL listener dialled without sasl: the error says so', async () => {
-      const producer = new Producer({ bootstrap: listener(cluster, 'SASL_PLAINTEXT'), clientId: 'kafka-wire-no-sasl', maxBlockMs: 4000 });
+    it('a SASL listener dialled without sasl: connect() and send() fail at once, saying so and naming its mechanisms', async () => {
+      // The listener only closes the connection; a second one asks it (SaslHandshake) what it is.
+      const producer = new Producer({ bootstrap: listener(cluster, 'SASL_PLAINTEXT'), clientId: 'kafka-wire-no-sasl', maxBlockMs: 30_000 });
       try {
-        const err = await producer.send({ topic: 'never-written', value: 'x' }).then(() => undefined, (e: unknown) => e as Error);
-        expect(err?.message).toMatch(/closed by the broker at its first request after ApiVersions \(Metadata v\d+\), unanswered: a SASL listener .* give the producer its `sasl` option/);
+        const started = Date.now();
+        for (const attempt of [() => producer.connect(), () => producer.send({ topic: 'never-written', value: 'x' })]) {
+          const err = await attempt().then(() => undefined, (e: unknown) => e);
+          expect(err).toBeInstanceOf(AuthenticationError);
+          expect(err).toMatchObject({ reason: 'mechanism', retriable: false });
+          expect((err as AuthenticationError).enabledMechanisms).toEqual(expect.arrayContaining(['PLAIN', 'SCRAM-SHA-256']));
+          expect((err as Error).message).toMatch(/^127\.0\.0\.1:\d+ is a SASL listener \(it offers .*PLAIN.*\) and the producer has no `sasl` option/);
+          expect(((err as Error).cause as Error).message).toMatch(/closed by the broker at its first request after ApiVersions \(Metadata v\d+\), unanswered/);
+        }
+        expect(Date.now() - started).toBeLessThan(10_000);
       } finally {
         await producer.close({ timeoutMs: 1000 });
       }
       // That the reconnects back off (rather than every retryBackoffMs) is brokers.test.ts's, on a fake clock.
     });
+
+    it('TLS to a plaintext listener: the error says it answers Kafka without TLS, at once', () =>
+      expectFailsFast(listener(cluster, 'SASL_PLAINTEXT'), { tls: true }, (err) => {
+        expect(err.reason).toBe('tls');
+        expect(err.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: the other end closed the connection, and it answers Kafka without TLS on that port \(a PLAINTEXT or SASL_PLAINTEXT listener/);
+      }));
 
     it('a mechanism the listener does not enable (and one kafka-wire does not know)', async () => {
       await expectFailsFast(listener(cluster, 'OAUTH'), { sasl: { mechanism: 'SCRAM-SHA-512', username: USER, password: SECRET } }, (err) => {
