@@ -237,7 +237,7 @@ export class TransactionManager {
     if (code !== ErrorCode.INVALID_PRODUCER_EPOCH) return undefined;
     this.#epochRefused = true;
     return new TransactionAbortableError(
-      `the partition leader refused producer epoch ${this.#deps.identity.epoch} (the coordinator may have aborted the transaction after transactionTimeoutMs): abort the transaction`,
+      `the partition leader refused producer epoch ${this.#deps.identity.epoch}: a newer epoch exists (another producer with the same transactional id started, or the coordinator aborted the transaction after transactionTimeoutMs): abort the transaction; abortTransaction() says which (it fails with ProducerFencedError when this producer was fenced)`,
       { cause },
     );
   }
