@@ -380,7 +380,7 @@ describe('timed out by the coordinator (KIP-588)', () => {
     const late = s.sends.produce({ topic: 't', partition: 0, value: 'late' });
     await s.run(s.producer.flush());
     expect(late.error).toBeInstanceOf(TransactionAbortableError);
-    expect((late.error as Error).message).toMatch(/refused producer epoch 0 .*transactionTimeoutMs.*abort the transaction/);
+    expect((late.error as Error).message).toMatch(/refused producer epoch 0: .*another producer with the same transactional id.*transactionTimeoutMs.*abort the transaction/);
     expect(s.state()).toBe('abortable-error');
     const inits = s.cluster.requestsOf(InitProducerId).length;
     const ends = s.cluster.requestsOf(EndTxn).length;
