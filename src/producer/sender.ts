@@ -947,7 +947,8 @@ export class Sender {
         }
         const leader = p.currentLeader;
         if (leader.leaderId >= 0) metadata.noteLeader(s.topic, s.partition, leader.leaderId, leader.leaderEpoch, endpoints.get(leader.leaderId));
-        const detail = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage}`)].filter(Boolean).join('; ');
+        const which = `${s.name}, a batch of ${b.sizeInBytes} bytes with ${b.recordCount} record${b.recordCount === 1 ? '' : 's'}`;
+        const detail = [which, p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage}`)].filter(Boolean).join('; ');
         const answer = new BrokerError(p.errorCode, { broker: link.address, api: `Produce v${version}`, detail: detail || null });
         this.#batchError(s, b, topicRefusal(s.topic, p.errorCode, answer) ?? answer);
       }

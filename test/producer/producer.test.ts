@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  BrokerError,
   ConfigError,
   InvalidRecordError,
   InvalidTopicError,
@@ -235,6 +236,10 @@ describe.each(clusters)('Producer against $name', (cluster) => {
     const { records, batches } = await readPartition(broker, { topic, partition: 0 });
     expect(records.map((r) => r.value!.toString().replace(/^\.+/, ''))).toEqual(results.map((_, i) => `${i}`));
     for (const b of batches) expect(b.batchLength + 12).toBeLessThanOrEqual(3000);
+    // A record alone over the topic's limit: the error names the partition and what was sent.
+    const alone = await p.send({ topic, value: 'x'.repeat(4000) }).catch((e: unknown) => e);
+    expect(alone).toBeInstanceOf(BrokerError);
+    expect((alone as Error).message).toMatch(new RegExp(`^MESSAGE_TOO_LARGE \\(10\\) in Produce v\\d+ from 127\\.0\\.0\\.1:\\d+: .*: ${topic}-0, a batch of 40\\d\\d bytes with 1 record`));
   });
 
   it.each(['gzip', 'lz4', 'zstd', 'snappy'] as const)(
