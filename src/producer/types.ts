@@ -66,9 +66,14 @@ export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | 
 export interface ProducerOptions {
   /** `host:port[,host:port...]` or a list of them. */
   bootstrap: string | readonly string[];
+  /** Names the producer in every request, and so in the broker's logs, quotas and metrics. Default 'kafka-wire'. */
   clientId?: string;
   /** Default -1 ('all'): every in-sync replica has the record. 0 gets no response at all. */
   acks?: 0 | 1 | -1 | 'all';
+  /**
+   * Codec of every batch: 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. snappy, lz4
+   * and zstd need their optional packages (MissingCodecError names the one missing).
+   */
   compression?: CompressionName;
   /**
    * How long a batch waits for more records before it is sent. Default 5 ms (Java 4.0+).
@@ -110,8 +115,11 @@ export interface ProducerOptions {
   waitingMemory?: number;
   /** Upper bound from send() to the record's success or failure, retries included. Default 120 s. */
   deliveryTimeoutMs?: number;
+  /** How long a request waits for its response before the connection is closed and it is retried. Default 30 s. */
   requestTimeoutMs?: number;
+  /** First wait before a retry or a reconnect; each next one doubles (with jitter) up to retryBackoffMaxMs. Default 100 ms. */
   retryBackoffMs?: number;
+  /** Longest wait between retries or reconnects. Default 1 s. */
   retryBackoffMaxMs?: number;
   /**
    * Produce requests in flight per broker connection. Default 5. A request goes beside one
@@ -123,7 +131,13 @@ export interface ProducerOptions {
   maxInFlight?: number;
   /** Refresh metadata at least this often. Default 5 minutes. */
   metadataMaxAgeMs?: number;
+  /** How long opening a connection (TCP, then TLS when set) may take. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Chooses a record's partition: `(ctx) => partition`. Default: a keyed record by the
+   * murmur2 of its key (the Java client's partition for the same key), a keyless one
+   * sticky per batch (KIP-794).
+   */
   partitioner?: Partitioner;
   /**
    * Keyless records favour partitions with shorter queues when the sticky partition moves
