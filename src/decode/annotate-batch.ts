@@ -53,6 +53,18 @@ function step(nodes: TraceNode[], r: Reader, base: number, name: string, type: s
   return value;
 }
 
+/** Milliseconds since the epoch as an ISO date; undefined for -1 (no timestamp) and what no Date can hold. */
+function dateOf(ms: number): string | undefined {
+  // Date holds ±8.64e15 ms; toISOString throws past it, and a damaged batch may say anything.
+  return ms >= 0 && ms <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+}
+
+/** A batch timestamp with its date: `1764532800000 (2025-11-30T20:00:00.000Z)`. */
+function withDate(ms: bigint): string {
+  const date = dateOf(Number(ms));
+  return date ? `${ms} (${date})` : ms === -1n ? '-1 (no timestamp)' : String(ms);
+}
+
 export function describeAttributes(attributes: number): string {
   const parts = [CODEC_NAME[attributes & 7] ?? `codec ${attributes & 7}`, attributes & 8 ? 'LogAppendTime' : 'CreateTime'];
   if (attributes & 16) parts.push('transactional');
@@ -94,6 +106,10 @@ export async function annotateRecordBatches(bytes: Buffer, base = 0, decompress?
       kids[kids.indexOf(crcNode)] = { ...crcNode, value: `0x${(crcNode.value as number).toString(16).padStart(8, '0')} (${computed === crcNode.value ? 'valid' : `INVALID: computed 0x${computed.toString(16).padStart(8, '0')}`})` };
       const attrNode = kids.find((n) => n.field === 'attributes')!;
       kids[kids.indexOf(attrNode)] = { ...attrNode, value: describeAttributes(values['attributes'] as number) };
+      for (const field of ['base_timestamp', 'max_timestamp']) {
+        const node = kids.find((n) => n.field === field)!;
+        kids[kids.indexOf(node)] = { ...node, value: withDate(values[field] as bigint) };
+      }
       const attributes = values['attributes'] as number;
       const codecId = attributes & 7;
       const count = values['records_count'] as number;
@@ -140,7 +156,7 @@ function annotateRecords(r: Reader, base: number, count: number, baseTimestamp: 
     const rec = r.sub(length, `record ${i}`);
     step(kids, rec, base, 'attributes', 'int8', () => rec.int8());
     const delta = step(kids, rec, base, 'timestamp_delta', 'varlong', () => rec.varlongNumber()) as number;
-    kids[kids.length - 1] = { ...kids[kids.length - 1]!, value: `${delta} (${new Date(baseTimestamp + delta).toISOString()})` };
+    kids[kids.length - 1] = { ...kids[kids.length - 1]!, value: `${delta} (${dateOf(baseTimestamp + delta) ?? 'no date'})` };
     step(kids, rec, base, 'offset_delta', 'varint', () => rec.varint());
     nullableBytes(kids, rec, base, 'key');
     nullableBytes(kids, rec, base, 'value');

@@ -53,6 +53,20 @@ describe('decode', () => {
     expect(String(find(out.nodes, ['batch [0]', 'crc']).value)).toMatch(/INVALID: computed 0x/);
   });
 
+  it('shows batch and record timestamps with their dates, and a timestamp no date can hold as it is', async () => {
+    const batch = Buffer.from(encodeRecordBatch(records));
+    const out = await decode(batch, { as: 'batch' });
+    expect(find(out.nodes, ['batch [0]', 'base_timestamp']).value).toBe('1700000000000 (2023-11-14T22:13:20.000Z)');
+    expect(find(out.nodes, ['batch [0]', 'max_timestamp']).value).toBe('1700000000005 (2023-11-14T22:13:20.005Z)');
+    expect(find(out.nodes, ['batch [0]', 'record [1]', 'timestamp_delta']).value).toBe('5 (2023-11-14T22:13:20.005Z)');
+    // A damaged base_timestamp (bytes 27-34): shown, with the bad CRC, instead of failing.
+    batch.writeBigInt64BE(0x7fff_ffff_ffff_0000n, 27);
+    const damaged = await decode(batch, { as: 'batch' });
+    expect(find(damaged.nodes, ['batch [0]', 'base_timestamp']).value).toBe('9223372036854710272');
+    expect(find(damaged.nodes, ['batch [0]', 'record [0]', 'timestamp_delta']).value).toBe('0 (no date)');
+    expect(String(find(damaged.nodes, ['batch [0]', 'crc']).value)).toMatch(/INVALID/);
+  });
+
   it('decompresses compressed batches and annotates their records', async () => {
     const batch = await compressBatch(encodeRecordBatch(records), CODEC_ID.gzip, compress);
     const out = await decode(produceRequest(3, batch), { decompress });
