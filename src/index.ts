@@ -20,6 +20,7 @@ export type {
   BufferFullPolicy,
   Bytes,
   DeliveryCallback,
+  DeliveryOutcome,
   ProducerCounters,
   ProducerMetrics,
   ProducerOptions,

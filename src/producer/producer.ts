@@ -27,7 +27,7 @@ import { recordTime } from './record-time.js';
 import { Sender } from './sender.js';
 import { SEND_CHANNEL, traced, withHeaders, type SendTraceContext } from './tracing.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
-import type { DeliveryCallback, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
+import type { DeliveryCallback, DeliveryOutcome, ProducerMetrics, ProducerOptions, ProducerRecord, RecordMetadata, SendOptions } from './types.js';
 import { validateRecord } from './validate.js';
 import { WaitingSends } from './waiting.js';
 
@@ -333,8 +333,11 @@ export class Producer {
    * metadata not there yet) and had to wait, or was refused: like `stream.write()`, that
    * asks the caller to `await producer.ready()` before producing more.
    */
-  produce(record: ProducerRecord, callback?: DeliveryCallback): boolean {
-    return this.#submit(record, callback, undefined);
+  produce(record: ProducerRecord, callback?: (...outcome: DeliveryOutcome) => void): boolean;
+  produce(record: ProducerRecord, callback?: DeliveryCallback): boolean;
+  produce(record: ProducerRecord, callback?: DeliveryCallback | ((...outcome: DeliveryOutcome) => void)): boolean {
+    // Either kind is called (error, null) or (null, metadata).
+    return this.#submit(record, callback as DeliveryCallback | undefined, undefined);
   }
 
   /**

@@ -63,6 +63,13 @@ export interface SendOptions {
  */
 export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
 
+/**
+ * A delivery callback's arguments as the two cases they are: an error and no metadata, or
+ * metadata and no error. `produce()` takes a callback typed with them first, so TypeScript
+ * knows `metadata` is there once `error` is checked (`if (err) return; meta.offset`).
+ */
+export type DeliveryOutcome = [error: Error, metadata: null] | [error: null, metadata: RecordMetadata];
+
 export interface ProducerOptions {
   /** `host:port[,host:port...]` or a list of them. */
   bootstrap: string | readonly string[];
