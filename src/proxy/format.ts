@@ -151,6 +151,18 @@ export function summaryLine(ex: Exchange): string {
   return parts.join(' ');
 }
 
+/**
+ * The trace with each topic id the exchanges before named (Produce v13+ and Fetch v13+
+ * carry ids only) followed by its name: `Wb2tCz3TRnS0IJ6Ix9JcbQ (orders)`.
+ */
+function withTopicNames(nodes: TraceNode[], names: ReadonlyMap<string, string> | undefined): TraceNode[] {
+  if (!names || names.size === 0) return nodes;
+  return nodes.map((n) => {
+    const named = n.field === 'topicId' && typeof n.value === 'string' && names.has(n.value) ? { ...n, value: `${n.value} (${names.get(n.value)})` } : n;
+    return n.children ? { ...named, children: withTopicNames(n.children, names) } : named;
+  });
+}
+
 /** The summary line, then each side's whole annotation. */
 export function verboseText(ex: Exchange): string {
   let out = `${summaryLine(ex)}\n`;
@@ -161,7 +173,7 @@ export function verboseText(ex: Exchange): string {
     if (!s) continue;
     if (s.decoded) {
       out += `  ${what}: ${s.decoded.api}${s.decoded.kind === 'request' ? 'Request' : 'Response'} v${s.decoded.version}, ${s.bytes.length} bytes\n`;
-      out += formatNodes(s.decoded.nodes).replace(/^(?=.)/gm, '    ');
+      out += formatNodes(withTopicNames(s.decoded.nodes, ex.topicNames)).replace(/^(?=.)/gm, '    ');
       if (s.note !== undefined) out += `    (${s.note})\n`;
       if (s.trailing > 0) out += `    (${s.trailing} bytes after the last field that no field accounts for: ${s.bytes.subarray(s.bytes.length - s.trailing).toString('hex')})\n`;
     }

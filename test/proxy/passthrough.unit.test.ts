@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { failureText, main } from '../../src/cli/index.js';
 import { KafkaWireError } from '../../src/errors.js';
+import { annotateRequest } from '../../src/decode/annotate-frame.js';
 import { encodeRequest } from '../../src/protocol/frame.js';
 import { encodeRecordBatch } from '../../src/protocol/records/builder.js';
 import { Metadata, Produce, SaslAuthenticate } from '../../src/protocol/apis/index.js';
@@ -359,6 +360,18 @@ describe('proxy --verbose', () => {
       spy.mockRestore();
     }
     expect(replayed).toMatch(/"the-value-in-a-record"/);
+  });
+});
+
+describe('the whole annotation', () => {
+  it('names a topic id with the topic a Metadata answer before gave it (Produce v13 carries ids only)', () => {
+    const topicId = 'Wb2tCz3TRnS0IJ6Ix9JcbQ';
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('v') }]);
+    const bytes = encodeRequest(Produce, 13, 2, 'v', { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ topicId, partitionData: [{ index: 0, records: batch }] }] });
+    const request = { bytes, at: 0, decoded: annotateRequest(bytes), unknownFields: 0, trailing: 0 };
+    const ex: Exchange = { connection: 1, broker: 'b:9092', apiKey: 0, api: 'Produce', version: 13, correlationId: 2, clientId: 'v', request, noResponse: 'connection closed', rewrites: [] };
+    expect(verboseText(ex)).toMatch(new RegExp(`topic_id .* ${topicId}$`, 'm'));
+    expect(verboseText({ ...ex, topicNames: new Map([[topicId, 'orders']]) })).toMatch(new RegExp(`topic_id .* ${topicId} \\(orders\\)$`, 'm'));
   });
 });
 
