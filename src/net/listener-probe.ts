@@ -50,7 +50,10 @@ export async function answersWithoutTls(opts: ConnectionOptions): Promise<boolea
  */
 export async function saslMechanismsOffered(opts: ConnectionOptions): Promise<readonly string[] | undefined> {
   return probe(opts, async (c) => {
-    await c.send(ApiVersions, 0, {});
+    const versions = await c.send(ApiVersions, 0, {});
+    // Never a request the other end did not list (every Kafka broker lists SaslHandshake).
+    const handshake = versions.apiKeys.find((k) => k.apiKey === SaslHandshake.key);
+    if (!handshake || handshake.maxVersion < 1) return undefined;
     const answer = await c.send(SaslHandshake, 1, { mechanism: PROBE_MECHANISM });
     // A listener without SASL answers ILLEGAL_SASL_STATE: a handshake is not expected there.
     const sasl = answer.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM || answer.errorCode === ErrorCode.NONE;
