@@ -58,9 +58,14 @@ const RECORD_FIELDS = ['topic', 'key', 'value', 'headers', 'partition', 'timesta
 function checkFields(record: object): void {
   for (const field in record) {
     if (field !== 'topic' && field !== 'value' && field !== 'key' && field !== 'headers' && field !== 'partition' && field !== 'timestamp') {
-      throw unknownField(field);
+      throw Array.isArray(record) ? arrayGiven() : unknownField(field);
     }
   }
+}
+
+/** An array where a record belongs: asked only once a record failed (an empty array has no field, and no topic). */
+function arrayGiven(): InvalidRecordError {
+  return new InvalidRecordError('a record must be an object with topic and value, got an array (sendBatch() takes an array of records)');
 }
 
 function unknownField(field: string): InvalidRecordError {
@@ -72,9 +77,10 @@ function unknownField(field: string): InvalidRecordError {
 
 export function validateRecord(record: ProducerRecord): void {
   if (typeof record !== 'object' || record === null) throw new InvalidRecordError('a record must be an object with topic and value');
-  if (Array.isArray(record)) throw new InvalidRecordError('a record must be an object with topic and value, got an array (sendBatch() takes an array of records)');
   checkFields(record);
-  if (typeof record.topic !== 'string') throw new InvalidRecordError(`record topic must be a string, got ${typeof record.topic}`);
+  if (typeof record.topic !== 'string') {
+    throw Array.isArray(record) ? arrayGiven() : new InvalidRecordError(`record topic must be a string, got ${typeof record.topic}`);
+  }
   checkTopicName(record.topic);
   if (record.key !== undefined) checkBytes(record.key, 'record key');
   if (record.value === undefined) throw new InvalidRecordError('record value is required (use null for a tombstone)');

@@ -79,6 +79,7 @@ describe('config errors show the value that was given', () => {
     [{ topic: 't', value: 'v', headers: new Map([['a', 'b']]) }, 'record headers must be an array of { key, value } or a plain object, got a Map (Object.fromEntries(map) makes the object form)'],
     [{ topic: 't', value: 'v', headers: [['a', 'b']] }, 'record headers must be { key: string, value } entries, not [key, value] pairs (got ["a","b"])'],
     [[{ topic: 't', value: 'v' }], 'a record must be an object with topic and value, got an array (sendBatch() takes an array of records)'],
+    [[], 'a record must be an object with topic and value, got an array (sendBatch() takes an array of records)'],
   ])('refuses %j by name', (record, message) => {
     const attempt = (): void => validateRecord(record as never);
     expect(attempt).toThrow(InvalidRecordError);
