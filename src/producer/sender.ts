@@ -780,6 +780,7 @@ export class Sender {
     this.#withdrawStale(chosen);
     if (this.#nothingLeft(link, chosen, turn)) return;
     let trace: ProduceTraceContext | undefined;
+    let requestId = 0;
     let answer: Promise<ProduceResponse> | undefined;
     try {
       const topics = new Map<string, Array<{ index: number; records: Buffer }>>();
@@ -800,7 +801,8 @@ export class Sender {
       // Counted before the trace starts: the KafkaJS events adapter tells producers apart by it.
       completion.counters.requestsSent++;
       completion.counters.bytesSent += bytes;
-      trace = this.#traceRequest(link, version, chosen, bytes);
+      requestId = this.#publishRequest(link, version, chosen, bytes);
+      trace = requestId > 0 ? this.#traceRequest(link, version, chosen, bytes, requestId) : undefined;
       answer = channel.send(Produce, version, body, { expectResponse: options.acks !== 0 });
     } catch (err) {
       // Not encodable (a bug): never written, and the same batches would fail again. It
@@ -818,18 +820,18 @@ export class Sender {
     turn.written();
     if (trace) PRODUCE_CHANNEL.end.publish(trace);
     answer.then(
-      (response) => this.#answered(link, version, chosen, trace, response),
+      (response) => this.#answered(link, version, chosen, trace, requestId, response),
       (err: unknown) => this.#unanswered(link, chosen, trace, err as Error),
     );
   }
 
-  #answered(link: BrokerLink, version: number, chosen: Chosen, trace: ProduceTraceContext | undefined, response: ProduceResponse): void {
+  #answered(link: BrokerLink, version: number, chosen: Chosen, trace: ProduceTraceContext | undefined, requestId: number, response: ProduceResponse): void {
     try {
       this.#requestDone(link);
       if (trace) trace.throttleTimeMs = response?.throttleTimeMs;
       this.#traced(trace, () => {
         if (this.#ctx.options.acks === 0) for (const [s, b] of chosen) this.#delivered(s, b, UNKNOWN_ANSWER);
-        else this.#onResponse(link, version, chosen, response, trace?.requestId ?? 0);
+        else this.#onResponse(link, version, chosen, response, requestId);
       });
     } finally {
       this.#requestOver(link, chosen);
@@ -859,18 +861,26 @@ export class Sender {
     this.#requestOver(link, chosen);
   }
 
-  /** Publishes the request's start (and the plain request channel); its context when the tracing channel has subscribers. */
-  #traceRequest(link: BrokerLink, version: number, chosen: Chosen, bytes: number): ProduceTraceContext | undefined {
-    const tracing = traced(PRODUCE_CHANNEL);
-    if (!tracing && !REQUEST_CHANNEL.hasSubscribers) return undefined;
+  /**
+   * The request's id when anyone listens to its events (0 otherwise), published on the plain
+   * request channel. Taken whenever the plain response channel or the tracing channel has
+   * subscribers too, so the answer's message carries the id its request's did.
+   */
+  #publishRequest(link: BrokerLink, version: number, chosen: Chosen, bytes: number): number {
+    if (!REQUEST_CHANNEL.hasSubscribers && !RESPONSE_CHANNEL.hasSubscribers && !traced(PRODUCE_CHANNEL)) return 0;
     const requestId = newRequestId();
-    const { acks } = this.#ctx.options;
-    const partitions = chosen.length;
     if (REQUEST_CHANNEL.hasSubscribers) {
-      const message: ProduceRequestMessage = { broker: link.address, nodeId: link.nodeId, version, acks, partitions, bytes, requestId };
+      const message: ProduceRequestMessage = { broker: link.address, nodeId: link.nodeId, version, acks: this.#ctx.options.acks, partitions: chosen.length, bytes, requestId };
       REQUEST_CHANNEL.publish(message);
     }
-    if (!tracing) return undefined;
+    return requestId;
+  }
+
+  /** Publishes the request's start; its context when the tracing channel has subscribers. */
+  #traceRequest(link: BrokerLink, version: number, chosen: Chosen, bytes: number, requestId: number): ProduceTraceContext | undefined {
+    if (!traced(PRODUCE_CHANNEL)) return undefined;
+    const { acks } = this.#ctx.options;
+    const partitions = chosen.length;
     const records = chosen.reduce((n, [, b]) => n + b.liveCount, 0);
     const trace: ProduceTraceContext = { requestId, broker: link.address, nodeId: link.nodeId, version, acks, partitions, records, bytes, throttleTimeMs: undefined, error: undefined };
     PRODUCE_CHANNEL.start.publish(trace);

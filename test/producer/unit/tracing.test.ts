@@ -109,6 +109,23 @@ describe('tracing:kafka-wire:produce', () => {
     await closeWithin(s, 1000);
   });
 
+  it('the plain request and response channels alone: an answer carries its request\'s id', async () => {
+    const s = await connected();
+    const requests: Array<{ requestId: number }> = [];
+    const responses: Array<{ requestId: number }> = [];
+    const onRequest = (m: unknown): void => void requests.push(m as { requestId: number });
+    const onResponse = (m: unknown): void => void responses.push(m as { requestId: number });
+    subscribe('kafka-wire:produce:request', onRequest);
+    subscribe('kafka-wire:produce:response', onResponse);
+    stops.push(() => unsubscribe('kafka-wire:produce:request', onRequest), () => unsubscribe('kafka-wire:produce:response', onResponse));
+    for (let i = 0; i < 3; i++) await s.clock.drive(s.producer.send({ topic: 't', partition: i % 2, value: 'v' }), 1000);
+    expect(requests).toHaveLength(3);
+    expect(requests.every((r) => r.requestId > 0)).toBe(true);
+    expect(new Set(requests.map((r) => r.requestId)).size).toBe(3);
+    expect(responses.map((r) => r.requestId)).toEqual(requests.map((r) => r.requestId));
+    await closeWithin(s, 1000);
+  });
+
   it('a request that cannot be encoded: start, error, end, and its records fail with the error', async () => {
     const s = await connected();
     const events = traced('kafka-wire:produce');
