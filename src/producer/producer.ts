@@ -67,8 +67,13 @@ export class Producer {
   readonly #transactions: TransactionManager | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  /** sendBatch() calls still taking their records in (see #sendInTurn): flush() and a commit wait for them. */
+  /** sendBatch() calls still taking their records in (see #sendInTurn): flush(), close() and a commit wait for them. */
   readonly #feeding = new Set<Promise<void>>();
+  /**
+   * Set while #sendInTurn takes a record in: a sendBatch() made before close() still takes
+   * its records in while close() drains (until it gives up), as its caller was told.
+   */
+  #takingInLate = false;
   /** beginTransaction() calls so far: a sendBatch() taking records in sees its transaction end. */
   #transactionsBegun = 0;
   #metadataTimer: TimerHandle | undefined;
@@ -312,7 +317,17 @@ export class Producer {
           ended = new TransactionAbortedError(`sendBatch(): its transaction ended (${txn.state}) before ${records.length - i} of its records were taken in; they were not sent`);
           break;
         }
-        const p = this.send(records[i]!, options);
+        if (this.#lifetime.signal.aborted) {
+          ended = new ProducerClosedError(`sendBatch(): close() stopped waiting (its timeoutMs passed) before ${records.length - i} of its records were taken in; they were never sent`);
+          break;
+        }
+        this.#takingInLate = true;
+        let p: Promise<RecordMetadata>;
+        try {
+          p = this.send(records[i]!, options);
+        } finally {
+          this.#takingInLate = false;
+        }
         p.catch(noteFailure);
         sends.push(p);
       }
@@ -363,7 +378,9 @@ export class Producer {
 
   /**
    * Stops accepting records, delivers what is buffered (up to `timeoutMs`), fails the
-   * rest with ProducerClosedError, then closes every connection and timer. It settles
+   * rest with ProducerClosedError, then closes every connection and timer. A sendBatch()
+   * call made before close() still takes its records in meanwhile: they were submitted
+   * before it, as a send() waiting for memory or metadata was. It settles
    * within `timeoutMs` plus at most a second for connections to close politely.
    */
   close(options: CloseOptions = {}): Promise<void> {
@@ -376,7 +393,7 @@ export class Producer {
     const clock = this.#clock;
     const deadline = clock.now() + timeoutMs;
     let timer: TimerHandle | undefined;
-    await Promise.race([this.#sender.flush(), new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([this.#drain(), new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))]);
     clock.clearTimeout(timer);
     this.#lifetime.abort(new ProducerClosedError('the producer is closed'));
     this.#sender.stop();
@@ -388,6 +405,16 @@ export class Producer {
     clock.clearTimeout(graceTimer);
     // Whatever did not close politely in time goes now.
     await this.#brokers.close(0);
+  }
+
+  /**
+   * Everything accepted before close() ended, what sendBatch() calls made before it still
+   * take in included. The sender sends without lingering meanwhile; a last flush covers
+   * records taken in after the first one found nothing left.
+   */
+  async #drain(): Promise<void> {
+    if (this.#feeding.size > 0) await Promise.all([this.#sender.flush(), this.#fed()]);
+    await this.#sender.flush();
   }
 
   /** close() gave up waiting: every record not yet ended fails, saying whether it may be written. */
@@ -429,6 +456,11 @@ export class Producer {
     if (this.#closed) throw new ProducerClosedError('the producer is closed');
   }
 
+  /** #assertOpen for a record: a sendBatch() call made before close() may still take its records in (see #takingInLate). */
+  #assertTakesRecords(): void {
+    if (this.#closed && !(this.#takingInLate && !this.#lifetime.signal.aborted)) this.#assertOpen();
+  }
+
   #submit(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
     return traced(SEND_CHANNEL) ? this.#acceptTraced(record, callback, signal) : this.#accept(record, callback, signal);
   }
@@ -466,7 +498,7 @@ export class Producer {
 
   /** Takes a record in: synchronously into a batch when it can, else into its topic's queue. */
   #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
-    this.#assertOpen();
+    if (this.#closed) this.#assertTakesRecords();
     validateRecord(record);
     this.#transactions?.assertCanSend();
     if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });

@@ -64,6 +64,18 @@ describe('kafka-wire/kafkajs', () => {
     expect(await values(topic)).toEqual(['Hello KafkaJS user!']);
   });
 
+  it('disconnect() right after sends not awaited, to a topic the producer has not seen: every message delivered', async () => {
+    const topic = uniqueTopic('kjs-disconnect');
+    await createTopic(broker, topic);
+    const producer = client().producer();
+    await producer.connect();
+    const sends = Array.from({ length: 50 }, (_, i) => producer.send({ topic, messages: [{ value: `a${i}` }, { value: `b${i}` }] }));
+    await producer.disconnect();
+    const answers = await Promise.all(sends);
+    expect(answers.every((a) => a.length === 1 && a[0]!.errorCode === 0)).toBe(true);
+    expect((await values(topic)).length).toBe(100);
+  });
+
   it('answers send() and sendBatch() per topic-partition, with offsets as strings', async () => {
     const [a, b] = [uniqueTopic('kjs-a'), uniqueTopic('kjs-b')];
     await createTopic(broker, a, { partitions: 3 });

@@ -523,6 +523,45 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     await expectClosedClean(s);
   });
 
+  it('sendBatch() calls made before close(): close() takes the rest of their records in and delivers them', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const values = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const first = s.producer.sendBatch(values.slice(0, 50).map((value) => ({ topic: 't', partition: 0, value })));
+    const second = s.producer.sendBatch(values.slice(50).map((value) => ({ topic: 't', partition: 1, value })));
+    // Both are still taking records in (the memory budget holds 16) when close() is called.
+    await s.clock.advance(0);
+    expect(s.producer.metrics().waitingSends).toBeGreaterThan(0);
+    await s.clock.drive(s.producer.close({ timeoutMs: 60_000 }), 60_000);
+    expect((await first).length).toBe(50);
+    expect((await second).length).toBe(50);
+    expect(s.cluster.log('t', 0).slice(-50)).toEqual(values.slice(0, 50));
+    expect(s.cluster.log('t', 1).slice(-50)).toEqual(values.slice(50));
+    expect(() => s.producer.produce({ topic: 't', value: 'late' }), 'a record after close()').toThrow(ProducerClosedError);
+    await expectClosedClean(s);
+  });
+
+  it('sendBatch() calls to a topic not known yet, then close(): delivered', async () => {
+    const s = scripted({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const calls = Array.from({ length: 20 }, (_, i) => s.producer.sendBatch([{ topic: 't', partition: i % 2, value: `a${i}` }, { topic: 't', partition: i % 2, value: `b${i}` }]));
+    await s.clock.drive(s.producer.close({ timeoutMs: 60_000 }), 60_000);
+    for (const call of calls) expect((await call).length).toBe(2);
+    expect(s.cluster.log('t', 0).length + s.cluster.log('t', 1).length).toBe(40);
+    await expectClosedClean(s);
+  });
+
+  it('a sendBatch() still taking records in when close() gives up: rejected with ProducerClosedError, the rest never sent', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096, requestTimeoutMs: 30_000, deliveryTimeoutMs: 60_000 }, { latencyMs: 10 });
+    const values = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value }))).then(() => undefined, (e: Error) => e);
+    await s.clock.advance(0);
+    s.cluster.freeze();
+    await closeWithin(s, 1000);
+    expect(await sent).toBeInstanceOf(ProducerClosedError);
+    expect(s.producer.metrics().recordsSent + s.producer.metrics().recordsFailed, 'records taken in').toBeLessThan(1 + 40);
+    s.cluster.thaw();
+    await expectClosedClean(s);
+  });
+
   it('a ready() waiting for memory to drain ends with close()', async () => {
     const s = await connected(TIGHT, { latencyMs: 10 });
     fill(s);
