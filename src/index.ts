@@ -14,7 +14,7 @@
 
 // The producer.
 export { Producer, type CloseOptions } from './producer/producer.js';
-export { TransactionalProducerPool, type TransactionalPoolOptions } from './producer/transactional-pool.js';
+export { TransactionalProducerPool, type PoolCloseOptions, type TransactionalPoolOptions } from './producer/transactional-pool.js';
 export type {
   BrokerMetrics,
   BufferFullPolicy,

@@ -7,7 +7,9 @@
  */
 import { ConfigError, ProducerClosedError } from '../errors.js';
 import { shown } from '../shown.js';
-import { Producer } from './producer.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { resolveOptions } from './options.js';
+import { Producer, type ProducerInternals } from './producer.js';
 import type { ProducerOptions } from './types.js';
 
 export interface TransactionalPoolOptions extends Omit<ProducerOptions, 'transactionalId'> {
@@ -17,8 +19,24 @@ export interface TransactionalPoolOptions extends Omit<ProducerOptions, 'transac
   transactionalIdPrefix: string;
 }
 
+export interface PoolCloseOptions {
+  /**
+   * How long close() waits for the transactions under way to end (each run commits or
+   * aborts its own) and the producers to close; default the producers' deliveryTimeoutMs.
+   * Runs still going then fail with ProducerClosedError, their transactions left open for
+   * the coordinator to abort at transactionTimeoutMs.
+   */
+  timeoutMs?: number;
+}
+
 export class TransactionalProducerPool {
   readonly #options: TransactionalPoolOptions;
+  readonly #internals: ProducerInternals | undefined;
+  readonly #clock: Clock;
+  readonly #deliveryTimeoutMs: number;
+  /** Runs holding a producer now: close() waits for them. */
+  readonly #running = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
   readonly #slots: Array<Producer | undefined>;
   readonly #idle: number[] = [];
   readonly #waiters: Array<{ resolve: (slot: number) => void; reject: (err: Error) => void }> = [];
@@ -26,9 +44,22 @@ export class TransactionalProducerPool {
   /** Producers replaced after a fatal error, for metrics and tests. */
   replaced = 0;
 
-  constructor(options: TransactionalPoolOptions) {
+  constructor(options: TransactionalPoolOptions, internals?: ProducerInternals) {
+    if (typeof options !== 'object' || options === null) throw new ConfigError(`TransactionalProducerPool takes an options object, got ${shown(options)}`);
     if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError(`size must be a positive integer, got ${shown(options.size)}`);
+    const { transactionalIdPrefix } = options;
+    if (typeof transactionalIdPrefix !== 'string' || transactionalIdPrefix === '') {
+      throw new ConfigError(`transactionalIdPrefix is required: a non-empty string, unique per application instance (the producers' transactional ids are prefix-0, prefix-1, …), got ${shown(transactionalIdPrefix)}`);
+    }
+    if ('transactionalId' in options) {
+      throw new ConfigError('transactionalId is not a pool option: the pool names its producers prefix-0, prefix-1, … from transactionalIdPrefix');
+    }
+    // The producers are made on first use: their options are checked now, not at the first run.
+    const { size: _size, transactionalIdPrefix: _prefix, ...producerOptions } = options;
+    this.#deliveryTimeoutMs = resolveOptions({ ...producerOptions, transactionalId: `${transactionalIdPrefix}-0` }).deliveryTimeoutMs;
     this.#options = options;
+    this.#internals = internals;
+    this.#clock = internals?.clock ?? systemClock;
     this.#slots = new Array<Producer | undefined>(options.size).fill(undefined);
     for (let i = options.size - 1; i >= 0; i--) this.#idle.push(i);
   }
@@ -36,9 +67,22 @@ export class TransactionalProducerPool {
   /** Runs `fn` in a transaction on a pooled producer; commits on success, aborts on error. */
   async run<T>(fn: (producer: Producer) => Promise<T>): Promise<T> {
     const slot = await this.#borrow();
+    // Closed while this run waited for its slot: no producer is made after close().
+    if (this.#closed) {
+      await this.#giveBack(slot);
+      throw this.#closedError();
+    }
+    const running = this.#runOn(slot, fn);
+    this.#running.add(running);
     try {
-      // Closed while this run waited for its slot: no producer is made after close().
-      if (this.#closed) throw this.#closedError();
+      return await running;
+    } finally {
+      this.#running.delete(running);
+    }
+  }
+
+  async #runOn<T>(slot: number, fn: (producer: Producer) => Promise<T>): Promise<T> {
+    try {
       const producer = (this.#slots[slot] ??= this.#create(slot));
       return await producer.transaction(fn);
     } finally {
@@ -46,11 +90,28 @@ export class TransactionalProducerPool {
     }
   }
 
-  /** Closes every producer; runs still waiting for a producer fail with ProducerClosedError. */
-  async close(): Promise<void> {
+  /**
+   * Takes no more runs (those waiting for a producer fail with ProducerClosedError), waits
+   * for the runs under way to commit or abort (up to `timeoutMs`), then closes every producer.
+   */
+  close(options: PoolCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs ?? this.#deliveryTimeoutMs);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
-    await Promise.all(this.#slots.map((p) => p?.close()));
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
+    if (this.#running.size > 0) {
+      let timer: TimerHandle | undefined;
+      const settled = Promise.allSettled([...this.#running]);
+      await Promise.race([settled, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutMs)))]);
+      clock.clearTimeout(timer);
+    }
+    const left = Math.max(0, deadline - clock.now());
+    await Promise.all(this.#slots.map((p) => p?.close({ timeoutMs: left })));
   }
 
   #closedError(): ProducerClosedError {
@@ -59,7 +120,7 @@ export class TransactionalProducerPool {
 
   #create(slot: number): Producer {
     const { size: _size, transactionalIdPrefix, ...producerOptions } = this.#options;
-    return new Producer({ ...producerOptions, transactionalId: `${transactionalIdPrefix}-${slot}` });
+    return new Producer({ ...producerOptions, transactionalId: `${transactionalIdPrefix}-${slot}` }, this.#internals);
   }
 
   #borrow(): Promise<number> {
