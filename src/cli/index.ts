@@ -65,12 +65,14 @@ const COMMANDS: Record<string, Command> = {
   produce: command({
     synopsis: [
       '--bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...',
-      '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS]',
+      '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS] [--max-block-ms MS]',
     ],
     summary: [
       'one record per line of stdin (like kcat -P): an empty line is a record with an empty value;',
       'with --key-separator, a line without it has no key (null); a line that can never be sent',
-      '(too big) fails alone; exit code 1 if any record failed',
+      '(too big) fails alone; exit code 1 if any record failed; --max-block-ms bounds the wait for',
+      'a topic or partition metadata does not show (default 60000); on SIGINT or SIGTERM it stops',
+      'reading, delivers what it read (up to 5 s), prints the summary and exits 130 or 143',
     ],
     connects: true,
     options: {
@@ -82,6 +84,7 @@ const COMMANDS: Record<string, Command> = {
       compression: { type: 'string', short: 'z' },
       acks: { type: 'string' },
       'linger-ms': { type: 'string' },
+      'max-block-ms': { type: 'string' },
       ...SECURITY_FLAGS,
     },
     run: async (values) => {
@@ -95,6 +98,7 @@ const COMMANDS: Record<string, Command> = {
         compression: values.compression,
         acks: values.acks,
         lingerMs: values['linger-ms'],
+        maxBlockMs: values['max-block-ms'],
         ...securityFromFlags(values),
       });
     },

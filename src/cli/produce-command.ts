@@ -18,10 +18,50 @@ export interface ProduceCommandOptions {
   compression?: string;
   acks?: string;
   lingerMs?: string;
+  maxBlockMs?: string;
   tls?: TlsOptions;
   sasl?: SaslOptions;
   input?: NodeJS.ReadableStream;
   out?: NodeJS.WritableStream;
+  /**
+   * For tests: resolves to interrupt as SIGINT or SIGTERM would (the signal's name); once
+   * for the first, again to stop waiting for what is buffered. Else the process's signals.
+   */
+  interrupts?: AsyncIterable<NodeJS.Signals>;
+}
+
+/** How long an interrupted run waits for what it already read to be delivered. */
+const INTERRUPT_DRAIN_MS = 5_000;
+
+/** The exit code of a process ended by `signal`, as a shell reports it. */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** SIGINT and SIGTERM as they come, while the command runs (the default handlers, which exit at once, are replaced meanwhile). */
+async function* processSignals(stop: Promise<void>): AsyncGenerator<NodeJS.Signals> {
+  const queue: NodeJS.Signals[] = [];
+  let wake: (() => void) | undefined;
+  const on = (signal: NodeJS.Signals): void => {
+    queue.push(signal);
+    wake?.();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  let stopped = false;
+  void stop.then(() => {
+    stopped = true;
+    wake?.();
+  });
+  try {
+    while (!stopped) {
+      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      const next = queue.shift();
+      if (next) yield next;
+    }
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  }
 }
 
 function parseHeaders(list: readonly string[] | undefined): Array<{ key: string; value: string }> | undefined {
@@ -63,6 +103,7 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
     acks: parseAcks(opts.acks),
     compression: parseCompression(opts.compression),
     lingerMs: count(opts.lingerMs, '--linger-ms', 5)!,
+    ...(opts.maxBlockMs !== undefined ? { maxBlockMs: count(opts.maxBlockMs, '--max-block-ms')! } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
   });
@@ -72,12 +113,42 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   let failed = 0;
   let firstError: Error | undefined;
   const started = Date.now();
+  // Ctrl-C or SIGTERM: stop reading, deliver what was read (up to INTERRUPT_DRAIN_MS), print
+  // the summary, exit as the signal would; a second signal stops the wait. Exiting at once
+  // lost every line read and not yet delivered, without a word.
+  const input = opts.input ?? process.stdin;
+  let lines: ReturnType<typeof createInterface> | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  let onInterrupt!: () => void;
+  const interruption = new Promise<void>((resolve) => (onInterrupt = resolve));
+  let gaveUpWaiting = false;
+  let giveUp!: () => void;
+  const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const watching = (async () => {
+    for await (const signal of opts.interrupts ?? processSignals(finished)) {
+      if (interrupted) {
+        out.write(`${signal} again: not waiting any longer\n`);
+        gaveUpWaiting = true;
+        return giveUp();
+      }
+      interrupted = signal;
+      lines?.close();
+      // Else an open pipe (or terminal) would keep the process alive after the summary.
+      if (input === process.stdin) process.stdin.destroy();
+      out.write(`${signal}: no more input read; delivering what is buffered (up to ${INTERRUPT_DRAIN_MS / 1000} s; ${signal} again to stop waiting)\n`);
+      onInterrupt();
+    }
+  })();
   try {
     // A broker that cannot be reached fails here, at once, not after maxBlockMs per record.
     // Before the lines are read: readline drops lines emitted before iteration begins.
-    await producer.connect();
-    const lines = createInterface({ input: opts.input ?? process.stdin, crlfDelay: Infinity });
+    await Promise.race([producer.connect(), interruption]);
+    lines = createInterface({ input, crlfDelay: Infinity });
+    if (interrupted) lines.close();
     for await (const line of lines) {
+      if (interrupted) break;
       let key: string | null = null;
       let value = line;
       if (opts.keySeparator !== undefined) {
@@ -102,13 +173,25 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
         firstError ??= err as Error;
         continue;
       }
-      if (!accepted) await producer.ready();
+      if (!accepted) await Promise.race([producer.ready(), interruption]);
     }
-    await producer.flush();
+    await Promise.race([producer.flush(), interruption]);
   } finally {
-    await producer.close();
+    // Not interrupted: flush() ended every record, and close() has nothing left to wait for.
+    const closing = producer.close(interrupted ? { timeoutMs: INTERRUPT_DRAIN_MS } : {});
+    await Promise.race([closing, gaveUp]);
+    finish();
+    // The test's own interrupts end when it says; the process's stop listening now.
+    if (!opts.interrupts) await watching;
   }
   const seconds = (Date.now() - started) / 1000;
-  out.write(`${delivered} of ${sent} records delivered to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}\n`);
-  return failed > 0 ? 1 : 0;
+  const lost = sent - delivered - failed;
+  out.write(
+    `${delivered} of ${sent} records delivered to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}` +
+      `${interrupted ? ` (interrupted by ${interrupted}${lost > 0 ? `; ${lost} not known to be delivered` : ''})` : ''}\n`,
+  );
+  const code = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : failed > 0 ? 1 : 0;
+  // Told twice to stop: the connections still closing must not keep the process up.
+  if (gaveUpWaiting && !opts.interrupts) process.exit(code);
+  return code;
 }

@@ -1,16 +1,36 @@
 /** `kafka-wire produce`: stdin lines to records, checked by Kafka's own console consumer. */
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { produceCommand } from '../../src/cli/produce-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { ConnectionError } from '../../src/errors.js';
 import { hasTools, kafkaTools, singleNodeClusters, uniqueTopic } from '../helpers/kafka.js';
+import { readPartition } from '../../src/reader/partition-reader.js';
 import { createTopic, openBroker } from '../helpers/wire.js';
 
 /** Where produceCommand's summary goes, and what it wrote. */
 function summarySink(): { out: Writable; text(): string } {
   let text = '';
   return { out: new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) }), text: () => text };
+}
+
+/** Signals a test sends to produceCommand, as the process would get them. */
+function signals(): { interrupts: AsyncIterable<NodeJS.Signals>; send(signal: NodeJS.Signals): void; end(): void } {
+  const queue: Array<NodeJS.Signals | null> = [];
+  let wake: (() => void) | undefined;
+  const push = (v: NodeJS.Signals | null): void => {
+    queue.push(v);
+    wake?.();
+  };
+  async function* interrupts(): AsyncGenerator<NodeJS.Signals> {
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const next = queue.shift();
+      if (next === null) return;
+      if (next) yield next;
+    }
+  }
+  return { interrupts: interrupts(), send: push, end: () => push(null) };
 }
 
 describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against $name', (cluster) => {
@@ -43,6 +63,37 @@ describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against
     expect(consumed.messages[2]).toMatch(/null\s+no separator here$/);
   });
 
+  it('SIGINT while lines linger: reading stops, what was read is delivered, the summary says so, exit code 130', async () => {
+    const topic = await freshTopic('cli-int');
+    const { out, text } = summarySink();
+    const input = new PassThrough();
+    const sig = signals();
+    // A linger far longer than the test: only the interrupt's drain sends these lines.
+    const run = produceCommand({ bootstrap: cluster.bootstrap, topic, lingerMs: '60000', input, out, interrupts: sig.interrupts });
+    input.write('l1\nl2\nl3\n');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    sig.send('SIGINT');
+    const code = await run;
+    sig.end();
+    expect(code).toBe(130);
+    expect(text()).toMatch(/SIGINT: no more input read/);
+    expect(text()).toMatch(/^3 of 3 records delivered to .* \(interrupted by SIGINT\)$/m);
+    const broker = await openBroker(cluster);
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    await broker.close();
+    expect(records.map((r) => r.value?.toString())).toEqual(['l1', 'l2', 'l3']);
+  });
+
+  it('--max-block-ms: a partition the topic does not have fails after it, not after a minute', async () => {
+    const topic = await freshTopic('cli-part');
+    const { out, text } = summarySink();
+    const started = Date.now();
+    const code = await produceCommand({ bootstrap: cluster.bootstrap, topic, partition: '7', maxBlockMs: '500', input: Readable.from(['x\n']), out });
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(text()).toMatch(/^0 of 1 records delivered .*1 failed: .*partition 7/);
+  });
+
   it('a line that can never be sent fails alone: the lines after it are delivered, and the summary counts it', async () => {
     const topic = await freshTopic('cli-big');
     const { out, text } = summarySink();
@@ -59,6 +110,7 @@ describe('kafka-wire produce, before it reads a line', () => {
     [{ compression: 'brotli' }, '--compression is none, gzip, snappy, lz4, zstd; got "brotli"'],
     [{ lingerMs: 'abc' }, '--linger-ms must be a non-negative integer, got "abc"'],
     [{ partition: '-1' }, '--partition must be a non-negative integer, got "-1"'],
+    [{ maxBlockMs: '1s' }, '--max-block-ms must be a non-negative integer, got "1s"'],
   ])('%o is a usage error', async (flags, message) => {
     await expect(produceCommand({ bootstrap: '127.0.0.1:1', topic: 't', input: Readable.from([]), ...flags })).rejects.toThrow(new UsageError(message));
   });
