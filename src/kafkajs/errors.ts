@@ -14,6 +14,7 @@ import {
   RecordTooLargeError,
   RequestTimeoutError,
   TopicError,
+  TransactionAbortableError,
   UnknownTopicError,
 } from '../errors.js';
 import { MissingCodecError, UnsupportedCodecError } from '../protocol/compression/errors.js';
@@ -123,6 +124,15 @@ function protocolError(code: number, cause: KafkaWireError): KafkaJSProtocolErro
   return new KafkaJSProtocolError({ message: info.message, type: info.name, code: info.code, retriable: info.retriable }, { cause });
 }
 
+/** The broker's refusal behind an error, a few causes deep at most. */
+function brokerCause(err: Error): BrokerError | undefined {
+  let cause: unknown = err.cause;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++, cause = cause.cause) {
+    if (cause instanceof BrokerError) return cause;
+  }
+  return undefined;
+}
+
 /** Authentication refusals from TLS are connection failures in KafkaJS; SASL ones are their own class. */
 const TLS_REASONS = new Set(['certificate', 'hostname', 'tls']);
 
@@ -135,6 +145,11 @@ export function toKafkaJSError(err: unknown): unknown {
   const cause = err;
   if (err instanceof BrokerError) return protocolError(err.errorCode, err);
   if (err instanceof ProducerFencedError) return protocolError(err.cause instanceof BrokerError ? err.cause.errorCode : errorCode('PRODUCER_FENCED'), err);
+  // A transaction a broker's refusal made abortable (a refused epoch, say): KafkaJS shows the refusal itself.
+  if (err instanceof TransactionAbortableError) {
+    const refusal = brokerCause(err);
+    if (refusal) return protocolError(refusal.errorCode, err);
+  }
   if (err instanceof UnknownTopicError) return protocolError(errorCode('UNKNOWN_TOPIC_OR_PARTITION'), err);
   if (err instanceof TopicError) return protocolError(err.errorCode, err);
   // kafka-wire refuses such a record before sending it; KafkaJS would get this from the broker.

@@ -14,6 +14,7 @@ import { events, ProducerEventEmitter } from './events.js';
 import type { Logger } from './logger.js';
 import { checkProducerConfig, defaultTimeout, refuse, toAcks, toCompression, toProducerOptions, type SendSetting } from './options.js';
 import { Partitioners, type ICustomPartitioner, type PartitionMetadata, type PartitionerMessage } from './partitioners.js';
+import { CompressionTypes } from './types.js';
 import type { IHeaders, KafkaConfig, Message, Offsets, Producer, ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, RetryOptions, TopicMessages, Transaction } from './types.js';
 
 type Status = 'disconnected' | 'connected' | 'disconnecting';
@@ -286,7 +287,12 @@ export class KafkaJSProducer {
     // kafka-wire's transactional producer has one compression and timeout: sends in a transaction use those.
     const sameSetting = (batch: ProducerBatch): ProducerBatch => {
       const s = this.#setting(batch, true);
-      if (s.compression !== setting.compression) refuse(`compression ${String(batch.compression)} in a transaction`, "a transaction's records all go through one kafka-wire transactional producer, which has one compression (None)");
+      if (s.compression !== setting.compression) {
+        refuse(
+          `compression ${CompressionTypes[batch.compression!] ?? String(batch.compression)} in a transaction`,
+          "a transaction's records all go through one kafka-wire transactional producer, which compresses nothing: send them without compression (or use kafka-wire's own Producer with compression and transactionalId)",
+        );
+      }
       if (s.timeoutMs !== setting.timeoutMs) refuse(`timeout ${String(batch.timeout)} in a transaction`, "a transaction's records all go through one kafka-wire transactional producer, whose timeout is the client's requestTimeout");
       return batch;
     };
