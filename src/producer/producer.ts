@@ -207,14 +207,26 @@ export class Producer {
    */
   async transaction<T>(fn: (producer: this) => Promise<T>): Promise<T> {
     const txn = this.#txn('transaction');
+    const before = txn.state;
+    if (before === 'in-transaction' || before === 'committing' || before === 'aborting') {
+      throw new TransactionStateError(
+        `transaction() is not allowed while the transaction is ${before}: a producer runs one transaction at a time (await the transaction() under way, or commit or abort it; for transactions at once, one producer each: TransactionalProducerPool)`,
+      );
+    }
     if (txn.state === 'uninitialized') await this.initTransactions();
     this.beginTransaction();
+    const begun = this.#transactionsBegun;
     let result: T;
     try {
       result = await fn(this);
     } catch (err) {
       if (txn.state === 'in-transaction' || txn.state === 'abortable-error') await this.abortTransaction();
       throw err;
+    }
+    if (txn.state === 'ready' || this.#transactionsBegun !== begun) {
+      throw new TransactionStateError(
+        'transaction(fn): fn ended the transaction itself (commitTransaction() or abortTransaction()): transaction() commits when fn resolves and aborts when it throws, so leave both to it',
+      );
     }
     try {
       await this.commitTransaction();

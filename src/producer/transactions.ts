@@ -194,7 +194,9 @@ export class TransactionManager {
           ? ': transactions are initialized already (once per producer)'
           : this.#state === 'ready'
             ? ': call beginTransaction() first'
-            : '';
+            : what === 'beginTransaction'
+              ? ': a producer runs one transaction at a time (commit or abort this one first; for transactions at once, one producer each: TransactionalProducerPool)'
+              : '';
     throw new TransactionStateError(`${what} is not allowed while the transaction is ${this.#state}${hint}`);
   }
 

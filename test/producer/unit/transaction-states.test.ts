@@ -283,6 +283,36 @@ describe('ready and in-transaction', () => {
     await finish(s);
   });
 });
+  it('transaction() while one is under way on the producer: refused, saying one at a time and naming the pool', async () => {
+    const s = transactional();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = s.producer.transaction(async () => held);
+    await s.clock.runUntil(() => s.state() === 'in-transaction', 5000);
+    const second = await failureOf(s, () => s.producer.transaction(async () => undefined));
+    expect(second).toBeInstanceOf(TransactionStateError);
+    expect((second as Error).message).toMatch(/^transaction\(\) is not allowed while the transaction is in-transaction: a producer runs one transaction at a time.*TransactionalProducerPool/);
+    release();
+    await s.run(first);
+    expect(s.state()).toBe('ready');
+    await finish(s);
+  });
+
+  it('transaction(fn) whose fn commits itself: the record is committed, and the error says to leave the commit to transaction()', async () => {
+    const s = transactional();
+    const outcome = await failureOf(s, () =>
+      s.producer.transaction(async (p) => {
+        s.sends.produce({ topic: 't', partition: 0, value: 'self-committed' });
+        await p.commitTransaction();
+      }),
+    );
+    expect(outcome).toBeInstanceOf(TransactionStateError);
+    expect((outcome as Error).message).toMatch(/fn ended the transaction itself .* leave both to it/);
+    expect(s.cluster.committed('t', 0)).toEqual(['self-committed']);
+    expect(s.state()).toBe('ready');
+    await finish(s);
+  });
+
 
 describe('abortable-error', () => {
   /** In a transaction whose record failed for good (the broker refused it as invalid). */
