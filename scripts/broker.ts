@@ -35,7 +35,7 @@ import {
   type BrokerState,
 } from './kafka/broker-state.js';
 import { startCluster, type KafkaCluster } from './kafka/cluster.js';
-import { DEFAULT_KAFKA, KAFKA_VERSIONS, ensureKafka } from './kafka/dist.js';
+import { DEFAULT_KAFKA, KAFKA_VERSIONS, KafkaDistError, ensureKafka } from './kafka/dist.js';
 import { REPO_ROOT } from './kafka/paths.js';
 import { KFAKE_BINARY, ensureKfake, startKfake } from './kfake/kfake.js';
 import { TANSU_BINARY, TANSU_VERSION, ensureTansu, startTansu } from './tansu/tansu.js';
@@ -366,6 +366,9 @@ main().then(
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
       process.stderr.write(`${error.message}\n${USAGE}\n`);
       process.exitCode = 2;
+    } else if (error instanceof KafkaDistError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 1;

@@ -6,7 +6,7 @@ import { classNameOf, listJar, readJarEntry, type JarEntry } from './jar.js';
 import { runProcess } from './java.js';
 import { KAFKA_POM, kafkaDistDir } from './paths.js';
 import { isErrno, isProcessAlive } from './util.js';
-import { majorVersion } from './versions.js';
+import { KAFKA_VERSIONS, majorVersion } from './versions.js';
 
 export { DEFAULT_KAFKA, KAFKA_VERSIONS, LATEST_KAFKA } from './versions.js';
 
@@ -99,6 +99,11 @@ async function downloadDist(version: string, dir: string): Promise<void> {
   }
 }
 
+/** Kafka's jars could not be had: a message for the person who asked, not a stack trace. */
+export class KafkaDistError extends Error {
+  override name = 'KafkaDistError';
+}
+
 async function runMaven(version: string, outputDirectory: string): Promise<void> {
   const args = [
     '-B',
@@ -116,9 +121,18 @@ async function runMaven(version: string, outputDirectory: string): Promise<void>
   ];
   const result = await runProcess(process.env['MVN'] ?? 'mvn', args, { timeoutMs: 15 * 60_000 });
   if (result.exitCode !== 0) {
-    throw new Error(
-      `Maven could not resolve Kafka ${version} (exit ${result.exitCode ?? result.signal}):\n` +
-        `${result.stdout}\n${result.stderr}`.trim(),
+    // Maven's own lines, without its colour codes and its advice on re-running it.
+    const errors = `${result.stdout}\n${result.stderr}`
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((line) => line.startsWith('[ERROR]') && !/^\[ERROR\]\s*(?:$|To see the full|Re-run Maven|For more information|\[Help 1\])/i.test(line))
+      .map((line) => line.replace(/ -> \[Help 1\]$/, ''))
+      .join('\n');
+    const notThere = /kafka_2\.13:jar:\S+ (?:was not found|could not be resolved)|Could not find artifact org\.apache\.kafka:kafka_2\.13/.test(errors);
+    throw new KafkaDistError(
+      notThere
+        ? `Kafka ${version} is not on Maven Central (or Maven Central cannot be reached): the harness runs ${KAFKA_VERSIONS.join(' and ')}\n${errors}`
+        : `Maven could not resolve Kafka ${version} (exit ${result.exitCode ?? result.signal}):\n${errors || `${result.stdout}\n${result.stderr}`.trim()}`,
     );
   }
   const jars = await readdir(outputDirectory);

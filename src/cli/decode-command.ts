@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { decompress } from '../protocol/compression/index.js';
 import { decode, problemsOf, type DecodeKind } from '../decode/index.js';
 import { formatNodes, toJson } from '../decode/format.js';
-import { apiDefinitionByName } from '../protocol/registry.js';
+import { ProtocolError } from '../errors.js';
+import { apiDefinition, apiDefinitionByName } from '../protocol/registry.js';
 import { UsageError } from './usage-error.js';
 
 export interface DecodeCommandOptions {
@@ -43,9 +44,19 @@ function fromBase64(text: string): Buffer {
 }
 
 async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
+  const given = (['hex', 'base64', 'file'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length > 1) throw new UsageError(`${given.map((k) => `--${k}`).join(' and ')} are alternatives: give one (or none, for stdin)`);
   if (opts.hex !== undefined) return fromHex(opts.hex, '--hex');
   if (opts.base64 !== undefined) return fromBase64(opts.base64);
-  if (opts.file !== undefined) return readFile(opts.file);
+  if (opts.file !== undefined) {
+    try {
+      return await readFile(opts.file);
+    } catch (err) {
+      throw new UsageError(`--file ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+  }
+  // A terminal: say what is awaited rather than wait in silence.
+  if (process.stdin.isTTY) process.stderr.write('decode: reading the bytes from stdin (hex or raw; Ctrl-D ends); or give --hex, --base64 or --file\n');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks);
@@ -75,13 +86,29 @@ export async function decodeCommand(opts: DecodeCommandOptions): Promise<number>
     return 0;
   }
   if (opts.as !== undefined && !['batch', 'request', 'response'].includes(opts.as)) throw new UsageError('--as is batch, request or response');
+  if (opts.version !== undefined && !/^\d{1,5}$/.test(opts.version)) throw new UsageError(`--version is a number (the API version), got ${JSON.stringify(opts.version)}`);
+  if (opts.as === 'response' && opts.version === undefined) {
+    throw new UsageError('--as response needs --version N, the version of its request (a response does not say it), and --api NAME unless it answers a Produce request');
+  }
+  const apiKey = apiKeyOf(opts.api);
+  const version = opts.version === undefined ? undefined : Number(opts.version);
+  if (opts.as === 'response' && version !== undefined) {
+    const api = apiDefinition(apiKey ?? 0);
+    if (api && (version < api.minVersion || version > api.maxVersion)) {
+      throw new UsageError(`--version ${version}: ${api.name} has versions ${api.minVersion} to ${api.maxVersion}`);
+    }
+  }
   const bytes = await readInput(opts);
-  const decoded = await decode(bytes, {
-    as: opts.as as DecodeKind | undefined,
-    apiKey: apiKeyOf(opts.api),
-    version: opts.version === undefined ? undefined : Number(opts.version),
-    decompress: (codecId, data) => decompress(codecId, data),
-  });
+  let decoded: Awaited<ReturnType<typeof decode>>;
+  try {
+    decoded = await decode(bytes, { as: opts.as as DecodeKind | undefined, apiKey, version, decompress: (codecId, data) => decompress(codecId, data) });
+  } catch (err) {
+    // A response read at another version than its request's fails somewhere in the middle.
+    if (opts.as === 'response' && err instanceof ProtocolError) {
+      throw new ProtocolError(`${err.message} (read as a v${version} response: is that its request's version? the request's header says it)`, { cause: err });
+    }
+    throw err;
+  }
   if (opts.json) {
     process.stdout.write(`${toJson(decoded)}\n`);
   } else {

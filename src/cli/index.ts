@@ -144,11 +144,12 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   proxy: command({
-    synopsis: ['--upstream HOST:PORT [--listen 127.0.0.1:19092] [--verbose | --json]', '[--api NAME]... [--topic T]... [--errors-only] [--record FILE]'],
+    synopsis: ['--upstream HOST:PORT [--listen 127.0.0.1:19092] [--verbose] [--json]', '[--api NAME]... [--topic T]... [--errors-only] [--record FILE]'],
     summary: [
       'a TCP proxy for any Kafka client, showing each request and answer decoded;',
       'rewrites broker addresses in answers so every connection goes through it',
-      '(one loopback port per broker); --record FILE for decode --replay FILE',
+      '(one loopback port per broker); --record FILE for decode --replay FILE;',
+      '--verbose shows every field, --json a line per exchange (with --verbose, every field)',
     ],
     connects: true,
     options: {

@@ -4,6 +4,7 @@
  *   printf 'k1:hello\nk2:world\n' | kafka-wire produce -b 127.0.0.1:9092 -t demo -K :
  */
 import { createInterface } from 'node:readline';
+import { ConfigError } from '../errors.js';
 import { Producer } from '../producer/producer.js';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import type { ProducerOptions } from '../producer/types.js';
@@ -94,10 +95,20 @@ function count(value: string | undefined, flag: string, fallback?: number): numb
   return Number(value);
 }
 
+/** A Producer; options the flags made that it refuses (a bad broker address) are usage errors, as other flags' are. */
+function producerFromFlags(options: ProducerOptions): Producer {
+  try {
+    return new Producer(options);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 export async function produceCommand(opts: ProduceCommandOptions): Promise<number> {
   const headers = parseHeaders(opts.header);
   const partition = count(opts.partition, '--partition');
-  const producer = new Producer({
+  const producer = producerFromFlags({
     bootstrap: opts.bootstrap,
     clientId: 'kafka-wire-cli',
     acks: parseAcks(opts.acks),

@@ -35,12 +35,20 @@ export interface SecurityFlagValues {
 
 export function securityFromFlags(v: SecurityFlagValues, env: NodeJS.ProcessEnv = process.env): { tls?: TlsOptions; sasl?: SaslOptions } {
   const out: { tls?: TlsOptions; sasl?: SaslOptions } = {};
-  const file = (path: string | undefined): Buffer | undefined => (path === undefined ? undefined : readFileSync(path));
+  const file = (flag: 'tls-ca' | 'tls-cert' | 'tls-key'): Buffer | undefined => {
+    const path = v[flag];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+  };
   if (v.tls || v['tls-ca'] || v['tls-cert'] || v['tls-key'] || v['tls-servername']) {
     if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-    const ca = file(v['tls-ca']);
-    const cert = file(v['tls-cert']);
-    const key = file(v['tls-key']);
+    const ca = file('tls-ca');
+    const cert = file('tls-cert');
+    const key = file('tls-key');
     out.tls = {
       ...(ca ? { ca } : {}),
       ...(cert ? { cert } : {}),
@@ -50,14 +58,18 @@ export function securityFromFlags(v: SecurityFlagValues, env: NodeJS.ProcessEnv 
   }
   const mechanism = v['sasl-mechanism'];
   if (mechanism !== undefined) {
+    // The mechanism first: asking for the password of a mechanism we do not offer misleads.
+    const name = mechanism.toUpperCase();
+    if (name !== 'PLAIN' && name !== 'SCRAM-SHA-256' && name !== 'SCRAM-SHA-512') {
+      throw new UsageError(`--sasl-mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 on the command line (got ${JSON.stringify(mechanism)})`);
+    }
     const username = v['sasl-username'];
     const password = env['KAFKA_WIRE_SASL_PASSWORD'];
     if (username === undefined || password === undefined) {
-      throw new UsageError(`--sasl-mechanism ${mechanism} needs --sasl-username and the password in KAFKA_WIRE_SASL_PASSWORD`);
+      const missing = [username === undefined ? '--sasl-username' : '', password === undefined ? 'the password in KAFKA_WIRE_SASL_PASSWORD' : ''].filter(Boolean).join(' and ');
+      throw new UsageError(`--sasl-mechanism ${name} needs ${missing}`);
     }
-    if (mechanism === 'PLAIN') out.sasl = { mechanism, username, password };
-    else if (mechanism === 'SCRAM-SHA-256' || mechanism === 'SCRAM-SHA-512') out.sasl = { mechanism, username, password };
-    else throw new UsageError(`--sasl-mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 on the command line (got ${JSON.stringify(mechanism)})`);
+    out.sasl = { mechanism: name, username, password };
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface ConformanceOptions {
   sasl?: SaslOptions;
   prefix?: string;
   keep?: boolean;
+  /** The command line's: on SIGINT or SIGTERM, clean up (as at the end) and exit 130 or 143. */
+  cleanUpOnSignal?: boolean;
   /** Let the suite change the cluster beyond its topics: the throttling checks set (and remove) a quota. */
   admin?: boolean;
   json?: boolean;
@@ -49,11 +51,13 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
   const expected = loadExpected(opts.expected);
   const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix, admin: opts.admin ?? false });
+  const stopWatching = opts.cleanUpOnSignal ? cleanUpOnSignal(session, opts.keep ?? false, progress) : () => undefined;
   const started = Date.now();
   // One clear error for a broker that cannot be reached, not a failure per category.
   try {
     await session.connection();
   } catch (err) {
+    stopWatching();
     await session.cleanup(true).catch(() => undefined);
     throw err;
   }
@@ -62,6 +66,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   try {
     ({ results } = await runSuite(session, { expected, ...(only ? { only } : {}), onResult: (r) => progress.write(`${progressLine(r)}\n`) }));
   } finally {
+    stopWatching();
     cleanupErrors = await session.cleanup(opts.keep ?? false).catch((err: Error) => [`cleanup: ${err.message}`]);
   }
   const report: SuiteReport = {
@@ -108,5 +113,35 @@ function writable(file: string, flag: string): void {
 }
 
 export async function conformanceCommand(opts: ConformanceOptions): Promise<number> {
-  return (await runConformance(opts)).exitCode;
+  return (await runConformance({ cleanUpOnSignal: true, ...opts })).exitCode;
+}
+
+/**
+ * Ctrl-C or SIGTERM mid-run: the run stops, and the topics and cluster changes it made are
+ * undone first (topics kept with --keep), as at its end. Returns what stops watching.
+ */
+function cleanUpOnSignal(session: Session, keep: boolean, progress: NodeJS.WritableStream): () => void {
+  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stop();
+    progress.write(`${signal}: stopping; ${keep ? 'undoing cluster changes (topics kept)' : 'deleting the topics it made'}\n`);
+    const exit = (): never => process.exit(codes[signal] ?? 1);
+    // A second signal, or a cleanup that hangs, does not keep the process.
+    process.once('SIGINT', exit);
+    process.once('SIGTERM', exit);
+    void session.cleanup(keep).then(
+      (failed) => {
+        for (const e of failed) progress.write(`could not clean up ${e}\n`);
+        exit();
+      },
+      exit,
+    );
+  };
+  const stop = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return stop;
 }

@@ -1,7 +1,9 @@
 /** `kafka-wire decode --hex/--base64`: what is not hex or base64 is a usage error (exit 2), not a partial decoding. */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/index.js';
+import { Produce } from '../../src/protocol/apis/index.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
+import { Writer } from '../../src/protocol/writer.js';
 import { captureCliOutput } from '../helpers/cli-output.js';
 
 const out = captureCliOutput();
@@ -33,6 +35,34 @@ describe('decode input', () => {
     expect(await main(['decode', '--as', 'batch', ...args])).toBe(2);
     expect(out.stderr).toMatch(message);
     expect(out.stdout).toBe('');
+  });
+});
+
+describe('decode usage', () => {
+  it.each([
+    ['a response without --version', ['--as', 'response', '--hex', '00'], /--as response needs --version N, the version of its request/],
+    ['a version the API does not have', ['--as', 'response', '--version', '99', '--hex', '00'], /--version 99: Produce has versions \d+ to \d+/],
+    ['a version that is not a number', ['--as', 'batch', '--version', 'v11', '--hex', '00'], /--version is a number/],
+    ['--hex and --file together', ['--hex', '00', '--file', 'x.bin'], /--hex and --file are alternatives/],
+    ['a file that is not there', ['--file', 'no-such-file.bin'], /--file no-such-file\.bin: no such file/],
+  ])('%s: exit 2 and a message', async (_what, args, message) => {
+    expect(await main(['decode', ...args])).toBe(2);
+    expect(out.stderr).toMatch(message);
+    expect(out.stdout).toBe('');
+  });
+
+  it('a response read at a version other than its request\'s: the error asks whether --version is right', async () => {
+    const codec = Produce.responseCodec(13);
+    const body = { responses: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5n }] }], throttleTimeMs: 0 };
+    const w = new Writer(8 + codec.size(body as never));
+    w.int32(4 + 1 + codec.size(body as never));
+    w.int32(7);
+    w.uvarint(0);
+    codec.write(w, body as never);
+    const hex = w.finish().toString('hex');
+    expect(await main(['decode', '--as', 'response', '--version', '13', '--hex', hex])).toBe(0);
+    out.stdout = '';
+    await expect(main(['decode', '--as', 'response', '--version', '11', '--hex', hex])).rejects.toThrow(/read as a v11 response: is that its request's version\?/);
   });
 });
 
