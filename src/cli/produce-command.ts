@@ -31,6 +31,9 @@ export interface ProduceCommandOptions {
   interrupts?: AsyncIterable<NodeJS.Signals>;
 }
 
+/** How often the end-of-input wait says what it waits for. */
+const WAITING_NOTE_MS = 10_000;
+
 /** How long an interrupted run waits for what it already read to be delivered. */
 const INTERRUPT_DRAIN_MS = 5_000;
 
@@ -186,7 +189,16 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
       }
       if (!accepted) await Promise.race([producer.ready(), interruption]);
     }
-    await Promise.race([producer.flush(), interruption]);
+    // Input ended: a broker that went away would make this wait (up to deliveryTimeoutMs) in silence.
+    const note = setInterval(() => {
+      const waiting = sent - delivered - failed;
+      if (waiting > 0) out.write(`still waiting for ${waiting} record(s) to be acknowledged (they fail after deliveryTimeoutMs, 120 s; Ctrl-C to stop)\n`);
+    }, WAITING_NOTE_MS);
+    try {
+      await Promise.race([producer.flush(), interruption]);
+    } finally {
+      clearInterval(note);
+    }
   } finally {
     // Not interrupted: flush() ended every record, and close() has nothing left to wait for.
     const closing = producer.close(interrupted ? { timeoutMs: INTERRUPT_DRAIN_MS } : {});
