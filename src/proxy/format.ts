@@ -211,10 +211,27 @@ export function jsonLine(ex: Exchange, verbose = false): string {
     latencyMs: ex.latencyMs ?? null,
     noResponse: ex.noResponse ?? null,
     rewrites: ex.rewrites,
+    // The nodes keep each topic id as sent (a machine reads them); its name, when known, is here.
+    ...(verbose ? { topicNames: namesOfIds(ex) } : {}),
     request: side(ex.request) ?? null,
     response: side(ex.response) ?? null,
   };
   return JSON.stringify(JSON.parse(toJson(value)));
+}
+
+/** The names of the topic ids in the exchange's annotations, as far as the exchanges before gave them. */
+function namesOfIds(ex: Exchange): Record<string, string> {
+  const names: Record<string, string> = {};
+  const known = ex.topicNames;
+  if (!known || known.size === 0) return names;
+  const visit = (nodes: readonly TraceNode[]): void => {
+    for (const n of nodes) {
+      if (n.field === 'topicId' && typeof n.value === 'string' && known.has(n.value)) names[n.value] = known.get(n.value)!;
+      if (n.children) visit(n.children);
+    }
+  };
+  for (const side of [ex.request, ex.response]) if (side?.decoded) visit(side.decoded.nodes);
+  return names;
 }
 
 /** The closing line of a proxy run or replay: did it decode everything it saw? */

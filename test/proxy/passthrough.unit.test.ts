@@ -372,6 +372,10 @@ describe('the whole annotation', () => {
     const ex: Exchange = { connection: 1, broker: 'b:9092', apiKey: 0, api: 'Produce', version: 13, correlationId: 2, clientId: 'v', request, noResponse: 'connection closed', rewrites: [] };
     expect(verboseText(ex)).toMatch(new RegExp(`topic_id .* ${topicId}$`, 'm'));
     expect(verboseText({ ...ex, topicNames: new Map([[topicId, 'orders']]) })).toMatch(new RegExp(`topic_id .* ${topicId} \\(orders\\)$`, 'm'));
+    // JSON keeps the id as sent, and names it beside.
+    const json = JSON.parse(jsonLine({ ...ex, topicNames: new Map([[topicId, 'orders'], ['AAAAAAAAAAAAAAAAAAAAAQ', 'other']]) }, true)) as { topicNames: Record<string, string> };
+    expect(json.topicNames).toEqual({ [topicId]: 'orders' });
+    expect(JSON.stringify(json)).toContain(`"${topicId}"`);
   });
 });
 
