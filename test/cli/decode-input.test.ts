@@ -1,10 +1,9 @@
 /** `kafka-wire decode --hex/--base64`: what is not hex or base64 is a usage error (exit 2), not a partial decoding. */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/index.js';
-import { Produce } from '../../src/protocol/apis/index.js';
 import { encodeRecordBatch } from '../../src/protocol/records/index.js';
-import { Writer } from '../../src/protocol/writer.js';
 import { captureCliOutput } from '../helpers/cli-output.js';
+import { produceResponseFrame } from '../helpers/fake-server.js';
 
 const out = captureCliOutput();
 
@@ -52,14 +51,8 @@ describe('decode usage', () => {
   });
 
   it('a response read at a version other than its request\'s: the error asks whether --version is right', async () => {
-    const codec = Produce.responseCodec(13);
     const body = { responses: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5n }] }], throttleTimeMs: 0 };
-    const w = new Writer(8 + codec.size(body as never));
-    w.int32(4 + 1 + codec.size(body as never));
-    w.int32(7);
-    w.uvarint(0);
-    codec.write(w, body as never);
-    const hex = w.finish().toString('hex');
+    const hex = produceResponseFrame(13, 7, body).toString('hex');
     expect(await main(['decode', '--as', 'response', '--version', '13', '--hex', hex])).toBe(0);
     out.stdout = '';
     await expect(main(['decode', '--as', 'response', '--version', '11', '--hex', hex])).rejects.toThrow(/read as a v11 response: is that its request's version\?/);

@@ -7,6 +7,7 @@ import { compress, decompress, CODEC_ID } from '../../src/protocol/compression/i
 import { encodeRequest } from '../../src/protocol/frame.js';
 import { compressBatch, encodeRecordBatch } from '../../src/protocol/records/index.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { produceResponseFrame } from '../helpers/fake-server.js';
 import { ProtocolError } from '../../src/errors.js';
 
 const find = (nodes: readonly TraceNode[], path: string[]): TraceNode => {
@@ -78,18 +79,12 @@ describe('decode', () => {
   });
 
   it('annotates a Produce response at the version given, error codes named', async () => {
-    const codec = Produce.responseCodec(10);
     const body = {
       responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1n, currentLeader: { leaderId: 2, leaderEpoch: 7 } }] }],
       throttleTimeMs: 25,
       nodeEndpoints: [{ nodeId: 2, host: 'b2', port: 9093, rack: null }],
     };
-    const w = new Writer(8 + codec.size(body as never));
-    w.int32(4 + 1 + codec.size(body as never));
-    w.int32(99);
-    w.uvarint(0);
-    codec.write(w, body as never);
-    const out = await decode(w.finish(), { as: 'response', apiKey: 0, version: 10 });
+    const out = await decode(produceResponseFrame(10, 99, body), { as: 'response', apiKey: 0, version: 10 });
     expect(out.title).toBe('ProduceResponse v10');
     const text = formatNodes(out.nodes);
     expect(text).toMatch(/error_code\s+int16\s+6 \(NOT_LEADER_OR_FOLLOWER\)/);
@@ -99,15 +94,9 @@ describe('decode', () => {
   });
 
   it('says a response may have been taken for a request when the guess fails', async () => {
-    const codec = Produce.responseCodec(9);
     const body = { responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5n }] }], throttleTimeMs: 0 };
-    const w = new Writer(8 + codec.size(body as never));
-    w.int32(4 + 1 + codec.size(body as never));
     // Correlation id 3 reads as API key 0 (Produce), version 3: a request, as far as the first bytes tell.
-    w.int32(3);
-    w.uvarint(0);
-    codec.write(w, body as never);
-    const bytes = w.finish();
+    const bytes = produceResponseFrame(9, 3, body);
     const err = await decode(bytes).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtocolError);
     expect((err as Error).message).toMatch(/read as a request, guessed .*say --as response --api NAME --version N/);

@@ -4,6 +4,8 @@
  * made to do; conformance tests use real brokers.
  */
 import * as net from 'node:net';
+import { Produce } from '../../src/protocol/apis/index.js';
+import { Writer } from '../../src/protocol/writer.js';
 
 export interface ReceivedRequest {
   apiKey: number;
@@ -64,6 +66,18 @@ export function responseFrame(correlationId: number, body: Buffer): Buffer {
   head.writeInt32BE(4 + body.length, 0);
   head.writeInt32BE(correlationId, 4);
   return Buffer.concat([head, body]);
+}
+
+/** A Produce response frame of a flexible version (9 and up): size, correlation id, the header's empty tag section, then `body`. */
+export function produceResponseFrame(version: number, correlationId: number, body: object): Buffer {
+  const codec = Produce.responseCodec(version);
+  const size = codec.size(body as never);
+  const w = new Writer(8 + 1 + size);
+  w.int32(4 + 1 + size);
+  w.int32(correlationId);
+  w.uvarint(0);
+  codec.write(w, body as never);
+  return w.finish();
 }
 
 /** ApiVersions response body (v0-v2 layout) listing the given ranges. */
