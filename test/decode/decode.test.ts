@@ -6,7 +6,6 @@ import { Produce } from '../../src/protocol/apis/index.js';
 import { compress, decompress, CODEC_ID } from '../../src/protocol/compression/index.js';
 import { encodeRequest } from '../../src/protocol/frame.js';
 import { compressBatch, encodeRecordBatch } from '../../src/protocol/records/index.js';
-import { Writer } from '../../src/protocol/writer.js';
 import { produceResponseFrame } from '../helpers/fake-server.js';
 import { ProtocolError } from '../../src/errors.js';
 
