@@ -7,6 +7,7 @@
 import { AbortedError, BufferFullError, RecordDroppedError, RecordTooLargeError } from '../errors.js';
 import { ProduceRequestSize } from '../protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../protocol/records/index.js';
+import { onAbort } from './abort-listeners.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Clock } from './clock.js';
 import type { Completion } from './completion.js';
@@ -308,11 +309,10 @@ export class Appender {
   /** Lets the record just appended be cancelled by its signal until its batch goes into a request. */
   #abortableInBatch(state: PartitionState, batch: ProducerBatch, signal: AbortSignal): void {
     const index = batch.lastIndex;
-    const onAbort = (): void => {
+    const aborted = (): void => {
       this.#ctx.completion.recordAborted(state, batch, index, new AbortedError('send aborted before its record went into a request', { cause: signal.reason }));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    batch.onSettled(index, () => signal.removeEventListener('abort', onAbort));
+    batch.onSettled(index, onAbort(signal, aborted));
   }
 
   /** What `bufferFullPolicy` says when a record needs `need` bytes that are not free: true when it made room. */

@@ -10,6 +10,7 @@
  * ignores backpressure meets a BufferFullError instead of an out-of-memory crash.
  */
 import { AbortedError, BufferFullError } from '../errors.js';
+import { onAbort } from './abort-listeners.js';
 import type { Appender } from './appender.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Clock } from './clock.js';
@@ -34,7 +35,8 @@ export interface WaitingSend extends PendingRecord {
   readonly deadline: number;
   /** What it counts against the waiting budget. */
   readonly bytes: number;
-  onAbort: (() => void) | undefined;
+  /** Stops listening to `signal`, once the send has left the queue. */
+  offAbort: (() => void) | undefined;
 }
 
 class TopicWaitQueue {
@@ -154,11 +156,10 @@ export class WaitingSends {
     }
     let queue = this.#queues.get(record.topic);
     if (!queue) this.#queues.set(record.topic, (queue = new TopicWaitQueue(record.topic)));
-    const w: WaitingSend = { record: ownCopy(record), bytes, timestamp, callback, signal, deadline: clock.now() + options.maxBlockMs, settled: false, onAbort: undefined };
+    const w: WaitingSend = { record: ownCopy(record), bytes, timestamp, callback, signal, deadline: clock.now() + options.maxBlockMs, settled: false, offAbort: undefined };
     if (signal) {
       const q = queue;
-      w.onAbort = () => this.#end(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted');
-      signal.addEventListener('abort', w.onAbort, { once: true });
+      w.offAbort = onAbort(signal, () => this.#end(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted'));
     }
     queue.sends.push(w);
     queue.live++;
@@ -252,7 +253,7 @@ export class WaitingSends {
   /** A waiting send leaves its queue: into a batch (no `err`), or ended with `err`. */
   #end(queue: TopicWaitQueue, w: WaitingSend, err?: Error, kind: 'failed' | 'aborted' = 'failed'): void {
     if (w.settled) return;
-    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    w.offAbort?.();
     queue.live--;
     this.#count--;
     this.#bytes -= w.bytes;

@@ -5,6 +5,7 @@
  * last timer and connection.
  */
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
@@ -613,6 +614,35 @@ describe('flush()', () => {
     expect([after.recordsSent - before.recordsSent, after.recordsAborted, after.recordsFailed], 'sent, aborted, failed').toEqual([2, 1, 1]);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
+  });
+
+  it('one signal shared by many sends (in batches and waiting for memory): no listener warning, each aborted once, no listener left', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const s = await connected({ ...LONG_LINGER, bufferMemory: 16 * 1024, batchSize: 1024, maxBatchSize: 1024, maxBlockMs: 60_000 });
+      const shared = new AbortController();
+      // 40 records of 900 bytes over a 16 KiB budget: some go into batches, the rest wait for memory.
+      const outcomes = Array.from({ length: 40 }, (_, i) => s.sends.send({ topic: 't', partition: i % 2, value: `${i}`.padEnd(900, '.') }, shared.signal));
+      expect(s.producer.metrics().waitingSends).toBeGreaterThan(0);
+      shared.abort();
+      await s.clock.settledAfter(s.producer.flush(), 1000);
+      expect(outcomes.every((o) => o.calls === 1 && o.error instanceof AbortedError)).toBe(true);
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+      // A signal that never aborts keeps no listener once its records are delivered.
+      const kept = new AbortController();
+      for (let i = 0; i < 20; i++) s.sends.send({ topic: 't', partition: 0, value: `k${i}` }, kept.signal);
+      expect(getEventListeners(kept.signal, 'abort')).toHaveLength(1);
+      await s.clock.settledAfter(s.producer.flush(), 1000);
+      expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+      await closeWithin(s, 1000);
+      await expectNothingLeft(s);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('an aborted record takes no sequence number: the next batch follows on, with no refusal and no new epoch', async () => {
