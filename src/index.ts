@@ -30,6 +30,8 @@ export type {
   SendOptions,
 } from './producer/types.js';
 export type { PartitionerContext, Partitioner } from './producer/partitioners/index.js';
+// For a custom partitioner that falls back to the default for keyed records.
+export { keyedPartition } from './producer/partitioners/murmur2.js';
 export type { OffsetToCommit, TransactionState } from './producer/transactions.js';
 export type { CompressionName } from './protocol/compression/codecs.js';
 

@@ -367,7 +367,9 @@ export class Connection {
       head.resolve(decodeResponse(head.api, head.version, frame));
     } catch (err) {
       // The frame boundaries were sound, so only this response is lost, not the connection.
-      head.reject(withBroker(err, this.address, `${head.api.name} v${head.version}`));
+      // withBroker names the API and version itself: the reader's own error, without decodeResponse's naming of them.
+      const named = err instanceof ProtocolError && err.cause instanceof ProtocolError && err.message.startsWith(`${head.api.name} v${head.version} response: `);
+      head.reject(withBroker(named ? err.cause : err, this.address, `${head.api.name} v${head.version}`));
     }
   }
 

@@ -12,7 +12,8 @@
  *                                asyncStart/asyncEnd when its answer is handled, or error.
  *
  * A `start` subscriber of the send channel may add headers to the record (W3C
- * `traceparent`, say) by setting `context.headers`: they are encoded with the record.
+ * `traceparent`, say) by setting `context.headers`: they are encoded with the record,
+ * replacing the record's own headers of the same keys.
  * The plain channels of earlier versions (kafka-wire:produce:request, :response, :batch)
  * stay, with the payload types below.
  */
@@ -25,7 +26,7 @@ export interface SendTraceContext {
   readonly record: ProducerRecord;
   /** The producer's clientId. */
   readonly clientId: string;
-  /** Headers a `start` subscriber adds; encoded after the record's own headers. */
+  /** Headers a `start` subscriber adds; encoded after the record's own headers, replacing those of the same keys. */
   headers: RecordHeaderInput[] | undefined;
   /** Where the record landed, once delivered. */
   result: RecordMetadata | undefined;
@@ -100,7 +101,12 @@ export function newRequestId(): number {
   return nextRequestId++;
 }
 
-/** The record with `extra` headers after its own (which may be in the object form). */
+/**
+ * The record with `extra` headers after its own (which may be in the object form). A key
+ * `extra` sets replaces the record's own headers of that key, as a propagator's inject
+ * does: a record forwarded with the `traceparent` it arrived with would otherwise carry
+ * two, and consumers reading the first and the last would disagree on its parent.
+ */
 export function withHeaders(record: ProducerRecord, extra: readonly RecordHeaderInput[]): ProducerRecord {
   const own: RecordHeaderInput[] =
     record.headers === undefined
@@ -108,5 +114,6 @@ export function withHeaders(record: ProducerRecord, extra: readonly RecordHeader
       : Array.isArray(record.headers)
         ? [...(record.headers as readonly RecordHeaderInput[])]
         : Object.entries(record.headers).map(([key, value]) => ({ key, value: value as RecordHeaderInput['value'] }));
-  return { ...record, headers: [...own, ...extra] };
+  const replaced = new Set(extra.map((h) => h.key));
+  return { ...record, headers: [...own.filter((h) => !replaced.has(h.key)), ...extra] };
 }

@@ -196,7 +196,11 @@ export interface BrokerMetrics {
 export interface ProducerCounters {
   /** Records delivered. */
   recordsSent: number;
-  /** Records that ended in an error, the aborted and dropped ones included. */
+  /**
+   * Records that ended in an error, the aborted and dropped ones included. A record refused
+   * by send() itself (invalid, too big, its signal aborted already) was never taken in and
+   * is not counted.
+   */
   recordsFailed: number;
   /** Of recordsFailed: cancelled by their AbortSignal. */
   recordsAborted: number;

@@ -10,7 +10,9 @@ import type { ProducerRecord } from './types.js';
 
 /** A wrong value as given, with its type when that is what is wrong: `"0"` alone would read as fine. */
 function given(v: unknown): string {
-  return typeof v === 'number' ? shown(v) : `${shown(v)} (a ${typeof v})`;
+  if (typeof v === 'number' || v === null) return shown(v);
+  const type = typeof v;
+  return `${shown(v)} (${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type})`;
 }
 
 const isBytes = (v: unknown): boolean => typeof v === 'string' || v instanceof Uint8Array;

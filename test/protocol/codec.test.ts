@@ -158,6 +158,14 @@ describe('bad input', () => {
     expect(() => decodeResponse(ApiVersions, 1, frame)).toThrow(/1 unread bytes/);
   });
 
+  it('a response that cannot be read names its API and version, and a size prefix left on', () => {
+    // ApiVersions v1: correlation id, error code, an array of 1 range cut short.
+    const frame = hex('00000001' + '0000' + '00000001' + '0012');
+    expect(() => decodeResponse(ApiVersions, 1, frame)).toThrow(/^ApiVersions v1 response: /);
+    const prefixed = Buffer.concat([hex('0000000c'), frame]);
+    expect(() => decodeResponse(ApiVersions, 1, prefixed)).toThrow(/^ApiVersions v1 response: .*seem to start with the frame's size prefix/);
+  });
+
   it('tagged fields out of order or lying about their size are refused', () => {
     expect(() => decodeBody(ApiVersions, 3, hex('0000' + '01' + '00000000' + '02' + '030101' + '010100'))).toThrow(
       /out of order/,

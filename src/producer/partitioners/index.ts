@@ -33,7 +33,8 @@ export interface PartitionerContext {
  * explicit partition, keyed or not, on the send path: keep it synchronous and cheap.
  *
  * It must return an integer in `0 .. partitionCount - 1`. The producer checks, and fails the send
- * with an `InvalidRecordError` otherwise. It may return a partition without a leader; records
+ * with an `InvalidRecordError` otherwise. To leave a keyed record where the default would put it
+ * (Java's murmur2 of the key), return `keyedPartition(ctx.key, ctx.partitionCount)`. It may return a partition without a leader; records
  * then wait for one to be elected, up to the delivery timeout.
  */
 export type Partitioner = (ctx: PartitionerContext) => number;

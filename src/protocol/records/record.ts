@@ -37,7 +37,8 @@ export interface RecordHeaderInput {
 export type RecordHeadersInput = readonly RecordHeaderInput[] | Readonly<Record<string, RecordBytes | null>>;
 
 export interface RecordInput {
-  key: RecordBytes | null;
+  /** Absent or null: no key. */
+  key?: RecordBytes | null;
   value: RecordBytes | null;
   headers?: RecordHeadersInput;
   /** Milliseconds since the epoch (CreateTime); the builder's clock when absent. */

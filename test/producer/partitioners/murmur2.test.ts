@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keyedPartition, murmur2, toPositive } from '../../../src/producer/partitioners/murmur2.js';
+import { keyedPartition as exported } from '../../../src/index.js';
 import { javaVectors } from './java-vectors.js';
 
 const { keys, partitionCounts } = javaVectors;
@@ -24,6 +25,8 @@ describe('Java vectors', () => {
 
     it('keyedPartition equals BuiltInPartitioner.partitionForKey for every partition count', () => {
       expect(partitionCounts.map((n) => keyedPartition(key, n))).toEqual(vector.partitions);
+      // The package's export, for custom partitioners, is this function.
+      expect(partitionCounts.map((n) => exported(key, n))).toEqual(vector.partitions);
     });
 
     if (vector.text !== undefined) {

@@ -63,6 +63,7 @@ describe('config errors show the value that was given', () => {
 
   it('a record field of the wrong type says its type, where its value alone would look right', () => {
     expect(() => validateRecord({ topic: 't', value: 'v', partition: '0' as never })).toThrow(new InvalidRecordError('record partition must be a non-negative integer, got "0" (a string)'));
+    expect(() => validateRecord({ topic: 't', value: 'v', timestamp: new Date(0) as never })).toThrow(/got .* \(an object\)$/);
     expect(() => validateRecord({ topic: 't', value: 'v', timestamp: 1700000000000n as never })).toThrow(
       new InvalidRecordError('record timestamp must be a non-negative integer of milliseconds, got 1700000000000n (a bigint)'),
     );

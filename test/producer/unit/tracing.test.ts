@@ -76,7 +76,7 @@ describe('tracing:kafka-wire:send', () => {
     await closeWithin(s, 1000);
   });
 
-  it('headers a start subscriber sets are written after the record\'s own', async () => {
+  it('headers a start subscriber sets are written after the record\'s own, replacing those of the same key', async () => {
     const s = await connected();
     const add = (m: unknown): void => {
       (m as SendTraceContext).headers = [{ key: 'traceparent', value: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }];
@@ -84,12 +84,21 @@ describe('tracing:kafka-wire:send', () => {
     subscribe('tracing:kafka-wire:send:start', add);
     stops.push(() => unsubscribe('tracing:kafka-wire:send:start', add));
     await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'v', headers: { own: 'x' } }), 1000);
-    const [request] = s.cluster.requestsOf(Produce);
-    const body = request!.body as { topicData: Array<{ partitionData: Array<{ records: Buffer }> }> };
-    const [written] = decodeRecordBatchesSync(body.topicData[0]!.partitionData[0]!.records).batches[0]!.records;
-    expect(written!.headers.map((h) => [h.key, h.value?.toString()])).toEqual([
-      ['own', 'x'],
-      ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+    // A record forwarded with the traceparent it came with: the subscriber's replaces it, not a second one.
+    await s.clock.drive(s.producer.send({ topic: 't', partition: 0, value: 'w', headers: [{ key: 'traceparent', value: '00-11111111111111111111111111111111-2222222222222222-01' }, { key: 'own', value: 'y' }] }), 1000);
+    const written = s.cluster.requestsOf(Produce).map((request) => {
+      const body = request.body as { topicData: Array<{ partitionData: Array<{ records: Buffer }> }> };
+      return decodeRecordBatchesSync(body.topicData[0]!.partitionData[0]!.records).batches[0]!.records[0]!.headers.map((h) => [h.key, h.value?.toString()]);
+    });
+    expect(written).toEqual([
+      [
+        ['own', 'x'],
+        ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+      ],
+      [
+        ['own', 'y'],
+        ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+      ],
     ]);
     await closeWithin(s, 1000);
   });

@@ -37,6 +37,14 @@ describe('crc32c', () => {
   });
 });
 
+describe('a record without a key field', () => {
+  it('is encoded as one with a null key', () => {
+    const timestamp = 1_700_000_000_000;
+    expect(encodeRecordBatch([{ value: 'v', timestamp }]).equals(encodeRecordBatch([{ key: null, value: 'v', timestamp }]))).toBe(true);
+    expect(sizeOfRecordBatch([{ value: 'v', timestamp }], timestamp)).toBe(sizeOfRecordBatch([{ key: null, value: 'v', timestamp }], timestamp));
+  });
+});
+
 describe('a small batch, byte for byte', () => {
   // Worked out by hand from the RecordBatch v2 layout.
   const records = [
