@@ -58,6 +58,7 @@ export type {
 } from './net/security.js';
 /** What `kafka-wire:sasl:authenticate` publishes. */
 export type { AuthenticateEvent } from './net/sasl/index.js';
+export type { ConnectEvent } from './net/connection.js';
 
 // Every error a producer's user can meet.
 export {

@@ -36,6 +36,7 @@ export type {
   TlsOptions,
 } from './net/security.js';
 export type { AuthenticateEvent } from './net/sasl/index.js';
+export type { ConnectEvent } from './net/connection.js';
 
 // Request/response codecs: every API kafka-wire speaks, and their framing.
 export * from './protocol/apis/index.js';

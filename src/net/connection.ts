@@ -20,6 +20,14 @@ import { tlsFailure, warnIfInsecure } from './security.js';
 /** Published ({ host, port, tls }) before each connection attempt: what a reconnect storm would show. */
 export const CONNECT_CHANNEL = channel('kafka-wire:connection:connect');
 
+/** What `kafka-wire:connection:connect` publishes. */
+export interface ConnectEvent {
+  host: string;
+  port: number;
+  /** Whether the connection is made with TLS. */
+  tls: boolean;
+}
+
 export interface ConnectionOptions {
   host: string;
   port: number;
@@ -201,7 +209,10 @@ export class Connection {
     const address = `${opts.host}:${opts.port}`;
     const timeoutMs = opts.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
     if (opts.tls) warnIfInsecure(opts.tls);
-    if (CONNECT_CHANNEL.hasSubscribers) CONNECT_CHANNEL.publish({ host: opts.host, port: opts.port, tls: opts.tls !== undefined });
+    if (CONNECT_CHANNEL.hasSubscribers) {
+      const event: ConnectEvent = { host: opts.host, port: opts.port, tls: opts.tls !== undefined };
+      CONNECT_CHANNEL.publish(event);
+    }
     if (opts.signal?.aborted) return Promise.reject(abortedConnect(address, opts.signal));
     return new Promise((resolve, reject) => {
       const { socket, route } = dial(opts);

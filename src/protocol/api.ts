@@ -3,6 +3,7 @@
  * version, the version from which the client must honour `throttle_time_ms` itself
  * (KIP-219), and the request and response bodies as field definitions.
  */
+import { UnsupportedVersionError } from '../errors.js';
 import { Reader } from './reader.js';
 import { structCodec, type Codec } from './codec.js';
 import { parseVersions, type FieldSpec, type Input, type Output } from './schema.js';
@@ -57,7 +58,7 @@ export function defineApi<const Req extends readonly FieldSpec[], const Res exte
   const compiled = <T>(cache: Map<number, Codec<T>>, fields: readonly FieldSpec[], v: number, byHand?: (version: number, generic: Codec<T>) => Codec<T>): Codec<T> => {
     let codec = cache.get(v);
     if (!codec) {
-      if (v < versions.min || v > versions.max) throw new RangeError(`${spec.name} v${v} is outside ${spec.versions}`);
+      if (v < versions.min || v > versions.max) throw new UnsupportedVersionError(`${spec.name} v${v} is outside the versions defined for it (${spec.versions})`);
       codec = structCodec(fields, v, isFlexible(v)) as Codec<T>;
       if (byHand) codec = byHand(v, codec);
       cache.set(v, codec);

@@ -125,6 +125,11 @@ describe('known bytes', () => {
 });
 
 describe('bad input', () => {
+  it('a version the API does not define: UnsupportedVersionError naming the API and its versions', () => {
+    expect(() => encodeRequest(Metadata, 99, 1, 'c', { topics: null } as never)).toThrow(UnsupportedVersionError);
+    expect(() => encodeRequest(Metadata, 99, 1, 'c', { topics: null } as never)).toThrow(/^Metadata v99 is outside the versions defined for it \(\d+-\d+\)$/);
+  });
+
   it('a non-ignorable field in a version without it is refused at encode time', () => {
     expect(() => encodeBody(CreateTopics, 0, { validateOnly: true })).toThrow(UnsupportedVersionError);
     expect(encodeBody(CreateTopics, 1, { validateOnly: true }).at(-1)).toBe(1);
