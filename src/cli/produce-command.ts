@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { Producer } from '../producer/producer.js';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import type { ProducerOptions } from '../producer/types.js';
+import { signalExitCode } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export interface ProduceCommandOptions {
@@ -36,9 +37,6 @@ const WAITING_NOTE_MS = 10_000;
 
 /** How long an interrupted run waits for what it already read to be delivered. */
 const INTERRUPT_DRAIN_MS = 5_000;
-
-/** The exit code of a process ended by `signal`, as a shell reports it. */
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** SIGINT and SIGTERM as they come, while the command runs (the default handlers, which exit at once, are replaced meanwhile). */
 async function* processSignals(stop: Promise<void>): AsyncGenerator<NodeJS.Signals> {
@@ -213,7 +211,7 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
     `${delivered} of ${sent} records delivered to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}` +
       `${interrupted ? ` (interrupted by ${interrupted}${lost > 0 ? `; ${lost} not known to be delivered` : ''})` : ''}\n`,
   );
-  const code = interrupted ? (SIGNAL_EXIT[interrupted] ?? 1) : failed > 0 ? 1 : 0;
+  const code = interrupted ? signalExitCode(interrupted) : failed > 0 ? 1 : 0;
   // Told twice to stop: the connections still closing must not keep the process up.
   if (gaveUpWaiting && !opts.interrupts) process.exit(code);
   return code;

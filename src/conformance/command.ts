@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
+import { signalExitCode } from '../cli/signals.js';
 import { UsageError } from '../cli/usage-error.js';
 import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
 import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit, toMarkdown } from './report.js';
@@ -121,11 +122,10 @@ export async function conformanceCommand(opts: ConformanceOptions): Promise<numb
  * undone first (topics kept with --keep), as at its end. Returns what stops watching.
  */
 function cleanUpOnSignal(session: Session, keep: boolean, progress: NodeJS.WritableStream): () => void {
-  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
   const onSignal = (signal: NodeJS.Signals): void => {
     stop();
     progress.write(`${signal}: stopping; ${keep ? 'undoing cluster changes (topics kept)' : 'deleting the topics it made'}\n`);
-    const exit = (): never => process.exit(codes[signal] ?? 1);
+    const exit = (): never => process.exit(signalExitCode(signal));
     // A second signal, or a cleanup that hangs, does not keep the process.
     process.once('SIGINT', exit);
     process.once('SIGTERM', exit);

@@ -378,9 +378,9 @@ export class Connection {
       head.resolve(decodeResponse(head.api, head.version, frame));
     } catch (err) {
       // The frame boundaries were sound, so only this response is lost, not the connection.
-      // withBroker names the API and version itself: the reader's own error, without decodeResponse's naming of them.
-      const named = err instanceof ProtocolError && err.cause instanceof ProtocolError && err.message.startsWith(`${head.api.name} v${head.version} response: `);
-      head.reject(withBroker(named ? err.cause : err, this.address, `${head.api.name} v${head.version}`));
+      // withBroker names the API and version (and the broker): what decodeResponse found, without its own naming of them.
+      const label = `${head.api.name} v${head.version}`;
+      head.reject(withBroker(err instanceof ProtocolError && err.api === label ? err.cause : err, this.address, label));
     }
   }
 

@@ -133,7 +133,7 @@ export function decodeResponse<A extends AnyApi>(api: A, version: number, frame:
     // Which answer could not be read, and the usual slip of a caller decoding by hand.
     const prefixed = frame.length >= 4 && ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) === frame.length - 4;
     const hint = prefixed ? ' (the bytes seem to start with the frame\'s size prefix: pass what follows it)' : '';
-    throw new ProtocolError(`${api.name} v${version} response: ${err.message}${hint}`, { cause: err, offset: err.offset });
+    throw new ProtocolError(`${api.name} v${version} response: ${err.message}${hint}`, { api: `${api.name} v${version}`, cause: err, offset: err.offset });
   }
   if (r.remaining !== 0) {
     throw new ProtocolError(`${api.name} v${version} response has ${r.remaining} unread bytes after offset ${r.offset}`, {
