@@ -24,6 +24,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
 import { Partitions, type PartitionState } from './partition-state.js';
 import { recordTime } from './record-time.js';
+import { SendBatchCall, type TakeRecordIn } from './send-batch.js';
 import { Sender } from './sender.js';
 import { SEND_CHANNEL, traced, withHeaders, type SendTraceContext } from './tracing.js';
 import { TransactionManager, type OffsetToCommit, type TransactionState } from './transactions.js';
@@ -67,14 +68,7 @@ export class Producer {
   readonly #transactions: TransactionManager | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  /** sendBatch() calls still taking their records in (see #sendInTurn): flush(), close() and a commit wait for them. */
-  readonly #feeding = new Set<Promise<void>>();
-  /**
-   * Set while #sendInTurn takes a record in: a sendBatch() made before close() still takes
-   * its records in while close() drains (until it gives up), as its caller was told.
-   */
-  #takingInLate = false;
-  /** beginTransaction() calls so far: a sendBatch() taking records in sees its transaction end. */
+  /** beginTransaction() calls so far: transaction() sees whether its fn ended its transaction. */
   #transactionsBegun = 0;
   #metadataTimer: TimerHandle | undefined;
 
@@ -190,8 +184,8 @@ export class Producer {
     const txn = this.#txn('commitTransaction');
     // A sendBatch() still taking its records in finishes first: the commit holds all of it
     // (or, if one of them failed, refuses as abortable), never the part taken in so far.
-    // Only when some call feeds: the commit's state change stays synchronous otherwise.
-    if (txn.state === 'in-transaction' && this.#feeding.size > 0) await this.#fed();
+    // Only when some call has records left: the commit's state change stays synchronous otherwise.
+    if (txn.state === 'in-transaction' && this.#waiting.rests > 0) await this.#waiting.noRestsLeft();
     await txn.commit();
   }
 
@@ -253,12 +247,10 @@ export class Producer {
 
   /** Sends one record; resolves once the broker acknowledged it (per `acks`). */
   send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
-    const { signal } = options;
-    // Checked before the record is taken in: an object without addEventListener would fail
-    // only after its record went into a batch (or a wait), then written or never ended.
-    if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-      const hint = typeof signal === 'object' && signal !== null && 'signal' in signal ? ' (an AbortController was passed: give its .signal)' : '';
-      return Promise.reject(new ConfigError(`send() option signal must be an AbortSignal, got ${shown(signal)}${hint}`));
+    try {
+      checkSignal(options.signal, 'send()');
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     return new Promise((resolve, reject) => {
       try {
@@ -277,13 +269,19 @@ export class Producer {
    * a batch it was told failed. Failures on the way to the broker are per record, as for
    * send(): the others may be written (a transaction makes it all or nothing).
    *
-   * Records are taken in while memory allows, the rest as it frees (see #sendInTurn): an
-   * array bigger than the memory budget goes through at the producer's pace. Records not
-   * yet taken in are read when they are, so leave them unchanged until the call settles.
+   * Records go straight into batches while nothing waits; from the first that cannot, the
+   * rest wait in line (waiting.ts, BatchRest), taken in as memory frees: an array bigger
+   * than the memory budget goes through at the producer's pace, and a send() made after
+   * the call comes after all of its records. Records not yet taken in are read when they
+   * are, so leave them unchanged until the call settles. At the first failure the call
+   * stops: records not taken in by then are never sent, so the rejection is all the caller
+   * has to act on.
    */
   sendBatch(records: readonly ProducerRecord[], options: SendOptions = {}): Promise<RecordMetadata[]> {
+    const { signal } = options;
     try {
       if (!Array.isArray(records)) throw new InvalidRecordError(`sendBatch() takes an array of records, got ${shown(records)}`);
+      checkSignal(signal, 'sendBatch()');
       const now = this.#recordTime();
       for (const record of records) {
         validateRecord(record);
@@ -292,64 +290,33 @@ export class Producer {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    const sends: Array<Promise<RecordMetadata>> = [];
+    const call = new SendBatchCall(records, this.#waiting, this.#takeInLate);
     let i = 0;
     // At once while nothing waits (most calls: then it is a loop of send()).
-    while (i < records.length && this.#waiting.count === 0) sends.push(this.send(records[i++]!, options));
-    if (i === records.length) return Promise.all(sends);
-    return this.#sendInTurn(records, i, sends, options);
+    for (; i < records.length && this.#waiting.count === 0; i++) {
+      try {
+        this.#submit(records[i]!, call.callbackFor(i), signal);
+      } catch (err) {
+        call.fail(err as Error);
+        return call.promise;
+      }
+    }
+    if (i < records.length) call.queueRest(i, signal);
+    return call.promise;
   }
 
   /**
-   * The rest of a sendBatch() whose records stopped going straight into batches: each taken
-   * in once nothing waits (ready()), as a caller of produce() paces itself. Handed in whole,
-   * a big array waited in copies, was refused past waitingMemory after part of it was
-   * written (100,000 records of 1 KiB: 98,120 written, then BufferFullError), and blocked
-   * the event loop for seconds. Stops at the first failure: records not taken in by then
-   * are never sent, so the rejection is all the caller has to act on.
+   * A record of a sendBatch() call's rest, taken in now that its turn in line came: the
+   * checks send() makes (the call was made before any close(): no closed check), counted
+   * as accepted; the waiting line then puts it in a batch.
    */
-  async #sendInTurn(records: readonly ProducerRecord[], from: number, sends: Array<Promise<RecordMetadata>>, options: SendOptions): Promise<RecordMetadata[]> {
-    let failed = false;
-    const noteFailure = (): void => void (failed = true);
-    // In a transaction, records go into the one the call was made in, or none: after an
-    // abort they must not go out with the next transaction.
-    const txn = this.#transactions;
-    const begun = this.#transactionsBegun;
-    let ended: Error | undefined;
-    // Each send's rejection is seen here at once: not an unhandled rejection while waiting.
-    for (const p of sends) p.catch(noteFailure);
-    let takenIn!: () => void;
-    const feeding = new Promise<void>((resolve) => (takenIn = resolve));
-    this.#feeding.add(feeding);
-    try {
-      for (let i = from; i < records.length; i++) {
-        if (this.#waiting.count > 0) await this.#waiting.ready();
-        if (failed) break;
-        if (txn && (this.#transactionsBegun !== begun || txn.state !== 'in-transaction')) {
-          ended = new TransactionAbortedError(`sendBatch(): its transaction ended (${txn.state}) before ${records.length - i} of its records were taken in; they were not sent`);
-          break;
-        }
-        if (this.#lifetime.signal.aborted) {
-          ended = new ProducerClosedError(`sendBatch(): close() stopped waiting (its timeoutMs passed) before ${records.length - i} of its records were taken in; they were never sent`);
-          break;
-        }
-        this.#takingInLate = true;
-        let p: Promise<RecordMetadata>;
-        try {
-          p = this.send(records[i]!, options);
-        } finally {
-          this.#takingInLate = false;
-        }
-        p.catch(noteFailure);
-        sends.push(p);
-      }
-    } finally {
-      this.#feeding.delete(feeding);
-      takenIn();
-    }
-    const results = await Promise.all(sends);
-    if (ended) throw ended;
-    return results;
+  readonly #takeInLate: TakeRecordIn = (record, callback) =>
+    traced(SEND_CHANNEL) ? this.#traced(record, callback, (r, cb) => this.#checked(r, cb)) : this.#checked(record, callback);
+
+  #checked(record: ProducerRecord, callback: DeliveryCallback): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback } {
+    const timestamp = this.#admissible(record, undefined);
+    this.#completion.accepted();
+    return { record, timestamp, callback };
   }
 
   /**
@@ -378,14 +345,8 @@ export class Producer {
   }
 
   /** Sends everything buffered now, without lingering, and waits until all of it has ended (and what sendBatch() calls still take in). */
-  async flush(): Promise<void> {
-    if (this.#feeding.size > 0) await this.#fed();
-    return this.#sender.flush();
-  }
-
-  /** Once every sendBatch() call has taken all its records in (or stopped). */
-  async #fed(): Promise<void> {
-    while (this.#feeding.size > 0) await Promise.all(this.#feeding);
+  flush(): Promise<void> {
+    return this.#drain();
   }
 
   /**
@@ -425,7 +386,7 @@ export class Producer {
    * records taken in after the first one found nothing left.
    */
   async #drain(): Promise<void> {
-    if (this.#feeding.size > 0) await Promise.all([this.#sender.flush(), this.#fed()]);
+    if (this.#waiting.rests > 0) await Promise.all([this.#sender.flush(), this.#waiting.noRestsLeft()]);
     await this.#sender.flush();
   }
 
@@ -468,17 +429,12 @@ export class Producer {
     if (this.#closed) throw new ProducerClosedError('the producer is closed');
   }
 
-  /** #assertOpen for a record: a sendBatch() call made before close() may still take its records in (see #takingInLate). */
-  #assertTakesRecords(): void {
-    if (this.#closed && !(this.#takingInLate && !this.#lifetime.signal.aborted)) this.#assertOpen();
-  }
-
   #submit(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
-    return traced(SEND_CHANNEL) ? this.#acceptTraced(record, callback, signal) : this.#accept(record, callback, signal);
+    return traced(SEND_CHANNEL) ? this.#traced(record, callback, (r, cb) => this.#accept(r, cb, signal)) : this.#accept(record, callback, signal);
   }
 
-  /** #accept inside the send tracing channel's events (see tracing.ts). */
-  #acceptTraced(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
+  /** `take` (taking the record in) inside the send tracing channel's events (see tracing.ts). */
+  #traced<R>(record: ProducerRecord, callback: DeliveryCallback | undefined, take: (record: ProducerRecord, callback: DeliveryCallback) => R): R {
     const ctx: SendTraceContext = { record, clientId: this.#o.clientId, headers: undefined, result: undefined, error: undefined };
     SEND_CHANNEL.start.publish(ctx);
     // The callback runs where send() was called (its async context, and so its span), not
@@ -498,7 +454,7 @@ export class Producer {
       }
     });
     try {
-      return this.#accept(ctx.headers ? withHeaders(record, ctx.headers) : record, delivered, signal);
+      return take(ctx.headers ? withHeaders(record, ctx.headers) : record, delivered);
     } catch (err) {
       ctx.error = err as Error;
       SEND_CHANNEL.error.publish(ctx);
@@ -510,12 +466,8 @@ export class Producer {
 
   /** Takes a record in: synchronously into a batch when it can, else into its topic's queue. */
   #accept(record: ProducerRecord, callback: DeliveryCallback | undefined, signal: AbortSignal | undefined): boolean {
-    if (this.#closed) this.#assertTakesRecords();
-    validateRecord(record);
-    this.#transactions?.assertCanSend();
-    if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
-    const timestamp = record.timestamp ?? this.#recordTime();
-    this.#appender.checkSize(record, timestamp);
+    if (this.#closed) this.#assertOpen();
+    const timestamp = this.#admissible(record, signal);
     this.#completion.accepted();
     const topic = this.#waiting.has(record.topic) ? undefined : this.#metadata.topic(record.topic);
     // A partition beyond what we know may be new: wait for metadata, as Java does.
@@ -533,6 +485,16 @@ export class Producer {
     return false;
   }
 
+  /** Throws why `record` cannot be taken in now; else its timestamp. */
+  #admissible(record: ProducerRecord, signal: AbortSignal | undefined): number {
+    validateRecord(record);
+    this.#transactions?.assertCanSend();
+    if (signal?.aborted) throw new AbortedError('send aborted before it started', { cause: signal.reason });
+    const timestamp = record.timestamp ?? this.#recordTime();
+    this.#appender.checkSize(record, timestamp);
+    return timestamp;
+  }
+
   /** Fails every record not in a request now (waiting sends, unsent batches, batches waiting to be retried). */
   #dropUnsent(err: Error): void {
     this.#waiting.failAll(err);
@@ -547,6 +509,20 @@ export class Producer {
       this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
     };
     this.#metadataTimer = this.#clock.setTimeout(tick, this.#o.metadataMaxAgeMs, { unref: true });
+  }
+}
+
+/**
+ * A send option `signal`, checked before any record is taken in: an object without
+ * addEventListener would fail only after its record went into a batch (or a wait), then
+ * written or never ended.
+ */
+function checkSignal(signal: unknown, what: string): void {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  if (typeof s !== 'object' || s === null || typeof s.addEventListener !== 'function' || typeof s.aborted !== 'boolean') {
+    const hint = typeof s === 'object' && s !== null && 'signal' in s ? ' (an AbortController was passed: give its .signal)' : '';
+    throw new ConfigError(`${what} option signal must be an AbortSignal, got ${shown(signal)}${hint}`);
   }
 }
 

@@ -216,7 +216,10 @@ export interface ProducerMetrics extends ProducerCounters {
   /** Bytes of records held now, against `bufferMemory`. */
   bufferedBytes: number;
   bufferMemory: number;
-  /** Sends waiting for their topic's metadata or for memory, and the bytes their copies hold. */
+  /**
+   * Sends waiting for their topic's metadata or for memory (sendBatch() records not taken
+   * in yet among them), and the bytes their copies hold (sendBatch() records wait uncopied).
+   */
   waitingSends: number;
   waitingBytes: number;
   /** send() calls that had to wait for memory. */

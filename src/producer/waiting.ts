@@ -8,8 +8,14 @@
  * send() returns). Those copies count against a budget of their own, `waitingMemory`
  * bytes (4 × bufferMemory by default), besides the batches' budget, so a caller that
  * ignores backpressure meets a BufferFullError instead of an out-of-memory crash.
+ *
+ * The records of a sendBatch() call that could not all go straight into batches wait
+ * here too, as one entry per topic (a BatchRest): in line with the sends around them, so
+ * a send() made after the call comes after all of its records, and read from the caller's
+ * array one at a time as their turn comes, not copied (an array bigger than every budget
+ * goes through at the producer's pace).
  */
-import { AbortedError, BufferFullError } from '../errors.js';
+import { AbortedError, BufferFullError, InvalidRecordError } from '../errors.js';
 import { onAbort } from './abort-listeners.js';
 import type { Appender } from './appender.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -39,15 +45,64 @@ export interface WaitingSend extends PendingRecord {
   offAbort: (() => void) | undefined;
 }
 
+/** The sendBatch() call a BatchRest belongs to. */
+export interface RestOwner {
+  /**
+   * The record at `index` of the call's array, taken in now that its turn came: the
+   * producer's checks (it throws why the record cannot be sent), its timestamp, and the
+   * call's callback for it.
+   */
+  takeIn(index: number): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback };
+  /** The call ends with `err`: a record of it could not be taken in, or the producer gave up. */
+  fail(err: Error): void;
+  /** `rest` has no records left to take in (all taken, or stopped). */
+  ended(rest: BatchRest): void;
+}
+
+/**
+ * The records of one sendBatch() call, for one topic, that the call had not taken in when
+ * sends began to wait: they hold their place in the topic's line and are taken in one at
+ * a time when they reach its head (WaitingSends#serve), read from the caller's array then.
+ */
+export class BatchRest {
+  readonly topic: string;
+  readonly owner: RestOwner;
+  readonly signal: AbortSignal | undefined;
+  /** Where this topic's records are in the call's array, in order. */
+  readonly #indices: readonly number[];
+  #next = 0;
+  /** Ended early (its call failed or the producer gave up): the records left are never taken in. */
+  stopped = false;
+
+  constructor(topic: string, indices: readonly number[], signal: AbortSignal | undefined, owner: RestOwner) {
+    this.topic = topic;
+    this.#indices = indices;
+    this.signal = signal;
+    this.owner = owner;
+  }
+
+  /** Records not taken in yet. */
+  get left(): number {
+    return this.stopped ? 0 : this.#indices.length - this.#next;
+  }
+
+  /** The array index of the next record to take in, moving past it. */
+  take(): number {
+    return this.#indices[this.#next++]!;
+  }
+}
+
 class TopicWaitQueue {
   readonly topic: string;
-  readonly sends = new Fifo<WaitingSend>();
-  /** Sends in the queue that have not ended or gone into a batch. */
+  readonly sends = new Fifo<WaitingSend | BatchRest>();
+  /** Sends in the queue that have not ended or gone into a batch, and records of its BatchRests not taken in. */
   live = 0;
   /** Whether a loop serves this queue now. */
   serving = false;
   /** Ends the head's current wait (for metadata or memory) early: aborted, or the producer closes. */
   headWait: AbortController | undefined;
+  /** The send being served: the head, or the record a BatchRest at the head is taking in. */
+  current: WaitingSend | undefined;
 
   constructor(topic: string) {
     this.topic = topic;
@@ -109,6 +164,9 @@ export class WaitingSends {
   #bytes = 0;
   #fullError: BufferFullError | undefined;
   #readyWaiters: Array<() => void> = [];
+  /** BatchRests with records left, and who waits for there to be none. */
+  #rests = 0;
+  #restWaiters: Array<() => void> = [];
 
   constructor(ctx: WaitingContext) {
     this.#ctx = ctx;
@@ -168,12 +226,74 @@ export class WaitingSends {
     void this.#serve(queue);
   }
 
-  /** Ends every waiting send with `err` (close, an aborted or fenced transaction). */
+  /**
+   * Queues the records of a sendBatch() call from `from` on, a BatchRest per topic behind
+   * what waits there; they are taken in (owner.takeIn) as their turn comes. Returns them,
+   * for the call to stop at its first failure.
+   */
+  addRest(records: readonly ProducerRecord[], from: number, signal: AbortSignal | undefined, owner: RestOwner): BatchRest[] {
+    const byTopic = new Map<string, number[]>();
+    for (let i = from; i < records.length; i++) {
+      const topic = records[i]!.topic;
+      const indices = byTopic.get(topic);
+      if (indices) indices.push(i);
+      else byTopic.set(topic, [i]);
+    }
+    const rests: BatchRest[] = [];
+    for (const [topic, indices] of byTopic) {
+      let queue = this.#queues.get(topic);
+      if (!queue) this.#queues.set(topic, (queue = new TopicWaitQueue(topic)));
+      const rest = new BatchRest(topic, indices, signal, owner);
+      queue.sends.push(rest);
+      queue.live += indices.length;
+      this.#count += indices.length;
+      this.#rests++;
+      rests.push(rest);
+    }
+    for (const rest of rests) void this.#serve(this.#queues.get(rest.topic)!);
+    return rests;
+  }
+
+  /** Stops a BatchRest: its records not taken in yet never will be. */
+  stop(rest: BatchRest): void {
+    const left = rest.left;
+    if (left === 0) return;
+    rest.stopped = true;
+    const queue = this.#queues.get(rest.topic);
+    if (queue) queue.live -= left;
+    this.#count -= left;
+    this.#restEnded(rest);
+    this.#left(true);
+  }
+
+  /** BatchRests with records not taken in yet. */
+  get rests(): number {
+    return this.#rests;
+  }
+
+  /** Resolves once no BatchRest has records left to take in. */
+  noRestsLeft(): Promise<void> {
+    if (this.#rests === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#restWaiters.push(resolve));
+  }
+
+  #restEnded(rest: BatchRest): void {
+    rest.owner.ended(rest);
+    if (--this.#rests > 0) return;
+    for (const wake of this.#restWaiters.splice(0)) wake();
+  }
+
+  /** Ends every waiting send with `err` (close, an aborted or fenced transaction), and every sendBatch() call with records still to take in. */
   failAll(err: Error): void {
     for (const queue of this.#queues.values()) {
+      // The record a BatchRest is taking in is not in the queue itself.
+      if (queue.current) this.#end(queue, queue.current, err);
       queue.headWait?.abort();
       // A copy: ending the head shifts the queue.
-      for (const w of [...queue.sends]) this.#end(queue, w, err);
+      for (const w of [...queue.sends]) {
+        if (w instanceof BatchRest) w.owner.fail(err);
+        else this.#end(queue, w, err);
+      }
     }
   }
 
@@ -195,11 +315,14 @@ export class WaitingSends {
     if (queue.serving) return;
     queue.serving = true;
     try {
-      for (let w = queue.sends.peek(); w && !this.#ctx.signal.aborted; w = queue.sends.peek()) {
+      for (let head = queue.sends.peek(); head && !this.#ctx.signal.aborted; head = queue.sends.peek()) {
+        const w = head instanceof BatchRest ? this.#takeFrom(queue, head) : head;
+        if (!w) continue;
         if (w.settled) {
           queue.sends.shift();
           continue;
         }
+        queue.current = w;
         try {
           // Most waiting sends find their metadata and memory there by their turn: no
           // promise, no abort controller for them.
@@ -209,12 +332,46 @@ export class WaitingSends {
           this.#end(queue, w, err as Error);
         } finally {
           queue.headWait = undefined;
+          queue.current = undefined;
         }
       }
     } finally {
       queue.serving = false;
       if (queue.live === 0 && this.#queues.get(queue.topic) === queue) this.#queues.delete(queue.topic);
     }
+  }
+
+  /**
+   * The next record of the BatchRest at the head of `queue`, as a waiting send (not a
+   * copy: the call's caller keeps its records as they are until the call settles), or
+   * undefined when the rest has none left (it leaves the queue) or the record could not
+   * be taken in (its call fails).
+   */
+  #takeFrom(queue: TopicWaitQueue, rest: BatchRest): WaitingSend | undefined {
+    if (rest.left === 0) {
+      queue.sends.shift();
+      return undefined;
+    }
+    const index = rest.take();
+    if (rest.left === 0) this.#restEnded(rest);
+    let taken: ReturnType<RestOwner['takeIn']>;
+    try {
+      taken = rest.owner.takeIn(index);
+      if (taken.record.topic !== rest.topic) throw new InvalidRecordError(`sendBatch(): record ${index} changed its topic (from ${rest.topic} to ${taken.record.topic}) while it waited to be taken in`);
+    } catch (err) {
+      // Not taken in: counted as waiting no more, and the call fails (stopping the rest).
+      queue.live--;
+      this.#count--;
+      rest.owner.fail(err as Error);
+      this.#left(true);
+      return undefined;
+    }
+    const { record, timestamp, callback } = taken;
+    const { clock, options } = this.#ctx;
+    const signal = rest.signal;
+    const w: WaitingSend = { record, bytes: 0, timestamp, callback, signal, deadline: clock.now() + options.maxBlockMs, settled: false, offAbort: undefined };
+    if (signal) w.offAbort = onAbort(signal, () => this.#end(queue, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted'));
+    return w;
   }
 
   /** The send's topic is known and its batch has room (or memory is free): appended at once. */
@@ -258,14 +415,17 @@ export class WaitingSends {
     this.#count--;
     this.#bytes -= w.bytes;
     this.#fullError = undefined;
-    if (queue.sends.peek() === w) {
-      queue.sends.shift();
-      if (err) queue.headWait?.abort();
-    }
+    if (queue.sends.peek() === w) queue.sends.shift();
+    if (err && queue.current === w) queue.headWait?.abort();
     if (err) this.#ctx.completion.pendingFailed(w, err, kind);
     else w.settled = true;
+    this.#left(err !== undefined);
+  }
+
+  /** A send left the line (`failed`: it or its call ended without going into a batch): ready() may resolve. */
+  #left(failed: boolean): void {
     if (this.#count > 0 || this.#readyWaiters.length === 0) return;
-    if (err || this.#ctx.signal.aborted) this.#wakeReady();
+    if (failed || this.#ctx.signal.aborted) this.#wakeReady();
     else this.#ctx.pool.whenHalfFree(this.#wakeReady);
   }
 

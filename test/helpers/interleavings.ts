@@ -163,14 +163,19 @@ function expectOnlyCalledForFailures(run: Run, alsoAllowed: RegExp | undefined):
   for (const o of run.s.sends.all) {
     const e = o.error;
     if (e === undefined) continue;
-    const allowed =
-      e.name === 'AbortedError' ||
-      e.name === 'ProducerClosedError' ||
-      e.name === 'DeliveryTimeoutError' ||
-      (e.name === 'BrokerError' && /^INVALID_RECORD /.test(e.message)) ||
-      alsoAllowed?.test(e.message) === true;
-    expect(allowed, `record ${String(o.record.value)} failed with ${e.name}: ${e.message}`).toBe(true);
+    expect(calledFor(e, alsoAllowed), `record ${String(o.record.value)} failed with ${e.name}: ${e.message}`).toBe(true);
   }
+}
+
+/** Whether the events called for a failure `e` (see expectOnlyCalledForFailures). */
+export function calledFor(e: Error, alsoAllowed: RegExp | undefined): boolean {
+  return (
+    e.name === 'AbortedError' ||
+    e.name === 'ProducerClosedError' ||
+    e.name === 'DeliveryTimeoutError' ||
+    (e.name === 'BrokerError' && /^INVALID_RECORD /.test(e.message)) ||
+    alsoAllowed?.test(e.message) === true
+  );
 }
 
 /** Each delivered record once, in send order, at its offset; nothing that ended unsent. */
@@ -184,6 +189,10 @@ function expectLogs(run: Run, unsentToo: RegExp | undefined): void {
     const mine = (o: Outcome): boolean => o.record.topic === topic && o.record.partition === partition;
     for (const o of s.sends.all.filter(mine)) {
       const value = o.record.value as string;
+      if (o.takenIn === false) {
+        expect(log, `${where}: ${value} was never taken in (its sendBatch() call stopped) but was written`).not.toContain(value);
+        continue;
+      }
       // An offset of -1 (not known) is the subject of its own test in producer-lifecycle;
       // here it must not hide everything else this property finds.
       if (!o.error && o.metadata!.offset >= 0n) expect(log[Number(o.metadata!.offset)], `${where}: ${value} at its reported offset`).toBe(value);

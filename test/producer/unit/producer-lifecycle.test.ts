@@ -4,16 +4,19 @@
  * state it can be called in, each checked to the millisecond of fake time and to the
  * last timer and connection.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { AbortedError, DeliveryTimeoutError, ProducerClosedError } from '../../../src/index.js';
+import { AbortedError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceRequestSize } from '../../../src/protocol/produce-size.js';
 import { sizeOfRecordBatch } from '../../../src/protocol/records/index.js';
 import { ScriptedChannel } from '../../helpers/scripted-broker.js';
 import { CLOSE_SLACK_MS, closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type Scripted } from '../../helpers/producer-harness.js';
+import { waitingCost } from '../../../src/producer/waiting.js';
 
 /**
  * A producer that has delivered a record to t-1, so it has t's metadata, a connection and
@@ -483,8 +486,8 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     // The waiting budget could hold 4 of these records' copies: the whole array used to wait, refused past it.
     const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
     const values = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(900, '.'));
-    let mostWaiting = 0;
-    const watch = setInterval(() => (mostWaiting = Math.max(mostWaiting, s.producer.metrics().waitingSends)), 1);
+    let mostWaitingBytes = 0;
+    const watch = setInterval(() => (mostWaitingBytes = Math.max(mostWaitingBytes, s.producer.metrics().waitingBytes)), 1);
     const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
     // flush() waits for the records still to be taken in, then for all of them.
     await s.clock.drive(s.producer.flush(), 60_000);
@@ -492,7 +495,8 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     expect(s.cluster.log('t', 0).slice(-200)).toEqual(values);
     const results = await sent;
     expect(results.map((m) => m.offset)).toEqual(values.map((_, i) => BigInt(i)));
-    expect(mostWaiting, 'sends waiting at once').toBeLessThanOrEqual(1);
+    // The records wait in line uncopied: at most the one that first found no memory holds a copy.
+    expect(mostWaitingBytes, 'bytes of waiting copies, at most').toBeLessThanOrEqual(waitingCost({ topic: 't', value: values[0]! }));
     expect(s.producer.metrics()).toMatchObject({ recordsSent: 1 + 200, recordsFailed: 0 });
     await closeWithin(s, 1000);
     await expectClosedClean(s);
@@ -547,6 +551,86 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     await s.clock.drive(s.producer.close({ timeoutMs: 60_000 }), 60_000);
     for (const call of calls) expect((await call).length).toBe(2);
     expect(s.cluster.log('t', 0).length + s.cluster.log('t', 1).length).toBe(40);
+    await expectClosedClean(s);
+  });
+
+  it('a send() after a sendBatch() still taking records in comes after all of them: call order per partition', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const values = Array.from({ length: 60 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
+    const late = s.producer.send({ topic: 't', partition: 0, value: 'after the batch' });
+    s.sends.produce({ topic: 't', partition: 0, value: 'after that' });
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect((await sent).length).toBe(60);
+    await late;
+    expect(s.cluster.log('t', 0).slice(-62)).toEqual([...values, 'after the batch', 'after that']);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('a send() after a sendBatch() to a topic not known yet comes after all of its records', async () => {
+    const s = scripted({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const sent = s.producer.sendBatch(['a', 'b', 'c'].map((value) => ({ topic: 't', partition: 0, value })));
+    const late = s.producer.send({ topic: 't', partition: 0, value: 'd' });
+    await s.clock.drive(s.producer.flush(), 60_000);
+    await sent;
+    await late;
+    expect(s.cluster.log('t', 0)).toEqual(['a', 'b', 'c', 'd']);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('a sendBatch() over two topics: each topic\'s records in order, and a send() after the call behind them in both', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10, topics: { t: 2, u: 1 } });
+    const records = Array.from({ length: 60 }, (_, i) => ({ topic: i % 3 === 0 ? 'u' : 't', partition: 0, value: `${i}`.padEnd(900, '.') }));
+    const sent = s.producer.sendBatch(records);
+    const after = ['t', 'u'].map((topic) => s.producer.send({ topic, partition: 0, value: `after ${topic}` }));
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect((await sent).map((m) => m.topic)).toEqual(records.map((r) => r.topic));
+    await Promise.all(after);
+    for (const topic of ['t', 'u']) {
+      const mine = records.filter((r) => r.topic === topic).map((r) => r.value);
+      expect(s.cluster.log(topic, 0).slice(-(mine.length + 1)), topic).toEqual([...mine, `after ${topic}`]);
+    }
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('a sendBatch() record changed into an invalid one while it waited: the call rejects, the rest never sent, a later send() goes on', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const records: Array<{ topic: string; partition: number; value: unknown }> = Array.from({ length: 60 }, (_, i) => ({ topic: 't', partition: 0, value: `${i}`.padEnd(900, '.') }));
+    const sent = s.producer.sendBatch(records as Array<{ topic: string; partition: number; value: string }>).then(() => undefined, (e: Error) => e);
+    const later = s.producer.send({ topic: 't', partition: 0, value: 'later' });
+    records[40]!.value = 42;
+    await s.clock.drive(s.producer.flush(), 60_000);
+    const err = await sent;
+    expect(err).toBeInstanceOf(InvalidRecordError);
+    expect(s.cluster.log('t', 0).slice(-41)).toEqual([...records.slice(0, 40).map((r) => r.value), 'later']);
+    await later;
+    expect(s.producer.metrics().waitingSends).toBe(0);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('records a sendBatch() takes in late are sent in the async context the call was made in', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const storage = new AsyncLocalStorage<string>();
+    const seen = new Set<string | undefined>();
+    const onStart = (): void => void seen.add(storage.getStore());
+    subscribe('tracing:kafka-wire:send:start', onStart);
+    try {
+      const values = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(900, '.'));
+      const sent = storage.run('the caller', () => s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value }))));
+      // Another context's send() frees memory as its answers come: the late records still see the caller's.
+      storage.run('another', () => void s.producer.send({ topic: 't', partition: 1, value: 'other' }));
+      seen.clear();
+      await s.clock.drive(s.producer.flush(), 60_000);
+      expect((await sent).length).toBe(40);
+      expect([...seen]).toEqual(['the caller']);
+    } finally {
+      unsubscribe('tracing:kafka-wire:send:start', onStart);
+    }
+    await closeWithin(s, 1000);
     await expectClosedClean(s);
   });
 
