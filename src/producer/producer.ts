@@ -282,6 +282,9 @@ export class Producer {
     try {
       if (!Array.isArray(records)) throw new InvalidRecordError(`sendBatch() takes an array of records, got ${shown(records)}`);
       checkSignal(signal, 'sendBatch()');
+      // Here, not only per record: records that wait in line are taken in without these checks' timing.
+      this.#assertOpen();
+      this.#transactions?.assertCanSend();
       const now = this.#recordTime();
       for (const record of records) {
         validateRecord(record);

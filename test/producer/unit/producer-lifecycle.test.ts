@@ -634,6 +634,19 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     await expectClosedClean(s);
   });
 
+  it('a sendBatch() after close() is refused, even while other sends still wait in line', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const values = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const before = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
+    expect(s.producer.metrics().waitingSends).toBeGreaterThan(0);
+    const closing = s.producer.close({ timeoutMs: 60_000 });
+    await expect(s.producer.sendBatch([{ topic: 't', partition: 0, value: 'late' }])).rejects.toThrow(ProducerClosedError);
+    await s.clock.drive(closing, 60_000);
+    expect((await before).length).toBe(40);
+    expect(s.cluster.log('t', 0)).not.toContain('late');
+    await expectClosedClean(s);
+  });
+
   it('a sendBatch() still taking records in when close() gives up: rejected with ProducerClosedError, the rest never sent', async () => {
     const s = await connected({ ...TIGHT, waitingMemory: 4096, requestTimeoutMs: 30_000, deliveryTimeoutMs: 60_000 }, { latencyMs: 10 });
     const values = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(900, '.'));
