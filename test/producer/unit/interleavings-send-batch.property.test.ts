@@ -6,7 +6,7 @@
  * taken in or not, and how it ended. Besides the base invariants (every record taken in
  * ends once; per partition, each delivered record once, in call order, at its offset;
  * nothing that ended unsent is written):
- *   - a record never taken in (its call stopped) is never written;
+ *   - a record never taken in (its call stopped, or was made after close()) is never written;
  *   - every call settles exactly once by the end of close(): resolved only when all of
  *     its records were delivered, with their metadata in order; rejected only for a
  *     reason the events called for, and then some record of it failed or was never taken in.
@@ -76,8 +76,8 @@ describe('random interleavings with sendBatch() calls and a memory budget of a f
           byRecord = new Map();
         },
         options: { bufferMemory: 1024, waitingMemory: 8192 },
+        // After close() a call is refused whole (its records never taken in, checked at the end).
         apply: (run: Run, e: BatchEvent) => {
-          if (run.close) return;
           const { sends } = run.s;
           onEnd = (message) => {
             const { record, error, result } = message as SendContext;
