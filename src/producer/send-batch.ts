@@ -4,7 +4,8 @@
  * (its BatchRests, waiting in line with the other sends: waiting.ts) are never sent.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { AbortedError } from '../errors.js';
+import { AbortedError, InvalidRecordError } from '../errors.js';
+import { shown } from '../shown.js';
 import { onAbort } from './abort-listeners.js';
 import type { DeliveryCallback, ProducerRecord, RecordMetadata } from './types.js';
 import type { BatchRest, RestOwner, WaitingSends } from './waiting.js';
@@ -76,8 +77,13 @@ export class SendBatchCall implements RestOwner {
     this.#maybeOffAbort();
   }
 
-  takeIn(index: number): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback } {
-    return this.#takeRecordIn(this.#records[index]!, this.callbackFor(index));
+  takeIn(index: number, topic: string): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback } {
+    const record = this.#records[index]!;
+    // Read again now: the caller was to leave it unchanged, and it waited in the line of the topic it had.
+    if (record?.topic !== topic) {
+      throw new InvalidRecordError(`sendBatch(): record ${index} changed while it waited to be taken in (its topic was ${topic}, now ${shown(record?.topic)}); leave records unchanged until the call settles`);
+    }
+    return this.#takeRecordIn(record, this.callbackFor(index));
   }
 
   ended(_rest: BatchRest): void {

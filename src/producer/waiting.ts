@@ -15,7 +15,7 @@
  * array one at a time as their turn comes, not copied (an array bigger than every budget
  * goes through at the producer's pace).
  */
-import { AbortedError, BufferFullError, InvalidRecordError } from '../errors.js';
+import { AbortedError, BufferFullError } from '../errors.js';
 import { onAbort } from './abort-listeners.js';
 import type { Appender } from './appender.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -48,11 +48,11 @@ export interface WaitingSend extends PendingRecord {
 /** The sendBatch() call a BatchRest belongs to. */
 export interface RestOwner {
   /**
-   * The record at `index` of the call's array, taken in now that its turn came: the
-   * producer's checks (it throws why the record cannot be sent), its timestamp, and the
-   * call's callback for it.
+   * The record at `index` of the call's array, taken in now that its turn came in the
+   * line of `topic`: the producer's checks (it throws why the record cannot be sent,
+   * having taken nothing in), its timestamp, and the call's callback for it.
    */
-  takeIn(index: number): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback };
+  takeIn(index: number, topic: string): { record: ProducerRecord; timestamp: number; callback: DeliveryCallback };
   /** The call ends with `err`: a record of it could not be taken in, or the producer gave up. */
   fail(err: Error): void;
   /** `rest` has no records left to take in (all taken, or stopped). */
@@ -356,8 +356,7 @@ export class WaitingSends {
     if (rest.left === 0) this.#restEnded(rest);
     let taken: ReturnType<RestOwner['takeIn']>;
     try {
-      taken = rest.owner.takeIn(index);
-      if (taken.record.topic !== rest.topic) throw new InvalidRecordError(`sendBatch(): record ${index} changed its topic (from ${rest.topic} to ${taken.record.topic}) while it waited to be taken in`);
+      taken = rest.owner.takeIn(index, rest.topic);
     } catch (err) {
       // Not taken in: counted as waiting no more, and the call fails (stopping the rest).
       queue.live--;

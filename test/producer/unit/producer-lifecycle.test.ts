@@ -602,12 +602,26 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     const sent = s.producer.sendBatch(records as Array<{ topic: string; partition: number; value: string }>).then(() => undefined, (e: Error) => e);
     const later = s.producer.send({ topic: 't', partition: 0, value: 'later' });
     records[40]!.value = 42;
+    records[50]!.topic = 'elsewhere';
     await s.clock.drive(s.producer.flush(), 60_000);
     const err = await sent;
     expect(err).toBeInstanceOf(InvalidRecordError);
     expect(s.cluster.log('t', 0).slice(-41)).toEqual([...records.slice(0, 40).map((r) => r.value), 'later']);
     await later;
     expect(s.producer.metrics().waitingSends).toBe(0);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('a sendBatch() record moved to another topic while it waited: refused (not taken in), nothing left pending', async () => {
+    const s = await connected({ ...TIGHT, waitingMemory: 4096 }, { latencyMs: 10 });
+    const records = Array.from({ length: 60 }, (_, i) => ({ topic: 't', partition: 0, value: `${i}`.padEnd(900, '.') }));
+    const sent = s.producer.sendBatch(records).then(() => undefined, (e: Error) => e);
+    records[30]!.topic = 'u';
+    await s.clock.drive(s.producer.flush(), 60_000);
+    expect(String(await sent)).toMatch(/record 30 changed while it waited/);
+    expect(s.cluster.log('t', 0).slice(-30)).toEqual(records.slice(0, 30).map((r) => r.value));
+    expect(s.producer.metrics()).toMatchObject({ recordsSent: 1 + 30, recordsFailed: 0, waitingSends: 0 });
     await closeWithin(s, 1000);
     await expectClosedClean(s);
   });
