@@ -46,7 +46,7 @@
  * source, and runs on the JVM with ProducerPerformance's flags.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +96,8 @@ const notInstalled = (name: string) => (): string | undefined =>
 const BIN_DIR = path.join(BENCH_DIR, '.bin');
 /** Where kafka-wire is built for the benchmark: tsconfig.build.json's output, as `npm run build` makes dist/. */
 const KAFKA_WIRE_BUILD = path.join(BIN_DIR, 'kafka-wire');
+/** What bench/.bin/kafka-wire was built from (a run with --no-build reports that, not the checkout it runs in). */
+const BUILT_FROM = path.join(KAFKA_WIRE_BUILD, 'built-from.json');
 const goNotBuilt = (binary: string) => (): string | undefined =>
   existsSync(path.join(BIN_DIR, binary)) ? undefined : `skipped: bench/.bin/${binary} not built by bench/setup.sh (no Go toolchain, or the build failed: bench/.bin/${binary}.build.log)`;
 
@@ -462,9 +464,22 @@ function buildNode(withKafkaWire: boolean): void {
   for (const [what, args] of steps) {
     log(`building ${what}`);
     // As `npm run build` does: a clean output, so no file of a since-deleted source lingers.
-    if (what.startsWith('kafka-wire')) rmSync(KAFKA_WIRE_BUILD, { recursive: true, force: true });
+    const kafkaWire = what.startsWith('kafka-wire');
+    if (kafkaWire) rmSync(KAFKA_WIRE_BUILD, { recursive: true, force: true });
+    const from = gitState();
     const result = spawnSync(process.execPath, [tsc, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (result.status !== 0) fail(`building ${what} failed:\n${result.stdout}${result.stderr}`);
+    if (kafkaWire) writeFileSync(BUILT_FROM, `${JSON.stringify(from)}\n`);
+  }
+}
+
+
+/** The commit kafka-wire's build came from (see BUILT_FROM), else the checkout's. */
+function kafkaWireSource(): { commit: string; srcDirty: boolean } {
+  try {
+    return JSON.parse(readFileSync(BUILT_FROM, 'utf8')) as { commit: string; srcDirty: boolean };
+  } catch {
+    return gitState();
   }
 }
 
@@ -509,7 +524,7 @@ function machineInfo(kafka: string): Record<string, unknown> {
   const cpus = os.cpus();
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-  const commit = commitOf(gitState());
+  const commit = commitOf(kafkaWireSource());
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
@@ -893,7 +908,7 @@ async function runChildClient(
     ...(scenario.rate ? { rate: scenario.rate } : {}),
   };
   if (client.id === 'kafka-wire') config.entry = path.join(KAFKA_WIRE_BUILD, 'index.js');
-  const spawnedAt = gitState();
+  const spawnedAt = kafkaWireSource();
   const [command, args] =
     client.kind === 'go'
       ? [path.join(BIN_DIR, client.runner!), [JSON.stringify(config)]]
