@@ -38,8 +38,8 @@ export class BufferPool {
   readonly #clock: Clock;
   /** Called when an allocation begins to wait and none did (see exhausted). */
   onExhausted: (() => void) | undefined;
-  /** Called once, when at most half the budget is held again (see whenHalfFree). */
-  #onHalfFree: (() => void) | undefined;
+  /** Each called once, when at most half the budget is held again (see whenHalfFree). */
+  readonly #onHalfFree = new Set<() => void>();
   hits = 0;
   misses = 0;
   waits = 0;
@@ -69,10 +69,17 @@ export class BufferPool {
     return this.#waiting === 0 && this.#used * 2 <= this.budget;
   }
 
-  /** Calls `wake` once, as soon as halfFree holds (at once if it does now); replaces any earlier one. */
-  whenHalfFree(wake: () => void): void {
-    if (this.halfFree) return wake();
-    this.#onHalfFree = wake;
+  /**
+   * Calls `wake` once, as soon as halfFree holds (at once if it does now). The same
+   * function given twice is called once. Returns what stops the call from coming.
+   */
+  whenHalfFree(wake: () => void): () => void {
+    if (this.halfFree) {
+      wake();
+      return () => {};
+    }
+    this.#onHalfFree.add(wake);
+    return () => this.#onHalfFree.delete(wake);
   }
 
   /** Whether an allocation waits for memory: what lingers should go now, to free some (as Java's accumulator does when exhausted). */
@@ -237,10 +244,10 @@ export class BufferPool {
       }
       this.#waiters.shift();
     }
-    if (this.#onHalfFree !== undefined && this.halfFree) {
-      const wake = this.#onHalfFree;
-      this.#onHalfFree = undefined;
-      wake();
+    if (this.#onHalfFree.size > 0 && this.halfFree) {
+      const wakes = [...this.#onHalfFree];
+      this.#onHalfFree.clear();
+      for (const wake of wakes) wake();
     }
   }
 

@@ -74,6 +74,23 @@ describe('BufferPool', () => {
     expect(now, 'at once when half is free already').toHaveLength(1);
   });
 
+  it('whenHalfFree: every waker called once, the same function once, a stopped one never', async () => {
+    const p = pool();
+    const held = [0, 1, 2].map(() => p.tryAllocate(16 * KiB)!);
+    const calls: string[] = [];
+    const a = (): number => calls.push('a');
+    p.whenHalfFree(a);
+    p.whenHalfFree(a);
+    p.whenHalfFree(() => calls.push('b'));
+    const stop = p.whenHalfFree(() => calls.push('stopped'));
+    stop();
+    p.release(held[0]!);
+    expect(calls).toEqual(['a', 'b']);
+    p.release(held[1]!);
+    p.release(held[2]!);
+    expect(calls, 'once').toEqual(['a', 'b']);
+  });
+
   it('onExhausted: once when the first allocation begins to wait, again after the waiters are served', async () => {
     const p = pool();
     let exhausted = 0;

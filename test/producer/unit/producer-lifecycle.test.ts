@@ -502,6 +502,30 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     await expectClosedClean(s);
   });
 
+  it('sendBatch() of far more than the memory budget goes out in as few requests as produce() paced by ready()', async () => {
+    // Lingering batches go at once while a record waits for memory, and batches grow (to
+    // maxBatchSize) only with a backlog: a call taking its next record in at every freed
+    // batch kept one record waiting and none behind it, and its batches went out small
+    // (here 36 requests against 27 paced by ready(); 22 pausing until half is free).
+    const config = { ...TIGHT, bufferMemory: 64 * 1024, maxBatchSize: 8192, lingerMs: 5 };
+    const values = Array.from({ length: 2000 }, (_, i) => `${i}`.padEnd(100, '.'));
+    const requestsFor = async (send: (s: Scripted) => Promise<unknown>): Promise<number> => {
+      const s = await connected(config, { latencyMs: 10, topics: { t: 4 } });
+      const before = produceRequests(s);
+      await s.clock.drive(send(s), 600_000);
+      await s.clock.drive(s.producer.flush(), 60_000);
+      expect(s.sends.errorNames()).toEqual([]);
+      const requests = produceRequests(s) - before;
+      await closeWithin(s, 1000);
+      return requests;
+    };
+    const paced = await requestsFor(async (s) => {
+      for (const value of values) if (!s.sends.produce({ topic: 't', value }).accepted) await s.producer.ready();
+    });
+    const batched = await requestsFor((s) => s.producer.sendBatch(values.map((value) => ({ topic: 't', value }))));
+    expect(batched, `requests of one sendBatch() call (produce() paced by ready(): ${paced})`).toBeLessThanOrEqual(Math.ceil(paced * 1.1));
+  });
+
   it('sendBatch() stops taking records in at the first failure: the rest are never sent', async () => {
     const s = await connected({ ...TIGHT, deliveryTimeoutMs: 30_000, requestTimeoutMs: 30_000 }, { latencyMs: 10 });
     const controller = new AbortController();
