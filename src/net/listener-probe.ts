@@ -5,11 +5,12 @@
  * broker restarting can close a connection too, so a close alone is retried; once a probe
  * shows the listener is not what was dialled, waiting cannot help and sends fail at once.
  *
- * Probes run only after such a close, on a connection of their own that is always
+ * Probes run only after such a close, on connections of their own that are always
  * destroyed, within a few seconds; any failure of the probe means "cannot tell".
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { Metadata } from '../protocol/apis/metadata.js';
 import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
@@ -57,6 +58,22 @@ export async function saslMechanismsOffered(opts: ConnectionOptions): Promise<re
     const answer = await c.send(SaslHandshake, 1, { mechanism: PROBE_MECHANISM });
     // A listener without SASL answers ILLEGAL_SASL_STATE: a handshake is not expected there.
     const sasl = answer.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM || answer.errorCode === ErrorCode.NONE;
-    return sasl ? answer.mechanisms : undefined;
+    if (!sasl) return undefined;
+    // Some brokers (franz-go's kfake) answer a handshake on a listener where SASL is optional.
+    // A listener that requires it closes the connection at any other request before
+    // authentication: one answered says the first close was something else (a restart).
+    const metadata = versions.apiKeys.find((k) => k.apiKey === Metadata.key);
+    if (metadata && (await answersUnauthenticated(opts, Math.min(metadata.maxVersion, Metadata.maxVersion)))) return undefined;
+    return answer.mechanisms;
   });
+}
+
+/** Whether the listener answers a Metadata request (for no topic) before any authentication. */
+async function answersUnauthenticated(opts: ConnectionOptions, version: number): Promise<boolean> {
+  if (version < Metadata.minVersion || version < 1) return false;
+  const answer = await probe(opts, (c) =>
+    // For no topic: nothing is created, whatever the broker's auto-creation.
+    c.send(Metadata, version, { topics: [] }),
+  );
+  return answer !== undefined;
 }

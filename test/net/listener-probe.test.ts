@@ -1,0 +1,58 @@
+/**
+ * The probe that tells a SASL listener from a connection that was only closed: on fake
+ * servers, because no real broker can be made to close one connection at will while
+ * answering a SASL handshake on a listener where SASL is optional (franz-go's kfake does).
+ */
+import type * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { saslMechanismsOffered } from '../../src/net/listener-probe.js';
+import { apiVersionsBody, fakeServer, responseFrame, type FakeServer, type ReceivedRequest } from '../helpers/fake-server.js';
+
+const API_VERSIONS = 18;
+const SASL_HANDSHAKE = 17;
+const METADATA = 3;
+
+/** SaslHandshake v1 answer: no error, the mechanisms the listener offers. */
+function handshakeBody(mechanisms: readonly string[]): Buffer {
+  const parts = [Buffer.from([0, 0]), Buffer.alloc(4)];
+  parts[1]!.writeInt32BE(mechanisms.length);
+  for (const m of mechanisms) {
+    const len = Buffer.alloc(2);
+    len.writeInt16BE(Buffer.byteLength(m));
+    parts.push(len, Buffer.from(m));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Metadata v1 answer: no broker, no controller, no topic. */
+const EMPTY_METADATA_V1 = Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** A listener that answers ApiVersions and the handshake, and Metadata only when `metadataBeforeAuth`. */
+function listener(metadataBeforeAuth: boolean) {
+  return (req: ReceivedRequest, socket: net.Socket): void => {
+    if (req.apiKey === API_VERSIONS) socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 0, [[API_VERSIONS, 0, 0], [SASL_HANDSHAKE, 0, 1], [METADATA, 0, 1]])));
+    else if (req.apiKey === SASL_HANDSHAKE) socket.write(responseFrame(req.correlationId, handshakeBody(['PLAIN', 'SCRAM-SHA-256'])));
+    else if (req.apiKey === METADATA && metadataBeforeAuth) socket.write(responseFrame(req.correlationId, EMPTY_METADATA_V1));
+    // As Kafka's SASL listeners do with any other request before authentication.
+    else socket.destroy();
+  };
+}
+
+describe('saslMechanismsOffered', () => {
+  let server: FakeServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('a listener that requires SASL (closes at Metadata before authentication): its mechanisms', async () => {
+    server = await fakeServer(listener(false));
+    expect(await saslMechanismsOffered({ host: server.host, port: server.port })).toEqual(['PLAIN', 'SCRAM-SHA-256']);
+  });
+
+  it('a listener that answers the handshake but also Metadata without authentication (kfake): not a SASL listener', async () => {
+    server = await fakeServer(listener(true));
+    expect(await saslMechanismsOffered({ host: server.host, port: server.port })).toBeUndefined();
+    expect(server.requests.map((r) => r.apiKey)).toContain(METADATA);
+  });
+});
