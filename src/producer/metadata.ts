@@ -252,6 +252,11 @@ export class ClusterMetadata {
     return code === undefined ? undefined : topicRefusal(name, code);
   }
 
+  /** Why a send to `partition` of `name` fails when its maxBlockMs is over now: what was last heard of the topic. */
+  timedOut(name: string, partition: number): Error {
+    return this.#timedOut(name, partition);
+  }
+
   #timedOut(name: string, partition: number): Error {
     const failure = this.#lastFailure;
     const waited = `maxBlockMs (${this.#ctx.maxBlockMs} ms)`;

@@ -105,7 +105,11 @@ export interface ProducerOptions {
   maxRequestSize?: number;
   /** Bytes of records the producer may hold before send() waits. Default 32 MiB. */
   bufferMemory?: number;
-  /** How long send() may wait for memory or metadata; 0 fails at once when memory is full. Default 60 s. */
+  /**
+   * How long send() may wait for memory or metadata, its time in line behind earlier sends
+   * to the topic included (a sendBatch() record's counts from its turn in line: the call
+   * goes through at the producer's pace); 0 fails at once when memory is full. Default 60 s.
+   */
   maxBlockMs?: number;
   /**
    * What send() does when the memory budget is full: `'wait'` (up to maxBlockMs, the

@@ -19,7 +19,7 @@ import { AbortedError, BufferFullError } from '../errors.js';
 import { onAbort } from './abort-listeners.js';
 import type { Appender } from './appender.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { Completion, PendingRecord } from './completion.js';
 import { Fifo } from './fifo.js';
 import type { ClusterMetadata } from './metadata.js';
@@ -105,6 +105,13 @@ class TopicWaitQueue {
   current: WaitingSend | undefined;
   /** Ends the BatchRest at the head's wait for half the memory budget (see WaitingSends#halfFree): its call stopped. */
   pacing: AbortController | undefined;
+  /**
+   * The sends of add() in the order their maxBlockMs ends (the order they came: one
+   * maxBlockMs for all), and the timer for the first: a send behind others fails when
+   * its time is over, as the head does in its own wait.
+   */
+  readonly expiring = new Fifo<WaitingSend>();
+  expiryTimer: TimerHandle | undefined;
 
   constructor(topic: string) {
     this.topic = topic;
@@ -222,10 +229,52 @@ export class WaitingSends {
       w.offAbort = onAbort(signal, () => this.#end(q, w, new AbortedError('send aborted while waiting for metadata or memory', { cause: signal.reason }), 'aborted'));
     }
     queue.sends.push(w);
+    queue.expiring.push(w);
     queue.live++;
     this.#count++;
     this.#bytes += w.bytes;
+    if (queue.expiryTimer === undefined) this.#armExpiry(queue, w.deadline);
     void this.#serve(queue);
+  }
+
+  #armExpiry(queue: TopicWaitQueue, at: number): void {
+    const { clock } = this.#ctx;
+    queue.expiryTimer = clock.setTimeout(() => this.#expire(queue), at - clock.now());
+  }
+
+  /**
+   * Fails the sends whose maxBlockMs is over while they still wait behind others (the one
+   * being served keeps its own deadline, in #admit): waiting in line counts as waiting,
+   * as a thread blocked in Java's send() waits for the threads before it. One error per
+   * round serves them all (there may be thousands).
+   */
+  #expire(queue: TopicWaitQueue): void {
+    queue.expiryTimer = undefined;
+    const now = this.#ctx.clock.now();
+    let memoryErr: Error | undefined;
+    for (let w = queue.expiring.peek(); w; w = queue.expiring.peek()) {
+      if (!w.settled && w !== queue.current) {
+        if (w.deadline > now) return this.#armExpiry(queue, w.deadline);
+        const { metadata, options } = this.#ctx;
+        const topic = metadata.topic(w.record.topic);
+        const partition = w.record.partition;
+        const err =
+          !topic || (partition !== undefined && partition >= topic.partitions.length)
+            ? metadata.timedOut(w.record.topic, partition ?? 0)
+            : (memoryErr ??= new BufferFullError(
+                `no room in the ${options.bufferMemory}-byte memory budget (bufferMemory) within ${options.maxBlockMs} ms (maxBlockMs), waiting in line behind earlier sends to ${JSON.stringify(w.record.topic)}`,
+              ));
+        queue.expiring.shift();
+        this.#end(queue, w, err);
+        continue;
+      }
+      queue.expiring.shift();
+    }
+  }
+
+  #stopExpiry(queue: TopicWaitQueue): void {
+    this.#ctx.clock.clearTimeout(queue.expiryTimer);
+    queue.expiryTimer = undefined;
   }
 
   /**
@@ -264,6 +313,7 @@ export class WaitingSends {
     const queue = this.#queues.get(rest.topic);
     if (queue) queue.live -= left;
     if (queue?.sends.peek() === rest) queue.pacing?.abort();
+    if (queue?.live === 0) this.#stopExpiry(queue);
     this.#count -= left;
     this.#restEnded(rest);
     this.#left(true);
@@ -367,7 +417,7 @@ export class WaitingSends {
       taken = rest.owner.takeIn(index, rest.topic);
     } catch (err) {
       // Not taken in: counted as waiting no more, and the call fails (stopping the rest).
-      queue.live--;
+      if (--queue.live === 0) this.#stopExpiry(queue);
       this.#count--;
       rest.owner.fail(err as Error);
       this.#left(true);
@@ -440,7 +490,7 @@ export class WaitingSends {
   #end(queue: TopicWaitQueue, w: WaitingSend, err?: Error, kind: 'failed' | 'aborted' = 'failed'): void {
     if (w.settled) return;
     w.offAbort?.();
-    queue.live--;
+    if (--queue.live === 0) this.#stopExpiry(queue);
     this.#count--;
     this.#bytes -= w.bytes;
     this.#fullError = undefined;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { AbortedError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError } from '../../../src/index.js';
+import { AbortedError, BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceRequestSize } from '../../../src/protocol/produce-size.js';
@@ -524,6 +524,25 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     });
     const batched = await requestsFor((s) => s.producer.sendBatch(values.map((value) => ({ topic: 't', value }))));
     expect(batched, `requests of one sendBatch() call (produce() paced by ready(): ${paced})`).toBeLessThanOrEqual(Math.ceil(paced * 1.1));
+  });
+
+  it('a send waiting in line behind others fails when its maxBlockMs is over, though those before it move on', async () => {
+    // 200 one-batch records through a 16-batch budget, 50 ms a round trip: about 650 ms.
+    const s = await connected({ ...TIGHT, maxBlockMs: 500 }, { latencyMs: 50 });
+    const values = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(900, '.'));
+    const sent = s.producer.sendBatch(values.map((value) => ({ topic: 't', partition: 0, value })));
+    const start = s.clock.now();
+    const behind = s.sends.produce({ topic: 't', partition: 0, value: 'behind' });
+    expect(behind.accepted, 'it waits').toBe(false);
+    expect(await s.clock.runUntil(() => behind.error !== undefined, 600), 'failed by its maxBlockMs').toBe(true);
+    expect(s.clock.now() - start).toBe(500);
+    expect(behind.error).toBeInstanceOf(BufferFullError);
+    expect(behind.error!.message).toMatch(/within 500 ms \(maxBlockMs\), waiting in line behind earlier sends to "t"/);
+    // The call's own records are taken in at the producer's pace: each has its maxBlockMs from its turn.
+    await s.clock.drive(sent, 60_000);
+    expect(s.cluster.log('t', 0).slice(-200)).toEqual(values);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
   });
 
   it('sendBatch() stops taking records in at the first failure: the rest are never sent', async () => {
