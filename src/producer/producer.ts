@@ -286,9 +286,15 @@ export class Producer {
       this.#assertOpen();
       this.#transactions?.assertCanSend();
       const now = this.#recordTime();
-      for (const record of records) {
-        validateRecord(record);
-        this.#appender.checkSize(record, record.timestamp ?? now);
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        try {
+          validateRecord(record);
+          this.#appender.checkSize(record, record.timestamp ?? now);
+        } catch (err) {
+          // Of a call of thousands, the caller needs to know which.
+          throw namingRecord(err as Error, i, records.length);
+        }
       }
     } catch (err) {
       return Promise.reject(err as Error);
@@ -546,4 +552,15 @@ function checkOffsets(offsets: readonly OffsetToCommit[], group: { groupId: stri
       throw new ConfigError(`sendOffsetsToTransaction() offsets are { topic: string, partition: integer >= 0, offset: integer }, got ${shown(o)}`);
     }
   }
+}
+
+/**
+ * `err` (made for this one record, of its own type) with the record's place in its
+ * sendBatch() call in its message: nothing of the call was sent.
+ */
+function namingRecord(err: Error, index: number, count: number): Error {
+  const message = `sendBatch(): record ${index} (of ${count}; none of them sent): ${err.message}`;
+  if (err.stack?.includes(err.message)) err.stack = err.stack.replace(err.message, message);
+  err.message = message;
+  return err;
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { AbortedError, BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError } from '../../../src/index.js';
+import { AbortedError, BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../../../src/index.js';
 import { Produce } from '../../../src/protocol/apis/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceRequestSize } from '../../../src/protocol/produce-size.js';
@@ -541,6 +541,21 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
     // The call's own records are taken in at the producer's pace: each has its maxBlockMs from its turn.
     await s.clock.drive(sent, 60_000);
     expect(s.cluster.log('t', 0).slice(-200)).toEqual(values);
+    await closeWithin(s, 1000);
+    await expectClosedClean(s);
+  });
+
+  it('sendBatch() with an invalid or too big record: refused whole, the error of its type naming the record', async () => {
+    const s = await connected(TIGHT);
+    const before = s.cluster.log('t', 0).length;
+    const invalid = s.producer.sendBatch([{ topic: 't', value: 'a' }, { topic: 't', value: 'b' }, { topic: 't', value: 7 as never }]);
+    await expect(invalid).rejects.toThrow(InvalidRecordError);
+    await expect(invalid).rejects.toThrow(/^sendBatch\(\): record 2 \(of 3; none of them sent\): record value must be/);
+    const tooBig = s.producer.sendBatch([{ topic: 't', value: 'a' }, { topic: 't', value: 'x'.repeat(2 * TIGHT.bufferMemory) }]);
+    await expect(tooBig).rejects.toThrow(RecordTooLargeError);
+    await expect(tooBig).rejects.toThrow(/^sendBatch\(\): record 1 \(of 2; none of them sent\)/);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.cluster.log('t', 0).length).toBe(before);
     await closeWithin(s, 1000);
     await expectClosedClean(s);
   });
