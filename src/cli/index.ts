@@ -68,7 +68,9 @@ const COMMANDS: Record<string, Command> = {
       '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS] [--max-block-ms MS]',
     ],
     summary: [
-      'one record per line of stdin (like kcat -P): an empty line is a record with an empty value;',
+      'one record per line of stdin (like kcat -P): the bytes between newline bytes, as they are',
+      '(not read as text: any bytes go; a \\r before the newline is kept, as kcat keeps it);',
+      'an empty line is a record with an empty value;',
       'with --key-separator, a line without it has no key (null); a line that can never be sent',
       '(too big) fails alone; exit code 1 if any record failed; --max-block-ms bounds the wait for',
       'a topic or partition metadata does not show (default 60000); on SIGINT or SIGTERM it stops',

@@ -3,7 +3,6 @@
  *
  *   printf 'k1:hello\nk2:world\n' | kafka-wire produce -b 127.0.0.1:9092 -t demo -K :
  */
-import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
 import { Producer } from '../producer/producer.js';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
@@ -37,6 +36,33 @@ const WAITING_NOTE_MS = 10_000;
 
 /** How long an interrupted run waits for what it already read to be delivered. */
 const INTERRUPT_DRAIN_MS = 5_000;
+
+/**
+ * The input's lines as the exact bytes between newline bytes, as kcat -P reads them: read
+ * as text, bytes that are not UTF-8 became U+FFFD, and a lone \r split a line. Ends, leaving
+ * the input as it is, once `stop` resolves; the last line needs no newline.
+ */
+async function* byteLines(input: NodeJS.ReadableStream, stop: Promise<void>): AsyncGenerator<Buffer> {
+  const chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const stopped = stop.then(() => undefined);
+  // The start of a line that spans chunks, kept apart so a long line costs one copy, not one per chunk.
+  let partial: Buffer[] = [];
+  for (;;) {
+    const next = await Promise.race([chunks.next(), stopped]);
+    if (next === undefined) return;
+    if (next.done) break;
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      // A copy: a slice would keep the whole chunk alive while its record waits to be sent.
+      yield Buffer.concat([...partial, chunk.subarray(start, nl)]);
+      partial = [];
+      start = nl + 1;
+    }
+    if (start < chunk.length) partial.push(chunk.subarray(start));
+  }
+  if (partial.length > 0) yield Buffer.concat(partial);
+}
 
 /** SIGINT and SIGTERM as they come, while the command runs (the default handlers, which exit at once, are replaced meanwhile). */
 async function* processSignals(stop: Promise<void>): AsyncGenerator<NodeJS.Signals> {
@@ -109,6 +135,7 @@ function producerFromFlags(options: ProducerOptions): Producer {
 export async function produceCommand(opts: ProduceCommandOptions): Promise<number> {
   const headers = parseHeaders(opts.header);
   const partition = count(opts.partition, '--partition');
+  const separator = opts.keySeparator === undefined ? undefined : Buffer.from(opts.keySeparator);
   const producer = producerFromFlags({
     bootstrap: opts.bootstrap,
     clientId: 'kafka-wire-cli',
@@ -129,7 +156,6 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   // the summary, exit as the signal would; a second signal stops the wait. Exiting at once
   // lost every line read and not yet delivered, without a word.
   const input = opts.input ?? process.stdin;
-  let lines: ReturnType<typeof createInterface> | undefined;
   let interrupted: NodeJS.Signals | undefined;
   let onInterrupt!: () => void;
   const interruption = new Promise<void>((resolve) => (onInterrupt = resolve));
@@ -146,7 +172,6 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
         return giveUp();
       }
       interrupted = signal;
-      lines?.close();
       // Else an open pipe (or terminal) would keep the process alive after the summary.
       if (input === process.stdin) process.stdin.destroy();
       out.write(`${signal}: no more input read; delivering what is buffered (up to ${INTERRUPT_DRAIN_MS / 1000} s; ${signal} again to stop waiting)\n`);
@@ -155,19 +180,16 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   })();
   try {
     // A broker that cannot be reached fails here, at once, not after maxBlockMs per record.
-    // Before the lines are read: readline drops lines emitted before iteration begins.
     await Promise.race([producer.connect(), interruption]);
-    lines = createInterface({ input, crlfDelay: Infinity });
-    if (interrupted) lines.close();
-    for await (const line of lines) {
+    for await (const line of byteLines(input, interruption)) {
       if (interrupted) break;
-      let key: string | null = null;
+      let key: Buffer | null = null;
       let value = line;
-      if (opts.keySeparator !== undefined) {
-        const at = line.indexOf(opts.keySeparator);
+      if (separator !== undefined) {
+        const at = line.indexOf(separator);
         if (at >= 0) {
-          key = line.slice(0, at);
-          value = line.slice(at + opts.keySeparator.length);
+          key = line.subarray(0, at);
+          value = line.subarray(at + separator.length);
         }
       }
       sent++;

@@ -63,6 +63,27 @@ describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against
     expect(consumed.messages[2]).toMatch(/null\s+no separator here$/);
   });
 
+  it('keys and values are the exact bytes between newline bytes: not UTF-8, NUL and \\r kept, as kcat -P', async () => {
+    const topic = await freshTopic('cli-bytes');
+    const { out, text } = summarySink();
+    // Chunks that split a line, and the separator, across reads.
+    const input = Readable.from([Buffer.from('k\xff:v\xfe\x00z\nk', 'latin1'), Buffer.from('2:', 'latin1'), Buffer.from('a\r\n\xc3\n\nlast', 'latin1')]);
+    const code = await produceCommand({ bootstrap: cluster.bootstrap, topic, keySeparator: ':', input, out });
+    expect(code).toBe(0);
+    expect(text()).toMatch(/^5 of 5 records delivered/);
+    const broker = await openBroker(cluster);
+    const { records } = await readPartition(broker, { topic, partition: 0 });
+    await broker.close();
+    const hex = (b: Buffer | null | undefined): string | null => (b ? b.toString('hex') : null);
+    expect(records.map((r) => [hex(r.key), hex(r.value)])).toEqual([
+      ['6bff', '76fe007a'],
+      ['6b32', '610d'],
+      [null, 'c3'],
+      [null, ''],
+      [null, '6c617374'],
+    ]);
+  });
+
   it('SIGINT while lines linger: reading stops, what was read is delivered, the summary says so, exit code 130', async () => {
     const topic = await freshTopic('cli-int');
     const { out, text } = summarySink();
