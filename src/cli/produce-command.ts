@@ -8,6 +8,7 @@ import { Producer } from '../producer/producer.js';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import type { ProducerOptions } from '../producer/types.js';
 import { signalExitCode } from './signals.js';
+import { checkTopicName } from './topic-name.js';
 import { UsageError } from './usage-error.js';
 
 export interface ProduceCommandOptions {
@@ -133,6 +134,9 @@ function producerFromFlags(options: ProducerOptions): Producer {
 }
 
 export async function produceCommand(opts: ProduceCommandOptions): Promise<number> {
+  checkTopicName(opts.topic, '--topic');
+  // An empty separator would be found at 0 in every line: every key empty, never null.
+  if (opts.keySeparator === '') throw new UsageError('--key-separator cannot be empty: give the string between key and value, e.g. -K :');
   const headers = parseHeaders(opts.header);
   const partition = count(opts.partition, '--partition');
   const separator = opts.keySeparator === undefined ? undefined : Buffer.from(opts.keySeparator);

@@ -3,11 +3,12 @@ import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { signalExitCode } from '../cli/signals.js';
+import { checkTopicName, MAX_TOPIC_NAME } from '../cli/topic-name.js';
 import { UsageError } from '../cli/usage-error.js';
 import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
 import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit, toMarkdown } from './report.js';
 import { isCategory, runSuite, type SuiteReport } from './runner.js';
-import { Session } from './session.js';
+import { Session, TOPIC_NAME_EXTRA } from './session.js';
 import { CATEGORIES, type CategoryName } from './types.js';
 
 export interface ConformanceOptions {
@@ -43,6 +44,8 @@ export function parseOnly(only: readonly string[] | undefined): CategoryName[] |
 /** Runs the suite and reports; the report is returned too, for tests. */
 export async function runConformance(opts: ConformanceOptions): Promise<{ exitCode: number; report: SuiteReport }> {
   const only = parseOnly(opts.only);
+  // Every topic of the run is named after it: a bad prefix would fail checks, blaming the broker.
+  if (opts.prefix !== undefined) checkTopicName(opts.prefix, '--prefix', MAX_TOPIC_NAME - TOPIC_NAME_EXTRA);
   // Before a run of minutes, not after it: a report that cannot be written would be lost.
   if (opts.junit) writable(opts.junit, '--junit');
   if (opts.markdown) writable(markdownTarget(opts).file, '--markdown');

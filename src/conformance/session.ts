@@ -33,6 +33,12 @@ export interface CreatedTopic {
 
 export const DEFAULT_PREFIX = 'kafka-wire-conformance';
 
+/**
+ * What topic names add to the prefix, at most: the run id (`-` 8 base-36 digits `-` 6 hex)
+ * and the longest `-<what>` a check uses, with room to spare.
+ */
+export const TOPIC_NAME_EXTRA = 16 + 40;
+
 export class Session {
   readonly clientId: string;
   readonly prefix: string;

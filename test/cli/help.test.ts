@@ -51,6 +51,15 @@ describe('kafka-wire help', () => {
     expect(out.stderr).toMatch(/--bootstrap is required/);
   });
 
+  it.each([
+    [['produce', '-b', '127.0.0.1:1', '-t', ''], /--topic "" is empty/],
+    [['produce', '-b', '127.0.0.1:1', '-t', 't', '-K', ''], /--key-separator cannot be empty/],
+    [['conformance', '-b', '127.0.0.1:1', '--prefix', 'bad prefix!'], /--prefix "bad prefix!" may hold only/],
+  ])('%o is refused before it connects: exit 2', async (argv, message) => {
+    expect(await main(argv)).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
+
   it.each([['--version'], ['version']])('%s prints the package version and exits 0', async (flag) => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(await main([flag])).toBe(0);

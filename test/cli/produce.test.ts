@@ -132,6 +132,9 @@ describe('kafka-wire produce, before it reads a line', () => {
     [{ lingerMs: 'abc' }, '--linger-ms must be a non-negative integer, got "abc"'],
     [{ partition: '-1' }, '--partition must be a non-negative integer, got "-1"'],
     [{ maxBlockMs: '1s' }, '--max-block-ms must be a non-negative integer, got "1s"'],
+    [{ topic: '' }, '--topic "" is empty'],
+    [{ topic: 'no spaces' }, '--topic "no spaces" may hold only ASCII letters, digits, ".", "_" and "-"'],
+    [{ keySeparator: '' }, '--key-separator cannot be empty: give the string between key and value, e.g. -K :'],
   ])('%o is a usage error', async (flags, message) => {
     await expect(produceCommand({ bootstrap: '127.0.0.1:1', topic: 't', input: Readable.from([]), ...flags })).rejects.toThrow(new UsageError(message));
   });

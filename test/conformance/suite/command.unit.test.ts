@@ -27,6 +27,9 @@ describe('kafka-wire conformance', () => {
     [{ junit: '/no/such/dir/report.xml' }, '--junit /no/such/dir/report.xml: cannot be written (ENOENT)'],
     [{ markdown: 'Name=/no/such/dir/report.md' }, '--markdown /no/such/dir/report.md: cannot be written (ENOENT)'],
     [{ record: '4.3.1', expected: '/no/such/dir/expected.json' }, '--expected /no/such/dir/expected.json: cannot be written (ENOENT)'],
+    [{ prefix: 'bad prefix!' }, '--prefix "bad prefix!" may hold only ASCII letters, digits, ".", "_" and "-"'],
+    [{ prefix: '' }, '--prefix "" is empty'],
+    [{ prefix: 'p'.repeat(200) }, `--prefix "${'p'.repeat(200)}" is 200 characters long, over 193`],
   ])('refuses %o before it runs anything', async (opts, message) => {
     // Port 1: a run would fail to connect; the usage error must come first.
     await expect(runConformance({ bootstrap: '127.0.0.1:1', ...opts })).rejects.toThrow(new UsageError(message));
