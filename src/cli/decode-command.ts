@@ -1,5 +1,5 @@
 /** `kafka-wire decode`: annotated bytes from hex, base64, a file or stdin. */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { decompress } from '../protocol/compression/index.js';
 import { decode, problemsOf, type DecodeKind } from '../decode/index.js';
 import { formatNodes, toJson } from '../decode/format.js';
@@ -43,6 +43,13 @@ function fromBase64(text: string): Buffer {
   return Buffer.from(chars, 'base64');
 }
 
+/** A file a flag names that cannot be read: the user's to fix, so a usage error (exit 2) naming the flag. */
+function unreadable(flag: string, file: string, err: unknown): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not allowed to read it' : code === 'EISDIR' ? 'a directory, not a file' : (err as Error).message;
+  return new UsageError(`${flag} ${file}: ${why}`);
+}
+
 async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
   const given = (['hex', 'base64', 'file'] as const).filter((k) => opts[k] !== undefined);
   if (given.length > 1) throw new UsageError(`${given.map((k) => `--${k}`).join(' and ')} are alternatives: give one (or none, for stdin)`);
@@ -52,7 +59,7 @@ async function readInput(opts: DecodeCommandOptions): Promise<Buffer> {
     try {
       return await readFile(opts.file);
     } catch (err) {
-      throw new UsageError(`--file ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw unreadable('--file', opts.file, err);
     }
   }
   // A terminal: say what is awaited rather than wait in silence.
@@ -82,6 +89,17 @@ export async function decodeCommand(opts: DecodeCommandOptions): Promise<number>
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
+    // The replay reads the file as a stream, whose error would be Node's raw one, late.
+    let isDirectory: boolean;
+    try {
+      const handle = await open(opts.replay);
+      isDirectory = (await handle.stat()).isDirectory();
+      await handle.close();
+    } catch (err) {
+      throw unreadable('--replay', opts.replay, err);
+    }
+    // Opening a directory succeeds; only reading it fails.
+    if (isDirectory) throw unreadable('--replay', opts.replay, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
     await printReplay(opts.replay, { json: opts.json, verbose: opts.verbose ?? false, apis: opts.api === undefined ? undefined : [opts.api] });
     return 0;
   }

@@ -44,6 +44,8 @@ describe('decode usage', () => {
     ['a version that is not a number', ['--as', 'batch', '--version', 'v11', '--hex', '00'], /--version is a number/],
     ['--hex and --file together', ['--hex', '00', '--file', 'x.bin'], /--hex and --file are alternatives/],
     ['a file that is not there', ['--file', 'no-such-file.bin'], /--file no-such-file\.bin: no such file/],
+    ['a recording that is not there', ['--replay', 'no-such-file.jsonl'], /--replay no-such-file\.jsonl: no such file/],
+    ['a directory to replay', ['--replay', '.'], /--replay \.: a directory, not a file/],
   ])('%s: exit 2 and a message', async (_what, args, message) => {
     expect(await main(['decode', ...args])).toBe(2);
     expect(out.stderr).toMatch(message);
