@@ -65,14 +65,15 @@ const COMMANDS: Record<string, Command> = {
   produce: command({
     synopsis: [
       '--bootstrap HOST:PORT --topic T [--key-separator SEP] [--header k=v]...',
-      '[--partition N] [--compression gzip|snappy|lz4|zstd] [--acks all|1|0] [--linger-ms MS] [--max-block-ms MS]',
+      '[--partition N] [--compression none|gzip|snappy|lz4|zstd] [--acks all|-1|1|0] [--linger-ms MS] [--max-block-ms MS]',
     ],
     summary: [
       'one record per line of stdin (like kcat -P): the bytes between newline bytes, as they are',
       '(not read as text: any bytes go; a \\r before the newline is kept, as kcat keeps it);',
       'an empty line is a record with an empty value;',
       'with --key-separator, a line without it has no key (null); a line that can never be sent',
-      '(too big) fails alone; exit code 1 if any record failed; --max-block-ms bounds the wait for',
+      '(too big) fails alone; exit code 1 if any record failed; with --acks 0 the broker confirms',
+      'nothing, and the summary counts records sent, not delivered; --max-block-ms bounds the wait for',
       'a topic or partition metadata does not show (default 60000); on SIGINT or SIGTERM it stops',
       'reading, delivers what it read (up to 5 s), prints the summary and exits 130 or 143',
     ],
@@ -269,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name]!;
   try {
-    const { values } = parseArgs({ args: rest, options: cmd.options });
+    const { values } = parseArgs({ args: negativeValues(rest, cmd.options), options: cmd.options });
     // Before the command checks its required flags, which --help does not need.
     if (values['help'] === true) {
       process.stdout.write(commandUsage(name));
@@ -299,6 +300,25 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 /** This package's version, from its package.json (two levels up from src/cli and dist/cli alike). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * `--acks -1` as `--acks=-1`: parseArgs takes a value starting with a dash for a flag and
+ * refuses it as ambiguous, but no flag is a dash and digits, so such a value is never one.
+ */
+function negativeValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const long = arg.startsWith('--') ? arg.slice(2) : Object.entries(options).find(([, o]) => arg === `-${o.short}`)?.[0];
+    if (long !== undefined && options[long]?.type === 'string' && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** parseArgs throws TypeErrors with an ERR_PARSE_ARGS_* code for bad flags. */

@@ -140,10 +140,11 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   const headers = parseHeaders(opts.header);
   const partition = count(opts.partition, '--partition');
   const separator = opts.keySeparator === undefined ? undefined : Buffer.from(opts.keySeparator);
+  const acks = parseAcks(opts.acks);
   const producer = producerFromFlags({
     bootstrap: opts.bootstrap,
     clientId: 'kafka-wire-cli',
-    acks: parseAcks(opts.acks),
+    acks,
     compression: parseCompression(opts.compression),
     lingerMs: count(opts.lingerMs, '--linger-ms', 5)!,
     ...(opts.maxBlockMs !== undefined ? { maxBlockMs: count(opts.maxBlockMs, '--max-block-ms')! } : {}),
@@ -234,8 +235,9 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   const seconds = (Date.now() - started) / 1000;
   const lost = sent - delivered - failed;
   out.write(
-    `${delivered} of ${sent} records delivered to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}` +
-      `${interrupted ? ` (interrupted by ${interrupted}${lost > 0 ? `; ${lost} not known to be delivered` : ''})` : ''}\n`,
+    // With acks=0 a record's callback says only that its request was written to the socket.
+    `${delivered} of ${sent} records ${acks === 0 ? 'sent (acks=0: not confirmed)' : 'delivered'} to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}` +
+      `${interrupted ? ` (interrupted by ${interrupted}${lost > 0 ? `; ${lost} not known to be ${acks === 0 ? 'sent' : 'delivered'}` : ''})` : ''}\n`,
   );
   const code = interrupted ? signalExitCode(interrupted) : failed > 0 ? 1 : 0;
   // Told twice to stop: the connections still closing must not keep the process up.

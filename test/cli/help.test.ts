@@ -60,6 +60,21 @@ describe('kafka-wire help', () => {
     expect(out.stderr).toMatch(message);
   });
 
+  it.each([['--acks', '-1'], ['--acks=-1'], ['--acks', 'all'], ['--acks', '0'], ['--acks', '1'], ['-p', '-1', '--acks', '1']])('produce %s parses (a value may start with a dash)', async (...flags) => {
+    expect(await main(['produce', ...flags, '--help'])).toBe(0);
+    expect(out.stderr).toBe('');
+  });
+
+  it('produce --acks -2 is a usage error naming the values --acks takes', async () => {
+    expect(await main(['produce', '-b', '127.0.0.1:1', '-t', 't', '--acks', '-2'])).toBe(2);
+    expect(out.stderr).toMatch(/--acks is all, -1, 1 or 0/);
+  });
+
+  it('produce --help lists none among the compressions', async () => {
+    await main(['produce', '--help']);
+    expect(out.stdout).toContain('--compression none|gzip|snappy|lz4|zstd');
+  });
+
   it.each([['--version'], ['version']])('%s prints the package version and exits 0', async (flag) => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(await main([flag])).toBe(0);

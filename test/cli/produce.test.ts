@@ -84,6 +84,14 @@ describe.each(singleNodeClusters().filter(hasTools))('kafka-wire produce against
     ]);
   });
 
+  it('--acks 0: the summary says the records were sent, not that they were delivered', async () => {
+    const topic = await freshTopic('cli-acks0');
+    const { out, text } = summarySink();
+    const code = await produceCommand({ bootstrap: cluster.bootstrap, topic, acks: '0', input: Readable.from(['a\nb\n']), out });
+    expect(code).toBe(0);
+    expect(text()).toMatch(new RegExp(`^2 of 2 records sent \\(acks=0: not confirmed\\) to ${topic} in `));
+  });
+
   it('SIGINT while lines linger: reading stops, what was read is delivered, the summary says so, exit code 130', async () => {
     const topic = await freshTopic('cli-int');
     const { out, text } = summarySink();
