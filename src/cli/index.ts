@@ -113,7 +113,8 @@ const COMMANDS: Record<string, Command> = {
       'creates its topics under a prefix and deletes them after (unless --keep);',
       'categories: api-versions metadata create-topics produce limits idempotence transactions throttling;',
       '--admin lets it set (and remove) a produce quota for its own client id, for the throttling checks;',
-      'exit code 1 on any failed check',
+      'exit code 1 on any failed check; on SIGINT or SIGTERM it cuts off the check that runs (interrupted,',
+      'not failed), deletes its topics, prints the summary of what ran and exits 130 or 143',
     ],
     connects: true,
     options: {

@@ -29,6 +29,8 @@ export interface ConformanceOptions {
   /** Record this run's answers as those of Apache Kafka RELEASE into the expected file. */
   record?: string;
   expected?: string;
+  /** For tests: resolves as SIGINT or SIGTERM would stop the run (with cleanUpOnSignal, the process's signals do). */
+  interrupt?: Promise<NodeJS.Signals>;
   /** Where the progress lines, the table and the JSON go; the process's streams by default. */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
@@ -55,11 +57,22 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
   const expected = loadExpected(opts.expected);
   const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix, admin: opts.admin ?? false });
-  const stopWatching = opts.cleanUpOnSignal ? cleanUpOnSignal(session, opts.keep ?? false, progress) : () => undefined;
+  // Ctrl-C or SIGTERM mid-run: the check that runs is cut off, no other starts, the topics
+  // and cluster changes are undone as at the end, and what ran is reported.
+  let interruptedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (interruptedBy) return;
+    interruptedBy = signal;
+    const undo = opts.keep ? 'undoing cluster changes (topics kept)' : 'deleting the topics it made';
+    progress.write(`${signal}: stopping; ${undo}, then the summary of what ran${opts.cleanUpOnSignal ? ` (${signal} again: exit at once)` : ''}\n`);
+    session.interrupt(signal);
+  };
+  void opts.interrupt?.then(stop);
+  const stopWatching = opts.cleanUpOnSignal ? watchSignals(stop) : () => undefined;
   const started = Date.now();
   // One clear error for a broker that cannot be reached, not a failure per category.
   try {
-    await session.connection();
+    await Promise.race([session.connection(), session.whenInterrupted]);
   } catch (err) {
     stopWatching();
     await session.cleanup(true).catch(() => undefined);
@@ -70,8 +83,9 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   try {
     ({ results } = await runSuite(session, { expected, ...(only ? { only } : {}), onResult: (r) => progress.write(`${progressLine(r)}\n`) }));
   } finally {
-    stopWatching();
+    // Watched until the cleanup is done: a signal during it stops no more than it, a second exits.
     cleanupErrors = await session.cleanup(opts.keep ?? false).catch((err: Error) => [`cleanup: ${err.message}`]);
+    stopWatching();
   }
   const report: SuiteReport = {
     bootstrap: opts.bootstrap,
@@ -80,6 +94,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     apacheKafka: expected.releases,
     results,
     cleanupErrors,
+    ...(interruptedBy ? { interruptedBy } : {}),
   };
   if (opts.json) out.write(toJsonReport(report));
   else {
@@ -87,18 +102,22 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     out.write(`\n${summaryTable(report)}`);
     if (opts.keep) out.write(`topics kept under ${session.prefix}-*\n`);
     for (const e of cleanupErrors) out.write(`could not clean up ${e}\n`);
+    if (interruptedBy) out.write(`stopped by ${interruptedBy}: the checks after the last one above did not run\n`);
   }
   if (opts.junit) writeFileSync(opts.junit, toJUnit(report));
   if (opts.markdown) {
     const { name, file } = markdownTarget(opts);
     writeFileSync(file, toMarkdown(report, name));
   }
-  if (opts.record) {
+  // A stopped run's answers are a part of a release's: recorded, they would pass for the whole.
+  if (opts.record && interruptedBy) progress.write(`not recorded into ${opts.expected ?? DEFAULT_EXPECTED_FILE}: the run was stopped before its end\n`);
+  else if (opts.record) {
     const file = opts.expected ?? DEFAULT_EXPECTED_FILE;
     saveExpected(recordRelease(expected, opts.record, results), file);
     progress.write(`recorded the answers of Apache Kafka ${opts.record} into ${file}\n`);
   }
-  return { exitCode: results.some((r) => r.status === 'fail') ? 1 : 0, report };
+  const exitCode = interruptedBy ? signalExitCode(interruptedBy) : results.some((r) => r.status === 'fail') ? 1 : 0;
+  return { exitCode, report };
 }
 
 function markdownTarget(opts: ConformanceOptions): { name: string; file: string } {
@@ -121,30 +140,20 @@ export async function conformanceCommand(opts: ConformanceOptions): Promise<numb
 }
 
 /**
- * Ctrl-C or SIGTERM mid-run: the run stops, and the topics and cluster changes it made are
- * undone first (topics kept with --keep), as at its end. Returns what stops watching.
+ * The process's SIGINT and SIGTERM: the first stops the run (see runConformance), a second
+ * exits at once, for a cleanup that hangs. Returns what stops watching.
  */
-function cleanUpOnSignal(session: Session, keep: boolean, progress: NodeJS.WritableStream): () => void {
+function watchSignals(stop: (signal: NodeJS.Signals) => void): () => void {
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    stop();
-    progress.write(`${signal}: stopping; ${keep ? 'undoing cluster changes (topics kept)' : 'deleting the topics it made'}\n`);
-    const exit = (): never => process.exit(signalExitCode(signal));
-    // A second signal, or a cleanup that hangs, does not keep the process.
-    process.once('SIGINT', exit);
-    process.once('SIGTERM', exit);
-    void session.cleanup(keep).then(
-      (failed) => {
-        for (const e of failed) progress.write(`could not clean up ${e}\n`);
-        exit();
-      },
-      exit,
-    );
-  };
-  const stop = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (signalled) process.exit(signalExitCode(signal));
+    signalled = true;
+    stop(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return stop;
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }

@@ -3,7 +3,12 @@ import type { SuiteReport } from './runner.js';
 import type { CheckResult, Status } from './types.js';
 import { CATEGORIES } from './types.js';
 
-const STATUSES: readonly Status[] = ['pass', 'fail', 'differs', 'not offered', 'skipped'];
+const STATUSES: readonly Status[] = ['pass', 'fail', 'differs', 'not offered', 'skipped', 'interrupted'];
+
+/** The columns of a table of `results`: interrupted only when a run was stopped, so complete runs' tables stay as they were. */
+function columns(results: readonly CheckResult[]): Status[] {
+  return STATUSES.filter((s) => s !== 'interrupted' || results.some((r) => r.status === s));
+}
 
 /** One line per check, as it ends. */
 export function progressLine(r: CheckResult): string {
@@ -42,15 +47,16 @@ export function counts(results: readonly CheckResult[]): Record<Status, number> 
 
 /** Checks per category and status. */
 export function summaryTable(report: SuiteReport): string {
-  const rows = [['category', ...STATUSES]];
+  const statuses = columns(report.results);
+  const rows = [['category', ...statuses]];
   for (const category of CATEGORIES) {
     const mine = report.results.filter((r) => r.category === category);
     if (mine.length === 0) continue;
     const c = counts(mine);
-    rows.push([category, ...STATUSES.map((s) => String(c[s]))]);
+    rows.push([category, ...statuses.map((s) => String(c[s]))]);
   }
   const total = counts(report.results);
-  rows.push(['total', ...STATUSES.map((s) => String(total[s]))]);
+  rows.push(['total', ...statuses.map((s) => String(total[s]))]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   const compared = report.apacheKafka.length > 0 ? `compared with Apache Kafka ${report.apacheKafka.join(', ')}` : 'no Apache Kafka answers recorded';
@@ -65,13 +71,13 @@ export function toJsonReport(report: SuiteReport): string {
 export function toJUnit(report: SuiteReport): string {
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const total = counts(report.results);
-  lines.push(`<testsuites name="kafka-wire conformance" tests="${report.results.length}" failures="${total.fail}" skipped="${total.skipped + total['not offered']}" time="${seconds(report.durationMs)}">`);
+  lines.push(`<testsuites name="kafka-wire conformance" tests="${report.results.length}" failures="${total.fail}" skipped="${total.skipped + total['not offered'] + total.interrupted}" time="${seconds(report.durationMs)}">`);
   for (const category of CATEGORIES) {
     const mine = report.results.filter((r) => r.category === category);
     if (mine.length === 0) continue;
     const c = counts(mine);
     const time = mine.reduce((s, r) => s + r.durationMs, 0);
-    lines.push(`  <testsuite name="${category}" tests="${mine.length}" failures="${c.fail}" skipped="${c.skipped + c['not offered']}" time="${seconds(time)}">`);
+    lines.push(`  <testsuite name="${category}" tests="${mine.length}" failures="${c.fail}" skipped="${c.skipped + c['not offered'] + c.interrupted}" time="${seconds(time)}">`);
     for (const r of mine) lines.push(...testCase(r));
     lines.push('  </testsuite>');
   }
@@ -107,22 +113,23 @@ function xml(s: string): string {
 /** A committed report (docs/conformance/<implementation>.md): the table, then every check that did not pass. */
 export function toMarkdown(report: SuiteReport, implementation: string): string {
   const total = counts(report.results);
+  const statuses = columns(report.results);
   const lines = [
     `# ${implementation}: kafka-wire conformance report`,
     '',
     `Written by \`kafka-wire conformance --markdown\` (${report.startedAt.slice(0, 10)}); ${report.results.length} checks in ${(report.durationMs / 1000).toFixed(1)} s,`,
     `compared with the answers recorded from Apache Kafka ${report.apacheKafka.join(' and ') || '(none)'}.`,
     '',
-    '| category | pass | fail | differs | not offered | skipped |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    `| category | ${statuses.join(' | ')} |`,
+    `| --- |${' ---: |'.repeat(statuses.length)}`,
   ];
   for (const category of CATEGORIES) {
     const mine = report.results.filter((r) => r.category === category);
     if (mine.length === 0) continue;
     const c = counts(mine);
-    lines.push(`| ${category} | ${STATUSES.map((s) => c[s]).join(' | ')} |`);
+    lines.push(`| ${category} | ${statuses.map((s) => c[s]).join(' | ')} |`);
   }
-  lines.push(`| **total** | ${STATUSES.map((s) => total[s]).join(' | ')} |`, '');
+  lines.push(`| **total** | ${statuses.map((s) => total[s]).join(' | ')} |`, '');
   const others = report.results.filter((r) => r.status !== 'pass');
   if (others.length === 0) lines.push('Every check passed.');
   for (const r of others) {

@@ -15,7 +15,7 @@ import { transactionsCategory } from './checks/transactions.js';
 import { renderExchange } from './exchange.js';
 import { compareWithKafka, type ExpectedData, type Observations } from './expected.js';
 import { CheckFailure, NotOffered } from './failure.js';
-import type { Session } from './session.js';
+import { Interrupted, type Session } from './session.js';
 import { CATEGORIES, type CategoryName, type CheckResult } from './types.js';
 
 export const ALL_CATEGORIES: readonly Category[] = [
@@ -48,6 +48,8 @@ export interface SuiteReport {
   results: CheckResult[];
   /** Topics that could not be deleted afterwards. */
   cleanupErrors: string[];
+  /** The signal that stopped the run; the checks after the last result did not run. */
+  interruptedBy?: string;
 }
 
 export function isCategory(name: string): name is CategoryName {
@@ -61,16 +63,21 @@ export async function runSuite(session: Session, opts: RunOptions): Promise<{ re
     opts.onResult?.(r);
   };
   for (const category of ALL_CATEGORIES) {
+    if (session.interrupted) break;
     if (opts.only && !opts.only.includes(category.name)) continue;
     let checks: Check[];
     const started = Date.now();
     try {
       checks = await category.plan(session, await session.connection());
     } catch (err) {
+      if (session.interrupted) break;
       emit({ id: `${category.name}/plan`, category: category.name, title: `planning the ${category.name} checks`, status: 'fail', message: messageOf(err), durationMs: Date.now() - started });
       continue;
     }
-    for (const check of checks) emit(await runCheck(session, category.name, check, opts.expected));
+    for (const check of checks) {
+      if (session.interrupted) break;
+      emit(await runCheck(session, category.name, check, opts.expected));
+    }
   }
   return { results };
 }
@@ -85,8 +92,12 @@ async function runCheck(session: Session, category: CategoryName, check: Check, 
   const started = Date.now();
   const apacheKafka = expected.checks[check.id];
   try {
-    await withTimeout(check.run(t), CHECK_TIMEOUT_MS, `${check.id} took more than ${CHECK_TIMEOUT_MS / 1000} s`);
+    // The stop does not wait for the check: it may be waiting on a broker for a minute.
+    const stopped = session.whenInterrupted.then((reason) => Promise.reject(new Interrupted(`stopped by ${reason}`)));
+    await withTimeout(Promise.race([check.run(t), stopped]), CHECK_TIMEOUT_MS, `${check.id} took more than ${CHECK_TIMEOUT_MS / 1000} s`);
   } catch (err) {
+    // Whatever the check saw after the stop (a refused call, a closed connection) is no verdict on the broker.
+    if (session.interrupted) return { ...base, status: 'interrupted', message: `stopped by ${session.interrupted}`, durationMs: Date.now() - started };
     if (err instanceof NotOffered) return { ...base, status: 'not offered', message: err.message, durationMs: Date.now() - started };
     const last = session.exchanges.at(-1);
     return {

@@ -10,6 +10,7 @@ import { parseBootstrap } from '../net/bootstrap.js';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { DeleteTopics, FindCoordinator, Metadata } from '../protocol/apis/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/uuid.js';
 import { createTopic, waitUntilServed, type CreateTopicOptions, type PartitionInfo } from './admin.js';
 import type { Exchange } from './exchange.js';
@@ -31,6 +32,9 @@ export interface CreatedTopic {
   partitions: PartitionInfo[];
 }
 
+/** What a check's session calls throw once the run was stopped: the check was cut off, it did not fail. */
+export class Interrupted extends Error {}
+
 export const DEFAULT_PREFIX = 'kafka-wire-conformance';
 
 /**
@@ -46,6 +50,17 @@ export class Session {
   readonly #opts: SessionOptions;
   readonly #connections = new Map<string, Promise<BrokerConnection>>();
   readonly #created: CreatedTopic[] = [];
+  /**
+   * Names to delete at cleanup, each added before its CreateTopics is sent: a run stopped
+   * while a topic was being created must delete it too (deleting one never made is harmless).
+   */
+  readonly #toDelete = new Set<string>();
+  #interrupted: string | undefined;
+  /** Cleanup's own requests (undoing a quota, deleting topics) go out even after interrupt(). */
+  #cleaningUp = false;
+  #onInterrupt!: (reason: string) => void;
+  /** Resolves with the reason when interrupt() is called. */
+  readonly whenInterrupted = new Promise<string>((resolve) => (this.#onInterrupt = resolve));
   readonly #undo: (() => Promise<void>)[] = [];
   /** Where each node listens, from Metadata. */
   #nodes = new Map<number, string>();
@@ -64,26 +79,56 @@ export class Session {
     return `${first.host}:${first.port}`;
   }
 
+  /**
+   * Stops the run: from now on the session's calls throw Interrupted (cleanup() still works),
+   * so a check cut off mid-way does not go on creating topics behind cleanup's back.
+   */
+  interrupt(reason: string): void {
+    if (this.#interrupted !== undefined) return;
+    this.#interrupted = reason;
+    this.#onInterrupt(reason);
+  }
+
+  /** Why the run was stopped (the signal's name), or undefined. */
+  get interrupted(): string | undefined {
+    return this.#interrupted;
+  }
+
+  #refuseIfInterrupted(): void {
+    if (this.#interrupted !== undefined && !this.#cleaningUp) throw new Interrupted(`stopped by ${this.#interrupted}`);
+  }
+
   /** A connection to `address` (the first bootstrap broker by default), opened again if a check broke it. */
   async connection(address = this.bootstrapAddress): Promise<BrokerConnection> {
+    this.#refuseIfInterrupted();
+    return this.#connection(address);
+  }
+
+  async #connection(address = this.bootstrapAddress): Promise<BrokerConnection> {
     const existing = this.#connections.get(address);
     if (existing) {
       const conn = await existing.catch(() => undefined);
       if (conn?.isOpen) return conn;
     }
-    const opening = this.open(address);
+    const opening = this.#open(address);
     this.#connections.set(address, opening);
     return opening;
   }
 
   /** A new connection that no one else uses, for checks that may make the broker close it (or throttle its client id). */
   open(address = this.bootstrapAddress, clientId = this.clientId): Promise<BrokerConnection> {
+    this.#refuseIfInterrupted();
+    return this.#open(address, clientId);
+  }
+
+  #open(address = this.bootstrapAddress, clientId = this.clientId): Promise<BrokerConnection> {
     const [parsed] = parseBootstrap(address);
     return BrokerConnection.open({ host: parsed!.host, port: parsed!.port, clientId, tls: this.#opts.tls, sasl: this.#opts.sasl });
   }
 
   /** Sends at exactly `version`, remembering the request and answer for the report. */
   async call<A extends AnyApi>(conn: BrokerConnection, api: A, version: number, body: RequestOf<A>, opts: { expectResponse?: boolean } = {}): Promise<ResponseOf<A>> {
+    this.#refuseIfInterrupted();
     const exchange: Exchange<A> = { api, version, request: body };
     this.exchanges.push(exchange as Exchange);
     const response = await conn.send(api, version, body, opts);
@@ -98,7 +143,9 @@ export class Session {
   /** Creates `<prefix>-<what>`, to be deleted by cleanup(). */
   async createTopic(what: string, opts: CreateTopicOptions = {}): Promise<CreatedTopic> {
     const name = this.topicName(what);
-    const created = { name, ...(await createTopic(await this.connection(), name, opts)) };
+    const conn = await this.connection();
+    this.deleteAtCleanup(name);
+    const created = { name, ...(await createTopic(conn, name, opts)) };
     this.#created.push(created);
     await waitUntilServed((p) => this.leader(created, p), name, created.partitions.map((p) => p.partition));
     return created;
@@ -109,9 +156,15 @@ export class Session {
     this.#undo.push(undo);
   }
 
-  /** Deletes a topic a check created itself, at cleanup. */
+  /** Deletes topic `name` at cleanup: for a check that creates a topic itself, before it sends its CreateTopics. */
+  deleteAtCleanup(name: string): void {
+    this.#toDelete.add(name);
+  }
+
+  /** A topic a check created itself, among createdTopics (and deleted at cleanup). */
   adopt(topic: CreatedTopic): void {
     this.#created.push(topic);
+    this.#toDelete.add(topic.name);
   }
 
   /** The connection to the leader of a partition of a topic this session created. */
@@ -151,9 +204,10 @@ export class Session {
   /** Deletes the topics this session created (unless kept); returns what it could not undo or delete. */
   async cleanup(keep: boolean): Promise<string[]> {
     const failed: string[] = [];
+    this.#cleaningUp = true;
     try {
       for (const undo of this.#undo.splice(0)) await undo().catch((err: Error) => failed.push(`cluster change: ${err.message}`));
-      if (!keep && this.#created.length > 0) failed.push(...(await this.#deleteCreated()));
+      if (!keep && this.#toDelete.size > 0) failed.push(...(await this.#deleteCreated()));
     } finally {
       for (const opening of this.#connections.values()) await (await opening.catch(() => undefined))?.close();
       this.#connections.clear();
@@ -162,12 +216,14 @@ export class Session {
   }
 
   async #deleteCreated(): Promise<string[]> {
-    const conn = await this.connection();
-    const names = this.#created.map((t) => t.name);
+    // The connection the topics were created on: DeleteTopics goes after any CreateTopics still in flight on it.
+    const conn = await this.#connection();
+    const names = [...this.#toDelete];
     const version = conn.requireVersion(DeleteTopics);
     // v6 names topics by name or id; before it, by name only.
     const body = version >= 6 ? { topics: names.map((name) => ({ name, topicId: ZERO_UUID })) } : { topicNames: names };
     const response = await conn.send(DeleteTopics, version, { ...body, timeoutMs: 30_000 });
-    return response.responses.filter((r) => r.errorCode !== 0).map((r) => `${r.name ?? r.topicId}: ${new BrokerError(r.errorCode).type}`);
+    // Not there: a create that was cut off before the broker took it, or refused; nothing to delete.
+    return response.responses.filter((r) => r.errorCode !== 0 && r.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION).map((r) => `${r.name ?? r.topicId}: ${new BrokerError(r.errorCode).type}`);
   }
 }

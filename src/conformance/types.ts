@@ -6,8 +6,9 @@ export type CategoryName = (typeof CATEGORIES)[number];
 /**
  * `differs`: the broker did something the protocol allows but Apache Kafka does not do
  * (another error code for the same refusal, say); reported, never a failure.
+ * `interrupted`: cut off by Ctrl-C (or SIGTERM); no verdict.
  */
-export type Status = 'pass' | 'fail' | 'differs' | 'not offered' | 'skipped';
+export type Status = 'pass' | 'fail' | 'differs' | 'not offered' | 'skipped' | 'interrupted';
 
 /** JSON that can be recorded in expected.json and compared. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

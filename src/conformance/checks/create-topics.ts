@@ -22,6 +22,7 @@ export const createTopicsCategory: Category = {
       async run(t) {
         const name = session.topicName(`create-v${v}`);
         const conn = await session.connection();
+        session.deleteAtCleanup(name);
         const response = await session.call(conn, CreateTopics, v, {
           topics: [{ name, numPartitions: PARTITIONS, replicationFactor: 1, configs: [CONFIG] }],
           timeoutMs: 30_000,

@@ -66,9 +66,10 @@ export const throttlingCategory: Category = {
     let quotaSet: Promise<void> | undefined;
     const setQuota = (): Promise<void> =>
       (quotaSet ??= (async () => {
+        // Before the quota is set: a run stopped while AlterClientQuotas is in flight removes it too.
+        session.onCleanup(() => alterQuota(session, entity, { key: 'producer_byte_rate', value: 0, remove: true }).then(() => undefined));
         const errorCode = await alterQuota(session, entity, { key: 'producer_byte_rate', value: BYTE_RATE, remove: false });
         expectEqual('AlterClientQuotas error', errorName(errorCode), 'NONE');
-        session.onCleanup(() => alterQuota(session, entity, { key: 'producer_byte_rate', value: 0, remove: true }).then(() => undefined));
       })());
     let throttled: Promise<Throttled> | undefined;
     const produceUntilThrottled = (): Promise<Throttled> =>

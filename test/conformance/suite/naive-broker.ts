@@ -60,6 +60,8 @@ export class NaiveBroker {
   readonly topics = new Map<string, Topic>();
   tamper: Tamper = (_api, _v, _req, res) => res;
   holdThrottledAnswers = false;
+  /** Awaited before a request is handled: a test holds one here to act while it is in flight. */
+  beforeHandling: (api: AnyApi, request: Body) => Promise<void> | void = () => undefined;
   /** producer_byte_rate by client id. */
   readonly quotas = new Map<string, Quota>();
   /** Committed offsets by `group topic partition`, at once (transactions or not). */
@@ -101,6 +103,7 @@ export class NaiveBroker {
     }
     if (requestHeaderVersion(api, version) === 2) skipTaggedFields(r);
     const request = api.requestCodec(version).read(r) as Body;
+    await this.beforeHandling(api, request);
     const answer = this.answer(key, version, request);
     if (answer === null) return; // Produce with acks=0
     const throttleTimeMs = key === 0 ? this.throttle(clientId, frame.length) : 0;
@@ -154,7 +157,7 @@ export class NaiveBroker {
       case 19:
         return { topics: req.topics.map((t: Body) => this.create(t)) };
       case 20:
-        return { responses: (req.topicNames ?? req.topics.map((t: Body) => t.name)).map((name: string) => ({ name, errorCode: this.topics.delete(name) ? 0 : 3 })) };
+        return { responses: (version >= 6 ? req.topics.map((t: Body) => t.name) : req.topicNames).map((name: string) => ({ name, errorCode: this.topics.delete(name) ? 0 : 3 })) };
       case 2:
         return { topics: req.topics.map((t: Body) => ({ name: t.name, partitions: t.partitions.map((p: Body) => ({ partitionIndex: p.partitionIndex, errorCode: 0, offset: this.end(t.name, p.partitionIndex) })) })) };
       case 0:
