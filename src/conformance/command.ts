@@ -5,7 +5,7 @@ import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { signalExitCode } from '../cli/signals.js';
 import { checkTopicName, MAX_TOPIC_NAME } from '../cli/topic-name.js';
 import { UsageError } from '../cli/usage-error.js';
-import { DEFAULT_EXPECTED_FILE, loadExpected, recordRelease, saveExpected } from './expected.js';
+import { loadExpected, recordRelease, recordTarget, saveExpected } from './expected.js';
 import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit, toMarkdown } from './report.js';
 import { isCategory, runSuite, type SuiteReport } from './runner.js';
 import { Session, TOPIC_NAME_EXTRA } from './session.js';
@@ -51,7 +51,8 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   // Before a run of minutes, not after it: a report that cannot be written would be lost.
   if (opts.junit) writable(opts.junit, '--junit');
   if (opts.markdown) writable(markdownTarget(opts).file, '--markdown');
-  if (opts.record) writable(opts.expected ?? DEFAULT_EXPECTED_FILE, '--expected');
+  const recordFile = opts.record ? recordTarget(opts.expected) : undefined;
+  if (recordFile) writable(recordFile, '--expected');
   const out = opts.out ?? process.stdout;
   // With --json, stdout is the JSON alone; progress goes to stderr.
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
@@ -110,11 +111,10 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
     writeFileSync(file, toMarkdown(report, name));
   }
   // A stopped run's answers are a part of a release's: recorded, they would pass for the whole.
-  if (opts.record && interruptedBy) progress.write(`not recorded into ${opts.expected ?? DEFAULT_EXPECTED_FILE}: the run was stopped before its end\n`);
-  else if (opts.record) {
-    const file = opts.expected ?? DEFAULT_EXPECTED_FILE;
-    saveExpected(recordRelease(expected, opts.record, results), file);
-    progress.write(`recorded the answers of Apache Kafka ${opts.record} into ${file}\n`);
+  if (opts.record && recordFile && interruptedBy) progress.write(`not recorded into ${recordFile}: the run was stopped before its end\n`);
+  else if (opts.record && recordFile) {
+    saveExpected(recordRelease(expected, opts.record, results), recordFile);
+    progress.write(`recorded the answers of Apache Kafka ${opts.record} into ${recordFile}\n`);
   }
   const exitCode = interruptedBy ? signalExitCode(interruptedBy) : results.some((r) => r.status === 'fail') ? 1 : 0;
   return { exitCode, report };

@@ -26,6 +26,25 @@ export interface ExpectedData {
 /** Where --record writes by default: the module next to this one (in src/, run with tsx). */
 export const DEFAULT_EXPECTED_FILE = fileURLToPath(new URL('./expected-answers.ts', import.meta.url));
 
+/**
+ * Whether this code runs from the source checkout (src/*.ts, through tsx or vitest). Built
+ * (dist/, or an installed package in node_modules), it reads the compiled expected-answers.js:
+ * a .ts written beside it would never be read, and in node_modules it would not be ours to write.
+ */
+export const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/**
+ * The file --record writes: --expected's, else the committed module, which only a run from
+ * the source checkout may rewrite. A UsageError otherwise, before the run.
+ */
+export function recordTarget(expected: string | undefined, fromSource = RUNNING_FROM_SOURCE): string {
+  if (expected !== undefined) return expected;
+  if (!fromSource) {
+    throw new UsageError('--record rewrites src/conformance/expected-answers.ts: run it from the source checkout (npx tsx src/bin.ts conformance --record ...), or give --expected FILE');
+  }
+  return DEFAULT_EXPECTED_FILE;
+}
+
 /** The committed answers (imported, so that the build ships them), or those of `file`. */
 export function loadExpected(file?: string): ExpectedData {
   if (file === undefined) return structuredClone(EXPECTED);

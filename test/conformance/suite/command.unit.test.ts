@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/usage-error.js';
 import { runConformance } from '../../../src/conformance/command.js';
-import { loadExpected, saveExpected } from '../../../src/conformance/expected.js';
+import { loadExpected, recordTarget, saveExpected } from '../../../src/conformance/expected.js';
 import { ConnectionError } from '../../../src/errors.js';
 
 const dirs: string[] = [];
@@ -33,6 +33,14 @@ describe('kafka-wire conformance', () => {
   ])('refuses %o before it runs anything', async (opts, message) => {
     // Port 1: a run would fail to connect; the usage error must come first.
     await expect(runConformance({ bootstrap: '127.0.0.1:1', ...opts })).rejects.toThrow(new UsageError(message));
+  });
+
+  it('--record without --expected rewrites the committed module: from the source checkout only, else a usage error before the run', () => {
+    expect(recordTarget(undefined, true)).toMatch(/src\/conformance\/expected-answers\.ts$/);
+    expect(recordTarget('answers.json', false)).toBe('answers.json');
+    expect(() => recordTarget(undefined, false)).toThrow(
+      new UsageError('--record rewrites src/conformance/expected-answers.ts: run it from the source checkout (npx tsx src/bin.ts conformance --record ...), or give --expected FILE'),
+    );
   });
 
   it('a broker it cannot reach is one ConnectionError, not a failure per category', async () => {
