@@ -151,12 +151,14 @@ const COMMANDS: Record<string, Command> = {
     },
   }),
   proxy: command({
-    synopsis: ['--upstream HOST:PORT [--listen 127.0.0.1:19092] [--verbose] [--json]', '[--api NAME]... [--topic T]... [--errors-only] [--record FILE]'],
+    synopsis: ['--upstream HOST:PORT [--listen 127.0.0.1:19092] [--verbose] [--json]', '[--api NAME]... [--topic T]... [--errors-only] [--record FILE] [--no-upstream-check]'],
     summary: [
       'a TCP proxy for any Kafka client, showing each request and answer decoded;',
       'rewrites broker addresses in answers so every connection goes through it',
       '(one loopback port per broker); --record FILE for decode --replay FILE;',
-      '--verbose shows every field, --json a line per exchange (with --verbose, every field)',
+      '--verbose shows every field, --json a line per exchange (with --verbose, every field);',
+      'before it listens it tries the upstream once (connect, TLS, SASL, a request) and exits 1',
+      'saying what failed; --no-upstream-check skips that, for a proxy started before its broker',
     ],
     connects: true,
     options: {
@@ -168,6 +170,7 @@ const COMMANDS: Record<string, Command> = {
       topic: { type: 'string', short: 't', multiple: true },
       'errors-only': { type: 'boolean' },
       record: { type: 'string' },
+      'no-upstream-check': { type: 'boolean' },
       ...SECURITY_FLAGS,
     },
     run: async (values) => {
@@ -181,6 +184,7 @@ const COMMANDS: Record<string, Command> = {
         topic: values.topic,
         errorsOnly: values['errors-only'] ?? false,
         record: values.record,
+        upstreamCheck: !(values['no-upstream-check'] ?? false),
         ...securityFromFlags(values),
       });
     },

@@ -1,7 +1,9 @@
 /** `kafka-wire proxy`: a decoding proxy in front of a broker, until Ctrl-C. */
-import type { SaslOptions, TlsOptions } from '../net/security.js';
+import { KafkaWireError } from '../errors.js';
+import { resolveSasl, resolveTls, type SaslOptions, type TlsOptions } from '../net/security.js';
 import { jsonLine, matcher, statsLine, summaryLine, verboseText } from '../proxy/format.js';
 import { startProxy, type ProxyEvent } from '../proxy/proxy.js';
+import { checkUpstream } from '../proxy/upstream.js';
 import { UsageError } from './usage-error.js';
 
 export interface ProxyCommandOptions {
@@ -13,6 +15,8 @@ export interface ProxyCommandOptions {
   topic?: string[];
   errorsOnly: boolean;
   record?: string;
+  /** Try the upstream once before listening (default); false for a proxy started before its broker. */
+  upstreamCheck?: boolean;
   tls?: TlsOptions;
   sasl?: SaslOptions;
   /** For tests: resolves to stop the proxy instead of waiting for SIGINT/SIGTERM. */
@@ -29,7 +33,7 @@ function address(value: string, flag: string, allowZero = false): { host: string
   return { host: (m[1] ?? m[2])!, port };
 }
 
-function eventText(e: ProxyEvent): string {
+function eventText(e: ProxyEvent, upstreamTls: boolean): string {
   switch (e.type) {
     case 'listening':
       return `listening on ${e.listen.host}:${e.listen.port} for ${e.upstream.host}:${e.upstream.port}${e.nodeId !== undefined ? ` (broker ${e.nodeId})` : ' (bootstrap)'}`;
@@ -39,8 +43,12 @@ function eventText(e: ProxyEvent): string {
       return `#${e.connection} closed`;
     case 'upstream-error':
       return `#${e.connection} ${e.broker}: ${e.message}`;
-    case 'unframed':
-      return `#${e.connection} ${e.bytes} ${e.direction} bytes are no Kafka frame (${e.reason}); forwarding this connection's ${e.direction}s untouched, undecoded`;
+    case 'unframed': {
+      // The client is sent these bytes as they are, and may say it needs TLS itself: it does not, the proxy does.
+      const tlsUpstream = e.direction === 'response' && !upstreamTls && e.reason.endsWith('(these bytes are TLS)');
+      const hint = tlsUpstream ? '; the upstream is a TLS listener: restart the proxy with --tls (or --tls-ca FILE)' : '';
+      return `#${e.connection} ${e.bytes} ${e.direction} bytes are no Kafka frame (${e.reason}); forwarding this connection's ${e.direction}s untouched, undecoded${hint}`;
+    }
     case 'rewrite-error':
       return `#${e.connection} addresses left as they were: ${e.message}`;
     case 'display-error':
@@ -60,6 +68,15 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (opts.upstreamCheck !== false) {
+    try {
+      await checkUpstream({ ...upstream, tls: resolveTls(opts.tls), sasl: resolveSasl(opts.sasl) });
+    } catch (e) {
+      if (!(e instanceof KafkaWireError)) throw e;
+      // One line, the upstream's trouble first: else the proxy would listen, and fail each client's connection.
+      throw new KafkaWireError(`proxy: checking the upstream: ${e.message} (--no-upstream-check starts the proxy anyway)`, { cause: e });
+    }
+  }
   const proxy = await startProxy({
     listen,
     upstream,
@@ -78,7 +95,7 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
       : { print: { format: opts.json ? 'json' : opts.verbose ? 'verbose' : 'summary', verbose: opts.verbose, apis: opts.api, topics: opts.topic, errorsOnly: opts.errorsOnly } }),
     onEvent: (e) => {
       // Events go to stderr, so that stdout stays exchanges only (JSON lines with --json).
-      err.write(`proxy: ${eventText(e)}\n`);
+      err.write(`proxy: ${eventText(e, opts.tls !== undefined && opts.tls !== false)}\n`);
     },
   });
   const stop =

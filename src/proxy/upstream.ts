@@ -12,12 +12,14 @@ import * as tls from 'node:tls';
 import { AuthenticationError, ConnectionError } from '../errors.js';
 import type { AnyApi, RequestOf, ResponseOf } from '../protocol/api.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { Metadata } from '../protocol/apis/metadata.js';
 import { SaslAuthenticate } from '../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
 import { errorCodeInfo } from '../protocol/error-codes.js';
 import { decodeResponse, encodeRequest } from '../protocol/frame.js';
 import { exchangeFor } from '../net/sasl/index.js';
 import { tlsFailure, warnIfInsecure, type SaslConfig } from '../net/security.js';
+import { looksLike } from '../net/frame-reader.js';
 import { Framer } from './framer.js';
 
 export interface UpstreamOptions {
@@ -72,8 +74,48 @@ export async function openUpstream(opts: UpstreamOptions): Promise<net.Socket> {
   return socket;
 }
 
-/** One request at a time over a socket nobody else reads yet. */
-function requester(socket: net.Socket, address: string) {
+/**
+ * Connects to the upstream broker once, as each client connection will, and asks it two
+ * things: ApiVersions, and Metadata for no topic (a SASL listener answers the first before
+ * authentication, then closes at the second). Throws a ConnectionError or an
+ * AuthenticationError whose message says what the proxy's flags lack; the proxy's clients
+ * would only see their connections closed, or (a TLS listener's bytes forwarded) be told to
+ * give themselves TLS, which is the proxy's to speak.
+ */
+export async function checkUpstream(opts: UpstreamOptions): Promise<void> {
+  const address = `${opts.host}:${opts.port}`;
+  const socket = await openUpstream(opts);
+  const closedHint = opts.sasl
+    ? ''
+    : opts.tls
+      ? ' (a SASL listener? then give the proxy --sasl-mechanism and --sasl-username)'
+      : ' (a TLS or SASL listener? then give the proxy --tls, or --sasl-mechanism and --sasl-username)';
+  try {
+    socket.resume();
+    const send = requester(socket, address, (bytes) =>
+      looksLike(bytes) === 'TLS' && !opts.tls ? `${address} answers in TLS: give the proxy --tls (or --tls-ca FILE); its clients still talk plaintext to it` : undefined,
+    );
+    const versions = await send(ApiVersions, 0, {});
+    const theirs = versions.apiKeys.find((k) => k.apiKey === Metadata.key);
+    if (versions.errorCode !== 0 || !theirs) return;
+    const version = Math.min(theirs.maxVersion, Metadata.maxVersion);
+    if (version < Math.max(theirs.minVersion, Metadata.minVersion)) return;
+    await send(Metadata, version, { topics: [], ...(version >= 4 ? { allowAutoTopicCreation: false } : {}) });
+  } catch (err) {
+    // TLS 1.3 sends a refused client certificate's alert after the handshake, at the first read.
+    const tlsError = err instanceof ConnectionError ? tlsFailure(err.cause, address, opts.tls) : undefined;
+    if (tlsError) throw tlsError;
+    if (err instanceof ConnectionError && / closed the connection during /.test(err.message)) {
+      throw new ConnectionError(`${err.message}${closedHint}`, { broker: address, cause: err });
+    }
+    throw err;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** One request at a time over a socket nobody else reads yet; `explain` may name what bytes that are no frame mean. */
+function requester(socket: net.Socket, address: string, explain: (bytes: Buffer) => string | undefined = () => undefined) {
   let correlationId = FIRST_CORRELATION_ID;
   const framer = new Framer(16 * 1024 * 1024);
   return async <A extends AnyApi>(api: A, version: number, body: RequestOf<A>): Promise<ResponseOf<A>> => {
@@ -89,7 +131,7 @@ function requester(socket: net.Socket, address: string) {
         const { frames, broken } = framer.push(chunk);
         if (broken) {
           cleanup();
-          reject(new ConnectionError(`${address} answered ${api.name} with bytes that are no Kafka frame: ${broken.reason}`, { broker: address }));
+          reject(new ConnectionError(explain(broken.bytes) ?? `${address} answered ${api.name} with bytes that are no Kafka frame: ${broken.reason}`, { broker: address }));
         } else if (frames.length > 0) {
           cleanup();
           resolve(frames[0]!);
