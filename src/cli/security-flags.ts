@@ -19,6 +19,7 @@ export const SECURITY_FLAGS = {
 
 export const SECURITY_USAGE = `security (every command that connects):
   --tls [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-servername NAME]
+        (any --tls-... flag alone means TLS too: --tls-ca FILE is enough)
   --sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512 --sasl-username USER
         (password from KAFKA_WIRE_SASL_PASSWORD)
 `;

@@ -1,8 +1,9 @@
 /**
  * SASL tokens never leave the proxy in the clear: a client that authenticates through the
  * proxy (its SaslAuthenticate requests are forwarded like any other) sends its password
- * (PLAIN) or proofs (SCRAM) in `auth_bytes`. What is shown, printed as JSON and recorded
- * has those bytes replaced by `*`; what is forwarded is untouched.
+ * (PLAIN) or proofs (SCRAM) in `auth_bytes`. What is shown and printed as JSON has them
+ * replaced by a note of their length; what is recorded, by as many `*`; what is forwarded
+ * is untouched.
  */
 import { annotateRequest, annotateResponse, type AnnotatedFrame } from '../decode/annotate-frame.js';
 import type { TraceNode } from '../protocol/codec.js';

@@ -46,6 +46,11 @@ describe('kafka-wire help', () => {
     }
   });
 
+  it('says that a --tls-... flag alone means TLS', async () => {
+    await main(['produce', '--help']);
+    expect(out.stdout).toContain('(any --tls-... flag alone means TLS too: --tls-ca FILE is enough)');
+  });
+
   it('a missing required flag is a usage error', async () => {
     expect(await main(['metadata'])).toBe(2);
     expect(out.stderr).toMatch(/--bootstrap is required/);
