@@ -82,6 +82,10 @@ export class BufferPool {
     return () => this.#onHalfFree.delete(wake);
   }
 
+  #noRoomWithin(maxBlockMs: number): BufferFullError {
+    return new BufferFullError(`no room in the ${this.budget}-byte memory budget (bufferMemory) within ${maxBlockMs} ms (maxBlockMs)`);
+  }
+
   /** Whether an allocation waits for memory: what lingers should go now, to free some (as Java's accumulator does when exhausted). */
   get exhausted(): boolean {
     return this.#waiting > 0;
@@ -104,15 +108,16 @@ export class BufferPool {
    * when none of its own size is free: memory comes back as the buffers batches grew into,
    * and giving one up to allocate a smaller one afresh, then growing that through every
    * size again, made a producer at the memory wall allocate (and collect) far more than
-   * its budget.
+   * its budget. `maxBlockMs` is what the caller's whole wait may last (its errors say that,
+   * not the part of it left for this call).
    */
-  allocate(size: number, maxWaitMs: number, signal?: AbortSignal, upTo = size): Promise<Buffer> {
+  allocate(size: number, maxWaitMs: number, signal?: AbortSignal, upTo = size, maxBlockMs = maxWaitMs): Promise<Buffer> {
     if (size > this.budget) {
       return Promise.reject(new BufferFullError(`a batch of ${size} bytes can never fit the ${this.budget}-byte memory budget (bufferMemory)`));
     }
     const now = this.tryAllocate(size);
     if (now) return Promise.resolve(now);
-    if (maxWaitMs <= 0) return Promise.reject(new BufferFullError(`the ${this.budget}-byte memory budget (bufferMemory) is full`));
+    if (maxWaitMs <= 0) return Promise.reject(maxBlockMs > 0 ? this.#noRoomWithin(maxBlockMs) : new BufferFullError(`the ${this.budget}-byte memory budget (bufferMemory) is full`));
     if (signal?.aborted) return Promise.reject(new AbortedError('send aborted while waiting for memory', { cause: signal.reason }));
     this.waits++;
     return new Promise<Buffer>((resolve, reject) => {
@@ -128,7 +133,7 @@ export class BufferPool {
         gone: false,
         timer: this.#clock.setTimeout(() => {
           this.#remove(waiter);
-          reject(new BufferFullError(`no room in the ${this.budget}-byte memory budget (bufferMemory) within ${maxWaitMs} ms (maxBlockMs)`));
+          reject(this.#noRoomWithin(maxBlockMs));
         }, maxWaitMs),
         cleanup: () => {
           this.#clock.clearTimeout(waiter.timer);

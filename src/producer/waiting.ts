@@ -484,7 +484,8 @@ export class WaitingSends {
       reserved = undefined;
       if (appender.makeRoom(need)) continue;
       // A bigger buffer than it needs serves too (a busy partition's batch grows into it).
-      reserved = await pool.allocate(need, w.deadline - clock.now(), signal, this.#ctx.options.maxBatchSize);
+      const { maxBatchSize, maxBlockMs } = this.#ctx.options;
+      reserved = await pool.allocate(need, w.deadline - clock.now(), signal, maxBatchSize, maxBlockMs);
       if (w.settled) pool.release(reserved);
     }
   }

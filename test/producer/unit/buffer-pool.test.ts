@@ -91,6 +91,21 @@ describe('BufferPool', () => {
     expect(calls, 'once').toEqual(['a', 'b']);
   });
 
+  it("a wait's errors name the caller's whole maxBlockMs, not the part of it left for this allocation", async () => {
+    const clock = new FakeClock();
+    const p = new BufferPool(64 * KiB, [16 * KiB, 64 * KiB], clock);
+    const held = p.tryAllocate(64 * KiB)!;
+    // Nothing left of a 500 ms wait spent in line before it.
+    await expect(p.allocate(16 * KiB, 0, undefined, 16 * KiB, 500)).rejects.toThrow(/within 500 ms \(maxBlockMs\)/);
+    const late = p.allocate(16 * KiB, 20, undefined, 16 * KiB, 500);
+    late.catch(() => undefined);
+    await clock.advance(20);
+    await expect(late).rejects.toThrow(/within 500 ms \(maxBlockMs\)/);
+    // maxBlockMs 0: no wait was allowed at all.
+    await expect(p.allocate(16 * KiB, 0)).rejects.toThrow(/memory budget \(bufferMemory\) is full/);
+    p.release(held);
+  });
+
   it('onExhausted: once when the first allocation begins to wait, again after the waiters are served', async () => {
     const p = pool();
     let exhausted = 0;
