@@ -64,6 +64,7 @@ import { compileJavaRunner, endOffsets, javaPrefix, PERF_JVM_OPTIONS, producerPe
 import { killLiveGroups, runMeasured } from './lib/measure.js';
 import { RESULT_PREFIX, isCompression, type ChildConfig, type ChildResult, type Compression } from './lib/protocol.js';
 import { realisticRecords, writeRecordsFile } from './lib/realistic.js';
+import { hostProbeMs } from './lib/host-speed.js';
 import { writeMarkdown, writeScenario, type ClientRun, type ScenarioResult } from './lib/report.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -587,7 +588,9 @@ async function main(): Promise<void> {
         log(`[${scenario.name}] broker warm-up: ${summaryLine(warm)}`);
         if (options.pauseMs > 0) await sleep(options.pauseMs);
       }
+      const hostProbe: number[] = [];
       for (let round = 1; round <= options.repeat; round++) {
+        hostProbe.push(hostProbeMs());
         for (const [i, client] of rotated(options.clients, round - 1).entries()) {
           // A broker that had a topic of more than 5,000 partitions is not given another: two
           // such topics need more open files than this machine allows a process, and deleting
@@ -606,6 +609,8 @@ async function main(): Promise<void> {
           if (options.pauseMs > 0) await sleep(options.pauseMs);
         }
       }
+      hostProbe.push(hostProbeMs());
+      log(`[${scenario.name}] host probe (ms, before each round and after the last): ${hostProbe.join(', ')}`);
       const runs = options.clients.map((client) => representative(attempts.get(client.id) ?? []));
       const partitionCount = partitionsOf(scenario, options);
       // Another partition count than the scenario's own gets its own file and title, so runs
@@ -628,6 +633,7 @@ async function main(): Promise<void> {
         startedAt,
         finishedAt: new Date().toISOString(),
         machine,
+        hostProbeMs: hostProbe,
         ...(scenario.rate ? { rate: scenario.rate } : {}),
         ...(options.batchBytes ? { batchBytes: options.batchBytes } : {}),
         cluster: {

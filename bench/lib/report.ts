@@ -71,6 +71,8 @@ export interface ScenarioResult {
   startedAt: string;
   finishedAt: string;
   machine: Record<string, unknown>;
+  /** The host probe's time (bench/lib/host-speed.ts) before each round and after the last, ms; absent in older results. */
+  hostProbeMs?: number[];
   cluster: Record<string, unknown>;
   /** Matched batch sizes (--batch-bytes), when given. */
   batchBytes?: number;
@@ -104,7 +106,8 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
         `topic of ${s.partitions} partitions${replication(s.cluster)} on a ${String(s.cluster['nodes'] ?? 1)}-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
         `${s.batchBytes ? `**batch sizes matched: every client with a batch size setting at ${fmtInt(s.batchBytes)} bytes** (\`--batch-bytes\`); ` : ''}` +
         `warm-up ${fmtInt(s.warmupRecords)} records per client to the same topic, not counted${s.brokerWarmup ? '; before the first round, one unmeasured run of the first client warmed the broker up' : ''}. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
-        `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.`,
+        `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.` +
+        (s.hostProbeMs ? ` Host probe ${s.hostProbeMs.join(' / ')} ms (a fixed CPU task timed before each round and after the last: where it moves, the host's speed did, and figures from either side are not comparable).` : ''),
       '',
     );
     // Latency scenarios show p99.9 too: at a fixed rate the tail is what they measure.
