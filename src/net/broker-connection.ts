@@ -48,7 +48,8 @@ export class BrokerConnection {
    * listener again to ask whether it wants SASL, should it close at the first request.
    */
   #probeIfClosedAtFirstRequest: ConnectionOptions | undefined;
-  #saslRequired: Promise<AuthenticationError | undefined> | undefined;
+  /** The probe's verdict: the error to fail with (a SASL listener), false (shown not to be one), undefined (cannot tell). */
+  #saslRequired: Promise<AuthenticationError | false | undefined> | undefined;
 
   private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {
     this.connection = connection;
@@ -146,15 +147,26 @@ export class BrokerConnection {
   async #whyClosedAtFirstRequest(err: unknown): Promise<never> {
     const dial = this.#probeIfClosedAtFirstRequest;
     if (!dial || err !== this.connection.endedBy || this.connection.answered > this.#handshakeAnswers) throw err;
-    this.#saslRequired ??= saslMechanismsOffered(dial).then((mechanisms) =>
-      mechanisms === undefined
-        ? undefined
-        : new AuthenticationError(
-            `${this.address} is a SASL listener (it offers ${mechanisms.join(', ') || 'no mechanism'}) and the producer has no \`sasl\` option: give it one with one of these mechanisms`,
-            { reason: 'mechanism', broker: this.address, enabledMechanisms: mechanisms, cause: err },
-          ),
-    );
-    throw (await this.#saslRequired) ?? err;
+    this.#saslRequired ??= saslMechanismsOffered(dial).then((mechanisms) => {
+      if (mechanisms === undefined) return undefined;
+      if (mechanisms === null) return false;
+      return new AuthenticationError(
+        `${this.address} is a SASL listener (it offers ${mechanisms.join(', ') || 'no mechanism'}) and the producer has no \`sasl\` option: give it one with one of these mechanisms`,
+        { reason: 'mechanism', broker: this.address, enabledMechanisms: mechanisms, cause: err },
+      );
+    });
+    const verdict = await this.#saslRequired;
+    if (verdict) throw verdict;
+    // Not a SASL listener after all: the hint the close carried would send the user the wrong way.
+    const hint = this.connection.closedAtFirstRequestHint;
+    if (verdict === false && hint !== undefined && err instanceof ConnectionError && err.message.endsWith(hint)) {
+      throw new ConnectionError(`${err.message.slice(0, -hint.length)}not for want of SASL (a second connection was answered without it): the broker may be restarting, or something between closes connections`, {
+        broker: this.address,
+        api: err.api,
+        cause: err,
+      });
+    }
+    throw err;
   }
 
   /** The highest version of `api` both sides support, or undefined when there is none. */

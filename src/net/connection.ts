@@ -157,7 +157,9 @@ export class Connection {
    * unanswered (BrokerConnection sets it when no SASL is configured: that is how a SASL
    * listener treats a client that did not authenticate).
    */
-  closedAtFirstRequestHint: string | undefined;
+  #closedAtFirstRequestHint: string | undefined;
+  /** Answers before the first request the hint is about: one ApiVersions, or two when the broker refused our version first (KIP-511). */
+  #answeredBeforeFirstRequest = 0;
   #closing: Promise<void> | undefined;
   readonly #closed: Promise<void>;
   #onClosed!: () => void;
@@ -187,11 +189,21 @@ export class Connection {
 
   #closedByPeer(): ConnectionError {
     const first = this.#inFlight[0];
-    if (this.closedAtFirstRequestHint !== undefined && this.#answered === 1 && first) {
+    if (this.#closedAtFirstRequestHint !== undefined && this.#answered === this.#answeredBeforeFirstRequest && first) {
       const what = `${first.api.name} v${first.version}`;
-      return new ConnectionError(`connection to ${this.address} closed by the broker at its first request after ApiVersions (${what}), unanswered: ${this.closedAtFirstRequestHint}`, { broker: this.address, api: what });
+      return new ConnectionError(`connection to ${this.address} closed by the broker at its first request after ApiVersions (${what}), unanswered: ${this.#closedAtFirstRequestHint}`, { broker: this.address, api: what });
     }
     return new ConnectionError(`connection to ${this.address} closed`, { broker: this.address });
+  }
+
+  /** What a close at the next request, unanswered, is said to mean (see #closedByPeer); set once ApiVersions is done. */
+  get closedAtFirstRequestHint(): string | undefined {
+    return this.#closedAtFirstRequestHint;
+  }
+
+  set closedAtFirstRequestHint(hint: string | undefined) {
+    this.#closedAtFirstRequestHint = hint;
+    this.#answeredBeforeFirstRequest = this.#answered;
   }
 
   /** Responses received so far. */

@@ -47,10 +47,11 @@ export async function answersWithoutTls(opts: ConnectionOptions): Promise<boolea
 
 /**
  * The mechanisms the listener offers when it is a SASL listener (dialled with `opts.tls`
- * as configured); undefined when it is not one, or when the probe cannot tell.
+ * as configured); null when it showed it is not one (it answered without authentication);
+ * undefined when the probe cannot tell.
  */
-export async function saslMechanismsOffered(opts: ConnectionOptions): Promise<readonly string[] | undefined> {
-  return probe(opts, async (c) => {
+export async function saslMechanismsOffered(opts: ConnectionOptions): Promise<readonly string[] | null | undefined> {
+  return probe<readonly string[] | null | undefined>(opts, async (c) => {
     const versions = await c.send(ApiVersions, 0, {});
     // Never a request the other end did not list (every Kafka broker lists SaslHandshake).
     const handshake = versions.apiKeys.find((k) => k.apiKey === SaslHandshake.key);
@@ -58,12 +59,12 @@ export async function saslMechanismsOffered(opts: ConnectionOptions): Promise<re
     const answer = await c.send(SaslHandshake, 1, { mechanism: PROBE_MECHANISM });
     // A listener without SASL answers ILLEGAL_SASL_STATE: a handshake is not expected there.
     const sasl = answer.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM || answer.errorCode === ErrorCode.NONE;
-    if (!sasl) return undefined;
+    if (!sasl) return null;
     // Some brokers (franz-go's kfake) answer a handshake on a listener where SASL is optional.
     // A listener that requires it closes the connection at any other request before
     // authentication: one answered says the first close was something else (a restart).
     const metadata = versions.apiKeys.find((k) => k.apiKey === Metadata.key);
-    if (metadata && (await answersUnauthenticated(opts, Math.min(metadata.maxVersion, Metadata.maxVersion)))) return undefined;
+    if (metadata && (await answersUnauthenticated(opts, Math.min(metadata.maxVersion, Metadata.maxVersion)))) return null;
     return answer.mechanisms;
   });
 }

@@ -5,7 +5,10 @@
  */
 import type * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionError } from '../../src/errors.js';
+import { BrokerConnection } from '../../src/net/broker-connection.js';
 import { saslMechanismsOffered } from '../../src/net/listener-probe.js';
+import { Metadata } from '../../src/protocol/apis/index.js';
 import { apiVersionsBody, fakeServer, responseFrame, type FakeServer, type ReceivedRequest } from '../helpers/fake-server.js';
 
 const API_VERSIONS = 18;
@@ -30,7 +33,9 @@ const EMPTY_METADATA_V1 = Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0,
 /** A listener that answers ApiVersions and the handshake, and Metadata only when `metadataBeforeAuth`. */
 function listener(metadataBeforeAuth: boolean) {
   return (req: ReceivedRequest, socket: net.Socket): void => {
-    if (req.apiKey === API_VERSIONS) socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 0, [[API_VERSIONS, 0, 0], [SASL_HANDSHAKE, 0, 1], [METADATA, 0, 1]])));
+    // Refused above v0 (KIP-511: the client then asks at the highest version offered).
+    if (req.apiKey === API_VERSIONS && req.apiVersion > 0) socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 35, [[API_VERSIONS, 0, 0]])));
+    else if (req.apiKey === API_VERSIONS) socket.write(responseFrame(req.correlationId, apiVersionsBody(0, 0, [[API_VERSIONS, 0, 0], [SASL_HANDSHAKE, 0, 1], [METADATA, 0, 1]])));
     else if (req.apiKey === SASL_HANDSHAKE) socket.write(responseFrame(req.correlationId, handshakeBody(['PLAIN', 'SCRAM-SHA-256'])));
     else if (req.apiKey === METADATA && metadataBeforeAuth) socket.write(responseFrame(req.correlationId, EMPTY_METADATA_V1));
     // As Kafka's SASL listeners do with any other request before authentication.
@@ -52,7 +57,27 @@ describe('saslMechanismsOffered', () => {
 
   it('a listener that answers the handshake but also Metadata without authentication (kfake): not a SASL listener', async () => {
     server = await fakeServer(listener(true));
-    expect(await saslMechanismsOffered({ host: server.host, port: server.port })).toBeUndefined();
+    expect(await saslMechanismsOffered({ host: server.host, port: server.port })).toBeNull();
     expect(server.requests.map((r) => r.apiKey)).toContain(METADATA);
+  });
+
+  it('a plaintext listener that closed one connection at its first request: the error says it was not for want of SASL', async () => {
+    let connections = 0;
+    const seen = new WeakSet<net.Socket>();
+    const plaintext = listener(true);
+    server = await fakeServer((req, socket) => {
+      if (!seen.has(socket)) {
+        seen.add(socket);
+        connections++;
+      }
+      // The first connection is dropped at its first request after ApiVersions, as by a restart.
+      if (connections === 1 && req.apiKey !== API_VERSIONS) return void socket.destroy();
+      plaintext(req, socket);
+    });
+    const conn = await BrokerConnection.open({ host: server.host, port: server.port });
+    const sent = conn.send(Metadata, 1, { topics: [] });
+    await expect(sent).rejects.toThrow(ConnectionError);
+    await expect(sent).rejects.toThrow(/unanswered: not for want of SASL \(a second connection was answered without it\)/);
+    conn.close();
   });
 });
