@@ -505,25 +505,37 @@ describe('backpressure: produce() returns false, ready() says when to go on', ()
   it('sendBatch() of far more than the memory budget goes out in as few requests as produce() paced by ready()', async () => {
     // Lingering batches go at once while a record waits for memory, and batches grow (to
     // maxBatchSize) only with a backlog: a call taking its next record in at every freed
-    // batch kept one record waiting and none behind it, and its batches went out small
-    // (here 36 requests against 27 paced by ready(); 22 pausing until half is free).
+    // batch kept one record waiting and none behind it, and its batches went out small.
+    // Over these five runs (the partitions the sticky partitioner picks differ): 168
+    // requests against 136 paced by ready() before; now 132. Seeded: one run alone varies.
     const config = { ...TIGHT, bufferMemory: 64 * 1024, maxBatchSize: 8192, lingerMs: 5 };
     const values = Array.from({ length: 2000 }, (_, i) => `${i}`.padEnd(100, '.'));
-    const requestsFor = async (send: (s: Scripted) => Promise<unknown>): Promise<number> => {
-      const s = await connected(config, { latencyMs: 10, topics: { t: 4 } });
-      const before = produceRequests(s);
-      await s.clock.drive(send(s), 600_000);
-      await s.clock.drive(s.producer.flush(), 60_000);
-      expect(s.sends.errorNames()).toEqual([]);
-      const requests = produceRequests(s) - before;
-      await closeWithin(s, 1000);
-      return requests;
+    const requestsFor = async (seed: number, send: (s: Scripted) => Promise<unknown>): Promise<number> => {
+      // The same partitions for both ways: the sticky partitioner's picks (and the backoff's jitter) come from Math.random.
+      let state = seed;
+      const random = vi.spyOn(Math, 'random').mockImplementation(() => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      try {
+        const s = await connected(config, { latencyMs: 10, topics: { t: 4 } });
+        const before = produceRequests(s);
+        await s.clock.drive(send(s), 600_000);
+        await s.clock.drive(s.producer.flush(), 60_000);
+        expect(s.sends.errorNames()).toEqual([]);
+        const requests = produceRequests(s) - before;
+        await closeWithin(s, 1000);
+        return requests;
+      } finally {
+        random.mockRestore();
+      }
     };
-    const paced = await requestsFor(async (s) => {
-      for (const value of values) if (!s.sends.produce({ topic: 't', value }).accepted) await s.producer.ready();
-    });
-    const batched = await requestsFor((s) => s.producer.sendBatch(values.map((value) => ({ topic: 't', value }))));
-    expect(batched, `requests of one sendBatch() call (produce() paced by ready(): ${paced})`).toBeLessThanOrEqual(Math.ceil(paced * 1.1));
+    let paced = 0;
+    let batched = 0;
+    for (const seed of [1, 42, 777, 2026, 12345]) {
+      paced += await requestsFor(seed, async (s) => {
+        for (const value of values) if (!s.sends.produce({ topic: 't', value }).accepted) await s.producer.ready();
+      });
+      batched += await requestsFor(seed, (s) => s.producer.sendBatch(values.map((value) => ({ topic: 't', value }))));
+    }
+    expect(batched, `requests of one sendBatch() call in five runs (produce() paced by ready(): ${paced})`).toBeLessThanOrEqual(Math.ceil(paced * 1.05));
   });
 
   it('a send waiting in line behind others fails when its maxBlockMs is over, though those before it move on', async () => {
