@@ -30,8 +30,24 @@ function checkHeaderValue(v: unknown, key: string): void {
   if (v !== null && !isBytes(v)) throw notBytes(v, `header ${JSON.stringify(key)} value`);
 }
 
+/** The longest topic name Kafka accepts. */
+export const MAX_TOPIC_NAME = 249;
+
 /** Kafka's rule for topic names (Topic.validate): what no broker would ever accept. */
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * What is wrong with `name` as a topic name by Kafka's rule (with `maxLength`, as the
+ * start of one that longer names are made of), or undefined.
+ */
+export function topicNameProblem(name: string, maxLength = MAX_TOPIC_NAME): string | undefined {
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return 'cannot be "." or ".."';
+  if (name.length > maxLength) return `is ${name.length} characters long, over ${maxLength}`;
+  if (!LEGAL_TOPIC.test(name)) return 'may hold only ASCII letters, digits, ".", "_" and "-"';
+  return undefined;
+}
+
 /** Names already checked: a producer writes to few topics, and the check is on every send. */
 const checkedTopics = new Set<string>();
 
@@ -40,10 +56,8 @@ let lastChecked = '';
 
 function checkTopicName(topic: string): void {
   if (topic === lastChecked || checkedTopics.has(topic)) return;
-  if (!LEGAL_TOPIC.test(topic) || topic === '.' || topic === '..') {
-    const why = topic.length === 0 ? 'it is empty' : topic.length > 249 ? `it has ${topic.length} characters, more than 249` : topic === '.' || topic === '..' ? `"${topic}" is reserved` : 'only ASCII letters, digits, ".", "_" and "-" are allowed';
-    throw new InvalidTopicError(topic, ErrorCode.INVALID_TOPIC_EXCEPTION, `topic name ${JSON.stringify(topic)} can never be valid: ${why}`);
-  }
+  const problem = topicNameProblem(topic);
+  if (problem) throw new InvalidTopicError(topic, ErrorCode.INVALID_TOPIC_EXCEPTION, `topic name ${JSON.stringify(topic)} can never be valid: it ${problem}`);
   if (checkedTopics.size >= 10_000) checkedTopics.clear();
   checkedTopics.add(topic);
   lastChecked = topic;

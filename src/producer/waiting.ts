@@ -250,12 +250,12 @@ export class WaitingSends {
    */
   #expire(queue: TopicWaitQueue): void {
     queue.expiryTimer = undefined;
-    const now = this.#ctx.clock.now();
+    const { clock, metadata, options } = this.#ctx;
+    const now = clock.now();
     let memoryErr: Error | undefined;
     for (let w = queue.expiring.peek(); w; w = queue.expiring.peek()) {
       if (!w.settled && w !== queue.current) {
         if (w.deadline > now) return this.#armExpiry(queue, w.deadline);
-        const { metadata, options } = this.#ctx;
         const topic = metadata.topic(w.record.topic);
         const partition = w.record.partition;
         const err =
