@@ -49,6 +49,8 @@ export class BrokerConnection {
    */
   #probeIfClosedAtFirstRequest: ConnectionOptions | undefined;
   /** The probe's verdict: the error to fail with (a SASL listener), false (shown not to be one), undefined (cannot tell). */
+  /** The probe's explanation of the close at the first request, once asked for (it rejects with the error to keep). */
+  #explained: Promise<never> | undefined;
   #saslRequired: Promise<AuthenticationError | false | undefined> | undefined;
 
   private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {
@@ -128,6 +130,29 @@ export class BrokerConnection {
     return this.connection.answered > this.#handshakeAnswers ? undefined : this.connection.endedBy;
   }
 
+  /**
+   * closedUnanswered after the probe a close at the first request starts has answered:
+   * the SASL listener's AuthenticationError, or the close's error without its SASL hint when
+   * a second connection was answered without SASL. What a broker link keeps for the
+   * messages of later failures, which would otherwise repeat the hint.
+   */
+  async explainedClose(): Promise<Error | undefined> {
+    const closed = this.closedUnanswered;
+    const hint = this.connection.closedAtFirstRequestHint;
+    // Only a close at a first request carries the hint (an idle connection closed says no more).
+    if (!closed || this.#probeIfClosedAtFirstRequest === undefined || hint === undefined || !closed.message.endsWith(hint)) return closed;
+    return this.#explain(closed).then(
+      () => closed,
+      (explained: unknown) => explained as Error,
+    );
+  }
+
+  /** #whyClosedAtFirstRequest, once per connection for the close itself: the failed request and the broker link share one probe's verdict. */
+  #explain(err: unknown): Promise<never> {
+    if (err !== this.connection.endedBy) return this.#whyClosedAtFirstRequest(err);
+    return (this.#explained ??= this.#whyClosedAtFirstRequest(err));
+  }
+
   /** Sends at exactly `version` (negotiated by the caller, e.g. with versionFor). */
   send<A extends AnyApi>(api: A, version: number, body: RequestOf<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
     const answer = this.connection.send(api, version, body, opts);
@@ -136,7 +161,7 @@ export class BrokerConnection {
       this.#probeIfClosedAtFirstRequest = undefined; // it answered: not a listener that wants SASL
       return answer;
     }
-    return answer.catch((err: unknown) => this.#whyClosedAtFirstRequest(err));
+    return answer.catch((err: unknown) => this.#explain(err));
   }
 
   /**

@@ -23,6 +23,12 @@ export interface BrokerChannel {
   readonly closed: Promise<void>;
   /** Why it closed, when it did before answering anything past its handshake: a dial that failed, late. */
   readonly closedUnanswered?: Error | undefined;
+  /**
+   * `closedUnanswered` once whatever was asked about the close has answered (a SASL
+   * probe): the error to keep for later messages, which may say more, or less, than the
+   * first one did.
+   */
+  explainedClose?(): Promise<Error | undefined>;
   readonly features: BrokerFeatures;
   /** The highest version of `api` both sides support, or undefined when there is none. */
   versionFor(api: AnyApi, max?: number): number | undefined;

@@ -113,7 +113,13 @@ export class BrokerLink {
           // listener dialled without sasl answers ApiVersions, then closes at the next
           // request): a failed dial, whose backoff grows, not a new start every 100 ms.
           const err = channel.closedUnanswered;
-          if (err && !this.channel) this.#failed(err, failuresBefore + 1, clock, opts);
+          if (!err || this.channel) return;
+          this.#failed(err, failuresBefore + 1, clock, opts);
+          // A close at the first request says it may be for want of SASL until a probe tells;
+          // later messages (a metadata timeout) quote lastError, so it takes the probe's word.
+          void channel.explainedClose?.().then((explained) => {
+            if (explained && this.lastError === err) this.lastError = explained;
+          });
         });
         return channel;
       },

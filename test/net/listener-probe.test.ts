@@ -78,6 +78,9 @@ describe('saslMechanismsOffered', () => {
     const sent = conn.send(Metadata, 1, { topics: [] });
     await expect(sent).rejects.toThrow(ConnectionError);
     await expect(sent).rejects.toThrow(/unanswered: not for want of SASL \(a second connection was answered without it\)/);
+    // What the broker link keeps for later messages (a metadata timeout's) says the same.
+    expect((await conn.explainedClose())?.message).toMatch(/unanswered: not for want of SASL/);
+    expect(server.requests.filter((r) => r.apiKey === SASL_HANDSHAKE)).toHaveLength(1); // one probe for both
     conn.close();
   });
 });

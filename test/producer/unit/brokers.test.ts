@@ -44,4 +44,24 @@ describe('BrokerLink reconnect backoff', () => {
       vi.restoreAllMocks();
     }
   });
+
+  it('a close the SASL probe explains: the link keeps the explanation for later messages, not the first guess', async () => {
+    const clock = new FakeClock();
+    const link = new BrokerLink({ host: 'h', port: 1 }, 1);
+    const guess = new ConnectionError('closed by the broker at its first request after ApiVersions (Metadata v12), unanswered: is this listener SASL_PLAINTEXT or SASL_SSL?');
+    const explained = new ConnectionError('closed by the broker at its first request after ApiVersions (Metadata v12), unanswered: not for want of SASL');
+    let answer!: (e: Error) => void;
+    const channel = {
+      isOpen: false,
+      closed: Promise.resolve(),
+      closedUnanswered: guess,
+      explainedClose: () => new Promise<Error>((resolve) => (answer = resolve)),
+    } as unknown as BrokerChannel;
+    await waitAfter(link, clock, channel);
+    expect(link.lastError).toBe(guess);
+    answer(explained);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(link.backingOff(clock.now())).toBe(explained);
+  });
 });
