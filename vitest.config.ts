@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Unit tests need no broker; keeping them in their own project means they never start one. */
-const UNIT_TESTS = ['test/protocol/**/*.test.ts', 'test/net/**/*.test.ts', 'test/decode/**/*.test.ts', 'test/producer/partitioners/**/*.test.ts', 'test/producer/unit/**/*.test.ts', 'test/security/unit/**/*.test.ts', 'test/cli/help.test.ts', 'test/cli/decode-input.test.ts', 'test/package/**/*.test.ts', 'test/conformance/suite/**/*.unit.test.ts', 'test/proxy/**/*.unit.test.ts'];
+const UNIT_TESTS = ['test/protocol/**/*.test.ts', 'test/net/**/*.test.ts', 'test/decode/**/*.test.ts', 'test/producer/partitioners/**/*.test.ts', 'test/producer/unit/**/*.test.ts', 'test/security/unit/**/*.test.ts', 'test/cli/help.test.ts', 'test/cli/decode-input.test.ts', 'test/cli/cli-wording.test.ts', 'test/package/**/*.test.ts', 'test/conformance/suite/**/*.unit.test.ts', 'test/proxy/**/*.unit.test.ts'];
 
 export default defineConfig({
   test: {

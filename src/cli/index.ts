@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KafkaWireError } from '../errors.js';
+import { inCliWords } from './cli-wording.js';
 import { SECURITY_FLAGS, SECURITY_USAGE, securityFromFlags } from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -297,7 +298,8 @@ export async function main(argv: string[]): Promise<number> {
  * Node's system errors), the stack for anything else, which would be a bug of ours.
  */
 export function failureText(err: unknown): string {
-  if (err instanceof KafkaWireError || isSystemError(err)) return err.message;
+  if (err instanceof KafkaWireError) return inCliWords(err.message);
+  if (isSystemError(err)) return err.message;
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 

@@ -10,6 +10,7 @@ import type { ProducerOptions } from '../producer/types.js';
 import { signalExitCode } from './signals.js';
 import { checkTopicName } from './topic-name.js';
 import { UsageError } from './usage-error.js';
+import { inCliWords } from './cli-wording.js';
 
 export interface ProduceCommandOptions {
   bootstrap: string;
@@ -128,7 +129,7 @@ function producerFromFlags(options: ProducerOptions): Producer {
   try {
     return new Producer(options);
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(inCliWords(err.message));
     throw err;
   }
 }
@@ -236,7 +237,7 @@ export async function produceCommand(opts: ProduceCommandOptions): Promise<numbe
   const lost = sent - delivered - failed;
   out.write(
     // With acks=0 a record's callback says only that its request was written to the socket.
-    `${delivered} of ${sent} records ${acks === 0 ? 'sent (acks=0: not confirmed)' : 'delivered'} to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${firstError?.message}` : ''}` +
+    `${delivered} of ${sent} records ${acks === 0 ? 'sent (acks=0: not confirmed)' : 'delivered'} to ${opts.topic} in ${seconds.toFixed(2)} s${failed ? `, ${failed} failed: ${inCliWords(firstError?.message ?? '')}` : ''}` +
       `${interrupted ? ` (interrupted by ${interrupted}${lost > 0 ? `; ${lost} not known to be ${acks === 0 ? 'sent' : 'delivered'}` : ''})` : ''}\n`,
   );
   const code = interrupted ? signalExitCode(interrupted) : failed > 0 ? 1 : 0;

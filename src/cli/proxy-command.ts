@@ -5,6 +5,7 @@ import { jsonLine, matcher, statsLine, summaryLine, verboseText } from '../proxy
 import { startProxy, type ProxyEvent } from '../proxy/proxy.js';
 import { checkUpstream } from '../proxy/upstream.js';
 import { UsageError } from './usage-error.js';
+import { inCliWords } from './cli-wording.js';
 
 export interface ProxyCommandOptions {
   listen?: string;
@@ -42,7 +43,7 @@ function eventText(e: ProxyEvent, upstreamTls: boolean): string {
     case 'close':
       return `#${e.connection} closed`;
     case 'upstream-error':
-      return `#${e.connection} ${e.broker}: ${e.message}`;
+      return `#${e.connection} ${e.broker}: ${inCliWords(e.message)}`;
     case 'unframed': {
       // The client is sent these bytes as they are, and may say it needs TLS itself: it does not, the proxy does.
       const tlsUpstream = e.direction === 'response' && !upstreamTls && e.reason.endsWith('(these bytes are TLS)');
