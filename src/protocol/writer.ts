@@ -5,6 +5,7 @@
  * give it, and the writer never grows or copies. Growth exists for ad-hoc use only.
  */
 import { ProtocolError } from '../errors.js';
+import { copyBytes } from './copy-bytes.js';
 import { sizeOfUvarint, sizeOfVarlong, sizeOfVarlongNumber } from './sizes.js';
 import { uuidToBytes } from './uuid.js';
 
@@ -156,7 +157,7 @@ export class Writer {
 
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.offset);
+    copyBytes(this.buf, bytes, this.offset);
     this.offset += bytes.length;
   }
 

@@ -19,6 +19,7 @@
  */
 import { ProtocolError } from '../../errors.js';
 import { sizeOfVarlongNumber } from '../sizes.js';
+import { copyBytes } from '../copy-bytes.js';
 import { Writer } from '../writer.js';
 import { putUvarint, uvarintSize, zigzag } from './varint.js';
 
@@ -245,19 +246,6 @@ export function writeRecord(
 
   if (o !== end) throw new ProtocolError(`record ${offsetDelta}: predicted ${end - offset} bytes, wrote ${o - offset}`);
   return o;
-}
-
-const typedArraySet = Uint8Array.prototype.set;
-
-/**
- * `bytes` copied into `buf` at `offset`. Through the builtin itself, not `buf.set`: Node 20's
- * optimizing compiler does not resolve `set` (found on %TypedArray%.prototype, past Buffer's
- * and Uint8Array's prototypes) at compile time, so every `buf.set(...)` in optimized code
- * was a generic property lookup first (`Builtins_LoadIC`, 2-4% of the main thread in
- * profiles of the small and lz4 benchmarks; 17-20 against 26 ns a call in a loop).
- */
-function copyBytes(buf: Buffer, bytes: Uint8Array, offset: number): void {
-  typedArraySet.call(buf, bytes, offset);
 }
 
 function isByteArray(v: RecordBytes | null | undefined): v is Uint8Array {
