@@ -10,7 +10,8 @@
  * to profile it), not a benchmark against other clients.
  *
  *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6]
- *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--entry dist/index.js]
+ *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
+ *     [--max-batch-size B] [--linger-ms 5] [--entry dist/index.js]
  *
  * `--entry` loads a build (dist/index.js, or a worktree's) instead of src/. Prints one line
  * of JSON: CPU µs per record over the measured records (process.cpuUsage: every thread),
@@ -42,6 +43,9 @@ const { values } = parseArgs({
     'value-bytes': { type: 'string', default: '100' },
     compression: { type: 'string', default: 'none' },
     latency: { type: 'string', default: '1' },
+    'batch-size': { type: 'string', default: '16384' },
+    'max-batch-size': { type: 'string' },
+    'linger-ms': { type: 'string', default: '5' },
     entry: { type: 'string' },
   },
 });
@@ -204,7 +208,15 @@ const { Producer } = (await import(pathToFileURL(entry).href)) as { Producer: Pr
 const broker = new NullBroker();
 const dial: Dialer = () => Promise.resolve(new NullChannel(broker));
 const producer = new Producer(
-  { bootstrap: `${NODE.host}:${NODE.port}`, acks: -1, idempotent: true, lingerMs: 5, compression: values.compression as ProducerOptions['compression'] },
+  {
+    bootstrap: `${NODE.host}:${NODE.port}`,
+    acks: -1,
+    idempotent: true,
+    lingerMs: Number(values['linger-ms']),
+    batchSize: Number(values['batch-size']),
+    ...(values['max-batch-size'] ? { maxBatchSize: Number(values['max-batch-size']) } : {}),
+    compression: values.compression as ProducerOptions['compression'],
+  },
   { dial },
 );
 await producer.connect();

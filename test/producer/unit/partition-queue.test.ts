@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ProducerIdentity } from '../../../src/producer/idempotence.js';
 import { Partitions } from '../../../src/producer/partition-state.js';
 import { ProducerBatch } from '../../../src/producer/producer-batch.js';
 
@@ -49,6 +50,39 @@ describe('a partition\'s queue', () => {
         }
       }),
       { seed: 23, numRuns: 500 },
+    );
+  });
+
+  it('maySequence reads only as far as the last batch in flight, and says what a scan of the whole queue says', () => {
+    const identity = { producerId: 1n, epoch: 0 } as ProducerIdentity;
+    // A batch as the sender leaves it: in a request or not, refused or not, stamped or not.
+    const shape = fc.record({ inFlight: fc.boolean(), refused: fc.boolean(), stamped: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(shape, { maxLength: 12 }), fc.boolean(), (shapes, epochBumped) => {
+        const partitions = new Partitions();
+        const state = partitions.get('t', 0);
+        if (epochBumped) state.takeSequence({ producerId: 1n, epoch: -1 } as ProducerIdentity, 1);
+        for (const s of shapes) {
+          const b = batch();
+          b.closed = true;
+          b.inFlight = s.inFlight;
+          b.refused = s.refused;
+          b.baseSequence = s.stamped ? 0 : -1;
+          partitions.add(state, b);
+        }
+        state.inFlight = shapes.filter((s) => s.inFlight).length;
+        // The definition: the next batch to send may take a sequence unless it is stamped already
+        // (then yes), a batch in flight lost its stamp, or old-epoch batches remain.
+        const next = state.nextToSend();
+        const expected =
+          !next || next.baseSequence >= 0
+            ? true
+            : state.batches.some((b) => b.inFlight && b.baseSequence < 0)
+              ? false
+              : state.sequencesAreCurrent(identity) || !state.batches.some((b) => b.baseSequence >= 0);
+        expect(state.maySequence(identity)).toBe(expected);
+      }),
+      { seed: 29, numRuns: 2000 },
     );
   });
 });
