@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6]
  *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
- *     [--max-batch-size B] [--linger-ms 5] [--entry dist/index.js]
+ *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--entry dist/index.js]
  *
  * `--entry` loads a build (dist/index.js, or a worktree's) instead of src/. Prints one line
  * of JSON: CPU µs per record over the measured records (process.cpuUsage: every thread),
@@ -47,6 +47,8 @@ const { values } = parseArgs({
     'max-batch-size': { type: 'string' },
     'linger-ms': { type: 'string', default: '5' },
     entry: { type: 'string' },
+    /** A new value Buffer per record, as an application serializing each one has (the benchmark sends one shared Buffer). */
+    'fresh-values': { type: 'boolean', default: false },
   },
 });
 // The producer and the codecs its channel uses from one tree (src/ or a build): API
@@ -67,6 +69,7 @@ const PARTITIONS = Number(values.partitions);
 const KEYS = Number(values.keys);
 const VALUE_BYTES = Number(values['value-bytes']);
 const LATENCY_MS = Number(values.latency);
+const FRESH = values['fresh-values'] === true;
 const TOPIC = 'path';
 const TOPIC_ID = 'fUs7igpeTF2cXj8eLTxLWg';
 const NODE = { nodeId: 1, host: '127.0.0.1', port: 9 };
@@ -228,7 +231,8 @@ const window = Math.min(100_000, Math.floor((32 * 1024 * 1024) / (VALUE_BYTES + 
 async function phase(records: number): Promise<void> {
   const pump = new Pump(records, window);
   const outcome = await pump.run((index) => {
-    producer.produce(keys ? { topic: TOPIC, key: keys[keyIndex(index, keys.length)]!, value } : { topic: TOPIC, value }, pump.done);
+    const v = FRESH ? Buffer.from(value) : value;
+    producer.produce(keys ? { topic: TOPIC, key: keys[keyIndex(index, keys.length)]!, value: v } : { topic: TOPIC, value: v }, pump.done);
     return true;
   });
   if (outcome.failed > 0) throw new Error(`${outcome.failed} records failed: ${outcome.firstError}`);
@@ -253,6 +257,7 @@ process.stdout.write(
     keys: KEYS,
     valueBytes: VALUE_BYTES,
     compression: values.compression,
+    freshValues: FRESH,
     cpuUsPerRecord: Number((cpuUs / RECORDS).toFixed(3)),
     recordsPerSec: Math.round(RECORDS / (elapsedMs / 1000)),
     requests: broker.requests - requestsBefore,
