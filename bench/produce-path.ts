@@ -11,7 +11,8 @@
  *
  *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6]
  *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
- *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--entry dist/index.js]
+ *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--api produce|send|sendBatch]
+ *     [--call 100] [--headers 0] [--entry dist/index.js]
  *
  * `--entry` loads a build (dist/index.js, or a worktree's) instead of src/. Prints one line
  * of JSON: CPU µs per record over the measured records (process.cpuUsage: every thread),
@@ -49,6 +50,11 @@ const { values } = parseArgs({
     entry: { type: 'string' },
     /** A new value Buffer per record, as an application serializing each one has (the benchmark sends one shared Buffer). */
     'fresh-values': { type: 'boolean', default: false },
+    /** produce (a callback per record, the runner's way), send (a promise per record) or sendBatch (calls of --call records). */
+    api: { type: 'string', default: 'produce' },
+    call: { type: 'string', default: '100' },
+    /** Headers per record (a 10-character key, a 16-byte value each). */
+    headers: { type: 'string', default: '0' },
   },
 });
 // The producer and the codecs its channel uses from one tree (src/ or a build): API
@@ -228,11 +234,35 @@ const value = Buffer.alloc(VALUE_BYTES, 'x');
 const keys = KEYS > 0 ? Array.from({ length: KEYS }, (_, i) => keyBytes(i)) : undefined;
 const window = Math.min(100_000, Math.floor((32 * 1024 * 1024) / (VALUE_BYTES + 64)));
 
+const HEADERS = Number(values.headers);
+const CALL = Number(values.call);
+const headers = HEADERS > 0 ? Array.from({ length: HEADERS }, (_, i) => ({ key: `header-${String(i).padStart(3, '0')}`, value: Buffer.alloc(16, i) })) : undefined;
+
+function record(index: number): Parameters<ProducerClass['produce']>[0] {
+  const v = FRESH ? Buffer.from(value) : value;
+  const r: Parameters<ProducerClass['produce']>[0] = keys ? { topic: TOPIC, key: keys[keyIndex(index, keys.length)]!, value: v } : { topic: TOPIC, value: v };
+  if (headers) r.headers = headers;
+  return r;
+}
+
 async function phase(records: number): Promise<void> {
   const pump = new Pump(records, window);
+  const failed = (error: unknown): void => pump.done(error);
+  const delivered = (): void => pump.done(null);
+  let call: Array<Parameters<ProducerClass['produce']>[0]> = [];
   const outcome = await pump.run((index) => {
-    const v = FRESH ? Buffer.from(value) : value;
-    producer.produce(keys ? { topic: TOPIC, key: keys[keyIndex(index, keys.length)]!, value: v } : { topic: TOPIC, value: v }, pump.done);
+    if (values.api === 'send') producer.send(record(index)).then(delivered, failed);
+    else if (values.api === 'sendBatch') {
+      call.push(record(index));
+      if (call.length === CALL || index === records - 1) {
+        const n = call.length;
+        producer.sendBatch(call).then(
+          () => { for (let i = 0; i < n; i++) pump.done(null); },
+          (error: unknown) => { for (let i = 0; i < n; i++) pump.done(error); },
+        );
+        call = [];
+      }
+    } else producer.produce(record(index), pump.done);
     return true;
   });
   if (outcome.failed > 0) throw new Error(`${outcome.failed} records failed: ${outcome.firstError}`);
@@ -258,6 +288,8 @@ process.stdout.write(
     valueBytes: VALUE_BYTES,
     compression: values.compression,
     freshValues: FRESH,
+    api: values.api,
+    headers: HEADERS,
     cpuUsPerRecord: Number((cpuUs / RECORDS).toFixed(3)),
     recordsPerSec: Math.round(RECORDS / (elapsedMs / 1000)),
     requests: broker.requests - requestsBefore,
