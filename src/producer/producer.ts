@@ -50,6 +50,18 @@ export interface ProducerInternals {
 /** How long close() gives connections to close politely once nothing is in flight, at most. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * The settling functions of the promise send() is making, handed over by takeSettlers (the
+ * Promise constructor calls it synchronously). One shared executor instead of a closure
+ * per send(): a closure and its context fewer per record on the send() path.
+ */
+const noSettler = (): void => {};
+const settlers: { resolve: (metadata: RecordMetadata) => void; reject: (err: Error) => void } = { resolve: noSettler, reject: noSettler };
+function takeSettlers(resolve: (metadata: RecordMetadata) => void, reject: (err: Error) => void): void {
+  settlers.resolve = resolve;
+  settlers.reject = reject;
+}
+
 export class Producer {
   readonly #o: ResolvedOptions;
   readonly #clock: Clock;
@@ -252,13 +264,15 @@ export class Producer {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return new Promise((resolve, reject) => {
-      try {
-        this.#submit(record, (err, metadata) => (err ? reject(err) : resolve(metadata!)), options.signal);
-      } catch (err) {
-        reject(err);
-      }
-    });
+    const promise = new Promise<RecordMetadata>(takeSettlers);
+    const { resolve, reject } = settlers;
+    settlers.resolve = settlers.reject = noSettler;
+    try {
+      this.#submit(record, (err, metadata) => (err ? reject(err) : resolve(metadata!)), options.signal);
+    } catch (err) {
+      reject(err as Error);
+    }
+    return promise;
   }
 
   /**

@@ -94,4 +94,29 @@ describe('what a send brings that throws, or an abort at the wrong moment, while
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });
+
+  it('a send() made from inside another send() (a partitioner that sends): each promise settles with its own record', async () => {
+    let inner: Promise<unknown> | undefined;
+    let producer!: Scripted['producer'];
+    const s = await warmedUp(
+      scripted({
+        partitioner: ({ key }) => {
+          // The outer send() is between making its promise and submitting its record.
+          if (key?.toString() === 'outer' && !inner) inner = producer.send({ topic: 't', key: 'inner', value: 'inner' });
+          return key?.toString() === 'outer' ? 0 : 1;
+        },
+      }),
+      1,
+    );
+    producer = s.producer;
+    const outer = s.producer.send({ topic: 't', key: 'outer', value: 'outer' });
+    // And one refused at once, after them: its rejection is its own too.
+    const refused = s.producer.send({ topic: 't', value: 'v', key: 7 as never }).then(() => undefined, (e: Error) => e);
+    await s.clock.drive(s.producer.flush(), 1000);
+    const [o, i] = (await Promise.all([outer, inner])) as [{ partition: number }, { partition: number }];
+    expect(o.partition).toBe(0);
+    expect(i.partition).toBe(1);
+    expect((await refused)?.message).toMatch(/record key must be/);
+    await closeWithin(s, 1000);
+  });
 });
