@@ -48,9 +48,9 @@ export class BrokerConnection {
    * listener again to ask whether it wants SASL, should it close at the first request.
    */
   #probeIfClosedAtFirstRequest: ConnectionOptions | undefined;
-  /** The probe's verdict: the error to fail with (a SASL listener), false (shown not to be one), undefined (cannot tell). */
   /** The probe's explanation of the close at the first request, once asked for (it rejects with the error to keep). */
   #explained: Promise<never> | undefined;
+  /** The probe's verdict: the error to fail with (a SASL listener), false (shown not to be one), undefined (cannot tell). */
   #saslRequired: Promise<AuthenticationError | false | undefined> | undefined;
 
   private constructor(connection: Connection, apiVersionsVersion: number, response: ResponseOf<typeof ApiVersions>) {

@@ -18,8 +18,8 @@
  * sizeOfRecordBody, and writeRecord checks every record it writes against its size.
  */
 import { ProtocolError } from '../../errors.js';
-import { sizeOfVarlongNumber } from '../sizes.js';
 import { copyBytes } from '../copy-bytes.js';
+import { sizeOfVarlongNumber } from '../sizes.js';
 import { Writer } from '../writer.js';
 import { putUvarint, uvarintSize, zigzag } from './varint.js';
 
