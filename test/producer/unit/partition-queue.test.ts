@@ -53,7 +53,7 @@ describe('a partition\'s queue', () => {
     );
   });
 
-  it('maySequence reads only as far as the last batch in flight, and says what a scan of the whole queue says', () => {
+  it('maySequence, which reads only as far as the last batch in flight, says what a scan of the whole queue says', () => {
     const identity = { producerId: 1n, epoch: 0 } as ProducerIdentity;
     // A batch as the sender leaves it: in a request or not, refused or not, stamped or not.
     const shape = fc.record({ inFlight: fc.boolean(), refused: fc.boolean(), stamped: fc.boolean() });
