@@ -9,7 +9,7 @@
  * runs differ far less than `npm run bench`'s: a tool to compare builds of the producer (and
  * to profile it), not a benchmark against other clients.
  *
- *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6]
+ *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6] [--topics 1]
  *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
  *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--api produce|send|sendBatch]
  *     [--call 100] [--headers 0] [--entry dist/index.js]
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     warmup: { type: 'string', default: '200000' },
     partitions: { type: 'string', default: '6' },
+    /** Topics the records go to in turn (each with --partitions partitions). */
+    topics: { type: 'string', default: '1' },
     keys: { type: 'string', default: '0' },
     'value-bytes': { type: 'string', default: '100' },
     compression: { type: 'string', default: 'none' },
@@ -76,8 +78,14 @@ const KEYS = Number(values.keys);
 const VALUE_BYTES = Number(values['value-bytes']);
 const LATENCY_MS = Number(values.latency);
 const FRESH = values['fresh-values'] === true;
-const TOPIC = 'path';
-const TOPIC_ID = 'fUs7igpeTF2cXj8eLTxLWg';
+const TOPICS = Number(values.topics);
+/** The topics records go to, in turn; each with PARTITIONS partitions and a topic id of its own (22 base64url characters). */
+const TOPIC_NAMES = Array.from({ length: TOPICS }, (_, i) => (TOPICS === 1 ? 'path' : `path-${i}`));
+const topicId = (i: number): string => {
+  const bytes = Buffer.from('7d4b3b8a0a5e4c5d9c5e3f1e2d3c4b5a', 'hex');
+  bytes.writeUInt16BE(i, 14);
+  return bytes.toString('base64url');
+};
 const NODE = { nodeId: 1, host: '127.0.0.1', port: 9 };
 
 /** What the producer negotiates: every API at the version this build knows, as a current broker would. */
@@ -104,11 +112,10 @@ class NullBroker {
       brokers: [{ ...NODE, rack: null }],
       clusterId: 'produce-path',
       controllerId: NODE.nodeId,
-      topics: [
-        {
+      topics: TOPIC_NAMES.map((name, t) => ({
           errorCode: NONE,
-          name: TOPIC,
-          topicId: TOPIC_ID,
+          name,
+          topicId: topicId(t),
           isInternal: false,
           partitions: Array.from({ length: PARTITIONS }, (_, i) => ({
             errorCode: NONE,
@@ -120,8 +127,7 @@ class NullBroker {
             offlineReplicas: [],
           })),
           topicAuthorizedOperations: -2147483648,
-        },
-      ],
+        })),
       clusterAuthorizedOperations: -2147483648,
       errorCode: NONE,
     };
@@ -240,7 +246,8 @@ const headers = HEADERS > 0 ? Array.from({ length: HEADERS }, (_, i) => ({ key: 
 
 function record(index: number): Parameters<ProducerClass['produce']>[0] {
   const v = FRESH ? Buffer.from(value) : value;
-  const r: Parameters<ProducerClass['produce']>[0] = keys ? { topic: TOPIC, key: keys[keyIndex(index, keys.length)]!, value: v } : { topic: TOPIC, value: v };
+  const topic = TOPIC_NAMES[index % TOPICS]!;
+  const r: Parameters<ProducerClass['produce']>[0] = keys ? { topic, key: keys[keyIndex(index, keys.length)]!, value: v } : { topic, value: v };
   if (headers) r.headers = headers;
   return r;
 }
@@ -284,6 +291,7 @@ process.stdout.write(
     entry: path.relative(process.cwd(), entry),
     records: RECORDS,
     partitions: PARTITIONS,
+    topics: TOPICS,
     keys: KEYS,
     valueBytes: VALUE_BYTES,
     compression: values.compression,
