@@ -4,14 +4,14 @@
  * The command line shows those messages with the flags named instead.
  */
 
-/** `name` as a whole word: not inside a topic name such as `audit.tls.ca` (dots and dashes join words there). */
+/** `name` (an option, or words naming options) as a whole word: not inside a topic name such as `audit.tls.ca` (dots and dashes join words there). */
 function option(name: string): RegExp {
   return new RegExp(`(?<![\\w.-])${name.replace(/\./g, '\\.')}(?![\\w-]|\\.\\w)`, 'g');
 }
 
 /** Library wording, and what a command-line user types for the same thing. */
 const AS_FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/(?<![\w.-])tls\.cert and tls\.key(?![\w-]|\.\w)/g, '--tls-cert and --tls-key'],
+  [option('tls.cert and tls.key'), '--tls-cert and --tls-key'],
   [option('tls.servername'), '--tls-servername'],
   [option('tls.ca'), '--tls-ca'],
   [/\bthe producer has no `sasl` option: give it one with one of these mechanisms/g, 'no --sasl-mechanism was given: give one of these with --sasl-username (the password in KAFKA_WIRE_SASL_PASSWORD)'],
