@@ -23,6 +23,43 @@ function toBuffer(v: Bytes | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/**
+ * A topic's partition state with the batches queued per partition read when the sticky
+ * partitioner moves on (every batchSize bytes: every 16 records of 1 KiB). A class, not an
+ * object literal with a getter: reading the literal's accessor took a generic LoadIC each
+ * time.
+ */
+class LoadAwareView implements TopicPartitionState {
+  readonly partitionCount: number;
+  readonly availablePartitions: readonly number[];
+  readonly #partitions: Partitions;
+  readonly #topic: string;
+  /** Filled anew at each read, which the partitioner uses at once: one array per topic, not one per switch. */
+  readonly #sizes: Int32Array;
+
+  constructor(base: TopicPartitionState, partitions: Partitions, topic: string) {
+    this.partitionCount = base.partitionCount;
+    this.availablePartitions = base.availablePartitions;
+    this.#partitions = partitions;
+    this.#topic = topic;
+    this.#sizes = new Int32Array(base.partitionCount);
+  }
+
+  /** Batches queued per partition; as in Java, only once every partition has had one. */
+  get queueSizes(): Int32Array | undefined {
+    const count = this.partitionCount;
+    const list = this.#partitions.listOf(this.#topic);
+    if (list === undefined || list.length < count) return undefined;
+    const sizes = this.#sizes;
+    for (let p = 0; p < count; p++) {
+      const q = list[p];
+      if (q === undefined) return undefined;
+      sizes[p] = q.queuedBatches;
+    }
+    return sizes;
+  }
+}
+
 /** String keys up to this many characters take the by-hand copy (the scratch buffer starts bigger). */
 const SHORT_KEY = 64;
 
@@ -127,20 +164,7 @@ export class PartitionChooser {
     let entry = this.#loadAware.get(topic.name);
     if (entry?.base !== base) {
       const name = topic.name;
-      const view: TopicPartitionState = {
-        partitionCount: base.partitionCount,
-        availablePartitions: base.availablePartitions,
-        // Batches queued per partition; as in Java, only once every partition has had one.
-        get queueSizes() {
-          const sizes = new Array<number>(base.partitionCount);
-          for (let p = 0; p < base.partitionCount; p++) {
-            const q = partitions.find(name, p);
-            if (!q) return undefined;
-            sizes[p] = q.queuedBatches;
-          }
-          return sizes;
-        },
-      };
+      const view = new LoadAwareView(base, partitions, name);
       this.#loadAware.set(name, (entry = { base, view }));
     }
     this.#lastLoadAware = entry;

@@ -213,6 +213,11 @@ export class Partitions {
     return this.#byTopic.get(topic)?.[partition];
   }
 
+  /** The topic's partitions by id (holes for those never used), or undefined when none was. */
+  listOf(topic: string): readonly (PartitionState | undefined)[] | undefined {
+    return topic === this.#lastTopic ? this.#lastList : this.#byTopic.get(topic);
+  }
+
   *all(): IterableIterator<PartitionState> {
     for (const list of this.#byTopic.values()) for (const s of list) if (s) yield s;
   }
