@@ -2,14 +2,15 @@
  * Exact encoded sizes of Kafka's primitive types, so that every encoder can allocate
  * the right number of bytes once and the producer can account for bytes before writing.
  */
+import { uvarintSize } from './records/varint.js';
 
+/**
+ * Without branches (records/varint.ts): as a chain of compares, each optimized caller was
+ * deoptimized and compiled again the first time a longer varint came (a batch past 16 KiB,
+ * a request past 2 MiB), which a producer's first seconds paid several times over.
+ */
 export function sizeOfUvarint(v: number): number {
-  const n = v >>> 0;
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  return 5;
+  return uvarintSize(v);
 }
 
 export function sizeOfVarint(v: number): number {
