@@ -12,7 +12,7 @@
  *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6] [--topics 1]
  *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
  *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--api produce|send|sendBatch]
- *     [--call 100] [--headers 0] [--entry dist/index.js]
+ *     [--call 100] [--headers 0] [--rate 0] [--mark-phases] [--entry dist/index.js]
  *
  * `--entry` loads a build (dist/index.js, or a worktree's) instead of src/. Prints one line
  * of JSON: CPU µs per record over the measured records (process.cpuUsage: every thread),
@@ -57,6 +57,10 @@ const { values } = parseArgs({
     call: { type: 'string', default: '100' },
     /** Headers per record (a 10-character key, a 16-byte value each). */
     headers: { type: 'string', default: '0' },
+    /** Offered records/s (0: as fast as the producer takes them), paced as the benchmark's latency scenario is. */
+    rate: { type: 'string', default: '0' },
+    /** Prints `=== measured` and `=== end` around the measured records, to cut node --trace-opt --trace-deopt output at them. */
+    'mark-phases': { type: 'boolean', default: false },
   },
 });
 // The producer and the codecs its channel uses from one tree (src/ or a build): API
@@ -242,6 +246,11 @@ const window = Math.min(100_000, Math.floor((32 * 1024 * 1024) / (VALUE_BYTES + 
 
 const HEADERS = Number(values.headers);
 const CALL = Number(values.call);
+// Read once: parseArgs' result is a null-prototype object in dictionary mode, and reading
+// it per record cost a generic LoadIC each time (~3% of the main thread).
+const API = values.api;
+const RATE = Number(values.rate);
+const MARK_PHASES = values['mark-phases'] === true;
 const headers = HEADERS > 0 ? Array.from({ length: HEADERS }, (_, i) => ({ key: `header-${String(i).padStart(3, '0')}`, value: Buffer.alloc(16, i) })) : undefined;
 
 function record(index: number): Parameters<ProducerClass['produce']>[0] {
@@ -253,13 +262,13 @@ function record(index: number): Parameters<ProducerClass['produce']>[0] {
 }
 
 async function phase(records: number): Promise<void> {
-  const pump = new Pump(records, window);
+  const pump = new Pump(records, window, RATE);
   const failed = (error: unknown): void => pump.done(error);
   const delivered = (): void => pump.done(null);
   let call: Array<Parameters<ProducerClass['produce']>[0]> = [];
   const outcome = await pump.run((index) => {
-    if (values.api === 'send') producer.send(record(index)).then(delivered, failed);
-    else if (values.api === 'sendBatch') {
+    if (API === 'send') producer.send(record(index)).then(delivered, failed);
+    else if (API === 'sendBatch') {
       call.push(record(index));
       if (call.length === CALL || index === records - 1) {
         const n = call.length;
@@ -280,7 +289,9 @@ const requestsBefore = broker.requests;
 const batchesBefore = broker.batches;
 const cpu = process.cpuUsage();
 const started = performance.now();
+if (MARK_PHASES) process.stdout.write('=== measured\n');
 await phase(RECORDS);
+if (MARK_PHASES) process.stdout.write('=== end\n');
 const elapsedMs = performance.now() - started;
 const used = process.cpuUsage(cpu);
 await producer.close();
@@ -298,6 +309,7 @@ process.stdout.write(
     freshValues: FRESH,
     api: values.api,
     headers: HEADERS,
+    ...(RATE > 0 ? { rate: RATE } : {}),
     cpuUsPerRecord: Number((cpuUs / RECORDS).toFixed(3)),
     recordsPerSec: Math.round(RECORDS / (elapsedMs / 1000)),
     requests: broker.requests - requestsBefore,
