@@ -89,16 +89,20 @@ export interface ProducerOptions {
    */
   lingerMs?: number;
   /**
-   * Bytes per partition batch: a full one is sent without lingering. Default 16384. A
-   * batch starts in a smaller buffer (1 KiB, then 4 KiB) and grows to this as records
-   * come, so a partition with a record or two does not hold batchSize of bufferMemory.
+   * Bytes per partition batch: one that reaches it is sent without lingering, unless it
+   * may grow past it (see maxBatchSize). Default 16384. A batch starts in a smaller buffer
+   * (1 KiB, then 4 KiB) and grows to this as records come, so a partition with a record or
+   * two does not hold batchSize of bufferMemory.
    */
   batchSize?: number;
   /**
    * How big a batch may grow while earlier batches of its partition are queued or in
-   * flight (it could not leave sooner anyway). Default 1 MiB less 1 KiB (what a request of
-   * the default maxRequestSize holds), at most maxRequestSize - 1024; set it to batchSize
-   * for Java's fixed batches.
+   * flight (it could not leave sooner anyway). Such a batch goes when it is full, at
+   * lingerMs, or with the next request to its broker, not on reaching batchSize: under
+   * load a request then carries more records for its cost, and records may wait up to
+   * lingerMs where Java's would go at batchSize. Default 1 MiB less 1 KiB (what a request
+   * of the default maxRequestSize holds), at most maxRequestSize - 1024; set it to
+   * batchSize for Java's fixed batches, each sent once it reaches batchSize.
    */
   maxBatchSize?: number;
   /** Upper bound on one Produce request. Default 1 MiB. */
