@@ -59,7 +59,7 @@ const { values } = parseArgs({
     headers: { type: 'string', default: '0' },
     /** Offered records/s (0: as fast as the producer takes them), paced as the benchmark's latency scenario is. */
     rate: { type: 'string', default: '0' },
-    /** Prints `=== measured` and `=== end` around the measured records, to cut node --trace-opt --trace-deopt output at them. */
+    /** Prints `=== measured T` and `=== end T` around the measured records (T: CLOCK_MONOTONIC seconds), to cut --trace-opt output or a `perf record -k CLOCK_MONOTONIC` profile at them. */
     'mark-phases': { type: 'boolean', default: false },
   },
 });
@@ -251,6 +251,8 @@ const CALL = Number(values.call);
 const API = values.api;
 const RATE = Number(values.rate);
 const MARK_PHASES = values['mark-phases'] === true;
+/** CLOCK_MONOTONIC in seconds, as `perf record -k CLOCK_MONOTONIC` stamps samples: `perf report --time A,B` cuts at the marks. */
+const monotonicSeconds = (): string => (Number(process.hrtime.bigint()) / 1e9).toFixed(6);
 const headers = HEADERS > 0 ? Array.from({ length: HEADERS }, (_, i) => ({ key: `header-${String(i).padStart(3, '0')}`, value: Buffer.alloc(16, i) })) : undefined;
 
 function record(index: number): Parameters<ProducerClass['produce']>[0] {
@@ -289,9 +291,9 @@ const requestsBefore = broker.requests;
 const batchesBefore = broker.batches;
 const cpu = process.cpuUsage();
 const started = performance.now();
-if (MARK_PHASES) process.stdout.write('=== measured\n');
+if (MARK_PHASES) process.stdout.write(`=== measured ${monotonicSeconds()}\n`);
 await phase(RECORDS);
-if (MARK_PHASES) process.stdout.write('=== end\n');
+if (MARK_PHASES) process.stdout.write(`=== end ${monotonicSeconds()}\n`);
 const elapsedMs = performance.now() - started;
 const used = process.cpuUsage(cpu);
 await producer.close();

@@ -150,6 +150,10 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
   }
 
   const latency = new LatencyRecorder(runner.latencyKind, Math.ceil(config.records / Math.max(1, config.latencySampleEvery)) + 16);
+  // BENCH_MARK_PHASES=1: the measured phase between two lines, for cutting a runner's
+  // --trace-opt output or a `perf record -k CLOCK_MONOTONIC` profile (`perf report --time A,B`).
+  const mark = process.env['BENCH_MARK_PHASES'] === '1' ? (what: string) => process.stdout.write(`=== ${what} ${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)}\n`) : () => {};
+  mark('measured');
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const outcome = await runner.produce({
@@ -164,6 +168,7 @@ export async function runChild(create: (config: ChildConfig) => Promise<ClientRu
   });
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  mark('end');
 
   await runner.close();
   const total = process.cpuUsage();
