@@ -15,6 +15,7 @@ import type { TopicState } from './metadata.js';
 import type { ResolvedOptions } from './options.js';
 import type { PartitionChooser } from './partition-chooser.js';
 import type { Partitions, PartitionState } from './partition-state.js';
+import type { LoopLoad } from './loop-load.js';
 import { ProducerBatch } from './producer-batch.js';
 import type { DeliveryCallback, ProducerRecord } from './types.js';
 
@@ -85,6 +86,8 @@ export interface AppenderContext {
   ready(state: PartitionState): void;
   /** A batch was opened: it is ready at `readyAt` (when it has lingered), or once full. */
   opened(state: PartitionState, readyAt: number): void;
+  /** Whether the event loop has been busy lately: only then may a busy partition's batch grow past batchSize (loop-load.ts). */
+  loopBusy: LoopLoad;
 }
 
 export class Appender {
@@ -150,7 +153,8 @@ export class Appender {
       throw err;
     }
     const state = this.#partitions.get(topic.name, partition);
-    let batch = state.open;
+    const open = state.open;
+    let batch = open;
     let sizeBefore = 0;
     let opened = false;
     // Round twice at most: the second time into a batch grown or opened for the record.
@@ -180,8 +184,10 @@ export class Appender {
     const size = batch.sizeInBytes;
     if (!opened) {
       if (size >= o.batchSize) this.#ctx.ready(state);
-    } else if (batch.full || size >= o.batchSize) this.#ctx.ready(state);
-    else this.#ctx.opened(state, batch.createdAt + o.lingerMs);
+    } else if (open !== undefined || batch.full || size >= o.batchSize) {
+      // A batch opened because the open one had no room: that one is full, and need not linger.
+      this.#ctx.ready(state);
+    } else this.#ctx.opened(state, batch.createdAt + o.lingerMs);
     this.#chooser.appended(topic.name, partition, size, size - sizeBefore);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
@@ -210,19 +216,25 @@ export class Appender {
     }
     const o = this.#o;
     const exact = sizeOfRecordBatch([{ key: record.key ?? null, value: record.value, headers: record.headers, timestamp }], timestamp);
-    // With batches of this partition already queued or in flight, a new one could not
-    // leave before they are answered anyway: it may grow past batchSize (up to
-    // maxBatchSize), so the next request carries more records for the same per-request
-    // cost. Only for a busy partition, though: its open batch is full, or its last one
-    // got at least half of batchSize. Any other starts small and grows as records come
-    // (up to batchSize): a partition that gets a record now and then does not hold
-    // batchSize for each. Either way memory is taken as the batch grows, not up front.
+    // A busy partition (its open batch is full, or its last one got at least half of
+    // batchSize) starts its new batch at batchSize. While records come faster than they
+    // leave, the batch may grow past batchSize (up to maxBatchSize), so the next request
+    // carries more records for the same per-request cost; it goes when full, at lingerMs
+    // or with a request. They do when the producer holds more than a request's worth (the
+    // broker or the network is the limit: more, smaller requests would only slow it), or
+    // when the event loop is busy (the producer's own thread is: against a broker that
+    // answers fast, little is held). Otherwise the batch is full at batchSize and goes
+    // then, as Java's does: lingering would only add to its records' latency. Any other
+    // partition's batch starts small and grows as records come (up to batchSize): a
+    // partition that gets a record now and then does not hold batchSize for each. Either
+    // way memory is taken as the batch grows, not up front.
     const last = state.last;
     const busy = open !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
-    const limit = Math.max(busy ? o.maxBatchSize : o.batchSize, exact);
+    const grows = busy && (this.#pool.used >= o.maxRequestSize || this.#ctx.loopBusy());
+    const limit = Math.max(grows ? o.maxBatchSize : o.batchSize, exact);
     const size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
     let buffer: Buffer | undefined;
-    if (busy && !reserved) {
+    if (grows && !reserved) {
       const start = this.#startAfter(open ?? last);
       if (start > size) buffer = this.#pool.tryAllocate(start);
     }

@@ -19,6 +19,7 @@ import { BufferPool } from './buffer-pool.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { Completion } from './completion.js';
 import { ProducerIdentity } from './idempotence.js';
+import { eventLoopLoad, type LoopLoad } from './loop-load.js';
 import { ClusterMetadata } from './metadata.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { PartitionChooser } from './partition-chooser.js';
@@ -45,6 +46,8 @@ export interface ProducerInternals {
   dial?: Dialer;
   /** The sender's safety-net run over every partition (sender.ts); tests turn it off with Infinity. */
   fullRunEveryMs?: number;
+  /** Whether the event loop counts as busy (loop-load.ts); tests script it. */
+  loopBusy?: LoopLoad;
 }
 
 /** How long close() gives connections to close politely once nothing is in flight, at most. */
@@ -105,7 +108,8 @@ export class Producer {
     const wake = (): void => this.#sender.wake();
     const opened = (state: PartitionState, readyAt: number): void => this.#sender.opened(state, readyAt);
     const ready = (state: PartitionState): void => this.#sender.ready(state);
-    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, ready, opened });
+    const loopBusy = internals.loopBusy ?? eventLoopLoad(clock);
+    this.#appender = new Appender({ options: o, clock, partitions: this.#partitions, pool: this.#pool, chooser, completion: this.#completion, ready, opened, loopBusy });
     this.#waiting = new WaitingSends({
       options: o,
       clock,

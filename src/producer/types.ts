@@ -96,13 +96,15 @@ export interface ProducerOptions {
    */
   batchSize?: number;
   /**
-   * How big a batch may grow while earlier batches of its partition are queued or in
-   * flight (it could not leave sooner anyway). Such a batch goes when it is full, at
-   * lingerMs, or with the next request to its broker, not on reaching batchSize: under
-   * load a request then carries more records for its cost, and records may wait up to
-   * lingerMs where Java's would go at batchSize. Default 1 MiB less 1 KiB (what a request
-   * of the default maxRequestSize holds), at most maxRequestSize - 1024; set it to
-   * batchSize for Java's fixed batches, each sent once it reaches batchSize.
+   * How big a batch may grow under load: while records come faster than they leave (the
+   * producer holds more than maxRequestSize, or its event loop has been more than half
+   * busy over the last few milliseconds), a partition with batches queued or in flight
+   * gets one that may grow past batchSize. Such a batch goes when it is full, at
+   * lingerMs, or with the next request to its broker: a request then carries more
+   * records for its cost. Otherwise batches stop at batchSize and each goes as soon as
+   * it is full, as Java's do. Default 1 MiB less 1 KiB (what a request of the default
+   * maxRequestSize holds), at most maxRequestSize - 1024; set it to batchSize for Java's
+   * fixed batches under load too.
    */
   maxBatchSize?: number;
   /** Upper bound on one Produce request. Default 1 MiB. */

@@ -42,6 +42,8 @@ export type Event =
   | { kind: 'next-produce'; verdict: Verdict }
   /** Broker 1 stops answering (connects included), or answers again. */
   | { kind: 'freeze' | 'thaw' }
+  /** The producer's event loop turns busy (batches of busy partitions may grow past batchSize) or idle (they go at batchSize). */
+  | { kind: 'loop'; busy: boolean }
   | { kind: 'advance'; ms: number };
 
 const VERDICTS: Verdict[] = [
@@ -60,6 +62,7 @@ export const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), timeoutMs: fc.constantFrom(0, 50, 300, 1500) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('next-produce' as const), verdict: fc.constantFrom(...VERDICTS) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('freeze' as const, 'thaw' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('loop' as const), busy: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 400 })) }) },
 );
 
@@ -77,9 +80,11 @@ export interface Run {
   controllers: AbortController[];
   flushes: Array<{ done: boolean }>;
   close: { promise: Promise<void>; at: number; timeoutMs: number } | undefined;
+  /** What the producer's loopBusy answers. */
+  loop: { busy: boolean };
 }
 
-const BASE_KINDS = new Set<string>(['send', 'abort', 'flush', 'close', 'next-produce', 'freeze', 'thaw', 'advance']);
+const BASE_KINDS = new Set<string>(['send', 'abort', 'flush', 'close', 'next-produce', 'freeze', 'thaw', 'loop', 'advance']);
 
 function isBase(e: { kind: string }): e is Event {
   return BASE_KINDS.has(e.kind);
@@ -139,6 +144,9 @@ async function apply(run: Run, e: Event): Promise<void> {
       return;
     case 'thaw':
       s.cluster.broker(1).thaw();
+      return;
+    case 'loop':
+      run.loop.busy = e.busy;
       return;
     case 'advance':
       await s.clock.advance(e.ms);
@@ -211,6 +219,7 @@ export async function check<E extends { kind: string }>(events: Array<Event | E>
   ext.beforeRun?.();
   let draws = 0;
   vi.spyOn(Math, 'random').mockImplementation(() => opts.random[draws++ % opts.random.length]!);
+  const loop = { busy: true };
   const s = scripted(
     {
       lingerMs: opts.lingerMs,
@@ -226,8 +235,9 @@ export async function check<E extends { kind: string }>(events: Array<Event | E>
     },
     { brokers: 2, topics: { a: 2, b: 1 } },
     new FakeClock(),
+    { loopBusy: () => loop.busy },
   );
-  const run: Run = { s, sentTo: PARTITIONS.map(() => []), controllers: [], flushes: [], close: undefined };
+  const run: Run = { s, sentTo: PARTITIONS.map(() => []), controllers: [], flushes: [], close: undefined, loop };
   for (const e of events) {
     if (isBase(e)) await apply(run, e);
     else await ext.apply?.(run, e);

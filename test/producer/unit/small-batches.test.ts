@@ -14,11 +14,17 @@ import { closeWithin, expectNothingLeft, LONG_LINGER, scripted, warmedUp, type S
 const LATENCY_MS = 50;
 
 /** A producer whose warm-up record was answered (so its broker knows the producer id). */
-function connected(options: Parameters<typeof scripted>[0] = {}): Promise<Scripted> {
-  return warmedUp(scripted(options, { latencyMs: LATENCY_MS, topics: { t: 4 } }), 0);
+function connected(options: Parameters<typeof scripted>[0] = {}, internals: Parameters<typeof scripted>[3] = {}): Promise<Scripted> {
+  return warmedUp(scripted(options, { latencyMs: LATENCY_MS, topics: { t: 4 } }, undefined, internals), 0);
 }
 
 const produceRequests = (s: Scripted) => s.cluster.requestsOf(Produce);
+
+/** Sizes of the record batches written to t-`partition`, in request order. */
+function batchSizes(s: Scripted, partition: number): number[] {
+  type Body = { topicData: Array<{ partitionData: Array<{ index: number; records: Uint8Array }> }> };
+  return produceRequests(s).flatMap((q) => (q.body as Body).topicData.flatMap((t) => t.partitionData.filter((d) => d.index === partition).map((d) => d.records.length)));
+}
 const RECORD_300 = 'x'.repeat(300);
 
 describe('memory of small batches', () => {
@@ -101,6 +107,53 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
+  it('a batch closed full goes at once: it does not linger for the one opened after it', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
+    // A first record, and a run of the sender that leaves its batch to linger.
+    s.sends.produce({ topic: 't', partition: 0, value: 'first' });
+    await s.clock.advance(1);
+    expect(produceRequests(s)).toHaveLength(0);
+    heldAfterEach(s, 4);
+    // The fourth record opened a second batch: the first, full, is in a request at once.
+    expect(await s.clock.runUntil(() => produceRequests(s).length === 1, 1)).toBe(true);
+    expect(batchSizes(s, 0)).toHaveLength(1);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('with the event loop idle and less than a request\'s worth held, a busy partition\'s batches stop at batchSize and each goes at once, as Java\'s do', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 }, { loopBusy: () => false });
+    await s.clock.advance(1);
+    // Three records of ~300 bytes fill a batch of 1 KiB; every batch after it stops there too.
+    expect([...new Set(heldAfterEach(s, 10))]).toEqual([1024, 2048, 3072, 4096]);
+    // Each closed batch went when the next one opened, with no time gone by for lingering.
+    expect(await s.clock.runUntil(() => batchSizes(s, 0).length === 3, 1)).toBe(true);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(batchSizes(s, 0).every((n) => n <= 1024)).toBe(true);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 10 }, (_, i) => `${i}${RECORD_300}`)]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('with the event loop idle but more than a request\'s worth held (the broker is the limit), a busy partition\'s batch grows past batchSize', async () => {
+    let busy = true;
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, maxRequestSize: 9216, bufferMemory: 65_536 }, { loopBusy: () => busy });
+    busy = false;
+    // Partition 1 holds ten batches of 1 KiB, the first ones in requests the broker has not answered yet.
+    for (let i = 0; i < 30; i++) s.sends.produce({ topic: 't', partition: 1, value: `${i}${RECORD_300}` });
+    expect(s.producer.metrics().bufferedBytes).toBeGreaterThanOrEqual(9216);
+    const held = heldAfterEach(s, 14);
+    expect(held[13]! - held[0]!).toBe(1024 + 8192 - 1024);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(batchSizes(s, 0).some((n) => n > 1024)).toBe(true);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a busy partition\'s next batch starts at the size the one before reached, not at batchSize to grow through each size again', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
     const held = heldAfterEach(s, 40);
@@ -138,9 +191,7 @@ describe('memory of small batches', () => {
     for (let i = 0; i < 50; i++) s.sends.produce({ topic: 't', partition: 1, value: `${i}${'x'.repeat(300)}` });
     await s.clock.drive(s.producer.flush(), 1000);
     expect(s.sends.errorNames()).toEqual([]);
-    type Body = { topicData: Array<{ partitionData: Array<{ index: number; records: Uint8Array }> }> };
-    const sizes = produceRequests(s).flatMap((q) => (q.body as Body).topicData.flatMap((t) => t.partitionData.filter((d) => d.index === 1).map((d) => d.records.length)));
-    expect(sizes.filter((n) => n > 1024)).toHaveLength(1);
+    expect(batchSizes(s, 1).filter((n) => n > 1024)).toHaveLength(1);
     await closeWithin(s, 1000);
     await expectNothingLeft(s);
   });

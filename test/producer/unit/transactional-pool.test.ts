@@ -24,7 +24,7 @@ vi.mock('../../../src/producer/producer.js', async (importOriginal) => {
 function setup(): { clock: FakeClock; cluster: ScriptedCluster; pool: TransactionalProducerPool } {
   const clock = new FakeClock();
   const cluster = new ScriptedCluster(clock, { topics: { t: 1 } });
-  env.internals = { clock, dial: cluster.dial, fullRunEveryMs: Infinity };
+  env.internals = { clock, dial: cluster.dial, fullRunEveryMs: Infinity, loopBusy: () => true };
   const pool = new TransactionalProducerPool({ ...TEST_OPTIONS, bootstrap: cluster.bootstrap, size: 1, transactionalIdPrefix: 'tx' }, env.internals as ProducerInternals);
   return { clock, cluster, pool };
 }
