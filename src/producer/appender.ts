@@ -182,13 +182,18 @@ export class Appender {
     if (reserved) this.#pool.release(reserved);
     const o = this.#o;
     const size = batch.sizeInBytes;
+    const recordBytes = size - sizeBefore;
+    // No room for another record like this one: the batch is as good as full, and goes now.
+    // Left open, it would wait for lingerMs for the odd smaller record (or, with the sticky
+    // partitioner gone to another partition, for none); the next record opens a batch anyway.
+    if (batch.limit - size < recordBytes) batch.closed = true;
     if (!opened) {
-      if (size >= o.batchSize) this.#ctx.ready(state);
+      if (size >= o.batchSize || batch.closed) this.#ctx.ready(state);
     } else if (open !== undefined || batch.full || size >= o.batchSize) {
       // A batch opened because the open one had no room: that one is full, and need not linger.
       this.#ctx.ready(state);
     } else this.#ctx.opened(state, batch.createdAt + o.lingerMs);
-    this.#chooser.appended(topic.name, partition, size, size - sizeBefore);
+    this.#chooser.appended(topic.name, partition, batch.closed || size >= o.batchSize, recordBytes);
     if (signal) this.#abortableInBatch(state, batch, signal);
     return true;
   }

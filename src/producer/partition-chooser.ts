@@ -147,11 +147,17 @@ export class PartitionChooser {
     return bytes;
   }
 
-  /** Counts the bytes the last chosen record added, so the sticky partition moves on in time. */
-  appended(topic: string, _partition: number, batchBytes: number, recordBytes: number): void {
+  /**
+   * Counts the bytes the last chosen record added, so the sticky partition moves on in time.
+   * `batchDone`: the batch it went into takes no more (closed full) or reached batchSize.
+   */
+  appended(topic: string, _partition: number, batchDone: boolean, recordBytes: number): void {
     if (!this.#lastWasSticky) return;
-    // Switch only once the batch is full (KIP-794), or past twice batchSize regardless.
-    this.#stickyFor(topic).update(this.#lastSticky, recordBytes, batchBytes >= this.#batchSize);
+    // Switch only once the batch is done (KIP-794), or past twice batchSize regardless.
+    // Java waits for a batch of at least batchSize bytes; one closed full holds a little
+    // less (its header and the room no record fitted), so waiting for that left a batch
+    // of a record or two behind at every switch, lingering for lingerMs.
+    this.#stickyFor(topic).update(this.#lastSticky, recordBytes, batchDone);
     this.#lastWasSticky = false;
   }
 

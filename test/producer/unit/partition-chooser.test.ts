@@ -17,7 +17,7 @@ function spread(chooser: PartitionChooser, topic: TopicState, n: number): number
   for (let i = 0; i < n; i++) {
     const p = chooser.choose(topic, { topic: 't', value: 'x' });
     counts[p]!++;
-    chooser.appended('t', p, 100, 100);
+    chooser.appended('t', p, true, 100);
   }
   return counts;
 }

@@ -288,19 +288,24 @@ describe('the sender looks at the partitions something happened to', () => {
   });
 
   it('a batch whose linger is over goes before any riding along: a lingering one only takes the room left, else waits for the next request', async () => {
-    const value = 'x'.repeat(930);
-    const s = await warmedUp(scripted({ lingerMs: 50, batchSize: 1024, maxBatchSize: 1024, maxRequestSize: 2048 }, { latencyMs: 100, topics: { t: 2 } }), 0);
+    // Five records of ~350 bytes: batches of ~1.8 KB, still with room for another record (one
+    // with no room would be closed full and go at once, not linger).
+    const value = 'x'.repeat(340);
+    const five = (partition: number) => {
+      for (let i = 0; i < 5; i++) s.sends.produce({ topic: 't', partition, value });
+    };
+    const s = await warmedUp(scripted({ lingerMs: 50, batchSize: 2400, maxBatchSize: 2400, maxRequestSize: 3424 }, { latencyMs: 100, topics: { t: 2 } }), 0);
     const t0 = s.clock.now();
     // Whichever partition the request would start with: the due one goes first.
     for (const [due, lingering] of [[0, 1], [1, 0]] as const) {
       const start = s.clock.now();
-      s.sends.produce({ topic: 't', partition: due, value });
+      five(due);
       await s.clock.advance(10);
-      s.sends.produce({ topic: 't', partition: lingering, value });
-      expect(await s.clock.runUntil(() => s.sends.delivered().length === (due === 0 ? 2 : 4), 2000)).toBe(true);
+      five(lingering);
+      expect(await s.clock.runUntil(() => s.sends.delivered().length === (due === 0 ? 10 : 20), 2000)).toBe(true);
       const at = (p: number) => s.cluster.requestsOf(Produce).filter((q) => q.at >= start).find((q) => q.partitions.some((x) => x.partition === p))!.at - start;
       expect(at(due)).toBe(50);
-      // Two batches of ~1 KB do not fit 2,048 bytes: the younger one went on its own.
+      // Two batches of ~1.8 KB do not fit 3,424 bytes: the younger one went on its own.
       expect(at(lingering)).toBeGreaterThan(50);
     }
     expect(s.clock.now()).toBeGreaterThan(t0);

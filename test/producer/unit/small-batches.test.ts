@@ -123,6 +123,38 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
+  it('a batch with no room left for another record like its last goes at once, without waiting for a record that does not fit', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 1024, bufferMemory: 32_768 }, { loopBusy: () => false });
+    const requestsBefore = produceRequests(s).length;
+    for (let i = 0; i < 2; i++) s.sends.produce({ topic: 't', partition: 0, value: `${i}${RECORD_300}` });
+    await s.clock.advance(1);
+    // Two records of ~310 bytes leave room for a third: the batch lingers.
+    expect(produceRequests(s)).toHaveLength(requestsBefore);
+    s.sends.produce({ topic: 't', partition: 0, value: `2${RECORD_300}` });
+    // A third leaves less than a fourth would take: in a request now, not after lingerMs.
+    expect(await s.clock.runUntil(() => produceRequests(s).length === requestsBefore + 1, 1)).toBe(true);
+    expect(batchSizes(s, 0)).toHaveLength(1);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', `0${RECORD_300}`, `1${RECORD_300}`, `2${RECORD_300}`]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
+  it('keyless records leave no part-filled batch behind when the sticky partition moves on: every batch goes full, none lingers', async () => {
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 1024, bufferMemory: 65_536 }, { loopBusy: () => false });
+    for (let i = 0; i < 60; i++) s.sends.produce({ topic: 't', value: `${i}${RECORD_300}` });
+    // Twenty batches of three records, each ready as it closed: all delivered long before
+    // lingerMs, in as many round trips as five requests in flight take.
+    expect(await s.clock.runUntil(() => s.sends.delivered().length === 60, LONG_LINGER.lingerMs / 2)).toBe(true);
+    const perBatch = [0, 1, 2, 3].flatMap((p) => batchSizes(s, p)).filter((n) => n > 200);
+    expect(perBatch).toHaveLength(20);
+    expect(perBatch.every((n) => n > 1024 - 320)).toBe(true);
+    expect(s.sends.errorNames()).toEqual([]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('with the event loop idle and less than a request\'s worth held, a busy partition\'s batches stop at batchSize and each goes at once, as Java\'s do', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 }, { loopBusy: () => false });
     await s.clock.advance(1);
