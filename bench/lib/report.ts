@@ -105,7 +105,7 @@ export function markdown(scenarios: readonly ScenarioResult[]): string {
         `${s.rate ? `offered at ${fmtInt(s.rate)} records/s (sent in 1 ms slices), every ${s.latencySampleEvery === 1 ? '' : `${s.latencySampleEvery}th `}record timed; ` : ''}` +
         `topic of ${s.partitions} partitions${replication(s.cluster)} on a ${String(s.cluster['nodes'] ?? 1)}-node Kafka ${String(s.cluster['version'])} on the same machine; ` +
         `${s.batchBytes ? `**batch sizes matched: every client with a batch size setting at ${fmtInt(s.batchBytes)} bytes** (\`--batch-bytes\`); ` : ''}` +
-        `warm-up ${fmtInt(s.warmupRecords)} records per client to the same topic, not counted${s.brokerWarmup ? '; before the first round, one unmeasured run of the first client warmed the broker up' : ''}. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
+        `warm-up ${fmtInt(s.warmupRecords)} records per client to the same topic, not counted${s.brokerWarmup ? `; before the first round, one unmeasured run of the first client${s.rate ? ' at full speed' : ''} warmed the broker up` : ''}. ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `${String(m['cpuModel'])}, ${String(m['cores'])} cores, Node ${String(m['node'])}, ${String(m['java'])}.` +
         (s.hostProbeMs ? ` Host probe ${s.hostProbeMs.join(' / ')} ms (a fixed CPU task timed before each round and after the last: where it moves, the host's speed did, and figures from either side are not comparable).` : ''),
       '',
