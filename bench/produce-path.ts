@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/produce-path.ts [--records 1000000] [--warmup 200000] [--partitions 6] [--topics 1]
  *     [--keys 0] [--value-bytes 100] [--compression none] [--latency 1] [--batch-size 16384]
- *     [--max-batch-size B] [--linger-ms 5] [--fresh-values] [--api produce|send|sendBatch]
+ *     [--max-batch-size B] [--max-request-size B] [--linger-ms 5] [--fresh-values] [--api produce|send|sendBatch]
  *     [--call 100] [--headers 0] [--rate 0] [--mark-phases] [--entry dist/index.js]
  *
  * `--entry` loads a build (dist/index.js, or a worktree's) instead of src/. Prints one line
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '1' },
     'batch-size': { type: 'string', default: '16384' },
     'max-batch-size': { type: 'string' },
+    'max-request-size': { type: 'string' },
     'linger-ms': { type: 'string', default: '5' },
     entry: { type: 'string' },
     /** A new value Buffer per record, as an application serializing each one has (the benchmark sends one shared Buffer). */
@@ -234,6 +235,7 @@ const producer = new Producer(
     lingerMs: Number(values['linger-ms']),
     batchSize: Number(values['batch-size']),
     ...(values['max-batch-size'] ? { maxBatchSize: Number(values['max-batch-size']) } : {}),
+    ...(values['max-request-size'] ? { maxRequestSize: Number(values['max-request-size']) } : {}),
     compression: values.compression as ProducerOptions['compression'],
   },
   { dial },
