@@ -669,7 +669,6 @@ async function startBenchCluster(options: Options): Promise<ToolTarget & { stop:
   return cluster;
 }
 
-/** `list` starting at index `by` (modulo its length), wrapping around. */
 /**
  * Records of the unmeasured run before a scenario at a fixed rate: sent at full speed (a
  * warm-up at the rate would take as long as the run), enough for the broker's JIT to
@@ -686,6 +685,7 @@ function brokerWarmupFor(scenario: Scenario, options: Options, cluster: { stop?:
   return !(cluster.stop && partitionsOf(scenario, options) > PARTITIONS_AT_CREATION);
 }
 
+/** `list` starting at index `by` (modulo its length), wrapping around. */
 function rotated<T>(list: readonly T[], by: number): T[] {
   const at = list.length > 0 ? by % list.length : 0;
   return [...list.slice(at), ...list.slice(0, at)];
