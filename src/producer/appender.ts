@@ -99,11 +99,14 @@ export class Appender {
   readonly #chooser: PartitionChooser;
   /** The sizes a batch starts in and grows through, smallest first. */
   readonly #sizes: readonly number[];
+  /** Bytes between two looks at whether a batch past batchSize should keep growing. */
+  readonly #checkEvery: number;
 
   constructor(ctx: AppenderContext) {
     this.#ctx = ctx;
     this.#o = ctx.options;
     this.#sizes = batchBufferSizes(ctx.options);
+    this.#checkEvery = Math.max(1, Math.floor(ctx.options.batchSize / 4));
     this.#pool = ctx.pool;
     this.#partitions = ctx.partitions;
     this.#chooser = ctx.chooser;
@@ -187,6 +190,12 @@ export class Appender {
     // Left open, it would wait for lingerMs for the odd smaller record (or, with the sticky
     // partitioner gone to another partition, for none); the next record opens a batch anyway.
     if (batch.limit - size < recordBytes) batch.closed = true;
+    // Past batchSize a batch grows only while records come faster than they leave; once they
+    // no longer do, it goes as it is rather than at lingerMs. Asked every quarter of
+    // batchSize (the loop's load reads the clock), so it goes within a few records.
+    else if (size > o.batchSize && ((size / this.#checkEvery) | 0) !== ((sizeBefore / this.#checkEvery) | 0) && !this.#backlog(batch)) {
+      batch.closed = true;
+    }
     if (!opened) {
       if (size >= o.batchSize || batch.closed) this.#ctx.ready(state);
     } else if (open !== undefined || batch.full || size >= o.batchSize) {
@@ -235,7 +244,7 @@ export class Appender {
     // way memory is taken as the batch grows, not up front.
     const last = state.last;
     const busy = open !== undefined || (last !== undefined && last.builder.sizeInBytes * 2 >= o.batchSize);
-    const grows = busy && (this.#pool.used >= o.maxRequestSize || this.#ctx.loopBusy());
+    const grows = busy && this.#backlog(open);
     const limit = Math.max(grows ? o.maxBatchSize : o.batchSize, exact);
     const size = busy ? Math.max(exact, o.batchSize) : this.#sizeFor(exact, limit);
     let buffer: Buffer | undefined;
@@ -250,6 +259,17 @@ export class Appender {
     const batch = new ProducerBatch(topic.name, partition, buffer, now, now + o.deliveryTimeoutMs, true, limit);
     this.#partitions.add(state, batch);
     return batch;
+  }
+
+  /**
+   * Whether records come faster than they leave: the producer holds more than a request's
+   * worth besides `batch` (the broker or the network is the limit), or its event loop has
+   * been busy (its own thread is). Not counting the batch itself: one grown to a megabyte
+   * at a moderate rate (after a moment's load, a GC pause) would otherwise keep itself
+   * and the next one growing, each for all of lingerMs.
+   */
+  #backlog(batch: ProducerBatch | undefined): boolean {
+    return this.#pool.used - (batch === undefined ? 0 : batch.buffer.length) >= this.#o.maxRequestSize || this.#ctx.loopBusy();
   }
 
   /** Takes out a batch just opened, with no record in it, and gives its buffer back. */

@@ -100,8 +100,8 @@ export interface ProducerOptions {
    * producer holds more than maxRequestSize, or its event loop has been more than half
    * busy over the last few milliseconds), a partition with batches queued or in flight
    * gets one that may grow past batchSize. Such a batch goes when it is full, at
-   * lingerMs, or with the next request to its broker: a request then carries more
-   * records for its cost. Otherwise batches stop at batchSize and each goes as soon as
+   * lingerMs, with the next request to its broker, or as soon as records no longer come
+   * faster than they leave: a request then carries more records for its cost. Otherwise batches stop at batchSize and each goes as soon as
    * it is full, as Java's do. Default 1 MiB less 1 KiB (what a request of the default
    * maxRequestSize holds), at most maxRequestSize - 1024; set it to batchSize for Java's
    * fixed batches under load too.

@@ -186,6 +186,28 @@ describe('memory of small batches', () => {
     await expectNothingLeft(s);
   });
 
+  it('a batch grown past batchSize while the event loop was busy goes once it is idle again, within a few records, not at lingerMs', async () => {
+    let busy = true;
+    const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 65_536 }, { loopBusy: () => busy });
+    const requestsBefore = produceRequests(s).length;
+    // Three records fill the first batch of 1 KiB (it goes); the next seven go into a second
+    // one, grown past batchSize while the loop is busy, and it lingers.
+    heldAfterEach(s, 10);
+    await s.clock.advance(1);
+    expect(produceRequests(s)).toHaveLength(requestsBefore + 1);
+    // The loop turns idle (a moment's load is over): the grown batch goes with the next
+    // record or two, as it is.
+    busy = false;
+    for (let i = 10; i < 12; i++) s.sends.produce({ topic: 't', partition: 0, value: `${i}${RECORD_300}` });
+    expect(await s.clock.runUntil(() => produceRequests(s).length === requestsBefore + 2, 1)).toBe(true);
+    expect(batchSizes(s, 0).slice(-1)[0]).toBeGreaterThan(1024);
+    await s.clock.drive(s.producer.flush(), 1000);
+    expect(s.sends.errorNames()).toEqual([]);
+    expect(s.cluster.log('t', 0)).toEqual(['warm-up', ...Array.from({ length: 12 }, (_, i) => `${i}${RECORD_300}`)]);
+    await closeWithin(s, 1000);
+    await expectNothingLeft(s);
+  });
+
   it('a busy partition\'s next batch starts at the size the one before reached, not at batchSize to grow through each size again', async () => {
     const s = await connected({ ...LONG_LINGER, batchSize: 1024, maxBatchSize: 8192, bufferMemory: 32_768 });
     const held = heldAfterEach(s, 40);
