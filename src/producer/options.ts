@@ -181,6 +181,12 @@ export function resolveOptions(opts: ProducerOptions): ResolvedOptions {
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) resolved.retryBackoffMaxMs = resolved.retryBackoffMs;
   // A grown batch still has to fit a request, with room for the request's own framing.
   if (opts.maxBatchSize === undefined) resolved.maxBatchSize = Math.min(DEFAULTS.maxBatchSize, Math.max(resolved.batchSize, resolved.maxRequestSize - 1024));
+  if (opts.maxBatchSize !== undefined && resolved.maxBatchSize < resolved.batchSize) {
+    // Quietly raised, a maxBatchSize of 10 would read as honoured; below batchSize it can only be a mistake.
+    throw new ConfigError(
+      `maxBatchSize (${resolved.maxBatchSize}) is below batchSize (${resolved.batchSize}): it is how far past batchSize a batch may grow under load; set it to batchSize for batches that never grow past it`,
+    );
+  }
   if (resolved.maxBatchSize < resolved.batchSize) resolved.maxBatchSize = resolved.batchSize;
   if (resolved.maxBatchSize > resolved.maxRequestSize - 1024) {
     throw new ConfigError(`maxBatchSize (${resolved.maxBatchSize}) must leave 1024 bytes of maxRequestSize (${resolved.maxRequestSize}) for the request's framing`);

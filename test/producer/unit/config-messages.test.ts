@@ -49,6 +49,14 @@ describe('config errors show the value that was given', () => {
     expect(() => resolveOptions({ bootstrap: bootstrap as never })).toThrow(/^bootstrap must be "host:port" \(several separated by commas\) or an array of such strings, got /);
   });
 
+  it('a maxBatchSize given below batchSize is a ConfigError; left out, it is at least batchSize', () => {
+    expect(() => resolveOptions({ bootstrap: 'h:1', maxBatchSize: 10 })).toThrow(ConfigError);
+    expect(() => resolveOptions({ bootstrap: 'h:1', maxBatchSize: 10 })).toThrow(/^maxBatchSize \(10\) is below batchSize \(16384\)/);
+    expect(resolveOptions({ bootstrap: 'h:1', maxBatchSize: 16384 }).maxBatchSize).toBe(16384);
+    const big = resolveOptions({ bootstrap: 'h:1', batchSize: 2 * 1024 * 1024, maxRequestSize: 4 * 1024 * 1024 });
+    expect(big.maxBatchSize).toBe(2 * 1024 * 1024);
+  });
+
   it.each([
     ['lingerMS', 'lingerMs'],
     ['compresion', 'compression'],
