@@ -104,8 +104,7 @@ export interface ProducerOptions {
    * faster than they leave: a request then carries more records for its cost. Otherwise batches stop at batchSize and each goes as soon as
    * it is full, as Java's do. Default 1 MiB less 1 KiB (what a request of the default
    * maxRequestSize holds), at least batchSize and at most maxRequestSize - 1024 (a
-   * ConfigError otherwise); set it to batchSize for Java's
-   * fixed batches under load too.
+   * ConfigError otherwise); set it to batchSize for Java's fixed batches under load too.
    */
   maxBatchSize?: number;
   /** Upper bound on one Produce request. Default 1 MiB. */
