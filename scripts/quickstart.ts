@@ -128,7 +128,7 @@ try {
     // A new user compares this with the README's few milliseconds: say why it differs.
     console.log(`            at full speed that is mostly queueing: the buffer (32 MiB) holds records faster than the broker writes them; at a set rate see README "Benchmark"`);
     console.log(`client CPU  ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ${((cpu.user + cpu.system) / total).toFixed(2)} µs per record; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
-    console.log(`requests    ${metrics.requestsSent.toLocaleString('en')} Produce requests, ${metrics.retries} retries, pool hits ${metrics.poolHits}/${metrics.poolHits + metrics.poolMisses}`);
+    console.log(`requests    ${metrics.requestsSent.toLocaleString('en')} Produce requests, ${metrics.retries} retries, ${metrics.poolHits}/${metrics.poolHits + metrics.poolMisses} batch buffers reused from the pool`);
     console.log(`broker      end offsets of ${topic} add up to ${stored.toLocaleString('en')}: ${stored === BigInt(total - failed) ? 'every record is there' : 'MISMATCH'}`);
     if (stored !== BigInt(total - failed)) process.exitCode = 1;
   } finally {
