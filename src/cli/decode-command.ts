@@ -132,7 +132,7 @@ export async function decodeCommand(opts: DecodeCommandOptions): Promise<number>
   } else {
     process.stdout.write(`${decoded.title}, ${bytes.length} bytes\n`);
     process.stdout.write(formatNodes(decoded.nodes));
-    if (decoded.trailing > 0) process.stdout.write(`(${decoded.trailing} bytes after the end that no field accounts for)\n`);
+    if (decoded.trailing > 0) process.stdout.write(`(${decoded.trailing} byte${decoded.trailing === 1 ? '' : 's'} after the end that no field accounts for)\n`);
   }
   // The annotation shows damage where it is; the exit status lets a script see it too.
   const problems = problemsOf(decoded);

@@ -56,7 +56,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   const out = opts.out ?? process.stdout;
   // With --json, stdout is the JSON alone; progress goes to stderr.
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
-  const expected = loadExpected(opts.expected);
+  const expected = loadExpected(opts.expected, opts.record !== undefined);
   const session = new Session({ bootstrap: opts.bootstrap, tls: opts.tls, sasl: opts.sasl, prefix: opts.prefix, admin: opts.admin ?? false });
   // Ctrl-C or SIGTERM mid-run: the check that runs is cut off, no other starts, the topics
   // and cluster changes are undone as at the end, and what ran is reported.

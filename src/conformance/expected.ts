@@ -45,23 +45,34 @@ export function recordTarget(expected: string | undefined, fromSource = RUNNING_
   return DEFAULT_EXPECTED_FILE;
 }
 
-/** The committed answers (imported, so that the build ships them), or those of `file`. */
-export function loadExpected(file?: string): ExpectedData {
+/**
+ * The committed answers (imported, so that the build ships them), or those of `file`. A
+ * file not there yet is an empty one when `recording` (--record writes it), and a usage
+ * error otherwise: a mistyped path would compare nothing and pass.
+ */
+export function loadExpected(file?: string, recording = false): ExpectedData {
   if (file === undefined) return structuredClone(EXPECTED);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { releases: [], checks: {} };
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (recording) return { releases: [], checks: {} };
+    throw new UsageError(`--expected ${file}: no such file (--record RELEASE --expected ${file} writes one)`);
   }
   // saveExpected writes a .ts file as a module around the JSON: read that JSON back.
   const json = file.endsWith('.ts') ? text.slice(text.indexOf(EXPORT_HEAD) + EXPORT_HEAD.length).trim().replace(/;$/, '') : text;
+  const notExpected = (why: string): UsageError => new UsageError(`--expected ${file}: not a file of expected answers (JSON, or the .ts module --record writes): ${why}`);
+  let data: unknown;
   try {
-    return JSON.parse(json) as ExpectedData;
+    data = JSON.parse(json);
   } catch (err) {
-    throw new UsageError(`--expected ${file}: not a file of expected answers (JSON, or the .ts module --record writes): ${(err as Error).message}`);
+    throw notExpected((err as Error).message);
   }
+  const { releases, checks } = (typeof data === 'object' && data !== null ? data : {}) as Partial<Record<keyof ExpectedData, unknown>>;
+  if (!Array.isArray(releases) || !releases.every((r) => typeof r === 'string')) throw notExpected('no "releases" list of strings');
+  if (typeof checks !== 'object' || checks === null || Array.isArray(checks)) throw notExpected('no "checks" object');
+  return { releases, checks: checks as ExpectedData['checks'] };
 }
 
 const EXPORT_HEAD = 'export const EXPECTED: ExpectedData = ';

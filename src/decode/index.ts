@@ -53,7 +53,7 @@ export function problemsOf(decoded: Decoded): string[] {
     }
   };
   visit(decoded.nodes);
-  if (decoded.trailing > 0) problems.push(`${decoded.trailing} bytes after the end that no field accounts for`);
+  if (decoded.trailing > 0) problems.push(`${decoded.trailing} byte${decoded.trailing === 1 ? '' : 's'} after the end that no field accounts for`);
   return problems;
 }
 

@@ -1,5 +1,6 @@
 /** ApiVersions (key 18): which versions of which APIs the broker speaks. */
 import { defineApi } from '../api.js';
+import { VERSION } from '../../version.js';
 import { arrayOf, field } from '../schema.js';
 
 export const ApiVersions = defineApi({
@@ -10,7 +11,7 @@ export const ApiVersions = defineApi({
   clientThrottlesFrom: 2,
   request: [
     field('clientSoftwareName', 'string', '3+', { ignorable: true, default: 'kafka-wire' }),
-    field('clientSoftwareVersion', 'string', '3+', { ignorable: true, default: '0' }),
+    field('clientSoftwareVersion', 'string', '3+', { ignorable: true, default: VERSION }),
   ],
   response: [
     field('errorCode', 'int16', '0+'),

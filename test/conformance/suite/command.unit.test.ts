@@ -59,6 +59,13 @@ describe('kafka-wire conformance', () => {
     writeFileSync(join(dir, 'bad.json'), 'not json');
     expect(() => loadExpected(join(dir, 'bad.json'))).toThrow(UsageError);
     expect(() => loadExpected(join(dir, 'bad.json'))).toThrow(/^--expected .*bad\.json: not a file of expected answers/);
-    expect(loadExpected(join(dir, 'missing.json'))).toEqual({ releases: [], checks: {} });
+    // A file not there yet is one --record will write; without --record, a mistyped path.
+    expect(loadExpected(join(dir, 'missing.json'), true)).toEqual({ releases: [], checks: {} });
+    expect(() => loadExpected(join(dir, 'missing.json'))).toThrow(/^--expected .*missing\.json: no such file/);
+    for (const [content, why] of [['{}', 'no "releases"'], ['{"releases":["4.3.1"]}', 'no "checks"'], ['[]', 'no "releases"'], ['null', 'no "releases"']] as const) {
+      writeFileSync(join(dir, 'shape.json'), content);
+      expect(() => loadExpected(join(dir, 'shape.json'))).toThrow(UsageError);
+      expect(() => loadExpected(join(dir, 'shape.json'))).toThrow(why);
+    }
   });
 });
