@@ -16,6 +16,7 @@ const AS_FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
   [option('tls.ca'), '--tls-ca'],
   [/\bthe producer has no `sasl` option: give it one with one of these mechanisms/g, 'no --sasl-mechanism was given: give one of these with --sasl-username (the password in KAFKA_WIRE_SASL_PASSWORD)'],
   [/\bthen give the producer its `sasl` option/g, 'then give --sasl-mechanism and --sasl-username'],
+  [/\bgive the producer its `tls` option/g, 'give --tls (and --tls-ca for a private CA)'],
   [option('sasl.mechanism'), '--sasl-mechanism'],
   [option('sasl.username'), '--sasl-username'],
   [option('sasl.password'), 'KAFKA_WIRE_SASL_PASSWORD'],

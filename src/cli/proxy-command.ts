@@ -4,7 +4,7 @@ import { resolveSasl, resolveTls, type SaslOptions, type TlsOptions } from '../n
 import { jsonLine, matcher, statsLine, summaryLine, verboseText } from '../proxy/format.js';
 import { startProxy, type ProxyEvent } from '../proxy/proxy.js';
 import { checkUpstream } from '../proxy/upstream.js';
-import { UsageError } from './usage-error.js';
+import { checkWritable, UsageError } from './usage-error.js';
 import { inCliWords } from './cli-wording.js';
 
 export interface ProxyCommandOptions {
@@ -69,6 +69,7 @@ export async function proxyCommand(opts: ProxyCommandOptions): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (opts.record !== undefined) checkWritable(opts.record, '--record');
   if (opts.upstreamCheck !== false) {
     try {
       await checkUpstream({ ...upstream, tls: resolveTls(opts.tls), sasl: resolveSasl(opts.sasl) });

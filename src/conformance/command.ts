@@ -1,10 +1,9 @@
 /** `kafka-wire conformance`: the suite against any cluster, from the command line. */
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { SaslOptions, TlsOptions } from '../net/security.js';
 import { signalExitCode } from '../cli/signals.js';
 import { checkTopicName, MAX_TOPIC_NAME } from '../cli/topic-name.js';
-import { UsageError } from '../cli/usage-error.js';
+import { checkWritable, UsageError } from '../cli/usage-error.js';
 import { loadExpected, recordRelease, recordTarget, saveExpected } from './expected.js';
 import { formatDetails, progressLine, summaryTable, toJsonReport, toJUnit, toMarkdown } from './report.js';
 import { isCategory, runSuite, type SuiteReport } from './runner.js';
@@ -49,10 +48,10 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ exitCo
   // Every topic of the run is named after it: a bad prefix would fail checks, blaming the broker.
   if (opts.prefix !== undefined) checkTopicName(opts.prefix, '--prefix', MAX_TOPIC_NAME - TOPIC_NAME_EXTRA);
   // Before a run of minutes, not after it: a report that cannot be written would be lost.
-  if (opts.junit) writable(opts.junit, '--junit');
-  if (opts.markdown) writable(markdownTarget(opts).file, '--markdown');
+  if (opts.junit) checkWritable(opts.junit, '--junit');
+  if (opts.markdown) checkWritable(markdownTarget(opts).file, '--markdown');
   const recordFile = opts.record ? recordTarget(opts.expected) : undefined;
-  if (recordFile) writable(recordFile, '--expected');
+  if (recordFile) checkWritable(recordFile, '--expected');
   const out = opts.out ?? process.stdout;
   // With --json, stdout is the JSON alone; progress goes to stderr.
   const progress = opts.json ? (opts.err ?? process.stderr) : out;
@@ -124,15 +123,6 @@ function markdownTarget(opts: ConformanceOptions): { name: string; file: string 
   const markdown = opts.markdown ?? '';
   const at = markdown.indexOf('=');
   return at >= 0 ? { name: markdown.slice(0, at), file: markdown.slice(at + 1) } : { name: opts.bootstrap, file: markdown };
-}
-
-/** Whether `file` can be written (it, or else its directory): a UsageError naming the flag if not. */
-function writable(file: string, flag: string): void {
-  try {
-    accessSync(existsSync(file) ? file : dirname(resolve(file)), constants.W_OK);
-  } catch (err) {
-    throw new UsageError(`${flag} ${file}: cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
 }
 
 export async function conformanceCommand(opts: ConformanceOptions): Promise<number> {

@@ -38,6 +38,12 @@ describe('messages on the command line', () => {
     expect(failureText(refused)).toMatch(/KAFKA_WIRE_SASL_PASSWORD must be a non-empty string/);
   });
 
+  it('a TLS listener dialled in plaintext is told about --tls', () => {
+    expect(inCliWords('127.0.0.1:9093 closed the connection: the other end answers in TLS (a TLS listener: give the producer its `tls` option)')).toMatch(
+      /a TLS listener: give --tls \(and --tls-ca for a private CA\)\)$/,
+    );
+  });
+
   it('leaves other text alone', () => {
     const text = 'topic orders.tls.ca has no partition 7; sasl.jaas.config is a Java setting';
     expect(inCliWords(text)).toBe(text);

@@ -411,6 +411,20 @@ describe('a proxy that cannot start', () => {
   });
 });
 
+describe('kafka-wire proxy --record', () => {
+  it('a path that cannot be written is a usage error naming --record, before anything starts', async () => {
+    let text = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((text += String(chunk)), true));
+    try {
+      const file = join(tempDir(), 'no-such-dir', 'conversation.jsonl');
+      expect(await main(['proxy', '--upstream', '127.0.0.1:1', '--no-upstream-check', '--record', file])).toBe(2);
+      expect(text).toMatch(/--record .*no-such-dir.*: cannot be written \(ENOENT\)/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe('kafka-wire proxy --help', () => {
   it('prints its usage and exits 0', async () => {
     let out = '';
