@@ -4,11 +4,11 @@
  * Each command's synopsis and summary are written once, in COMMANDS; the overall usage
  * and `kafka-wire <command> --help` are both built from them.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KafkaWireError } from '../errors.js';
 import { inCliWords } from './cli-wording.js';
 import { SECURITY_FLAGS, SECURITY_USAGE, securityFromFlags } from './security-flags.js';
+import { VERSION } from '../version.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
@@ -260,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write(`kafka-wire ${packageVersion()}\n`);
+    process.stdout.write(`kafka-wire ${VERSION}\n`);
     return 0;
   }
   if (name === 'help' || name === '--help' || name === '-h') {
@@ -305,11 +305,6 @@ export function failureText(err: unknown): string {
 
 function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
-}
-
-/** This package's version, from its package.json (two levels up from src/cli and dist/cli alike). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /**
