@@ -233,8 +233,9 @@ export class Appender {
     // A busy partition (its open batch is full, or its last one got at least half of
     // batchSize) starts its new batch at batchSize. While records come faster than they
     // leave, the batch may grow past batchSize (up to maxBatchSize), so the next request
-    // carries more records for the same per-request cost; it goes when full, at lingerMs
-    // or with a request. They do when the producer holds more than a request's worth (the
+    // carries more records for the same per-request cost; it goes when full, at lingerMs,
+    // with a request, or once records no longer come faster (tryAppend asks as it grows).
+    // They do when the producer holds more than a request's worth (the
     // broker or the network is the limit: more, smaller requests would only slow it), or
     // when the event loop is busy (the producer's own thread is: against a broker that
     // answers fast, little is held). Otherwise the batch is full at batchSize and goes
